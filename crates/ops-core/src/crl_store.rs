@@ -1,0 +1,1 @@
+//! crl_store

@@ -1,0 +1,36 @@
+//! Protocol core of the OPS offline payment system: messages and their canonical CBOR
+//! encoding, plain and WebAuthn ES256 signatures behind one interface, a crypto-provider
+//! abstraction, offline payment verification, the range ledger (double-spend memory),
+//! and wallet bookkeeping. No I/O: time, randomness and storage are the caller's.
+//!
+//! The wire formats and the numbered verification rules are specified in
+//! `docs/PROTOCOL.md`.
+
+pub mod cbor;
+pub mod crl_store;
+pub mod der;
+pub mod error;
+pub mod ids;
+pub mod ledger;
+pub mod msg;
+pub mod provider;
+pub mod sig;
+pub mod verify;
+pub mod wallet;
+pub mod webauthn;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+pub use error::DecodeError;
+pub use ids::{CertId, Digest32, NoteId, Nonce, PublicKey};
+pub use msg::cert::{CertBody, Certificate, Limits, Role};
+pub use msg::crl::{Crl, CrlBody};
+pub use msg::fraud::FraudProof;
+pub use msg::issuance::{Issuance, IssuanceBody};
+pub use msg::payment::{Chain, Payment};
+pub use msg::receipt::{Receipt, ReceiptBody};
+pub use msg::request::PaymentRequest;
+pub use msg::spend::{Spend, SpendBody};
+pub use provider::{CryptoProvider, P256Provider};
+pub use sig::Signature;

@@ -1,0 +1,128 @@
+//! The two signature kinds behind one interface: plain ES256 (root, FI and software keys)
+//! and WebAuthn ES256 assertions (device keys in authenticators). Which kind a signer must
+//! use is fixed by its certificate: a certificate with a WebAuthn policy demands assertions,
+//! any other demands plain ES256.
+
+use thiserror::Error;
+
+use crate::cbor::{Decoder, Encoder};
+use crate::error::DecodeError;
+use crate::ids::{PublicKey, sha256, to_hex};
+use crate::provider::{CryptoProvider, EcdsaError};
+use crate::webauthn::{AssertionWire, WebAuthnError, WebAuthnPolicy, verify_assertion};
+
+/// A signature over a message's canonical body bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// ECDSA P-256 over SHA-256(body), `r || s`.
+    Es256([u8; 64]),
+    /// A WebAuthn assertion whose challenge is SHA-256(body).
+    WebAuthn(Box<AssertionWire>),
+}
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SignatureError {
+    /// The signer's certificate demands a WebAuthn assertion.
+    #[error("the signer's certificate requires a WebAuthn assertion, found a plain signature")]
+    WebAuthnRequired,
+    /// The signer's certificate demands a plain ES256 signature.
+    #[error("the signer's certificate requires a plain ES256 signature, found a WebAuthn assertion")]
+    PlainRequired,
+    /// Plain ECDSA failure.
+    #[error("ES256: {0}")]
+    Ecdsa(#[from] EcdsaError),
+    /// WebAuthn check failure.
+    #[error("WebAuthn: {0}")]
+    WebAuthn(#[from] WebAuthnError),
+}
+
+impl Signature {
+    /// Writes a byte string (ES256) or a map (WebAuthn).
+    pub fn encode(&self, e: &mut Encoder) {
+        match self {
+            Signature::Es256(s) => {
+                e.bytes(s);
+            }
+            Signature::WebAuthn(a) => a.encode(e),
+        }
+    }
+
+    /// Reads either form.
+    pub fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        if d.next_is_bytes() {
+            Ok(Signature::Es256(d.bytes_fixed::<64>("signature")?))
+        } else if d.next_is_map() {
+            Ok(Signature::WebAuthn(Box::new(AssertionWire::decode(d)?)))
+        } else {
+            Err(DecodeError::InvalidValue {
+                what: "signature",
+                why: "neither a 64-byte ES256 signature nor a WebAuthn assertion map",
+            })
+        }
+    }
+
+    /// A JSON view for inspection tools.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Signature::Es256(s) => serde_json::json!({ "es256": to_hex(s) }),
+            Signature::WebAuthn(a) => a.to_json(),
+        }
+    }
+}
+
+/// Verifies `sig` over `body` by `key`; `webauthn` is the signer certificate's policy.
+pub fn verify_signature(
+    provider: &dyn CryptoProvider,
+    key: &PublicKey,
+    webauthn: Option<&WebAuthnPolicy>,
+    body: &[u8],
+    sig: &Signature,
+) -> Result<(), SignatureError> {
+    match (webauthn, sig) {
+        (None, Signature::Es256(s)) => Ok(provider.verify_es256(key, body, s)?),
+        (Some(policy), Signature::WebAuthn(a)) => {
+            verify_assertion(provider, key, policy, &sha256(body), a)?;
+            Ok(())
+        }
+        (Some(_), Signature::Es256(_)) => Err(SignatureError::WebAuthnRequired),
+        (None, Signature::WebAuthn(_)) => Err(SignatureError::PlainRequired),
+    }
+}
+
+/// A software ES256 signing key (root, FI, or a POS software key). Signing is deterministic
+/// (RFC 6979), so the same body always yields the same signature.
+#[derive(Clone)]
+pub struct SoftwareKey(p256::ecdsa::SigningKey);
+
+impl core::fmt::Debug for SoftwareKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SoftwareKey({})", self.public_key())
+    }
+}
+
+impl SoftwareKey {
+    /// A key from 32 secret bytes (from a CSPRNG, or a fixed seed in tests).
+    pub fn from_secret(secret: &[u8; 32]) -> Result<Self, EcdsaError> {
+        p256::ecdsa::SigningKey::from_slice(secret)
+            .map(Self)
+            .map_err(|_| EcdsaError::InvalidKey)
+    }
+
+    /// The compressed public key.
+    pub fn public_key(&self) -> PublicKey {
+        let p = self.0.verifying_key().to_encoded_point(true);
+        let mut out = [0u8; 33];
+        out.copy_from_slice(p.as_bytes());
+        PublicKey(out)
+    }
+
+    /// Signs SHA-256(`body`).
+    pub fn sign(&self, body: &[u8]) -> Signature {
+        use p256::ecdsa::signature::Signer as _;
+        let s: p256::ecdsa::Signature = self.0.sign(body);
+        let mut out = [0u8; 64];
+        out.copy_from_slice(&s.to_bytes());
+        Signature::Es256(out)
+    }
+}
