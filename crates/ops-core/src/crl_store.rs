@@ -1,1 +1,92 @@
-//! crl_store
+//! The newest verified CRL per issuer, as a payee or wallet holds them.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::ids::CertId;
+use crate::msg::cert::Certificate;
+use crate::msg::crl::Crl;
+use crate::provider::CryptoProvider;
+use crate::sig::{SignatureError, verify_signature};
+
+/// Why a CRL was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CrlError {
+    /// The CRL names another issuer than the certificate given.
+    #[error("CRL is for issuer {crl}, not for certificate {cert}")]
+    WrongIssuer {
+        /// Issuer named by the CRL.
+        crl: CertId,
+        /// Certificate supplied.
+        cert: CertId,
+    },
+    /// The issuer signature does not verify.
+    #[error("CRL signature: {0}")]
+    Signature(#[from] SignatureError),
+}
+
+/// Newest CRL per issuer.
+#[derive(Debug, Clone, Default)]
+pub struct CrlStore {
+    by_issuer: BTreeMap<CertId, Crl>,
+}
+
+impl CrlStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Verifies `crl` against its issuer's certificate and keeps it if it is newer than the
+    /// held one (higher number). Returns whether it was kept. The caller must have checked
+    /// that `issuer` itself chains to the root.
+    pub fn insert(
+        &mut self,
+        crl: Crl,
+        issuer: &Certificate,
+        provider: &dyn CryptoProvider,
+    ) -> Result<bool, CrlError> {
+        let id = issuer.id();
+        if crl.body.issuer != id {
+            return Err(CrlError::WrongIssuer {
+                crl: crl.body.issuer,
+                cert: id,
+            });
+        }
+        verify_signature(provider, &issuer.body.subject, None, &crl.body_bytes(), &crl.signature)?;
+        let newer = self
+            .by_issuer
+            .get(&id)
+            .is_none_or(|held| held.body.number < crl.body.number);
+        if newer {
+            self.by_issuer.insert(id, crl);
+        }
+        Ok(newer)
+    }
+
+    /// The held CRL of `issuer`.
+    pub fn get(&self, issuer: &CertId) -> Option<&Crl> {
+        self.by_issuer.get(issuer)
+    }
+
+    /// Whether the held CRL of `cert`'s issuer lists it.
+    pub fn is_revoked(&self, cert: &Certificate) -> bool {
+        cert.body
+            .issuer
+            .and_then(|i| self.by_issuer.get(&i))
+            .is_some_and(|crl| crl.body.is_revoked(cert.body.serial))
+    }
+
+    /// Age in seconds at `now` of the held CRL of `issuer`, if any.
+    pub fn age(&self, issuer: &CertId, now: u64) -> Option<u64> {
+        self.by_issuer
+            .get(issuer)
+            .map(|c| now.saturating_sub(c.body.issued))
+    }
+
+    /// All held CRLs (to pass along to peers).
+    pub fn iter(&self) -> impl Iterator<Item = &Crl> {
+        self.by_issuer.values()
+    }
+}

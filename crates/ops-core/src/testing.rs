@@ -111,3 +111,305 @@ impl SoftAuthenticator {
         }
     }
 }
+
+use crate::crl_store::CrlStore;
+use crate::ids::{CertId, Digest32, NoteId, Nonce};
+use crate::msg::cert::{CertBody, Certificate, FloorTier, Limits, Role};
+use crate::msg::crl::{Crl, CrlBody};
+use crate::msg::issuance::{Issuance, IssuanceBody};
+use crate::msg::payment::{Chain, Payment};
+use crate::msg::request::PaymentRequest;
+use crate::msg::spend::{Spend, SpendBody};
+use crate::msg::{Body, Signed};
+use crate::sig::{Signature, SoftwareKey};
+use crate::verify::{Policy, Verifier};
+use crate::webauthn::{AssertionWire, WebAuthnPolicy};
+use crate::provider::CryptoProvider;
+
+/// 2026-01-01T00:00:00Z.
+pub const T0: u64 = 1_767_225_600;
+/// One day.
+pub const DAY: u64 = 86_400;
+
+/// How a device signs.
+#[derive(Debug, Clone)]
+pub enum DeviceSigner {
+    Software(SoftwareKey),
+    WebAuthn(SoftAuthenticator),
+}
+
+/// A certified device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub cert: Certificate,
+    pub signer: DeviceSigner,
+}
+
+impl Device {
+    pub fn id(&self) -> CertId {
+        self.cert.id()
+    }
+
+    /// Signs a body the way this device's certificate demands.
+    pub fn sign(&mut self, body: &[u8]) -> Signature {
+        match &mut self.signer {
+            DeviceSigner::Software(k) => k.sign(body),
+            DeviceSigner::WebAuthn(a) => {
+                let policy = self.cert.body.webauthn.clone().unwrap();
+                let challenge = sha256(body);
+                let raw = a.assert(&challenge);
+                Signature::WebAuthn(Box::new(
+                    AssertionWire::from_raw(&raw.as_raw(), &policy, &challenge).unwrap(),
+                ))
+            }
+        }
+    }
+}
+
+pub fn sign_body<B: Body>(body: B, key: &SoftwareKey) -> Signed<B> {
+    let signature = key.sign(&Signed::body_bytes_of(&body));
+    Signed { body, signature }
+}
+
+pub fn wallet_policy() -> WebAuthnPolicy {
+    WebAuthnPolicy {
+        rp_id: "wallet.example".into(),
+        origins: vec!["https://wallet.example".into()],
+        user_verification: true,
+    }
+}
+
+/// A deterministic world: a root, two FIs, wallets (WebAuthn) and a POS (software key).
+#[derive(Debug, Clone)]
+pub struct World {
+    pub root_key: SoftwareKey,
+    pub root: Certificate,
+    pub fi_keys: Vec<SoftwareKey>,
+    pub fis: Vec<Certificate>,
+    pub wallets: Vec<Device>,
+    pub pos: Device,
+    pub crls: CrlStore,
+    pub policy: Policy,
+    next_serial: u64,
+}
+
+fn key(label: &str, seed: u64) -> SoftwareKey {
+    SoftwareKey::from_secret(&secret_from_seed(label, seed)).unwrap()
+}
+
+impl World {
+    /// A world with `wallets` WebAuthn wallets certified by FI 0 (wallet i by FI i % 2).
+    pub fn new(wallets: usize) -> Self {
+        let root_key = key("ops root", 0);
+        let root = sign_body(
+            CertBody {
+                serial: 1,
+                role: Role::Root,
+                subject: root_key.public_key(),
+                issuer: None,
+                not_before: T0 - 365 * DAY,
+                not_after: T0 + 10 * 365 * DAY,
+                name: Some("Central Bank".into()),
+                limits: Limits {
+                    floor_limits: vec![
+                        FloorTier { up_to: 2_000, max_crl_age: u64::MAX },
+                        FloorTier { up_to: 50_000, max_crl_age: 7 * DAY },
+                        FloorTier { up_to: 500_000, max_crl_age: DAY },
+                    ],
+                    ..Limits::default()
+                },
+                webauthn: None,
+            },
+            &root_key,
+        );
+        let mut w = World {
+            policy: Policy::from_root(&root),
+            root_key,
+            root,
+            fi_keys: Vec::new(),
+            fis: Vec::new(),
+            wallets: Vec::new(),
+            pos: Device {
+                cert: Signed { body: dummy_body(), signature: Signature::Es256([0; 64]) },
+                signer: DeviceSigner::Software(key("ops pos", 0)),
+            },
+            crls: CrlStore::new(),
+            next_serial: 100,
+        };
+        for i in 0..2 {
+            let k = key("ops fi", i);
+            let cert = sign_body(
+                CertBody {
+                    serial: 10 + i,
+                    role: Role::Fi,
+                    subject: k.public_key(),
+                    issuer: Some(w.root.id()),
+                    not_before: T0 - 30 * DAY,
+                    not_after: T0 + 5 * 365 * DAY,
+                    name: Some(format!("Bank {i}")),
+                    limits: Limits {
+                        currency: Some("EUR".into()),
+                        max_note_value: Some(100_000),
+                        hop_limit: Some(4),
+                        ..Limits::default()
+                    },
+                    webauthn: None,
+                },
+                &w.root_key,
+            );
+            w.fi_keys.push(k);
+            w.fis.push(cert);
+        }
+        for i in 0..wallets {
+            let auth = SoftAuthenticator::new(i as u64, "wallet.example", "https://wallet.example");
+            let d = w.certify_device(i % 2, auth.public_key(), Some(wallet_policy()), None);
+            w.wallets.push(Device { cert: d, signer: DeviceSigner::WebAuthn(auth) });
+        }
+        let pos_key = key("ops pos", 0);
+        let pos_cert = w.certify_device(0, pos_key.public_key(), None, Some("Corner Shop".into()));
+        w.pos = Device { cert: pos_cert, signer: DeviceSigner::Software(pos_key) };
+        w
+    }
+
+    pub fn certify_device(
+        &mut self,
+        fi: usize,
+        subject: PublicKey,
+        webauthn: Option<WebAuthnPolicy>,
+        name: Option<String>,
+    ) -> Certificate {
+        self.next_serial += 1;
+        sign_body(
+            CertBody {
+                serial: self.next_serial,
+                role: Role::Device,
+                subject,
+                issuer: Some(self.fis[fi].id()),
+                not_before: T0 - 10 * DAY,
+                not_after: T0 + 365 * DAY,
+                name,
+                limits: Limits { max_outstanding: Some(100_000), ..Limits::default() },
+                webauthn,
+            },
+            &self.fi_keys[fi],
+        )
+    }
+
+    /// Fresh CRLs from the root and both FIs issued at `issued`, revoking `revoked` serials.
+    pub fn publish_crls(&mut self, issued: u64, revoked: &[u64], provider: &dyn CryptoProvider) {
+        let root_crl = sign_body(
+            CrlBody { issuer: self.root.id(), number: issued, issued, revoked: revoked.iter().copied().filter(|s| *s < 100).collect() },
+            &self.root_key,
+        );
+        self.crls.insert(root_crl, &self.root.clone(), provider).unwrap();
+        for i in 0..self.fis.len() {
+            let crl = sign_body(
+                CrlBody { issuer: self.fis[i].id(), number: issued, issued, revoked: revoked.iter().copied().filter(|s| *s >= 100).collect() },
+                &self.fi_keys[i],
+            );
+            self.crls.insert(crl, &self.fis[i].clone(), provider).unwrap();
+        }
+    }
+
+    pub fn issue(&self, fi: usize, owner: CertId, amount: u64, seed: u8) -> Issuance {
+        sign_body(
+            IssuanceBody {
+                nonce: Nonce([seed; 16]),
+                issuer: self.fis[fi].id(),
+                owner,
+                amount,
+                currency: "EUR".into(),
+                issued: T0,
+                expires: T0 + 90 * DAY,
+            },
+            &self.fi_keys[fi],
+        )
+    }
+
+    pub fn request(&self, amount: u64, seed: u8, created: u64) -> PaymentRequest {
+        PaymentRequest {
+            payee: self.pos.id(),
+            amount,
+            currency: "EUR".into(),
+            nonce: Nonce([seed; 16]),
+            created,
+            expires: created + 600,
+            label: Some("Till 1".into()),
+            certs: Vec::new(),
+        }
+    }
+
+    /// Signs a spend by `signer` (a wallet index, or `None` for the POS).
+    pub fn spend_by(signer: &mut Device, body: SpendBody) -> Spend {
+        let signature = signer.sign(&Signed::body_bytes_of(&body));
+        Signed { body, signature }
+    }
+
+    /// A payment of `amount` from a note of `note_value` passed through `hops` wallets:
+    /// wallet 0 → wallet 1 → ... → POS. Spends are made at `now`.
+    pub fn payment(&mut self, hops: usize, note_value: u64, amount: u64, now: u64) -> (PaymentRequest, Payment) {
+        let request = self.request(amount, hops as u8, now - 10);
+        let rh = request.hash();
+        let issuance = self.issue(0, self.wallets[0].id(), note_value, 1);
+        let mut chain = Chain { issuance: issuance.clone(), spends: Vec::new() };
+        let mut certs = vec![self.fis[0].clone(), self.wallets[0].cert.clone()];
+        let mut input = issuance.note_id();
+        for h in 0..hops {
+            let last = h + 1 == hops;
+            let payee = if last { self.pos.id() } else { self.wallets[h + 1].id() };
+            let body = SpendBody {
+                input,
+                from: 0,
+                to: amount,
+                payee,
+                request: if last { rh } else { Digest32([h as u8; 32]) },
+                time: now - 5 + h as u64,
+            };
+            let s = Self::spend_by(&mut self.wallets[h], body);
+            input = s.id();
+            chain.spends.push(s);
+            if !last {
+                certs.push(self.wallets[h + 1].cert.clone());
+                let fi = &self.fis[(h + 1) % 2];
+                if !certs.contains(fi) {
+                    certs.push(fi.clone());
+                }
+            }
+        }
+        (request, Payment { certs, chains: vec![chain] })
+    }
+
+    /// The certificates the POS holds itself.
+    pub fn pos_known(&self) -> Vec<Certificate> {
+        vec![self.pos.cert.clone()]
+    }
+
+    pub fn verifier<'a>(&'a self, known: &'a [Certificate], provider: &'a dyn CryptoProvider) -> Verifier<'a> {
+        Verifier {
+            root: &self.root,
+            known_certs: known,
+            crls: &self.crls,
+            policy: &self.policy,
+            provider,
+        }
+    }
+
+    /// A note id for tests.
+    pub fn note(i: u8) -> NoteId {
+        NoteId([i; 32])
+    }
+}
+
+fn dummy_body() -> CertBody {
+    CertBody {
+        serial: 0,
+        role: Role::Device,
+        subject: PublicKey([2; 33]),
+        issuer: Some(CertId([0; 16])),
+        not_before: 0,
+        not_after: 0,
+        name: None,
+        limits: Limits::default(),
+        webauthn: None,
+    }
+}

@@ -1,1 +1,701 @@
-//! verify
+//! Offline verification of a payment against the payee's outstanding request.
+//!
+//! Every rule is numbered as in `docs/PROTOCOL.md` §6 and has its own [`VerifyError`]
+//! variant. Time is passed in; nothing here reads a clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use thiserror::Error;
+
+use crate::crl_store::CrlStore;
+use crate::ids::{CertId, Digest32, NoteId};
+use crate::ledger::{Insert, RangeLedger, SpendHistory};
+use crate::msg::cert::{Certificate, FloorTier, Role};
+use crate::msg::fraud::FraudProof;
+use crate::msg::payment::Payment;
+use crate::msg::request::PaymentRequest;
+use crate::msg::spend::Spend;
+use crate::provider::CryptoProvider;
+use crate::sig::{SignatureError, verify_signature};
+
+/// Default clock-skew tolerance in seconds.
+pub const DEFAULT_CLOCK_SKEW: u64 = 300;
+
+/// The payee's verification policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Seconds of clock difference tolerated between devices.
+    pub clock_skew: u64,
+    /// CRL-freshness floor limits (ascending). Empty: no freshness requirement.
+    pub floor_limits: Vec<FloorTier>,
+}
+
+impl Policy {
+    /// The policy the central bank sets in its root certificate, with the default skew.
+    pub fn from_root(root: &Certificate) -> Self {
+        Self {
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            floor_limits: root.body.limits.floor_limits.clone(),
+        }
+    }
+
+    /// Largest CRL age allowed for `amount`, or `None` if the amount is above every tier.
+    pub fn max_crl_age(&self, amount: u64) -> Option<u64> {
+        if self.floor_limits.is_empty() {
+            return Some(u64::MAX);
+        }
+        self.floor_limits
+            .iter()
+            .find(|t| amount <= t.up_to)
+            .map(|t| t.max_crl_age)
+    }
+}
+
+/// A failed verification rule. The number in each message is the rule's number in
+/// `docs/PROTOCOL.md` §6.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// V1.
+    #[error("V1 request already used: a request is single-use; show a new one")]
+    RequestUsed,
+    /// V2.
+    #[error("V2 request not valid now ({now}): valid {created}..={expires}; show a new request")]
+    RequestExpired {
+        /// Verification time.
+        now: u64,
+        /// Request creation.
+        created: u64,
+        /// Request expiry.
+        expires: u64,
+    },
+    /// V3.
+    #[error("V3 chain {chain}: the spend answers another request (request hash mismatch)")]
+    RequestMismatch {
+        /// Chain index.
+        chain: usize,
+    },
+    /// V4.
+    #[error("V4 chain {chain}: the spend pays {found}, not this payee")]
+    WrongPayee {
+        /// Chain index.
+        chain: usize,
+        /// Payee named by the spend.
+        found: CertId,
+    },
+    /// V5.
+    #[error("V5 amount paid {paid} does not equal the amount requested {requested}")]
+    AmountMismatch {
+        /// Sum of the final spends (saturating).
+        paid: u64,
+        /// Requested amount.
+        requested: u64,
+    },
+    /// V6.
+    #[error("V6 chain {chain}: note currency {found} differs from the requested {requested}")]
+    CurrencyMismatch {
+        /// Chain index.
+        chain: usize,
+        /// Note currency.
+        found: String,
+        /// Requested currency.
+        requested: String,
+    },
+    /// V7.
+    #[error("V7 chain {chain} hop {hop}: the spend's input is not the previous note of the chain")]
+    BrokenChain {
+        /// Chain index.
+        chain: usize,
+        /// Hop (1-based).
+        hop: usize,
+    },
+    /// V8.
+    #[error("V8 chain {chain} hop {hop}: range ends at {to}, beyond the note's value {value}")]
+    RangeOutsideNote {
+        /// Chain index.
+        chain: usize,
+        /// Hop (1-based).
+        hop: usize,
+        /// Range end.
+        to: u64,
+        /// Note value.
+        value: u64,
+    },
+    /// V9.
+    #[error("V9 chain {chain}: {hops} hops exceed the issuing FI's limit of {limit}")]
+    HopLimitExceeded {
+        /// Chain index.
+        chain: usize,
+        /// Hops in the chain.
+        hops: usize,
+        /// The FI's limit.
+        limit: u8,
+    },
+    /// V10.
+    #[error("V10 certificate {0} is needed but neither in the payment nor known to the payee")]
+    UnknownCertificate(CertId),
+    /// V11.
+    #[error("V11 certificate {id} does not chain to the pinned root: {reason}")]
+    CertificateChain {
+        /// Certificate.
+        id: CertId,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// V12.
+    #[error("V12 chain {chain}: the FI may not issue this note: {reason}")]
+    IssuanceNotAllowed {
+        /// Chain index.
+        chain: usize,
+        /// What limit is broken.
+        reason: &'static str,
+    },
+    /// V13.
+    #[error("V13 certificate {id} was not valid at {at} (valid {not_before}..={not_after}, skew allowed)")]
+    CertificateNotValid {
+        /// Certificate.
+        id: CertId,
+        /// Time of use.
+        at: u64,
+        /// Validity start.
+        not_before: u64,
+        /// Validity end.
+        not_after: u64,
+    },
+    /// V14.
+    #[error("V14 chain {chain}: the note expired at {expires} (used at {at})")]
+    NoteExpired {
+        /// Chain index.
+        chain: usize,
+        /// Note expiry.
+        expires: u64,
+        /// Time of use.
+        at: u64,
+    },
+    /// V15.
+    #[error("V15 chain {chain} hop {hop}: spend time {time} is out of order ({why})")]
+    TimeOrder {
+        /// Chain index.
+        chain: usize,
+        /// Hop (1-based).
+        hop: usize,
+        /// Spend time.
+        time: u64,
+        /// Which bound.
+        why: &'static str,
+    },
+    /// V16.
+    #[error("V16 certificate {id} (serial {serial}) is revoked")]
+    Revoked {
+        /// Certificate.
+        id: CertId,
+        /// Serial.
+        serial: u64,
+    },
+    /// V17.
+    #[error("V17 CRL of issuer {issuer} is {} but this amount needs one at most {max_age}s old: sync to fetch a newer CRL", age.map_or("missing".to_string(), |a| format!("{a}s old")))]
+    CrlTooOld {
+        /// Issuer whose CRL is needed.
+        issuer: CertId,
+        /// Age of the held CRL, `None` if none is held.
+        age: Option<u64>,
+        /// Largest allowed age.
+        max_age: u64,
+    },
+    /// V18.
+    #[error("V18 amount {amount} is above the offline floor limit {max}: needs an online payment")]
+    AboveFloorLimit {
+        /// Amount.
+        amount: u64,
+        /// Highest tier.
+        max: u64,
+    },
+    /// V19.
+    #[error("V19 chain {chain}: issuance signature: {error}")]
+    IssuanceSignature {
+        /// Chain index.
+        chain: usize,
+        /// Why.
+        error: SignatureError,
+    },
+    /// V20.
+    #[error("V20 chain {chain} hop {hop}: spend signature: {error}")]
+    SpendSignature {
+        /// Chain index.
+        chain: usize,
+        /// Hop (1-based).
+        hop: usize,
+        /// Why (plain ES256 or a WebAuthn rule).
+        error: SignatureError,
+    },
+    /// V21.
+    #[error("V21 the same final spend appears in chains {first} and {second}")]
+    DuplicateInput {
+        /// First chain.
+        first: usize,
+        /// Second chain.
+        second: usize,
+    },
+    /// V22.
+    #[error("V22 two spends in this payment overlap on one note: double spend (fraud proof kept)")]
+    DoubleSpendInPayment(Box<FraudProof>),
+    /// V23.
+    #[error("V23 a spend overlaps one this payee already recorded: double spend (fraud proof kept)")]
+    DoubleSpend(Box<FraudProof>),
+}
+
+impl VerifyError {
+    /// The rule number (`V1`..`V23`) in `docs/PROTOCOL.md`.
+    pub fn rule(&self) -> u8 {
+        match self {
+            VerifyError::RequestUsed => 1,
+            VerifyError::RequestExpired { .. } => 2,
+            VerifyError::RequestMismatch { .. } => 3,
+            VerifyError::WrongPayee { .. } => 4,
+            VerifyError::AmountMismatch { .. } => 5,
+            VerifyError::CurrencyMismatch { .. } => 6,
+            VerifyError::BrokenChain { .. } => 7,
+            VerifyError::RangeOutsideNote { .. } => 8,
+            VerifyError::HopLimitExceeded { .. } => 9,
+            VerifyError::UnknownCertificate(_) => 10,
+            VerifyError::CertificateChain { .. } => 11,
+            VerifyError::IssuanceNotAllowed { .. } => 12,
+            VerifyError::CertificateNotValid { .. } => 13,
+            VerifyError::NoteExpired { .. } => 14,
+            VerifyError::TimeOrder { .. } => 15,
+            VerifyError::Revoked { .. } => 16,
+            VerifyError::CrlTooOld { .. } => 17,
+            VerifyError::AboveFloorLimit { .. } => 18,
+            VerifyError::IssuanceSignature { .. } => 19,
+            VerifyError::SpendSignature { .. } => 20,
+            VerifyError::DuplicateInput { .. } => 21,
+            VerifyError::DoubleSpendInPayment(_) => 22,
+            VerifyError::DoubleSpend(_) => 23,
+        }
+    }
+
+    /// The fraud proof, for V22 and V23: keep it and hand it to the FI at the next sync.
+    pub fn fraud_proof(&self) -> Option<&FraudProof> {
+        match self {
+            VerifyError::DoubleSpendInPayment(p) | VerifyError::DoubleSpend(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// A note the payee received (the final spend of a chain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedNote {
+    /// Its id (the final spend's id).
+    pub id: NoteId,
+    /// Its value.
+    pub value: u64,
+    /// Hops from the issuance (spending it again makes `hops + 1`).
+    pub hops: usize,
+    /// The issuing FI's hop limit.
+    pub hop_limit: u8,
+    /// Expiry inherited from the issuance.
+    pub expires: u64,
+}
+
+/// What a successful verification returns.
+#[derive(Debug, Clone)]
+pub struct VerifiedPayment {
+    /// Hash of the request answered (mark it used).
+    pub request: Digest32,
+    /// Amount received.
+    pub amount: u64,
+    /// Every spend on every chain, with the certificate of its signer; record them with
+    /// [`record`].
+    pub spends: Vec<Spend>,
+    /// The notes the payee now owns.
+    pub received: Vec<ReceivedNote>,
+}
+
+/// Records a verified payment's spends in the payee's ledger. Returns the number newly
+/// recorded (spends already known are idempotent retries).
+pub fn record(ledger: &mut RangeLedger<Spend>, verified: &VerifiedPayment) -> usize {
+    let mut n = 0;
+    for s in &verified.spends {
+        let b = &s.body;
+        if ledger.insert(b.input, b.from, b.to, s.id(), s.clone()) == Insert::Recorded {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Everything the payee trusts and holds.
+#[derive(Clone, Copy)]
+pub struct Verifier<'a> {
+    /// The pinned central-bank root certificate.
+    pub root: &'a Certificate,
+    /// Certificates the payee holds (its own, its FI's, ...).
+    pub known_certs: &'a [Certificate],
+    /// The newest CRLs the payee holds.
+    pub crls: &'a CrlStore,
+    /// Skew and floor limits.
+    pub policy: &'a Policy,
+    /// Signature backend.
+    pub provider: &'a dyn CryptoProvider,
+}
+
+struct Ctx<'a> {
+    v: &'a Verifier<'a>,
+    certs: BTreeMap<CertId, &'a Certificate>,
+    checked: BTreeSet<CertId>,
+    issuers_used: BTreeSet<CertId>,
+}
+
+impl<'a> Ctx<'a> {
+    fn lookup(&self, id: &CertId) -> Result<&'a Certificate, VerifyError> {
+        self.certs
+            .get(id)
+            .copied()
+            .ok_or(VerifyError::UnknownCertificate(*id))
+    }
+
+    fn chain_err(id: CertId, reason: &'static str) -> VerifyError {
+        VerifyError::CertificateChain { id, reason }
+    }
+
+    /// Checks the certificate `id` chains to the root with the given role, its signature,
+    /// and revocation. Validity in time is checked at each use.
+    fn check_cert(&mut self, id: &CertId, role: Role) -> Result<&'a Certificate, VerifyError> {
+        let cert = self.lookup(id)?;
+        if cert.body.role != role {
+            return Err(Self::chain_err(*id, "certificate has the wrong role"));
+        }
+        if self.checked.contains(id) {
+            return Ok(cert);
+        }
+        let issuer_id = cert
+            .body
+            .issuer
+            .ok_or(Self::chain_err(*id, "no issuer"))?;
+        let issuer = match role {
+            Role::Fi => {
+                if issuer_id != self.v.root.id() {
+                    return Err(Self::chain_err(*id, "FI certificate not issued by the root"));
+                }
+                self.v.root
+            }
+            Role::Device => self
+                .check_cert(&issuer_id, Role::Fi)
+                .map_err(|e| match e {
+                    VerifyError::UnknownCertificate(_) | VerifyError::CertificateChain { .. } => {
+                        Self::chain_err(*id, "device certificate not issued by a certified FI")
+                    }
+                    other => other,
+                })?,
+            Role::Root => return Err(Self::chain_err(*id, "a root cannot appear on a chain")),
+        };
+        verify_signature(
+            self.v.provider,
+            &issuer.body.subject,
+            issuer.body.webauthn.as_ref(),
+            &cert.body_bytes(),
+            &cert.signature,
+        )
+        .map_err(|_| Self::chain_err(*id, "issuer signature does not verify"))?;
+        if self.v.crls.is_revoked(cert) {
+            return Err(VerifyError::Revoked {
+                id: *id,
+                serial: cert.body.serial,
+            });
+        }
+        self.issuers_used.insert(issuer_id);
+        self.checked.insert(*id);
+        Ok(cert)
+    }
+
+    /// Checks `cert` and, for devices, its FI are valid at `t`.
+    fn valid_at(&self, cert: &Certificate, t: u64) -> Result<(), VerifyError> {
+        let skew = self.v.policy.clock_skew;
+        let mut c = cert;
+        loop {
+            if !c.body.valid_at(t, skew) {
+                return Err(VerifyError::CertificateNotValid {
+                    id: c.id(),
+                    at: t,
+                    not_before: c.body.not_before,
+                    not_after: c.body.not_after,
+                });
+            }
+            match (c.body.role, c.body.issuer) {
+                (Role::Device, Some(i)) => c = self.lookup(&i)?,
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+impl Verifier<'_> {
+    /// Verifies `payment` against the outstanding `request` at time `now`, given whether the
+    /// request was already used and the payee's spend history. On success the caller must
+    /// [`record`] the spends and mark the request used, durably, before saying "approved".
+    pub fn verify_payment(
+        &self,
+        request: &PaymentRequest,
+        request_used: bool,
+        payment: &Payment,
+        history: &dyn SpendHistory,
+        now: u64,
+    ) -> Result<VerifiedPayment, VerifyError> {
+        let skew = self.policy.clock_skew;
+        // V1, V2: the request.
+        if request_used {
+            return Err(VerifyError::RequestUsed);
+        }
+        if now.saturating_add(skew) < request.created || now > request.expires {
+            return Err(VerifyError::RequestExpired {
+                now,
+                created: request.created,
+                expires: request.expires,
+            });
+        }
+        // V11: the pinned root itself.
+        let root = self.root;
+        let root_id = root.id();
+        if root.body.role != Role::Root || root.body.issuer.is_some() {
+            return Err(VerifyError::CertificateChain {
+                id: root_id,
+                reason: "pinned root is not a root certificate",
+            });
+        }
+        verify_signature(self.provider, &root.body.subject, None, &root.body_bytes(), &root.signature)
+            .map_err(|_| VerifyError::CertificateChain {
+                id: root_id,
+                reason: "pinned root is not validly self-signed",
+            })?;
+        if !root.body.valid_at(now, skew) {
+            return Err(VerifyError::CertificateNotValid {
+                id: root_id,
+                at: now,
+                not_before: root.body.not_before,
+                not_after: root.body.not_after,
+            });
+        }
+        // V18: floor limit tier for this amount.
+        let max_age = self
+            .policy
+            .max_crl_age(request.amount)
+            .ok_or(VerifyError::AboveFloorLimit {
+                amount: request.amount,
+                max: self.policy.floor_limits.last().map_or(0, |t| t.up_to),
+            })?;
+
+        let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
+        certs.insert(root_id, root);
+        for c in self.known_certs.iter().chain(payment.certs.iter()) {
+            certs.entry(c.id()).or_insert(c);
+        }
+        let mut ctx = Ctx {
+            v: self,
+            certs,
+            checked: BTreeSet::new(),
+            issuers_used: BTreeSet::new(),
+        };
+        let req_hash = request.hash();
+        let mut paid: u64 = 0;
+        let mut finals: BTreeMap<NoteId, usize> = BTreeMap::new();
+        // (spend, signer cert id) for every spend on every chain.
+        let mut all: Vec<(&Spend, NoteId, CertId)> = Vec::new();
+        let mut received = Vec::with_capacity(payment.chains.len());
+
+        for (ci, chain) in payment.chains.iter().enumerate() {
+            let iss = &chain.issuance;
+            let ib = &iss.body;
+            // V6
+            if ib.currency != request.currency {
+                return Err(VerifyError::CurrencyMismatch {
+                    chain: ci,
+                    found: ib.currency.clone(),
+                    requested: request.currency.clone(),
+                });
+            }
+            // V10, V11, V16: the FI and the owner.
+            let fi = ctx.check_cert(&ib.issuer, Role::Fi)?;
+            ctx.valid_at(fi, ib.issued)?; // V13
+            let fl = &fi.body.limits;
+            // V12
+            let not_allowed = |reason| VerifyError::IssuanceNotAllowed { chain: ci, reason };
+            if fl.currency.as_deref() != Some(ib.currency.as_str()) {
+                return Err(not_allowed("the FI certificate does not allow this currency"));
+            }
+            if fl.max_note_value.is_none_or(|m| ib.amount > m) {
+                return Err(not_allowed("amount above the FI's maximum note value"));
+            }
+            let hop_limit = fl
+                .hop_limit
+                .ok_or(not_allowed("the FI certificate sets no hop limit"))?;
+            let owner = ctx.check_cert(&ib.owner, Role::Device)?;
+            if owner.body.limits.max_outstanding.is_some_and(|m| ib.amount > m) {
+                return Err(not_allowed("amount above the owner's outstanding-value limit"));
+            }
+            ctx.valid_at(owner, ib.issued)?; // V13
+            // V19
+            verify_signature(self.provider, &fi.body.subject, None, &iss.body_bytes(), &iss.signature)
+                .map_err(|error| VerifyError::IssuanceSignature { chain: ci, error })?;
+            // V14
+            if now > ib.expires.saturating_add(skew) {
+                return Err(VerifyError::NoteExpired {
+                    chain: ci,
+                    expires: ib.expires,
+                    at: now,
+                });
+            }
+            // V9
+            if chain.spends.len() > usize::from(hop_limit) {
+                return Err(VerifyError::HopLimitExceeded {
+                    chain: ci,
+                    hops: chain.spends.len(),
+                    limit: hop_limit,
+                });
+            }
+            let mut note_id = iss.note_id();
+            let mut note_value = ib.amount;
+            let mut note_owner = owner;
+            let mut prev_time = ib.issued;
+            let last = chain.spends.len();
+            for (i, sp) in chain.spends.iter().enumerate() {
+                let hop = i + 1;
+                let b = &sp.body;
+                if b.input != note_id {
+                    return Err(VerifyError::BrokenChain { chain: ci, hop }); // V7
+                }
+                if b.to > note_value {
+                    return Err(VerifyError::RangeOutsideNote {
+                        chain: ci,
+                        hop,
+                        to: b.to,
+                        value: note_value,
+                    }); // V8
+                }
+                // V15
+                let order = |why| VerifyError::TimeOrder {
+                    chain: ci,
+                    hop,
+                    time: b.time,
+                    why,
+                };
+                if b.time.saturating_add(skew) < prev_time {
+                    return Err(order("before the note it spends was created"));
+                }
+                if b.time > now.saturating_add(skew) {
+                    return Err(order("in the payee's future"));
+                }
+                if hop == last && b.time.saturating_add(skew) < request.created {
+                    return Err(order("before the request was created"));
+                }
+                // V14
+                if b.time > ib.expires.saturating_add(skew) {
+                    return Err(VerifyError::NoteExpired {
+                        chain: ci,
+                        expires: ib.expires,
+                        at: b.time,
+                    });
+                }
+                ctx.valid_at(note_owner, b.time)?; // V13
+                if hop == last {
+                    if b.request != req_hash {
+                        return Err(VerifyError::RequestMismatch { chain: ci }); // V3
+                    }
+                    if b.payee != request.payee {
+                        return Err(VerifyError::WrongPayee {
+                            chain: ci,
+                            found: b.payee,
+                        }); // V4
+                    }
+                }
+                // V20 (plain or WebAuthn, as the signer's certificate demands)
+                verify_signature(
+                    self.provider,
+                    &note_owner.body.subject,
+                    note_owner.body.webauthn.as_ref(),
+                    &sp.body_bytes(),
+                    &sp.signature,
+                )
+                .map_err(|error| VerifyError::SpendSignature {
+                    chain: ci,
+                    hop,
+                    error,
+                })?;
+                let id = sp.id();
+                all.push((sp, id, note_owner.id()));
+                if hop < last {
+                    note_owner = ctx.check_cert(&b.payee, Role::Device)?;
+                }
+                note_id = id;
+                note_value = b.value();
+                prev_time = b.time;
+            }
+            // V21
+            if let Some(first) = finals.insert(note_id, ci) {
+                return Err(VerifyError::DuplicateInput { first, second: ci });
+            }
+            paid = paid.saturating_add(note_value);
+            received.push(ReceivedNote {
+                id: note_id,
+                value: note_value,
+                hops: last,
+                hop_limit,
+                expires: ib.expires,
+            });
+        }
+        // V5
+        if paid != request.amount {
+            return Err(VerifyError::AmountMismatch {
+                paid,
+                requested: request.amount,
+            });
+        }
+        // V17: CRL freshness for every issuer whose certificates were relied on.
+        if max_age != u64::MAX {
+            for issuer in &ctx.issuers_used {
+                let age = self.crls.age(issuer, now);
+                if age.is_none_or(|a| a > max_age) {
+                    return Err(VerifyError::CrlTooOld {
+                        issuer: *issuer,
+                        age,
+                        max_age,
+                    });
+                }
+            }
+        }
+        let proof = |a: &Spend, b: &Spend, signer: &CertId| -> Result<Box<FraudProof>, VerifyError> {
+            let s = ctx.lookup(signer)?;
+            let fi_id = s.body.issuer.ok_or(VerifyError::UnknownCertificate(*signer))?;
+            let fi = ctx.lookup(&fi_id)?;
+            Ok(Box::new(FraudProof::new(a.clone(), b.clone(), s.clone(), fi.clone())))
+        };
+        // V22: overlaps inside the payment (shared identical provenance is fine).
+        for (i, (a, ida, signer)) in all.iter().enumerate() {
+            for (b, idb, _) in &all[i + 1..] {
+                if ida != idb && a.body.overlaps(&b.body) {
+                    return Err(VerifyError::DoubleSpendInPayment(proof(a, b, signer)?));
+                }
+            }
+        }
+        // V23: overlaps with what this payee recorded before.
+        for (s, id, signer) in &all {
+            let b = &s.body;
+            if let Some(prev) = history.conflicting(&b.input, b.from, b.to, id) {
+                return Err(VerifyError::DoubleSpend(proof(&prev, s, signer)?));
+            }
+        }
+        let mut spends: Vec<Spend> = Vec::with_capacity(all.len());
+        let mut seen = BTreeSet::new();
+        for (s, id, _) in all {
+            if seen.insert(id) {
+                spends.push(s.clone());
+            }
+        }
+        Ok(VerifiedPayment {
+            request: req_hash,
+            amount: paid,
+            spends,
+            received,
+        })
+    }
+}

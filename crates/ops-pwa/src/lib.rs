@@ -16,3 +16,75 @@ pub use service_worker::{ServiceWorkerConfig, ServiceWorkerError, write_service_
 
 /// File name of the generated service worker inside an app's output folder.
 pub const SERVICE_WORKER_FILE: &str = "sw.js";
+
+/// One installable app of the build: where it sits in `dist/` and what its worker leaves alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSpec {
+    /// Short name, used in cache names and messages.
+    pub name: &'static str,
+    /// Folder inside `dist/` (empty for the app at the top).
+    pub dir: &'static str,
+    /// URL path the app is served at.
+    pub url_path: &'static str,
+    /// `display` mode its manifest must declare.
+    pub display: &'static str,
+    /// Sub-folders holding other apps.
+    pub nested_apps: &'static [&'static str],
+    /// Scope-relative prefixes left to the network.
+    pub network_only: &'static [&'static str],
+}
+
+/// The two apps: the wallet at `/` and the POS at `/pos/`.
+pub const APPS: [AppSpec; 2] = [
+    AppSpec {
+        name: "wallet",
+        dir: "",
+        url_path: "/",
+        display: "standalone",
+        nested_apps: &["pos"],
+        network_only: &["api/"],
+    },
+    AppSpec {
+        name: "pos",
+        dir: "pos",
+        url_path: "/pos/",
+        display: "fullscreen",
+        nested_apps: &[],
+        network_only: &[],
+    },
+];
+
+impl AppSpec {
+    /// Writes this app's service worker into `dist` and checks its manifest.
+    pub fn finish_build(&self, dist: &std::path::Path) -> Result<FinishedApp, FinishError> {
+        let build_dir = dist.join(self.dir);
+        let manifest = check_manifest(&build_dir.join("manifest.webmanifest"), self.display)?;
+        let precache = write_service_worker(&ServiceWorkerConfig {
+            app: self.name,
+            build_dir: &build_dir,
+            nested_apps: self.nested_apps,
+            network_only: self.network_only,
+        })?;
+        Ok(FinishedApp { manifest, precache })
+    }
+}
+
+/// The outcome of [`AppSpec::finish_build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedApp {
+    /// The checked manifest.
+    pub manifest: ManifestSummary,
+    /// What the worker precaches.
+    pub precache: PrecacheList,
+}
+
+/// Why an app build could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    /// The manifest is not fit for an installable app.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The worker could not be written.
+    #[error(transparent)]
+    ServiceWorker(#[from] ServiceWorkerError),
+}

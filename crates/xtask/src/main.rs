@@ -1,1 +1,70 @@
-fn main() {}
+//! `cargo xtask`: the project's commands, usable on a fresh machine.
+//!
+//! - `cargo xtask run`: installs what is missing, builds both apps in release mode and
+//!   serves the wallet at `http://localhost:8080/` and the POS at `/pos/`.
+//! - `cargo xtask test`: installs what is missing, then runs every check and test: format,
+//!   lints, native tests, `wasm-bindgen-test` in headless Chromium, a release build of the
+//!   apps, and the end-to-end browser tests.
+//! - `cargo xtask build`: only builds the apps into `dist/`.
+//! - `cargo xtask icons`: renders the app icons from their SVG sources (needs Chromium).
+
+mod apps;
+mod icons;
+mod process;
+mod suite;
+mod tools;
+
+use process::XtaskError;
+use std::path::PathBuf;
+
+const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] | test | build | icons>";
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("\nxtask: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<(), XtaskError> {
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("run") => {
+            let addr = match (args.get(1).map(String::as_str), args.get(2)) {
+                (None, _) => "127.0.0.1:8080".to_owned(),
+                (Some("--addr"), Some(addr)) => addr.clone(),
+                _ => return Err(XtaskError::Usage(USAGE)),
+            };
+            let toolchain = tools::ensure(&root, tools::Need::Build)?;
+            apps::build(&root, &toolchain)?;
+            apps::serve(&root, &addr)
+        }
+        Some("test") => suite::run_all(&root),
+        Some("build") => {
+            let toolchain = tools::ensure(&root, tools::Need::Build)?;
+            apps::build(&root, &toolchain)
+        }
+        Some("icons") => {
+            let toolchain = tools::ensure(&root, tools::Need::Browser)?;
+            icons::render(&root, &toolchain)
+        }
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(XtaskError::Usage(USAGE)),
+    }
+}
+
+/// The workspace root: two levels above this crate.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(|crates| crates.parent())
+        .map_or(manifest.clone(), PathBuf::from)
+}

@@ -1,0 +1,79 @@
+//! Building both apps into `dist/` and serving them.
+
+use crate::process::{XtaskError, announce, copy_dir, run};
+use crate::tools::Toolchain;
+use std::path::Path;
+use std::process::Command;
+
+/// Builds the wallet and the POS in release mode, assembles `dist/` (wallet at the top,
+/// POS in `dist/pos/`), writes each app's service worker and checks each manifest.
+pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let trunk = |step: &str, args: &[&str]| {
+        let mut command = Command::new("trunk");
+        command
+            .current_dir(root)
+            .args(["build", "--release"])
+            .args(args)
+            .env("PATH", &toolchain.path_env)
+            // Trunk's own colour codes garble CI logs.
+            .env("NO_COLOR", "1");
+        run(
+            step,
+            &mut command,
+            "Read the compiler output above; `trunk build --release` reproduces it.",
+        )
+    };
+    trunk("building the wallet (Trunk, release)", &[])?;
+    trunk(
+        "building the POS (Trunk, release)",
+        &["pos/index.html", "--dist", "target/trunk/pos", "--public-url", "/pos/"],
+    )?;
+
+    announce("assembling dist/ and generating the service workers");
+    let dist = root.join("dist");
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist).map_err(|source| XtaskError::Io {
+            what: "remove the old dist/".into(),
+            source,
+        })?;
+    }
+    copy_dir(&root.join("target/trunk/wallet"), &dist)?;
+    copy_dir(&root.join("target/trunk/pos"), &dist.join("pos"))?;
+    for app in ops_pwa::APPS {
+        let finished = app
+            .finish_build(&dist)
+            .map_err(|source| XtaskError::App { app: app.name, source })?;
+        let wasm_bytes: u64 = finished
+            .precache
+            .urls
+            .iter()
+            .filter(|url| url.ends_with(".wasm"))
+            .filter_map(|url| std::fs::metadata(dist.join(app.dir).join(url)).ok())
+            .map(|meta| meta.len())
+            .sum();
+        println!(
+            "    {:<6} {} files precached, version {}, wasm {} KB, manifest display {}",
+            app.name,
+            finished.precache.urls.len(),
+            finished.precache.version,
+            wasm_bytes / 1024,
+            finished.manifest.display,
+        );
+    }
+    Ok(())
+}
+
+/// Serves `dist/` with the issuer service until interrupted.
+pub fn serve(root: &Path, addr: &str) -> Result<(), XtaskError> {
+    let port = addr.rsplit(':').next().unwrap_or("8080");
+    println!("\n    The wallet will be at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/ (Ctrl-C stops).");
+    run(
+        "starting the issuer service (cargo run --release -p ops-issuer)",
+        Command::new("cargo")
+            .current_dir(root)
+            .args(["run", "--release", "--quiet", "-p", "ops-issuer", "--", "--dist"])
+            .arg(root.join("dist"))
+            .args(["--addr", addr]),
+        "If the port is taken, pass another: `cargo xtask run --addr 127.0.0.1:8081`.",
+    )
+}

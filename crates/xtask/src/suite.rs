@@ -1,0 +1,99 @@
+//! `cargo xtask test`: every check and test of the project, in order of cost.
+
+use crate::process::{XtaskError, run};
+use crate::tools::{self, Need};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+/// Packages whose code runs in the browser; linted for wasm32 too.
+const WASM_PACKAGES: [&str; 4] = ["ops-wallet", "ops-pos", "ops-browser", "ops-core"];
+/// Packages with `wasm-bindgen-test` tests that run in headless Chromium.
+const BROWSER_TEST_PACKAGES: [&str; 3] = ["ops-wallet", "ops-pos", "ops-browser"];
+
+/// Runs the whole suite; stops at the first failing step.
+pub fn run_all(root: &Path) -> Result<(), XtaskError> {
+    let started = Instant::now();
+    let toolchain = tools::ensure(root, Need::Test)?;
+    let cargo = |args: &[&str]| {
+        let mut command = Command::new("cargo");
+        command
+            .current_dir(root)
+            .args(args)
+            .env("PATH", &toolchain.path_env);
+        command
+    };
+    let with_packages = |base: &[&str], packages: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        for package in packages {
+            args.extend(["-p", package]);
+        }
+        args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+
+    run(
+        "checking formatting (cargo fmt)",
+        &mut cargo(&["fmt", "--all", "--", "--check"]),
+        "Run `cargo fmt --all` and commit the result.",
+    )?;
+    run(
+        "linting native code (cargo clippy -D warnings)",
+        &mut cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        "Fix the lints above; `cargo clippy --workspace --all-targets -- -D warnings` reproduces them.",
+    )?;
+    let wasm_lint = with_packages(
+        &["clippy", "--target", "wasm32-unknown-unknown", "--locked"],
+        &WASM_PACKAGES,
+    );
+    let mut wasm_lint_args: Vec<&str> = wasm_lint.iter().map(String::as_str).collect();
+    wasm_lint_args.extend(["--", "-D", "warnings"]);
+    run(
+        "building and linting the browser crates for wasm32 (cargo clippy --target wasm32-unknown-unknown)",
+        &mut cargo(&wasm_lint_args),
+        "Code that runs in the browser must build for wasm32-unknown-unknown; fix the errors above.",
+    )?;
+    run(
+        "running native tests (cargo test --workspace)",
+        &mut cargo(&["test", "--workspace", "--locked", "--exclude", "ops-e2e"]),
+        "A native test failed; the lines above name it.",
+    )?;
+    let browser_tests = with_packages(
+        &["test", "--target", "wasm32-unknown-unknown", "--locked"],
+        &BROWSER_TEST_PACKAGES,
+    );
+    let browser_test_args: Vec<&str> = browser_tests.iter().map(String::as_str).collect();
+    run(
+        "running wasm-bindgen tests in headless Chromium",
+        cargo(&browser_test_args)
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", &toolchain.chromedriver)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        "A browser test failed; the lines above name it (the crate's webdriver.json holds Chromium's flags).",
+    )?;
+    crate::apps::build(root, &toolchain)?;
+    run(
+        "building the issuer service for the end-to-end tests",
+        &mut cargo(&["build", "--locked", "-p", "ops-issuer"]),
+        "Read the compiler output above.",
+    )?;
+    let artifacts = root.join("target/e2e");
+    run(
+        "running the end-to-end tests in headless Chromium (tests/)",
+        cargo(&["test", "--locked", "-p", "ops-e2e", "--", "--test-threads=1"])
+            .env("OPS_DIST", root.join("dist"))
+            .env("OPS_ISSUER_BIN", root.join("target/debug/ops-issuer"))
+            .env("OPS_CHROMIUM", &toolchain.chromium)
+            .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
+            .env("OPS_ARTIFACTS", &artifacts),
+        "An end-to-end test failed; the lines above name it. Screenshots are in target/e2e/.",
+    )?;
+    println!(
+        "\nAll checks and tests passed in {:.1} minutes. Screenshots: {}",
+        started.elapsed().as_secs_f64() / 60.0,
+        artifacts.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Installing the tools the build and the tests need, only where missing.
+//!
+//! Versions that work on this machine kind are recorded in `../shared/TOOLCHAIN.md`:
+//! Trunk 0.21.14 (0.22 needs a newer rustc), the wasm-bindgen CLI at exactly the version
+//! the workspace pins, wasm-opt from the npm package `binaryen` 132 (Debian's binaryen 108
+//! produces a bundle that dies at start), and Debian's Chromium with its ChromeDriver.
+
+use crate::process::{XtaskError, probe, run};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Trunk release that works with the machine's rustc.
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// binaryen (wasm-opt) release from npm that produces working bundles.
+pub const BINARYEN_VERSION: &str = "132.0.0";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// What a command is about to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Build the apps: wasm target, Trunk, wasm-bindgen, wasm-opt.
+    Build,
+    /// Drive a browser: Chromium and ChromeDriver.
+    Browser,
+    /// Everything.
+    Test,
+}
+
+/// Where the tools are, once ensured.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    /// `PATH` for child processes: project tools first.
+    pub path_env: OsString,
+    /// The Chromium binary.
+    pub chromium: PathBuf,
+    /// The ChromeDriver binary.
+    pub chromedriver: PathBuf,
+}
+
+/// Checks every tool `need` requires and installs the missing ones.
+pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
+    let path_env = project_path(root);
+    let toolchain = Toolchain {
+        path_env,
+        chromium: PathBuf::from(CHROMIUM),
+        chromedriver: PathBuf::from(CHROMEDRIVER),
+    };
+    if matches!(need, Need::Build | Need::Test) {
+        ensure_wasm_target(&toolchain)?;
+        ensure_trunk(&toolchain)?;
+        ensure_wasm_bindgen(root, &toolchain)?;
+        ensure_wasm_opt(root, &toolchain)?;
+    }
+    if matches!(need, Need::Browser | Need::Test) {
+        ensure_chromium(&toolchain)?;
+    }
+    Ok(toolchain)
+}
+
+/// `PATH` with the project's npm tools and cargo's install folder in front.
+fn project_path(root: &Path) -> OsString {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
+    let mut parts = vec![root.join(".tools/node_modules/.bin"), cargo_home.join("bin")];
+    if let Some(path) = std::env::var_os("PATH") {
+        parts.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(parts).unwrap_or_default()
+}
+
+fn ok(tool: &str, version: &str) {
+    println!("    ok: {tool} {version}");
+}
+
+fn ensure_wasm_target(toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let installed = probe("rustup", ["target", "list", "--installed"], &toolchain.path_env)
+        .unwrap_or_default();
+    if installed.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
+        ok("rust target", "wasm32-unknown-unknown");
+        return Ok(());
+    }
+    run(
+        "installing the Rust target wasm32-unknown-unknown (rustup, under a minute)",
+        Command::new("rustup")
+            .args(["target", "add", "wasm32-unknown-unknown"])
+            .env("PATH", &toolchain.path_env),
+        "Check that rustup can reach its distribution server, then run `rustup target add wasm32-unknown-unknown`.",
+    )
+}
+
+fn ensure_trunk(toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let wanted = format!("trunk {TRUNK_VERSION}");
+    if probe("trunk", ["--version"], &toolchain.path_env).as_deref() == Some(wanted.as_str()) {
+        ok("trunk", TRUNK_VERSION);
+        return Ok(());
+    }
+    run(
+        &format!("installing Trunk {TRUNK_VERSION} (cargo install, about 10 minutes on 2 cores; once per machine)"),
+        Command::new("cargo")
+            .args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"])
+            .env("PATH", &toolchain.path_env),
+        &format!("Run `cargo install trunk --version {TRUNK_VERSION} --locked` by hand to see the full error."),
+    )
+}
+
+/// The wasm-bindgen version pinned with `=` in the workspace manifest.
+fn pinned_wasm_bindgen(root: &Path) -> Result<String, XtaskError> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|source| {
+        XtaskError::Io {
+            what: "read Cargo.toml".into(),
+            source,
+        }
+    })?;
+    manifest
+        .lines()
+        .find_map(|line| {
+            let rest = line.trim().strip_prefix("wasm-bindgen = \"=")?;
+            rest.split('"').next().map(str::to_owned)
+        })
+        .ok_or_else(|| {
+            XtaskError::MissingTool(
+                "Cargo.toml must pin `wasm-bindgen = \"=X.Y.Z\"` so the CLI can match it".into(),
+            )
+        })
+}
+
+fn ensure_wasm_bindgen(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let version = pinned_wasm_bindgen(root)?;
+    let wanted = format!("wasm-bindgen {version}");
+    let cli = probe("wasm-bindgen", ["--version"], &toolchain.path_env);
+    let runner = probe("wasm-bindgen-test-runner", ["--version"], &toolchain.path_env);
+    if cli.as_deref() == Some(wanted.as_str()) && runner.is_some() {
+        ok("wasm-bindgen-cli", &version);
+        return Ok(());
+    }
+    // Not `--locked`: the CLI's lock file pins a dependency version that is not published.
+    run(
+        &format!("installing wasm-bindgen-cli {version} to match the pinned crate (cargo install, about 4 minutes)"),
+        Command::new("cargo")
+            .args(["install", "wasm-bindgen-cli", "--version", &version, "--force"])
+            .env("PATH", &toolchain.path_env),
+        &format!("Run `cargo install wasm-bindgen-cli --version {version}` by hand to see the full error."),
+    )
+}
+
+fn ensure_wasm_opt(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let found = probe("wasm-opt", ["--version"], &toolchain.path_env).unwrap_or_default();
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
+    if found.contains(&format!("version {major}")) {
+        ok("wasm-opt", &found);
+        return Ok(());
+    }
+    if probe("npm", ["--version"], &toolchain.path_env).is_none() {
+        return Err(XtaskError::MissingTool(
+            "npm is missing, and it installs wasm-opt: run `apt-get install -y nodejs npm`, then retry".into(),
+        ));
+    }
+    let prefix = root.join(".tools");
+    run(
+        &format!("installing wasm-opt (npm package binaryen {BINARYEN_VERSION}) into .tools/ (under a minute)"),
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}"))
+            .env("PATH", &toolchain.path_env),
+        "Check that npm can reach its registry (`npm view binaryen version`).",
+    )
+}
+
+fn ensure_chromium(toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let browser = probe(&toolchain.chromium, ["--version"], &toolchain.path_env);
+    let driver = probe(&toolchain.chromedriver, ["--version"], &toolchain.path_env);
+    if let (Some(browser), Some(driver)) = (&browser, &driver) {
+        let major = |text: &str| {
+            text.split_whitespace()
+                .find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                .and_then(|version| version.split('.').next().map(str::to_owned))
+        };
+        if major(browser) == major(driver) {
+            ok("chromium", browser);
+            return Ok(());
+        }
+    }
+    let is_root = probe("id", ["-u"], &toolchain.path_env).as_deref() == Some("0");
+    if !is_root {
+        return Err(XtaskError::MissingTool(
+            "Chromium and its ChromeDriver are missing or differ in version: run `sudo apt-get install -y chromium chromium-driver`, then retry".into(),
+        ));
+    }
+    let apt = |args: &[&str]| {
+        let mut command = Command::new("apt-get");
+        command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .env("PATH", &toolchain.path_env);
+        command
+    };
+    let fix = "Run `apt-get update && apt-get install -y chromium chromium-driver` by hand to see the full error.";
+    run("updating Debian's package lists (apt-get update)", &mut apt(&["update", "-q"]), fix)?;
+    run(
+        "installing Chromium and ChromeDriver from Debian (apt-get, about 2 minutes)",
+        &mut apt(&["install", "-y", "-q", "chromium", "chromium-driver"]),
+        fix,
+    )
+}
