@@ -35,6 +35,14 @@ pub trait CryptoProvider: Send + Sync {
     -> Result<(), EcdsaError>;
 }
 
+/// Parses a SEC1 compressed key (prefix 02/03 only: SEC1 also defines other 33-byte forms).
+fn parse_key(key: &PublicKey) -> Result<VerifyingKey, EcdsaError> {
+    if !matches!(key.0[0], 2 | 3) {
+        return Err(EcdsaError::InvalidKey);
+    }
+    VerifyingKey::from_sec1_bytes(key.as_bytes()).map_err(|_| EcdsaError::InvalidKey)
+}
+
 /// Parses `r || s` and normalises to low-S; rejects out-of-range scalars.
 fn normalized(sig: &[u8; 64]) -> Result<P256Signature, EcdsaError> {
     let s = P256Signature::from_slice(sig).map_err(|_| EcdsaError::ScalarOutOfRange)?;
@@ -56,7 +64,7 @@ impl CryptoProvider for P256Provider {
         message: &[u8],
         sig: &[u8; 64],
     ) -> Result<(), EcdsaError> {
-        let vk = VerifyingKey::from_sec1_bytes(key.as_bytes()).map_err(|_| EcdsaError::InvalidKey)?;
+        let vk = parse_key(key)?;
         let sig = normalized(sig)?;
         vk.verify(message, &sig).map_err(|_| EcdsaError::BadSignature)
     }
@@ -80,7 +88,7 @@ impl CryptoProvider for RingProvider {
         sig: &[u8; 64],
     ) -> Result<(), EcdsaError> {
         // ring takes uncompressed points only; decompress (and validate) with p256.
-        let vk = VerifyingKey::from_sec1_bytes(key.as_bytes()).map_err(|_| EcdsaError::InvalidKey)?;
+        let vk = parse_key(key)?;
         let point = vk.to_encoded_point(false);
         let sig = normalized(sig)?.to_bytes();
         ring::signature::UnparsedPublicKey::new(

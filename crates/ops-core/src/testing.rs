@@ -115,7 +115,7 @@ impl SoftAuthenticator {
 use crate::crl_store::CrlStore;
 use crate::ids::{CertId, Digest32, NoteId, Nonce};
 use crate::msg::cert::{CertBody, Certificate, FloorTier, Limits, Role};
-use crate::msg::crl::{Crl, CrlBody};
+use crate::msg::crl::CrlBody;
 use crate::msg::issuance::{Issuance, IssuanceBody};
 use crate::msg::payment::{Chain, Payment};
 use crate::msg::request::PaymentRequest;
@@ -411,5 +411,22 @@ fn dummy_body() -> CertBody {
         name: None,
         limits: Limits::default(),
         webauthn: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn world_messages_round_trip() {
+        let mut w = World::new(2);
+        for c in [&w.root, &w.fis[0], &w.wallets[0].cert, &w.pos.cert] {
+            let b = c.to_bytes();
+            assert_eq!(&Certificate::from_bytes(&b).unwrap(), c, "{}", crate::ids::to_hex(&b));
+        }
+        let (_, p) = w.payment(1, 100, 10, T0 + DAY);
+        let s = &p.chains[0].spends[0];
+        assert_eq!(&Spend::from_bytes(&s.to_bytes()).unwrap(), s);
     }
 }

@@ -699,3 +699,7 @@ impl Verifier<'_> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "verify_tests.rs"]
+mod tests;

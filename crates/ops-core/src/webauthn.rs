@@ -146,6 +146,11 @@ pub struct WebAuthnPolicy {
 }
 
 impl WebAuthnPolicy {
+    /// The origin list implied when a certificate omits it: `["https://<rp id>"]`.
+    pub fn default_origins(&self) -> Vec<String> {
+        vec![format!("https://{}", self.rp_id)]
+    }
+
     /// Checks the policy's own limits and that origins are template-safe ASCII.
     pub fn validate(&self) -> Result<(), DecodeError> {
         let bad = |why| DecodeError::InvalidValue {

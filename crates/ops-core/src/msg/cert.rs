@@ -185,7 +185,7 @@ impl Body for CertBody {
     const MAX_LEN: usize = 2048;
 
     fn field_count(&self) -> usize {
-        6 + usize::from(self.issuer.is_some())
+        5 + usize::from(self.issuer.is_some())
             + usize::from(self.name.is_some())
             + usize::from(self.limits != Limits::default())
             + usize::from(self.webauthn.is_some())
@@ -210,11 +210,15 @@ impl Body for CertBody {
             self.limits.encode(e);
         }
         if let Some(w) = &self.webauthn {
-            e.uint(10).map(if w.user_verification { 3 } else { 2 });
+            let default_origins = w.origins == w.default_origins();
+            e.uint(10)
+                .map(1 + usize::from(!default_origins) + usize::from(w.user_verification));
             e.uint(1).text(&w.rp_id);
-            e.uint(2).array(w.origins.len());
-            for o in &w.origins {
-                e.text(o);
+            if !default_origins {
+                e.uint(2).array(w.origins.len());
+                for o in &w.origins {
+                    e.text(o);
+                }
             }
             if w.user_verification {
                 e.uint(3).bool(true);
@@ -263,12 +267,23 @@ impl Body for CertBody {
             let d = m.value();
             let mut w = d.map(3)?;
             let rp_id = text(w.required(1)?, MAX_RP_ID_LEN, "rp id")?;
-            let od = w.required(2)?;
-            let n = od.array(MAX_ORIGINS, "origins")?;
-            let mut origins = Vec::with_capacity(n);
-            for _ in 0..n {
-                origins.push(text(od, MAX_ORIGIN_LEN, "origin")?);
-            }
+            let origins = if w.optional(2)? {
+                let od = w.value();
+                let n = od.array(MAX_ORIGINS, "origins")?;
+                let mut origins = Vec::with_capacity(n);
+                for _ in 0..n {
+                    origins.push(text(od, MAX_ORIGIN_LEN, "origin")?);
+                }
+                if origins == [format!("https://{rp_id}")] {
+                    return Err(DecodeError::InvalidValue {
+                        what: "origins",
+                        why: "the default [\"https://<rp id>\"] must be omitted",
+                    });
+                }
+                origins
+            } else {
+                vec![format!("https://{rp_id}")]
+            };
             let user_verification = if w.optional(3)? {
                 if !w.value().bool()? {
                     return Err(DecodeError::InvalidValue {

@@ -1,0 +1,419 @@
+use super::*;
+use crate::ledger::NoHistory;
+use crate::msg::payment::Chain;
+use crate::msg::spend::SpendBody;
+use crate::msg::{Signed, cert::CertBody};
+use crate::provider::all_providers;
+use crate::sig::Signature;
+use crate::testing::{DAY, T0, World, sign_body};
+use crate::webauthn::{WebAuthnError, flags};
+
+const NOW: u64 = T0 + DAY;
+
+fn world() -> World {
+    let mut w = World::new(6);
+    w.publish_crls(NOW - 3600, &[], &crate::P256Provider);
+    w
+}
+
+/// Runs verification with every provider; they must agree.
+fn run(
+    w: &World,
+    req: &PaymentRequest,
+    pay: &Payment,
+    used: bool,
+    history: &dyn SpendHistory,
+    now: u64,
+) -> Result<VerifiedPayment, VerifyError> {
+    let known = w.pos_known();
+    let mut out = None;
+    for p in all_providers() {
+        let r = w.verifier(&known, p).verify_payment(req, used, pay, history, now);
+        if let Some(prev) = &out {
+            let prev: &Result<VerifiedPayment, VerifyError> = prev;
+            assert_eq!(prev.as_ref().err(), r.as_ref().err(), "providers disagree");
+        }
+        out = Some(r);
+    }
+    out.unwrap()
+}
+
+fn rule(r: Result<VerifiedPayment, VerifyError>) -> u8 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => e.rule(),
+    }
+}
+
+/// A 1-hop payment whose spend body is edited before signing.
+fn one_hop_edit(w: &mut World, amount: u64, edit: impl FnOnce(&mut SpendBody)) -> (PaymentRequest, Payment) {
+    let (req, mut pay) = w.payment(1, 1_000, amount, NOW);
+    let mut body = pay.chains[0].spends[0].body.clone();
+    edit(&mut body);
+    pay.chains[0].spends[0] = World::spend_by(&mut w.wallets[0], body);
+    (req, pay)
+}
+
+#[test]
+fn one_and_three_hop_payments_verify_and_fit_size_goals() {
+    let mut w = world();
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let v = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap();
+    assert_eq!(v.amount, 250);
+    assert_eq!(v.spends.len(), 1);
+    assert_eq!(v.received[0].hops, 1);
+    let one = pay.to_bytes().len();
+    assert_eq!(Payment::from_bytes(&pay.to_bytes()).unwrap(), pay);
+
+    let (req3, pay3) = w.payment(3, 1_000, 250, NOW);
+    let v3 = run(&w, &req3, &pay3, false, &NoHistory, NOW).unwrap();
+    assert_eq!(v3.spends.len(), 3);
+    assert_eq!(v3.received[0].hops, 3);
+    let three = pay3.to_bytes().len();
+    println!("payment sizes: 1-hop {one} bytes, 3-hop {three} bytes");
+    assert!(one <= 700, "1-hop payment is {one} bytes");
+    assert!(three <= 1_600, "3-hop payment is {three} bytes");
+}
+
+#[test]
+fn v1_request_used() {
+    let mut w = world();
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, true, &NoHistory, NOW)), 1);
+}
+
+#[test]
+fn v2_request_expired_or_not_yet_valid() {
+    let mut w = world();
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, req.expires + 1)), 2);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, req.created - 1_000)), 2);
+}
+
+#[test]
+fn v3_request_mismatch() {
+    let mut w = world();
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let mut other = req.clone();
+    other.nonce.0[0] ^= 1;
+    assert_eq!(rule(run(&w, &other, &pay, false, &NoHistory, NOW)), 3);
+}
+
+#[test]
+fn v4_wrong_payee() {
+    let mut w = world();
+    let other = w.wallets[1].id();
+    let (req, pay) = one_hop_edit(&mut w, 250, |b| b.payee = other);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 4);
+}
+
+#[test]
+fn v5_amount_mismatch() {
+    let mut w = world();
+    let (req, pay) = one_hop_edit(&mut w, 250, |b| b.to = 249);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 5);
+}
+
+#[test]
+fn v6_currency_mismatch() {
+    let mut w = world();
+    let (mut req, pay) = w.payment(1, 1_000, 250, NOW);
+    req.currency = "USD".into();
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 6);
+}
+
+#[test]
+fn v7_broken_chain() {
+    let mut w = world();
+    let (req, pay) = one_hop_edit(&mut w, 250, |b| b.input = World::note(9));
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 7);
+}
+
+#[test]
+fn v8_range_outside_note() {
+    let mut w = world();
+    let (req, pay) = one_hop_edit(&mut w, 250, |b| {
+        b.from = 900;
+        b.to = 1_150;
+    });
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 8);
+}
+
+#[test]
+fn v9_hop_limit() {
+    let mut w = world();
+    let (req, pay) = w.payment(4, 1_000, 250, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 0, "4 hops allowed");
+    let (req, pay) = w.payment(5, 1_000, 250, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 9);
+}
+
+#[test]
+fn v10_unknown_certificate() {
+    let mut w = world();
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    pay.certs.retain(|c| c.body.role != Role::Device);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 10);
+}
+
+#[test]
+fn v11_certificate_chain() {
+    let mut w = world();
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    // The owner's certificate re-signed by a key that is not its FI's.
+    let forged_body: CertBody = pay.certs[1].body.clone();
+    pay.certs[1] = sign_body(forged_body, &w.root_key);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 11);
+    // An "FI" whose certificate was not issued by the pinned root.
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    pay.certs[0] = sign_body(pay.certs[0].body.clone(), &w.fi_keys[1]);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 11);
+}
+
+#[test]
+fn v12_issuance_not_allowed() {
+    let mut w = world();
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    let owner = w.wallets[0].id();
+    let big = w.issue(0, owner, 150_000, 1);
+    let note = big.note_id();
+    pay.chains[0].issuance = big;
+    let mut body = pay.chains[0].spends[0].body.clone();
+    body.input = note;
+    pay.chains[0].spends[0] = World::spend_by(&mut w.wallets[0], body);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 12);
+}
+
+#[test]
+fn v13_certificate_not_valid_at_use() {
+    let mut w = world();
+    // Wallet 0's certificate ends before the spend.
+    let mut body = w.wallets[0].cert.body.clone();
+    body.not_after = NOW - 2 * 3600;
+    w.wallets[0].cert = sign_body(body, &w.fi_keys[0]);
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert_eq!(e.rule(), 13, "{e}");
+}
+
+#[test]
+fn v14_note_expired() {
+    let mut w = world();
+    let late = T0 + 91 * DAY;
+    w.publish_crls(late - 60, &[], &crate::P256Provider);
+    let (req, pay) = w.payment(1, 1_000, 250, late);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, late)), 14);
+}
+
+#[test]
+fn v15_time_order() {
+    let mut w = world();
+    let (req, pay) = one_hop_edit(&mut w, 250, |b| b.time = NOW + 3_600);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 15);
+    let (req, pay) = one_hop_edit(&mut w, 250, |b| b.time = T0 - DAY);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 15);
+}
+
+#[test]
+fn v16_revoked() {
+    let mut w = world();
+    let serial = w.wallets[0].cert.body.serial;
+    w.publish_crls(NOW - 60, &[serial], &crate::P256Provider);
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 16);
+    // A revoked FI (listed on the root's CRL).
+    w.publish_crls(NOW - 50, &[10], &crate::P256Provider);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 16);
+}
+
+#[test]
+fn v17_crl_too_old_for_amount() {
+    let mut w = World::new(2);
+    w.publish_crls(NOW - 8 * DAY, &[], &crate::P256Provider);
+    // 1,000 is under the no-CRL tier: accepted with a stale CRL.
+    let (req, pay) = w.payment(1, 5_000, 1_000, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 0);
+    // 3,000 needs a CRL at most 7 days old.
+    let (req, pay) = w.payment(1, 5_000, 3_000, NOW);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 17);
+    // No CRL at all.
+    let mut w2 = World::new(2);
+    let (req, pay) = w2.payment(1, 5_000, 3_000, NOW);
+    let e = run(&w2, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert!(matches!(e, VerifyError::CrlTooOld { age: None, .. }), "{e}");
+}
+
+#[test]
+fn v18_above_floor_limit() {
+    let mut w = world();
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let mut big = req.clone();
+    big.amount = 600_000;
+    assert_eq!(rule(run(&w, &big, &pay, false, &NoHistory, NOW)), 18);
+}
+
+#[test]
+fn v19_issuance_signature() {
+    let mut w = world();
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    if let Signature::Es256(s) = &mut pay.chains[0].issuance.signature {
+        s[10] ^= 1;
+    }
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 19);
+}
+
+#[test]
+fn v20_spend_signature_plain_and_webauthn() {
+    let mut w = world();
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    if let Signature::WebAuthn(a) = &mut pay.chains[0].spends[0].signature {
+        a.signature[5] ^= 1;
+    }
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 20);
+    // A plain signature where the certificate demands WebAuthn.
+    let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    pay.chains[0].spends[0].signature = Signature::Es256([1; 64]);
+    let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert!(
+        matches!(e, VerifyError::SpendSignature { error: SignatureError::WebAuthnRequired, .. }),
+        "{e}"
+    );
+    // An assertion without user verification.
+    if let crate::testing::DeviceSigner::WebAuthn(a) = &mut w.wallets[0].signer {
+        a.flags = flags::UP;
+    }
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VerifyError::SpendSignature {
+                error: SignatureError::WebAuthn(WebAuthnError::UserNotVerified),
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn v21_duplicate_input() {
+    let mut w = world();
+    let (mut req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    req.amount = 500;
+    let rh = req.hash();
+    let mut body = pay.chains[0].spends[0].body.clone();
+    body.request = rh;
+    pay.chains[0].spends[0] = World::spend_by(&mut w.wallets[0], body);
+    let c = pay.chains[0].clone();
+    pay.chains.push(c);
+    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 21);
+}
+
+#[test]
+fn v22_double_spend_inside_payment() {
+    let mut w = world();
+    let (mut req, mut pay) = w.payment(1, 1_000, 250, NOW);
+    req.amount = 500;
+    let rh = req.hash();
+    let mut b1 = pay.chains[0].spends[0].body.clone();
+    b1.request = rh;
+    let mut b2 = b1.clone();
+    b2.from = 100;
+    b2.to = 350;
+    let s1 = World::spend_by(&mut w.wallets[0], b1);
+    let s2 = World::spend_by(&mut w.wallets[0], b2);
+    let iss = pay.chains[0].issuance.clone();
+    pay.chains = vec![
+        Chain { issuance: iss.clone(), spends: vec![s1] },
+        Chain { issuance: iss, spends: vec![s2] },
+    ];
+    let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert_eq!(e.rule(), 22);
+    let v = e.fraud_proof().unwrap().verify(&w.root, &crate::P256Provider).unwrap();
+    assert_eq!(v.culprit, w.wallets[0].id());
+    assert_eq!(v.overlap, 150);
+}
+
+#[test]
+fn v23_double_spend_against_history_and_retry_is_idempotent() {
+    let mut w = world();
+    let (req, pay) = w.payment(2, 1_000, 250, NOW);
+    let v = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap();
+    let mut ledger = RangeLedger::new();
+    assert_eq!(record(&mut ledger, &v), 2);
+    assert_eq!(record(&mut ledger, &v), 0, "recording twice is idempotent");
+
+    // Wallet 1 spends the rest of the note it received: shares the identical hop-1 spend.
+    let mut req2 = w.request(0, 77, NOW);
+    let first = pay.chains[0].spends[0].clone();
+    let b = SpendBody {
+        input: first.id(),
+        from: 0,
+        to: 250,
+        payee: w.pos.id(),
+        request: req2.hash(),
+        time: NOW,
+    };
+    req2.amount = 250;
+    let b = SpendBody { request: req2.hash(), ..b };
+    let mut pay2 = pay.clone();
+    pay2.chains[0].spends[1] = World::spend_by(&mut w.wallets[1], b.clone());
+    // Same range of the same note as the recorded hop 2: a double spend by wallet 1.
+    let e = run(&w, &req2, &pay2, false, &ledger, NOW).unwrap_err();
+    assert_eq!(e.rule(), 23, "{e}");
+    let verdict = e.fraud_proof().unwrap().verify(&w.root, &crate::P256Provider).unwrap();
+    assert_eq!(verdict.culprit, w.wallets[1].id());
+
+    // Wallet 0 double-spends the first hop's range directly to the POS.
+    let mut req3 = w.request(250, 78, NOW);
+    req3.amount = 250;
+    let b3 = SpendBody {
+        input: pay.chains[0].issuance.note_id(),
+        from: 100,
+        to: 350,
+        payee: w.pos.id(),
+        request: req3.hash(),
+        time: NOW,
+    };
+    let mut pay3 = pay.clone();
+    pay3.chains[0].spends = vec![World::spend_by(&mut w.wallets[0], b3)];
+    let e = run(&w, &req3, &pay3, false, &ledger, NOW).unwrap_err();
+    assert_eq!(e.rule(), 23);
+    assert_eq!(
+        e.fraud_proof().unwrap().verify(&w.root, &crate::P256Provider).unwrap().culprit,
+        w.wallets[0].id()
+    );
+}
+
+#[test]
+fn fraud_proof_rejects_non_fraud() {
+    let mut w = world();
+    let (_, pay) = w.payment(1, 1_000, 250, NOW);
+    let s = pay.chains[0].spends[0].clone();
+    let mut b = s.body.clone();
+    b.from = 250;
+    b.to = 500;
+    let adjacent = World::spend_by(&mut w.wallets[0], b);
+    let p = crate::FraudProof::new(s.clone(), adjacent, w.wallets[0].cert.clone(), w.fis[0].clone());
+    assert_eq!(
+        p.verify(&w.root, &crate::P256Provider),
+        Err(crate::msg::fraud::FraudError::NoOverlap)
+    );
+    let p = crate::FraudProof::new(s.clone(), s.clone(), w.wallets[0].cert.clone(), w.fis[0].clone());
+    assert_eq!(
+        p.verify(&w.root, &crate::P256Provider),
+        Err(crate::msg::fraud::FraudError::SameSpend)
+    );
+    // Round trip of a fraud proof.
+    let mut b = s.body.clone();
+    b.from = 10;
+    let other = World::spend_by(&mut w.wallets[0], b);
+    let p = crate::FraudProof::new(s, other, w.wallets[0].cert.clone(), w.fis[0].clone());
+    assert_eq!(crate::FraudProof::from_bytes(&p.to_bytes()).unwrap(), p);
+    // Forged by someone else: signed with the wrong key.
+    let mut forged = p.clone();
+    forged.signer = w.wallets[1].cert.clone();
+    assert!(forged.verify(&w.root, &crate::P256Provider).is_err());
+    let _ = Signed::<SpendBody>::body_bytes_of(&forged.first.body);
+}
