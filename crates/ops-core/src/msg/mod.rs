@@ -234,3 +234,6 @@ pub(crate) fn currency(d: &mut Decoder<'_>) -> Result<String, DecodeError> {
     }
     Ok(c.to_owned())
 }
+
+#[cfg(test)]
+mod tests;
