@@ -1,1 +1,87 @@
-fn main(){}
+//! `ops`: inspect protocol messages and verify payments offline.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod input;
+mod verify_cmd;
+
+/// Offline payment system tool: inspect messages, verify payments.
+#[derive(Debug, Parser)]
+#[command(name = "ops", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode any protocol message (hex, base64, or a file holding either or raw bytes)
+    /// and print it as JSON.
+    Inspect {
+        /// The message: a file path, hex, or base64 (standard or URL-safe). `-` reads stdin.
+        input: String,
+    },
+    /// Verify a payment offline against the request it answers. Exit 0 and a JSON summary
+    /// if accepted; exit 2 and the failing rule (see docs/PROTOCOL.md §6) if rejected.
+    VerifyPayment(verify_cmd::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect { input } => inspect(&input),
+        Command::VerifyPayment(args) => verify_cmd::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            if let Some(hint) = e.hint {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// A failure with an exit code and a hint for the user.
+#[derive(Debug)]
+pub struct Failure {
+    /// Process exit code: 1 bad input, 2 payment rejected.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    fn input(message: String, hint: &str) -> Self {
+        Self {
+            code: 1,
+            message,
+            hint: Some(hint.to_string()),
+        }
+    }
+}
+
+fn inspect(input: &str) -> Result<(), Failure> {
+    let bytes = input::read_message(input)?;
+    let msg = ops_core::msg::inspect(&bytes).map_err(|e| {
+        Failure::input(
+            format!("not a valid protocol message: {e}"),
+            "check the message was copied completely; messages are canonical CBOR (docs/PROTOCOL.md §3)",
+        )
+    })?;
+    let out = serde_json::json!({
+        "bytes": bytes.len(),
+        "sha256": ops_core::ids::to_hex(&ops_core::ids::sha256(&bytes)),
+        "decoded": msg,
+    });
+    let text = serde_json::to_string_pretty(&out)
+        .map_err(|e| Failure::input(format!("cannot render JSON: {e}"), "report this as a bug"))?;
+    println!("{text}");
+    Ok(())
+}

@@ -241,7 +241,10 @@ impl<'a> Decoder<'a> {
     }
 
     /// A byte string of exactly `N` bytes.
-    pub fn bytes_fixed<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
+    pub fn bytes_fixed<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], DecodeError> {
         let offset = self.pos;
         let s = self.bytes(N, what)?;
         let mut out = [0u8; N];
@@ -412,7 +415,10 @@ mod tests {
     fn rejects_non_shortest_integers() {
         for bad in [&[0x18, 5][..], &[0x19, 0, 200], &[0x1a, 0, 0, 255, 255]] {
             let err = Decoder::new(bad).uint().unwrap_err();
-            assert!(matches!(err, DecodeError::NonCanonicalInteger { .. }), "{bad:?}");
+            assert!(
+                matches!(err, DecodeError::NonCanonicalInteger { .. }),
+                "{bad:?}"
+            );
         }
     }
 
@@ -463,7 +469,10 @@ mod tests {
         let input = [0xa1, 0x05, 0x00];
         let mut d = Decoder::new(&input);
         let m = d.map(4).unwrap();
-        assert!(matches!(m.finish(), Err(DecodeError::UnknownField { key: 5, .. })));
+        assert!(matches!(
+            m.finish(),
+            Err(DecodeError::UnknownField { key: 5, .. })
+        ));
     }
 
     #[test]
@@ -478,7 +487,10 @@ mod tests {
     fn trailing_bytes_reported() {
         let mut d = Decoder::new(&[0x01, 0x02]);
         d.uint().unwrap();
-        assert!(matches!(d.finish(), Err(DecodeError::TrailingBytes { count: 1 })));
+        assert!(matches!(
+            d.finish(),
+            Err(DecodeError::TrailingBytes { count: 1 })
+        ));
     }
 
     proptest! {

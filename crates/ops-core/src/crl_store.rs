@@ -54,7 +54,13 @@ impl CrlStore {
                 cert: id,
             });
         }
-        verify_signature(provider, &issuer.body.subject, None, &crl.body_bytes(), &crl.signature)?;
+        verify_signature(
+            provider,
+            &issuer.body.subject,
+            None,
+            &crl.body_bytes(),
+            &crl.signature,
+        )?;
         let newer = self
             .by_issuer
             .get(&id)

@@ -12,7 +12,9 @@ pub enum DerError {
 }
 
 fn read_integer(input: &[u8]) -> Result<([u8; 32], &[u8]), DerError> {
-    let (&tag, rest) = input.split_first().ok_or(DerError::Malformed("truncated"))?;
+    let (&tag, rest) = input
+        .split_first()
+        .ok_or(DerError::Malformed("truncated"))?;
     if tag != 0x02 {
         return Err(DerError::Malformed("expected INTEGER"));
     }
@@ -65,7 +67,10 @@ pub fn der_to_raw(der: &[u8]) -> Result<[u8; 64], DerError> {
 }
 
 fn push_integer(out: &mut Vec<u8>, v: &[u8]) {
-    let start = v.iter().position(|&b| b != 0).unwrap_or(v.len().saturating_sub(1));
+    let start = v
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(v.len().saturating_sub(1));
     let digits = &v[start..];
     let pad = digits.first().is_some_and(|b| b & 0x80 != 0);
     out.push(0x02);

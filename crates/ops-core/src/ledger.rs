@@ -174,7 +174,11 @@ mod tests {
         let mut l: RangeLedger<u32> = RangeLedger::new();
         assert_eq!(l.insert(n(1), 0, 10, n(100), 1), Insert::Recorded);
         assert_eq!(l.insert(n(1), 10, 20, n(101), 2), Insert::Recorded);
-        assert_eq!(l.insert(n(2), 5, 15, n(102), 3), Insert::Recorded, "other note");
+        assert_eq!(
+            l.insert(n(2), 5, 15, n(102), 3),
+            Insert::Recorded,
+            "other note"
+        );
         assert_eq!(l.insert(n(1), 0, 10, n(100), 1), Insert::AlreadyRecorded);
         match l.insert(n(1), 9, 11, n(103), 4) {
             Insert::Conflict(r) => assert_eq!((r.from, r.to, *r.value), (10, 20, 2)),
@@ -185,8 +189,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Same id but different range is a conflict (cannot happen honestly).
-        assert!(matches!(l.insert(n(1), 0, 5, n(100), 1), Insert::Conflict(_)));
-        assert_eq!(l.insert(n(1), 20, 30, n(105), 6), Insert::Recorded, "adjacent is fine");
+        assert!(matches!(
+            l.insert(n(1), 0, 5, n(100), 1),
+            Insert::Conflict(_)
+        ));
+        assert_eq!(
+            l.insert(n(1), 20, 30, n(105), 6),
+            Insert::Recorded,
+            "adjacent is fine"
+        );
         assert_eq!(l.len(), 4);
         assert_eq!(l.ranges(&n(1)).count(), 3);
     }

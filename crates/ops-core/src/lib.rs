@@ -23,7 +23,7 @@ pub mod webauthn;
 pub mod testing;
 
 pub use error::DecodeError;
-pub use ids::{CertId, Digest32, NoteId, Nonce, PublicKey};
+pub use ids::{CertId, Digest32, Nonce, NoteId, PublicKey};
 pub use msg::cert::{CertBody, Certificate, Limits, Role};
 pub use msg::crl::{Crl, CrlBody};
 pub use msg::fraud::FraudProof;

@@ -31,8 +31,12 @@ pub trait CryptoProvider: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Verifies `sig` (`r || s`, either S form) over SHA-256(`message`) by `key`.
-    fn verify_es256(&self, key: &PublicKey, message: &[u8], sig: &[u8; 64])
-    -> Result<(), EcdsaError>;
+    fn verify_es256(
+        &self,
+        key: &PublicKey,
+        message: &[u8],
+        sig: &[u8; 64],
+    ) -> Result<(), EcdsaError>;
 }
 
 /// Parses a SEC1 compressed key (prefix 02/03 only: SEC1 also defines other 33-byte forms).
@@ -66,7 +70,8 @@ impl CryptoProvider for P256Provider {
     ) -> Result<(), EcdsaError> {
         let vk = parse_key(key)?;
         let sig = normalized(sig)?;
-        vk.verify(message, &sig).map_err(|_| EcdsaError::BadSignature)
+        vk.verify(message, &sig)
+            .map_err(|_| EcdsaError::BadSignature)
     }
 }
 

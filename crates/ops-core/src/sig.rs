@@ -27,7 +27,9 @@ pub enum SignatureError {
     #[error("the signer's certificate requires a WebAuthn assertion, found a plain signature")]
     WebAuthnRequired,
     /// The signer's certificate demands a plain ES256 signature.
-    #[error("the signer's certificate requires a plain ES256 signature, found a WebAuthn assertion")]
+    #[error(
+        "the signer's certificate requires a plain ES256 signature, found a WebAuthn assertion"
+    )]
     PlainRequired,
     /// Plain ECDSA failure.
     #[error("ES256: {0}")]

@@ -53,7 +53,8 @@ pub struct SoftAuthenticator {
 
 impl SoftAuthenticator {
     pub fn new(seed: u64, rp_id: &str, origin: &str) -> Self {
-        let key = SigningKey::from_slice(&secret_from_seed("ops soft authenticator", seed)).unwrap();
+        let key =
+            SigningKey::from_slice(&secret_from_seed("ops soft authenticator", seed)).unwrap();
         Self {
             key,
             rp_id: rp_id.into(),
@@ -113,7 +114,7 @@ impl SoftAuthenticator {
 }
 
 use crate::crl_store::CrlStore;
-use crate::ids::{CertId, Digest32, NoteId, Nonce};
+use crate::ids::{CertId, Digest32, Nonce, NoteId};
 use crate::msg::cert::{CertBody, Certificate, FloorTier, Limits, Role};
 use crate::msg::crl::CrlBody;
 use crate::msg::issuance::{Issuance, IssuanceBody};
@@ -121,10 +122,10 @@ use crate::msg::payment::{Chain, Payment};
 use crate::msg::request::PaymentRequest;
 use crate::msg::spend::{Spend, SpendBody};
 use crate::msg::{Body, Signed};
+use crate::provider::CryptoProvider;
 use crate::sig::{Signature, SoftwareKey};
 use crate::verify::{Policy, Verifier};
 use crate::webauthn::{AssertionWire, WebAuthnPolicy};
-use crate::provider::CryptoProvider;
 
 /// 2026-01-01T00:00:00Z.
 pub const T0: u64 = 1_767_225_600;
@@ -212,9 +213,18 @@ impl World {
                 name: Some("Central Bank".into()),
                 limits: Limits {
                     floor_limits: vec![
-                        FloorTier { up_to: 2_000, max_crl_age: u64::MAX },
-                        FloorTier { up_to: 50_000, max_crl_age: 7 * DAY },
-                        FloorTier { up_to: 500_000, max_crl_age: DAY },
+                        FloorTier {
+                            up_to: 2_000,
+                            max_crl_age: u64::MAX,
+                        },
+                        FloorTier {
+                            up_to: 50_000,
+                            max_crl_age: 7 * DAY,
+                        },
+                        FloorTier {
+                            up_to: 500_000,
+                            max_crl_age: DAY,
+                        },
                     ],
                     ..Limits::default()
                 },
@@ -230,7 +240,10 @@ impl World {
             fis: Vec::new(),
             wallets: Vec::new(),
             pos: Device {
-                cert: Signed { body: dummy_body(), signature: Signature::Es256([0; 64]) },
+                cert: Signed {
+                    body: dummy_body(),
+                    signature: Signature::Es256([0; 64]),
+                },
                 signer: DeviceSigner::Software(key("ops pos", 0)),
             },
             crls: CrlStore::new(),
@@ -263,11 +276,17 @@ impl World {
         for i in 0..wallets {
             let auth = SoftAuthenticator::new(i as u64, "wallet.example", "https://wallet.example");
             let d = w.certify_device(i % 2, auth.public_key(), Some(wallet_policy()), None);
-            w.wallets.push(Device { cert: d, signer: DeviceSigner::WebAuthn(auth) });
+            w.wallets.push(Device {
+                cert: d,
+                signer: DeviceSigner::WebAuthn(auth),
+            });
         }
         let pos_key = key("ops pos", 0);
         let pos_cert = w.certify_device(0, pos_key.public_key(), None, Some("Corner Shop".into()));
-        w.pos = Device { cert: pos_cert, signer: DeviceSigner::Software(pos_key) };
+        w.pos = Device {
+            cert: pos_cert,
+            signer: DeviceSigner::Software(pos_key),
+        };
         w
     }
 
@@ -288,7 +307,10 @@ impl World {
                 not_before: T0 - 10 * DAY,
                 not_after: T0 + 365 * DAY,
                 name,
-                limits: Limits { max_outstanding: Some(100_000), ..Limits::default() },
+                limits: Limits {
+                    max_outstanding: Some(100_000),
+                    ..Limits::default()
+                },
                 webauthn,
             },
             &self.fi_keys[fi],
@@ -298,16 +320,30 @@ impl World {
     /// Fresh CRLs from the root and both FIs issued at `issued`, revoking `revoked` serials.
     pub fn publish_crls(&mut self, issued: u64, revoked: &[u64], provider: &dyn CryptoProvider) {
         let root_crl = sign_body(
-            CrlBody { issuer: self.root.id(), number: issued, issued, revoked: revoked.iter().copied().filter(|s| *s < 100).collect() },
+            CrlBody {
+                issuer: self.root.id(),
+                number: issued,
+                issued,
+                revoked: revoked.iter().copied().filter(|s| *s < 100).collect(),
+            },
             &self.root_key,
         );
-        self.crls.insert(root_crl, &self.root.clone(), provider).unwrap();
+        self.crls
+            .insert(root_crl, &self.root.clone(), provider)
+            .unwrap();
         for i in 0..self.fis.len() {
             let crl = sign_body(
-                CrlBody { issuer: self.fis[i].id(), number: issued, issued, revoked: revoked.iter().copied().filter(|s| *s >= 100).collect() },
+                CrlBody {
+                    issuer: self.fis[i].id(),
+                    number: issued,
+                    issued,
+                    revoked: revoked.iter().copied().filter(|s| *s >= 100).collect(),
+                },
                 &self.fi_keys[i],
             );
-            self.crls.insert(crl, &self.fis[i].clone(), provider).unwrap();
+            self.crls
+                .insert(crl, &self.fis[i].clone(), provider)
+                .unwrap();
         }
     }
 
@@ -347,16 +383,29 @@ impl World {
 
     /// A payment of `amount` from a note of `note_value` passed through `hops` wallets:
     /// wallet 0 → wallet 1 → ... → POS. Spends are made at `now`.
-    pub fn payment(&mut self, hops: usize, note_value: u64, amount: u64, now: u64) -> (PaymentRequest, Payment) {
+    pub fn payment(
+        &mut self,
+        hops: usize,
+        note_value: u64,
+        amount: u64,
+        now: u64,
+    ) -> (PaymentRequest, Payment) {
         let request = self.request(amount, hops as u8, now - 10);
         let rh = request.hash();
         let issuance = self.issue(0, self.wallets[0].id(), note_value, 1);
-        let mut chain = Chain { issuance: issuance.clone(), spends: Vec::new() };
+        let mut chain = Chain {
+            issuance: issuance.clone(),
+            spends: Vec::new(),
+        };
         let mut certs = vec![self.fis[0].clone(), self.wallets[0].cert.clone()];
         let mut input = issuance.note_id();
         for h in 0..hops {
             let last = h + 1 == hops;
-            let payee = if last { self.pos.id() } else { self.wallets[h + 1].id() };
+            let payee = if last {
+                self.pos.id()
+            } else {
+                self.wallets[h + 1].id()
+            };
             let body = SpendBody {
                 input,
                 from: 0,
@@ -376,7 +425,13 @@ impl World {
                 }
             }
         }
-        (request, Payment { certs, chains: vec![chain] })
+        (
+            request,
+            Payment {
+                certs,
+                chains: vec![chain],
+            },
+        )
     }
 
     /// The certificates the POS holds itself.
@@ -384,7 +439,11 @@ impl World {
         vec![self.pos.cert.clone()]
     }
 
-    pub fn verifier<'a>(&'a self, known: &'a [Certificate], provider: &'a dyn CryptoProvider) -> Verifier<'a> {
+    pub fn verifier<'a>(
+        &'a self,
+        known: &'a [Certificate],
+        provider: &'a dyn CryptoProvider,
+    ) -> Verifier<'a> {
         Verifier {
             root: &self.root,
             known_certs: known,
@@ -423,7 +482,12 @@ mod tests {
         let mut w = World::new(2);
         for c in [&w.root, &w.fis[0], &w.wallets[0].cert, &w.pos.cert] {
             let b = c.to_bytes();
-            assert_eq!(&Certificate::from_bytes(&b).unwrap(), c, "{}", crate::ids::to_hex(&b));
+            assert_eq!(
+                &Certificate::from_bytes(&b).unwrap(),
+                c,
+                "{}",
+                crate::ids::to_hex(&b)
+            );
         }
         let (_, p) = w.payment(1, 100, 10, T0 + DAY);
         let s = &p.chains[0].spends[0];

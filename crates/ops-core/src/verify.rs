@@ -151,7 +151,9 @@ pub enum VerifyError {
         reason: &'static str,
     },
     /// V13.
-    #[error("V13 certificate {id} was not valid at {at} (valid {not_before}..={not_after}, skew allowed)")]
+    #[error(
+        "V13 certificate {id} was not valid at {at} (valid {not_before}..={not_after}, skew allowed)"
+    )]
     CertificateNotValid {
         /// Certificate.
         id: CertId,
@@ -240,7 +242,9 @@ pub enum VerifyError {
     #[error("V22 two spends in this payment overlap on one note: double spend (fraud proof kept)")]
     DoubleSpendInPayment(Box<FraudProof>),
     /// V23.
-    #[error("V23 a spend overlaps one this payee already recorded: double spend (fraud proof kept)")]
+    #[error(
+        "V23 a spend overlaps one this payee already recorded: double spend (fraud proof kept)"
+    )]
     DoubleSpend(Box<FraudProof>),
 }
 
@@ -369,25 +373,23 @@ impl<'a> Ctx<'a> {
         if self.checked.contains(id) {
             return Ok(cert);
         }
-        let issuer_id = cert
-            .body
-            .issuer
-            .ok_or(Self::chain_err(*id, "no issuer"))?;
+        let issuer_id = cert.body.issuer.ok_or(Self::chain_err(*id, "no issuer"))?;
         let issuer = match role {
             Role::Fi => {
                 if issuer_id != self.v.root.id() {
-                    return Err(Self::chain_err(*id, "FI certificate not issued by the root"));
+                    return Err(Self::chain_err(
+                        *id,
+                        "FI certificate not issued by the root",
+                    ));
                 }
                 self.v.root
             }
-            Role::Device => self
-                .check_cert(&issuer_id, Role::Fi)
-                .map_err(|e| match e {
-                    VerifyError::UnknownCertificate(_) | VerifyError::CertificateChain { .. } => {
-                        Self::chain_err(*id, "device certificate not issued by a certified FI")
-                    }
-                    other => other,
-                })?,
+            Role::Device => self.check_cert(&issuer_id, Role::Fi).map_err(|e| match e {
+                VerifyError::UnknownCertificate(_) | VerifyError::CertificateChain { .. } => {
+                    Self::chain_err(*id, "device certificate not issued by a certified FI")
+                }
+                other => other,
+            })?,
             Role::Root => return Err(Self::chain_err(*id, "a root cannot appear on a chain")),
         };
         verify_signature(
@@ -463,11 +465,17 @@ impl Verifier<'_> {
                 reason: "pinned root is not a root certificate",
             });
         }
-        verify_signature(self.provider, &root.body.subject, None, &root.body_bytes(), &root.signature)
-            .map_err(|_| VerifyError::CertificateChain {
-                id: root_id,
-                reason: "pinned root is not validly self-signed",
-            })?;
+        verify_signature(
+            self.provider,
+            &root.body.subject,
+            None,
+            &root.body_bytes(),
+            &root.signature,
+        )
+        .map_err(|_| VerifyError::CertificateChain {
+            id: root_id,
+            reason: "pinned root is not validly self-signed",
+        })?;
         if !root.body.valid_at(now, skew) {
             return Err(VerifyError::CertificateNotValid {
                 id: root_id,
@@ -477,13 +485,13 @@ impl Verifier<'_> {
             });
         }
         // V18: floor limit tier for this amount.
-        let max_age = self
-            .policy
-            .max_crl_age(request.amount)
-            .ok_or(VerifyError::AboveFloorLimit {
-                amount: request.amount,
-                max: self.policy.floor_limits.last().map_or(0, |t| t.up_to),
-            })?;
+        let max_age =
+            self.policy
+                .max_crl_age(request.amount)
+                .ok_or(VerifyError::AboveFloorLimit {
+                    amount: request.amount,
+                    max: self.policy.floor_limits.last().map_or(0, |t| t.up_to),
+                })?;
 
         let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
         certs.insert(root_id, root);
@@ -521,7 +529,9 @@ impl Verifier<'_> {
             // V12
             let not_allowed = |reason| VerifyError::IssuanceNotAllowed { chain: ci, reason };
             if fl.currency.as_deref() != Some(ib.currency.as_str()) {
-                return Err(not_allowed("the FI certificate does not allow this currency"));
+                return Err(not_allowed(
+                    "the FI certificate does not allow this currency",
+                ));
             }
             if fl.max_note_value.is_none_or(|m| ib.amount > m) {
                 return Err(not_allowed("amount above the FI's maximum note value"));
@@ -530,13 +540,26 @@ impl Verifier<'_> {
                 .hop_limit
                 .ok_or(not_allowed("the FI certificate sets no hop limit"))?;
             let owner = ctx.check_cert(&ib.owner, Role::Device)?;
-            if owner.body.limits.max_outstanding.is_some_and(|m| ib.amount > m) {
-                return Err(not_allowed("amount above the owner's outstanding-value limit"));
+            if owner
+                .body
+                .limits
+                .max_outstanding
+                .is_some_and(|m| ib.amount > m)
+            {
+                return Err(not_allowed(
+                    "amount above the owner's outstanding-value limit",
+                ));
             }
             ctx.valid_at(owner, ib.issued)?; // V13
             // V19
-            verify_signature(self.provider, &fi.body.subject, None, &iss.body_bytes(), &iss.signature)
-                .map_err(|error| VerifyError::IssuanceSignature { chain: ci, error })?;
+            verify_signature(
+                self.provider,
+                &fi.body.subject,
+                None,
+                &iss.body_bytes(),
+                &iss.signature,
+            )
+            .map_err(|error| VerifyError::IssuanceSignature { chain: ci, error })?;
             // V14
             if now > ib.expires.saturating_add(skew) {
                 return Err(VerifyError::NoteExpired {
@@ -663,12 +686,21 @@ impl Verifier<'_> {
                 }
             }
         }
-        let proof = |a: &Spend, b: &Spend, signer: &CertId| -> Result<Box<FraudProof>, VerifyError> {
-            let s = ctx.lookup(signer)?;
-            let fi_id = s.body.issuer.ok_or(VerifyError::UnknownCertificate(*signer))?;
-            let fi = ctx.lookup(&fi_id)?;
-            Ok(Box::new(FraudProof::new(a.clone(), b.clone(), s.clone(), fi.clone())))
-        };
+        let proof =
+            |a: &Spend, b: &Spend, signer: &CertId| -> Result<Box<FraudProof>, VerifyError> {
+                let s = ctx.lookup(signer)?;
+                let fi_id = s
+                    .body
+                    .issuer
+                    .ok_or(VerifyError::UnknownCertificate(*signer))?;
+                let fi = ctx.lookup(&fi_id)?;
+                Ok(Box::new(FraudProof::new(
+                    a.clone(),
+                    b.clone(),
+                    s.clone(),
+                    fi.clone(),
+                )))
+            };
         // V22: overlaps inside the payment (shared identical provenance is fine).
         for (i, (a, ida, signer)) in all.iter().enumerate() {
             for (b, idb, _) in &all[i + 1..] {

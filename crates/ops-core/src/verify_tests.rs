@@ -28,7 +28,9 @@ fn run(
     let known = w.pos_known();
     let mut out = None;
     for p in all_providers() {
-        let r = w.verifier(&known, p).verify_payment(req, used, pay, history, now);
+        let r = w
+            .verifier(&known, p)
+            .verify_payment(req, used, pay, history, now);
         if let Some(prev) = &out {
             let prev: &Result<VerifiedPayment, VerifyError> = prev;
             assert_eq!(prev.as_ref().err(), r.as_ref().err(), "providers disagree");
@@ -46,7 +48,11 @@ fn rule(r: Result<VerifiedPayment, VerifyError>) -> u8 {
 }
 
 /// A 1-hop payment whose spend body is edited before signing.
-fn one_hop_edit(w: &mut World, amount: u64, edit: impl FnOnce(&mut SpendBody)) -> (PaymentRequest, Payment) {
+fn one_hop_edit(
+    w: &mut World,
+    amount: u64,
+    edit: impl FnOnce(&mut SpendBody),
+) -> (PaymentRequest, Payment) {
     let (req, mut pay) = w.payment(1, 1_000, amount, NOW);
     let mut body = pay.chains[0].spends[0].body.clone();
     edit(&mut body);
@@ -86,8 +92,14 @@ fn v1_request_used() {
 fn v2_request_expired_or_not_yet_valid() {
     let mut w = world();
     let (req, pay) = w.payment(1, 1_000, 250, NOW);
-    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, req.expires + 1)), 2);
-    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, req.created - 1_000)), 2);
+    assert_eq!(
+        rule(run(&w, &req, &pay, false, &NoHistory, req.expires + 1)),
+        2
+    );
+    assert_eq!(
+        rule(run(&w, &req, &pay, false, &NoHistory, req.created - 1_000)),
+        2
+    );
 }
 
 #[test]
@@ -143,7 +155,11 @@ fn v8_range_outside_note() {
 fn v9_hop_limit() {
     let mut w = world();
     let (req, pay) = w.payment(4, 1_000, 250, NOW);
-    assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 0, "4 hops allowed");
+    assert_eq!(
+        rule(run(&w, &req, &pay, false, &NoHistory, NOW)),
+        0,
+        "4 hops allowed"
+    );
     let (req, pay) = w.payment(5, 1_000, 250, NOW);
     assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 9);
 }
@@ -275,7 +291,13 @@ fn v20_spend_signature_plain_and_webauthn() {
     pay.chains[0].spends[0].signature = Signature::Es256([1; 64]);
     let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
     assert!(
-        matches!(e, VerifyError::SpendSignature { error: SignatureError::WebAuthnRequired, .. }),
+        matches!(
+            e,
+            VerifyError::SpendSignature {
+                error: SignatureError::WebAuthnRequired,
+                ..
+            }
+        ),
         "{e}"
     );
     // An assertion without user verification.
@@ -325,12 +347,22 @@ fn v22_double_spend_inside_payment() {
     let s2 = World::spend_by(&mut w.wallets[0], b2);
     let iss = pay.chains[0].issuance.clone();
     pay.chains = vec![
-        Chain { issuance: iss.clone(), spends: vec![s1] },
-        Chain { issuance: iss, spends: vec![s2] },
+        Chain {
+            issuance: iss.clone(),
+            spends: vec![s1],
+        },
+        Chain {
+            issuance: iss,
+            spends: vec![s2],
+        },
     ];
     let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
     assert_eq!(e.rule(), 22);
-    let v = e.fraud_proof().unwrap().verify(&w.root, &crate::P256Provider).unwrap();
+    let v = e
+        .fraud_proof()
+        .unwrap()
+        .verify(&w.root, &crate::P256Provider)
+        .unwrap();
     assert_eq!(v.culprit, w.wallets[0].id());
     assert_eq!(v.overlap, 150);
 }
@@ -356,13 +388,20 @@ fn v23_double_spend_against_history_and_retry_is_idempotent() {
         time: NOW,
     };
     req2.amount = 250;
-    let b = SpendBody { request: req2.hash(), ..b };
+    let b = SpendBody {
+        request: req2.hash(),
+        ..b
+    };
     let mut pay2 = pay.clone();
     pay2.chains[0].spends[1] = World::spend_by(&mut w.wallets[1], b.clone());
     // Same range of the same note as the recorded hop 2: a double spend by wallet 1.
     let e = run(&w, &req2, &pay2, false, &ledger, NOW).unwrap_err();
     assert_eq!(e.rule(), 23, "{e}");
-    let verdict = e.fraud_proof().unwrap().verify(&w.root, &crate::P256Provider).unwrap();
+    let verdict = e
+        .fraud_proof()
+        .unwrap()
+        .verify(&w.root, &crate::P256Provider)
+        .unwrap();
     assert_eq!(verdict.culprit, w.wallets[1].id());
 
     // Wallet 0 double-spends the first hop's range directly to the POS.
@@ -381,7 +420,11 @@ fn v23_double_spend_against_history_and_retry_is_idempotent() {
     let e = run(&w, &req3, &pay3, false, &ledger, NOW).unwrap_err();
     assert_eq!(e.rule(), 23);
     assert_eq!(
-        e.fraud_proof().unwrap().verify(&w.root, &crate::P256Provider).unwrap().culprit,
+        e.fraud_proof()
+            .unwrap()
+            .verify(&w.root, &crate::P256Provider)
+            .unwrap()
+            .culprit,
         w.wallets[0].id()
     );
 }
@@ -395,12 +438,22 @@ fn fraud_proof_rejects_non_fraud() {
     b.from = 250;
     b.to = 500;
     let adjacent = World::spend_by(&mut w.wallets[0], b);
-    let p = crate::FraudProof::new(s.clone(), adjacent, w.wallets[0].cert.clone(), w.fis[0].clone());
+    let p = crate::FraudProof::new(
+        s.clone(),
+        adjacent,
+        w.wallets[0].cert.clone(),
+        w.fis[0].clone(),
+    );
     assert_eq!(
         p.verify(&w.root, &crate::P256Provider),
         Err(crate::msg::fraud::FraudError::NoOverlap)
     );
-    let p = crate::FraudProof::new(s.clone(), s.clone(), w.wallets[0].cert.clone(), w.fis[0].clone());
+    let p = crate::FraudProof::new(
+        s.clone(),
+        s.clone(),
+        w.wallets[0].cert.clone(),
+        w.fis[0].clone(),
+    );
     assert_eq!(
         p.verify(&w.root, &crate::P256Provider),
         Err(crate::msg::fraud::FraudError::SameSpend)

@@ -12,11 +12,11 @@ use thiserror::Error;
 
 use crate::error::DecodeError;
 use crate::ids::{CertId, Digest32, NoteId};
+use crate::msg::cert::Certificate;
 use crate::msg::issuance::Issuance;
 use crate::msg::payment::{Chain, MAX_CHAINS, Payment};
 use crate::msg::request::PaymentRequest;
 use crate::msg::spend::{Spend, SpendBody};
-use crate::msg::cert::Certificate;
 
 /// Serde helper: bytes as lowercase hex.
 mod hex_bytes {
@@ -108,10 +108,13 @@ impl WalletNote {
 
     /// The provenance as a chain prefix (issuance and earlier spends).
     pub fn chain_prefix(&self) -> Result<Chain, DecodeError> {
-        let (first, rest) = self.provenance.split_first().ok_or(DecodeError::InvalidValue {
-            what: "provenance",
-            why: "empty",
-        })?;
+        let (first, rest) = self
+            .provenance
+            .split_first()
+            .ok_or(DecodeError::InvalidValue {
+                what: "provenance",
+                why: "empty",
+            })?;
         Ok(Chain {
             issuance: Issuance::from_bytes(first)?,
             spends: rest
@@ -181,7 +184,10 @@ impl WalletBook {
         min_life: u64,
     ) -> Result<Vec<Piece>, SelectError> {
         let eligible = self.eligible(currency, now, min_life);
-        let total: u64 = eligible.iter().map(|n| n.available()).fold(0, u64::saturating_add);
+        let total: u64 = eligible
+            .iter()
+            .map(|n| n.available())
+            .fold(0, u64::saturating_add);
         if total < amount || amount == 0 {
             return Err(SelectError::InsufficientFunds {
                 available: total,
@@ -193,8 +199,11 @@ impl WalletBook {
         levels.dedup();
         let mut fragmented = false;
         for max_hops in levels {
-            let mut c: Vec<&WalletNote> =
-                eligible.iter().copied().filter(|n| n.hops <= max_hops).collect();
+            let mut c: Vec<&WalletNote> = eligible
+                .iter()
+                .copied()
+                .filter(|n| n.hops <= max_hops)
+                .collect();
             if c.iter().map(|n| n.available()).fold(0, u64::saturating_add) < amount {
                 continue;
             }
@@ -360,7 +369,9 @@ impl OutgoingPayment {
         let mut chains = Vec::with_capacity(spends.len());
         for (p, s) in self.pieces.iter().zip(spends) {
             let b = &s.body;
-            if (b.input, b.from, b.to, b.payee, b.request) != (p.note, p.from, p.to, self.payee, self.request) {
+            if (b.input, b.from, b.to, b.payee, b.request)
+                != (p.note, p.from, p.to, self.payee, self.request)
+            {
                 return Err(SignError::Mismatch);
             }
             let note = book.note(&p.note).ok_or(SignError::Mismatch)?;
@@ -454,7 +465,12 @@ mod tests {
     #[test]
     fn selection_prefers_fewest_hops_then_fewest_inputs() {
         let book = WalletBook {
-            notes: vec![note(1, 100, 2), note(2, 60, 0), note(3, 50, 0), note(4, 500, 3)],
+            notes: vec![
+                note(1, 100, 2),
+                note(2, 60, 0),
+                note(3, 50, 0),
+                note(4, 500, 3),
+            ],
         };
         // 0-hop notes can pay 80 with two inputs: preferred over the 2-hop single note.
         let p = book.select(80, "EUR", T0, 0).unwrap();
@@ -463,7 +479,14 @@ mod tests {
         assert_eq!((p[1].note, p[1].to), (NoteId([3; 32]), 20));
         // 40: one 0-hop note suffices; the smallest that does.
         let p = book.select(40, "EUR", T0, 0).unwrap();
-        assert_eq!(p, vec![Piece { note: NoteId([3; 32]), from: 0, to: 40 }]);
+        assert_eq!(
+            p,
+            vec![Piece {
+                note: NoteId([3; 32]),
+                from: 0,
+                to: 40
+            }]
+        );
         // 150: needs hop level 2 (60 + 50 + 100).
         let p = book.select(150, "EUR", T0, 0).unwrap();
         assert_eq!(p[0].note, NoteId([1; 32]));
@@ -487,7 +510,9 @@ mod tests {
         let mut w = World::new(2);
         let now = T0 + DAY;
         let iss = w.issue(0, w.wallets[0].id(), 1_000, 42);
-        let mut book = WalletBook { notes: vec![WalletNote::from_issuance(&iss, 4)] };
+        let mut book = WalletBook {
+            notes: vec![WalletNote::from_issuance(&iss, 4)],
+        };
         let req = w.request(300, 9, now - 5);
 
         // Abort while reserved releases the range.
@@ -529,7 +554,9 @@ mod tests {
         let mut w = World::new(1);
         let now = T0 + DAY;
         let iss = w.issue(0, w.wallets[0].id(), 1_000, 42);
-        let mut book = WalletBook { notes: vec![WalletNote::from_issuance(&iss, 4)] };
+        let mut book = WalletBook {
+            notes: vec![WalletNote::from_issuance(&iss, 4)],
+        };
         let req = w.request(300, 9, now - 5);
         let mut p = OutgoingPayment::reserve(&mut book, &req, now, 0).unwrap();
         let spends = p

@@ -97,7 +97,9 @@ pub enum WebAuthnError {
     #[error("assertion was made in a cross-origin frame")]
     CrossOrigin,
     /// A template names an origin index the policy lacks, or an unknown variant.
-    #[error("compact clientDataJSON template refers to origin index {0}, which the certificate lacks")]
+    #[error(
+        "compact clientDataJSON template refers to origin index {0}, which the certificate lacks"
+    )]
     BadTemplate(u8),
     /// The DER signature is malformed.
     #[error(transparent)]
@@ -106,7 +108,9 @@ pub enum WebAuthnError {
     #[error("WebAuthn assertion signature: {0}")]
     Signature(#[from] EcdsaError),
     /// The sign count did not increase.
-    #[error("sign count {new} is not greater than the stored {stored}: possible cloned authenticator")]
+    #[error(
+        "sign count {new} is not greater than the stored {stored}: possible cloned authenticator"
+    )]
     SignCountNotIncreasing {
         /// The stored count.
         stored: u32,
@@ -168,7 +172,9 @@ impl WebAuthnPolicy {
                 .bytes()
                 .all(|b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\');
             if o.is_empty() || o.len() > MAX_ORIGIN_LEN || !safe {
-                return Err(bad("origin must be 1-128 printable ASCII bytes without quotes"));
+                return Err(bad(
+                    "origin must be 1-128 printable ASCII bytes without quotes",
+                ));
             }
         }
         Ok(())
@@ -192,7 +198,9 @@ impl<'a> AuthenticatorData<'a> {
     /// Splits authenticator data into its fixed header and the rest.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, WebAuthnError> {
         if bytes.len() < 37 {
-            return Err(WebAuthnError::MalformedAuthenticatorData("shorter than 37 bytes"));
+            return Err(WebAuthnError::MalformedAuthenticatorData(
+                "shorter than 37 bytes",
+            ));
         }
         let (head, rest) = bytes.split_at(37);
         let mut rp_id_hash = [0u8; 32];
@@ -270,8 +278,11 @@ pub fn check_client_data(
     challenge: &[u8],
     origins: &[String],
 ) -> Result<ClientData, WebAuthnError> {
-    let cd: ClientDataJson = serde_json::from_slice(json)
-        .map_err(|_| WebAuthnError::MalformedClientData("not a JSON object with type, challenge and origin strings"))?;
+    let cd: ClientDataJson = serde_json::from_slice(json).map_err(|_| {
+        WebAuthnError::MalformedClientData(
+            "not a JSON object with type, challenge and origin strings",
+        )
+    })?;
     if cd.ty != ceremony.type_str() {
         return Err(WebAuthnError::WrongType {
             expected: ceremony.type_str(),
@@ -399,7 +410,10 @@ impl AssertionWire {
         };
         let mut client_data = ClientDataWire::Raw(raw.client_data_json.to_vec());
         'search: for (i, origin) in policy.origins.iter().enumerate().take(MAX_ORIGINS) {
-            for variant in [TemplateVariant::CrossOriginFalse, TemplateVariant::NoCrossOrigin] {
+            for variant in [
+                TemplateVariant::CrossOriginFalse,
+                TemplateVariant::NoCrossOrigin,
+            ] {
                 if variant.build(challenge, origin) == raw.client_data_json {
                     client_data = ClientDataWire::Template {
                         origin_index: i as u8,
@@ -510,7 +524,9 @@ impl AssertionWire {
             let sign_count = m.required(2)?.u32("sign count")?;
             AuthDataWire::Compact { flags, sign_count }
         } else {
-            let b = m.required(3)?.bytes(MAX_RAW_AUTH_DATA, "raw authenticator data")?;
+            let b = m
+                .required(3)?
+                .bytes(MAX_RAW_AUTH_DATA, "raw authenticator data")?;
             AuthDataWire::Raw(b.to_vec())
         };
         let client_data = if m.optional(4)? {
@@ -534,7 +550,9 @@ impl AssertionWire {
                 variant,
             }
         } else {
-            let b = m.required(6)?.bytes(MAX_RAW_CLIENT_DATA, "raw clientDataJSON")?;
+            let b = m
+                .required(6)?
+                .bytes(MAX_RAW_CLIENT_DATA, "raw clientDataJSON")?;
             ClientDataWire::Raw(b.to_vec())
         };
         let signature = m.required(7)?.bytes_fixed::<64>("signature")?;
@@ -579,7 +597,16 @@ pub fn verify_assertion(
     assertion: &AssertionWire,
 ) -> Result<AssertionInfo, WebAuthnError> {
     let (auth, client) = assertion.expand(policy, challenge)?;
-    verify_parts(provider, key, policy, Ceremony::Get, challenge, &auth, &client, &assertion.signature)
+    verify_parts(
+        provider,
+        key,
+        policy,
+        Ceremony::Get,
+        challenge,
+        &auth,
+        &client,
+        &assertion.signature,
+    )
 }
 
 /// Verifies an assertion in the browser's raw form (login, or before compaction).
@@ -645,12 +672,19 @@ mod tests {
     fn policy() -> WebAuthnPolicy {
         WebAuthnPolicy {
             rp_id: "localhost".into(),
-            origins: vec!["http://localhost:8080".into(), "https://wallet.example".into()],
+            origins: vec![
+                "http://localhost:8080".into(),
+                "https://wallet.example".into(),
+            ],
             user_verification: true,
         }
     }
 
-    fn check(auth: &SoftAuthenticator, a: &AssertionWire, challenge: &[u8]) -> Result<AssertionInfo, WebAuthnError> {
+    fn check(
+        auth: &SoftAuthenticator,
+        a: &AssertionWire,
+        challenge: &[u8],
+    ) -> Result<AssertionInfo, WebAuthnError> {
         let mut last = None;
         for p in all_providers() {
             let r = verify_assertion(p, &auth.public_key(), &policy(), challenge, a);
@@ -670,12 +704,22 @@ mod tests {
         assert!(matches!(compact.auth_data, AuthDataWire::Compact { .. }));
         assert!(matches!(
             compact.client_data,
-            ClientDataWire::Template { origin_index: 1, .. }
+            ClientDataWire::Template {
+                origin_index: 1,
+                ..
+            }
         ));
         let info = check(&auth, &compact, b"challenge-1").unwrap();
         assert_eq!(info.sign_count, 1);
         for p in all_providers() {
-            verify_raw_assertion(p, &auth.public_key(), &policy(), b"challenge-1", &raw.as_raw()).unwrap();
+            verify_raw_assertion(
+                p,
+                &auth.public_key(),
+                &policy(),
+                b"challenge-1",
+                &raw.as_raw(),
+            )
+            .unwrap();
         }
         // expand() rebuilds the exact bytes
         let (a, c) = compact.expand(&policy(), b"challenge-1").unwrap();
@@ -708,33 +752,53 @@ mod tests {
         let raw = auth.assert(b"c");
         let a = AssertionWire::from_raw(&raw.as_raw(), &policy(), b"c").unwrap();
         // Compact template rebuilt with a different challenge: signature no longer matches.
-        assert!(matches!(check(&auth, &a, b"d"), Err(WebAuthnError::Signature(_))));
+        assert!(matches!(
+            check(&auth, &a, b"d"),
+            Err(WebAuthnError::Signature(_))
+        ));
         // Raw client data with another challenge: challenge check fails first.
         let raw_a = AssertionWire {
             client_data: ClientDataWire::Raw(raw.client_data_json.clone()),
             ..a.clone()
         };
-        assert_eq!(check(&auth, &raw_a, b"d"), Err(WebAuthnError::ChallengeMismatch));
+        assert_eq!(
+            check(&auth, &raw_a, b"d"),
+            Err(WebAuthnError::ChallengeMismatch)
+        );
 
         let mut other_rp = SoftAuthenticator::new(4, "evil.example", "http://localhost:8080");
         let r = other_rp.assert(b"c");
         let a = AssertionWire::from_raw(&r.as_raw(), &policy(), b"c").unwrap();
-        assert_eq!(check(&other_rp, &a, b"c"), Err(WebAuthnError::RpIdHashMismatch));
+        assert_eq!(
+            check(&other_rp, &a, b"c"),
+            Err(WebAuthnError::RpIdHashMismatch)
+        );
 
         let mut other_origin = SoftAuthenticator::new(4, "localhost", "https://evil.example");
         let r = other_origin.assert(b"c");
         let a = AssertionWire::from_raw(&r.as_raw(), &policy(), b"c").unwrap();
         assert_eq!(
             check(&other_origin, &a, b"c"),
-            Err(WebAuthnError::OriginNotAllowed("https://evil.example".into()))
+            Err(WebAuthnError::OriginNotAllowed(
+                "https://evil.example".into()
+            ))
         );
 
         let cases = [
             (flags::UV, WebAuthnError::UserNotPresent),
             (flags::UP, WebAuthnError::UserNotVerified),
-            (flags::UP | flags::UV | flags::BE, WebAuthnError::BackupEligible),
-            (flags::UP | flags::UV | flags::BE | flags::BS, WebAuthnError::BackupEligible),
-            (flags::UP | flags::UV | flags::BS, WebAuthnError::BackupStateWithoutEligibility),
+            (
+                flags::UP | flags::UV | flags::BE,
+                WebAuthnError::BackupEligible,
+            ),
+            (
+                flags::UP | flags::UV | flags::BE | flags::BS,
+                WebAuthnError::BackupEligible,
+            ),
+            (
+                flags::UP | flags::UV | flags::BS,
+                WebAuthnError::BackupStateWithoutEligibility,
+            ),
         ];
         for (f, want) in cases {
             let mut a = SoftAuthenticator::new(5, "localhost", "http://localhost:8080");
@@ -754,7 +818,10 @@ mod tests {
         );
         let r = auth.sign_parts(json.as_bytes());
         let w = AssertionWire::from_raw(&r.as_raw(), &policy(), b"c").unwrap();
-        assert!(matches!(check(&auth, &w, b"c"), Err(WebAuthnError::WrongType { .. })));
+        assert!(matches!(
+            check(&auth, &w, b"c"),
+            Err(WebAuthnError::WrongType { .. })
+        ));
         let json = format!(
             "{{\"type\":\"webauthn.get\",\"challenge\":\"{}\",\"origin\":\"http://localhost:8080\",\"crossOrigin\":true}}",
             URL_SAFE_NO_PAD.encode(b"c")
@@ -764,7 +831,10 @@ mod tests {
         assert_eq!(check(&auth, &w, b"c"), Err(WebAuthnError::CrossOrigin));
         let r = auth.sign_parts(b"not json");
         let w = AssertionWire::from_raw(&r.as_raw(), &policy(), b"c").unwrap();
-        assert!(matches!(check(&auth, &w, b"c"), Err(WebAuthnError::MalformedClientData(_))));
+        assert!(matches!(
+            check(&auth, &w, b"c"),
+            Err(WebAuthnError::MalformedClientData(_))
+        ));
     }
 
     #[test]
@@ -799,8 +869,14 @@ mod tests {
         let mut d = Decoder::new(&b);
         assert_eq!(AssertionWire::decode(&mut d).unwrap(), w);
         d.finish().unwrap();
-        let raw_len = raw.authenticator_data.len() + raw.client_data_json.len() + raw.signature_der.len();
-        assert!(b.len() + 100 < raw_len, "compact {} raw {}", b.len(), raw_len);
+        let raw_len =
+            raw.authenticator_data.len() + raw.client_data_json.len() + raw.signature_der.len();
+        assert!(
+            b.len() + 100 < raw_len,
+            "compact {} raw {}",
+            b.len(),
+            raw_len
+        );
     }
 
     #[test]
@@ -808,9 +884,15 @@ mod tests {
         assert!(AuthenticatorData::parse(&[0u8; 36]).is_err());
         let mut ad = vec![0u8; 38];
         ad[32] = flags::UP;
-        assert!(AuthenticatorData::parse(&ad).is_err(), "trailing bytes without ED");
+        assert!(
+            AuthenticatorData::parse(&ad).is_err(),
+            "trailing bytes without ED"
+        );
         ad[32] = flags::UP | flags::ED;
         assert!(AuthenticatorData::parse(&ad).is_ok());
-        assert!(AuthenticatorData::parse(&ad[..37]).is_err(), "ED without data");
+        assert!(
+            AuthenticatorData::parse(&ad[..37]).is_err(),
+            "ED without data"
+        );
     }
 }

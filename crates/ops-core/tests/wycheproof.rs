@@ -34,8 +34,16 @@ fn run(name: TestName, der: bool) -> (usize, usize) {
                     verify_signature(p, &key, None, &t.msg, &Signature::Es256(r)).is_ok()
                 });
                 match t.result {
-                    TestResult::Valid => assert!(ok, "{} tc {} ({}) must verify", p.name(), t.tc_id, t.comment),
-                    TestResult::Invalid => assert!(!ok, "{} tc {} ({}) must fail", p.name(), t.tc_id, t.comment),
+                    TestResult::Valid => assert!(
+                        ok,
+                        "{} tc {} ({}) must verify",
+                        p.name(),
+                        t.tc_id,
+                        t.comment
+                    ),
+                    TestResult::Invalid => {
+                        assert!(!ok, "{} tc {} ({}) must fail", p.name(), t.tc_id, t.comment)
+                    }
                     TestResult::Acceptable => {}
                 }
                 total += 1;

@@ -109,16 +109,32 @@ impl FraudProof {
         }
         let fi = &self.signer_issuer;
         if fi.body.role != Role::Fi || fi.body.issuer != Some(root.id()) {
-            return Err(FraudError::Chain("issuer is not an FI certified by the root"));
+            return Err(FraudError::Chain(
+                "issuer is not an FI certified by the root",
+            ));
         }
-        verify_signature(provider, &root.body.subject, None, &fi.body_bytes(), &fi.signature)
-            .map_err(|_| FraudError::Chain("FI certificate signature"))?;
+        verify_signature(
+            provider,
+            &root.body.subject,
+            None,
+            &fi.body_bytes(),
+            &fi.signature,
+        )
+        .map_err(|_| FraudError::Chain("FI certificate signature"))?;
         let dev = &self.signer;
         if dev.body.role != Role::Device || dev.body.issuer != Some(fi.id()) {
-            return Err(FraudError::Chain("signer is not a device certified by the FI"));
+            return Err(FraudError::Chain(
+                "signer is not a device certified by the FI",
+            ));
         }
-        verify_signature(provider, &fi.body.subject, None, &dev.body_bytes(), &dev.signature)
-            .map_err(|_| FraudError::Chain("device certificate signature"))?;
+        verify_signature(
+            provider,
+            &fi.body.subject,
+            None,
+            &dev.body_bytes(),
+            &dev.signature,
+        )
+        .map_err(|_| FraudError::Chain("device certificate signature"))?;
         for s in [&self.first, &self.second] {
             verify_signature(
                 provider,

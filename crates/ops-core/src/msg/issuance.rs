@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::cbor::{Encoder, MapReader};
 use crate::error::DecodeError;
-use crate::ids::{CertId, NoteId, Nonce, sha256};
+use crate::ids::{CertId, Nonce, NoteId, sha256};
 use crate::msg::{Body, Signed, currency, types};
 
 /// The signed fields of an issuance.

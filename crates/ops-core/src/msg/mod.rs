@@ -214,7 +214,11 @@ pub(crate) fn decode_signed_list<B: Body>(
 }
 
 /// Reads a bounded text field.
-pub(crate) fn text(d: &mut Decoder<'_>, max: usize, what: &'static str) -> Result<String, DecodeError> {
+pub(crate) fn text(
+    d: &mut Decoder<'_>,
+    max: usize,
+    what: &'static str,
+) -> Result<String, DecodeError> {
     Ok(d.text(max, what)?.to_owned())
 }
 

@@ -10,8 +10,7 @@ use crate::msg::cert::Certificate;
 use crate::msg::issuance::Issuance;
 use crate::msg::spend::Spend;
 use crate::msg::{
-    Body, Signed, decode_signed_list, decode_unsigned, encode_signed_list, encode_unsigned,
-    types,
+    Body, Signed, decode_signed_list, decode_unsigned, encode_signed_list, encode_unsigned, types,
 };
 
 /// Largest number of input chains in one payment.

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::ids::{CertId, Digest32, NoteId, Nonce, PublicKey};
+use crate::ids::{CertId, Digest32, Nonce, NoteId, PublicKey};
 use crate::msg::cert::{CertBody, Certificate, Limits, Role};
 use crate::msg::crl::{Crl, CrlBody};
 use crate::msg::issuance::{Issuance, IssuanceBody};
@@ -57,7 +57,10 @@ fn samples_round_trip() {
 fn trailing_bytes_rejected() {
     for mut b in sample_messages() {
         b.push(0);
-        assert!(matches!(inspect(&b), Err(DecodeError::TrailingBytes { count: 1 })));
+        assert!(matches!(
+            inspect(&b),
+            Err(DecodeError::TrailingBytes { count: 1 })
+        ));
     }
 }
 
@@ -82,11 +85,18 @@ fn unknown_version_and_wrong_type_rejected() {
     ));
     assert!(matches!(
         Issuance::from_bytes(&b),
-        Err(DecodeError::WrongMessageType { expected: 2, found: 3, .. })
+        Err(DecodeError::WrongMessageType {
+            expected: 2,
+            found: 3,
+            ..
+        })
     ));
     let mut unknown = b.clone();
     unknown[2] = 0x11;
-    assert!(matches!(inspect(&unknown), Err(DecodeError::UnknownMessageType(17))));
+    assert!(matches!(
+        inspect(&unknown),
+        Err(DecodeError::UnknownMessageType(17))
+    ));
 }
 
 #[test]
@@ -100,7 +110,10 @@ fn non_canonical_integer_rejected() {
         request: Digest32([3; 32]),
         time: T0,
     };
-    let s = Spend { body, signature: es(1) };
+    let s = Spend {
+        body,
+        signature: es(1),
+    };
     let b = s.to_bytes();
     let pos = b.windows(2).position(|w| w == [0x03, 0x05]).unwrap();
     let mut bad = b[..pos + 1].to_vec();
@@ -115,7 +128,10 @@ fn non_canonical_integer_rejected() {
 #[test]
 fn over_limit_rejected_before_decoding() {
     let big = vec![0u8; Payment::MAX_LEN + 1];
-    assert!(matches!(Payment::from_bytes(&big), Err(DecodeError::TooLong { .. })));
+    assert!(matches!(
+        Payment::from_bytes(&big),
+        Err(DecodeError::TooLong { .. })
+    ));
     // A CRL claiming more entries than allowed.
     let mut e = Encoder::new();
     e.map(6).uint(0).uint(types::CRL).uint(1).uint(1);
@@ -145,7 +161,10 @@ fn explicit_defaults_rejected() {
             user_verification: false,
         }),
     };
-    let c = Certificate { body, signature: es(2) };
+    let c = Certificate {
+        body,
+        signature: es(2),
+    };
     let b = c.to_bytes();
     assert_eq!(Certificate::from_bytes(&b).unwrap(), c);
     // Build the same with an explicit default list by patching the encoder output.
@@ -156,7 +175,10 @@ fn explicit_defaults_rejected() {
     let mut e = Encoder::new();
     e.text("https://b.example");
     let item = e.into_bytes();
-    let pos = b.windows(item.len()).position(|w| w == item.as_slice()).unwrap();
+    let pos = b
+        .windows(item.len())
+        .position(|w| w == item.as_slice())
+        .unwrap();
     let mut patched = b[..pos].to_vec();
     patched.extend_from_slice(&b[pos + item.len()..]);
     // fix the array length 2 -> 1 (the byte before the first origin text)
@@ -164,7 +186,10 @@ fn explicit_defaults_rejected() {
     patched[arr] = 0x81;
     assert!(matches!(
         Certificate::from_bytes(&patched),
-        Err(DecodeError::InvalidValue { what: "origins", .. })
+        Err(DecodeError::InvalidValue {
+            what: "origins",
+            ..
+        })
     ));
 }
 

@@ -1,0 +1,192 @@
+//! The hex test vectors in `docs/vectors/`: regenerated deterministically (fixed keys,
+//! RFC 6979 signatures, a deterministic software authenticator), compared byte for byte
+//! with the files, decoded, re-encoded and verified.
+//!
+//! To rewrite the files after an intended format change: `OPS_WRITE_VECTORS=1 cargo test
+//! -p ops-core --test vectors`.
+
+use std::path::PathBuf;
+
+use ops_core::ledger::{NoHistory, RangeLedger};
+use ops_core::msg::inspect;
+use ops_core::provider::all_providers;
+use ops_core::sig::verify_signature;
+use ops_core::testing::{DAY, T0, World, sign_body};
+use ops_core::verify::record;
+use ops_core::{
+    Certificate, Crl, FraudProof, Issuance, Payment, PaymentRequest, Receipt, ReceiptBody, Spend,
+    SpendBody,
+};
+
+const NOW: u64 = T0 + DAY;
+
+struct Vectors {
+    world: World,
+    files: Vec<(&'static str, Vec<u8>)>,
+    req1: PaymentRequest,
+    pay1: Payment,
+    req3: PaymentRequest,
+    pay3: Payment,
+}
+
+fn generate() -> Vectors {
+    let mut w = World::new(3);
+    w.publish_crls(NOW - 3600, &[999], &ops_core::P256Provider);
+    let (req1, pay1) = w.payment(1, 1_000, 250, NOW);
+    let (req3, pay3) = w.payment(3, 1_000, 250, NOW);
+    let receipt = sign_body(
+        ReceiptBody {
+            payment: pay1.hash(),
+            request: req1.hash(),
+            payee: w.pos.id(),
+            amount: 250,
+            time: NOW,
+        },
+        match &w.pos.signer {
+            ops_core::testing::DeviceSigner::Software(k) => k,
+            ops_core::testing::DeviceSigner::WebAuthn(_) => unreachable!(),
+        },
+    );
+    // A double spend: wallet 0 spends [100, 350) of the same note to the POS again.
+    let first = pay1.chains[0].spends[0].clone();
+    let again = World::spend_by(
+        &mut w.wallets[0],
+        SpendBody {
+            from: 100,
+            to: 350,
+            time: NOW + 60,
+            ..first.body.clone()
+        },
+    );
+    let fraud = FraudProof::new(
+        first.clone(),
+        again,
+        w.wallets[0].cert.clone(),
+        w.fis[0].clone(),
+    );
+    let fi_crl = w.crls.get(&w.fis[0].id()).unwrap().clone();
+    let files = vec![
+        ("root-certificate", w.root.to_bytes()),
+        ("fi-certificate", w.fis[0].to_bytes()),
+        ("device-certificate-webauthn", w.wallets[0].cert.to_bytes()),
+        ("device-certificate-pos", w.pos.cert.to_bytes()),
+        ("issuance", pay1.chains[0].issuance.to_bytes()),
+        ("payment-request", req1.to_bytes()),
+        ("spend-webauthn", first.to_bytes()),
+        ("payment-1hop", pay1.to_bytes()),
+        ("payment-request-3hop", req3.to_bytes()),
+        ("payment-3hop", pay3.to_bytes()),
+        ("receipt", receipt.to_bytes()),
+        ("crl", fi_crl.to_bytes()),
+        ("fraud-proof", fraud.to_bytes()),
+    ];
+    Vectors {
+        world: w,
+        files,
+        req1,
+        pay1,
+        req3,
+        pay3,
+    }
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/vectors")
+}
+
+#[test]
+fn vectors_match_files_and_verify() {
+    let v = generate();
+    if std::env::var_os("OPS_WRITE_VECTORS").is_some_and(|v| !v.is_empty()) {
+        std::fs::create_dir_all(dir()).unwrap();
+        for (name, bytes) in &v.files {
+            let hex = ops_core::ids::to_hex(bytes);
+            std::fs::write(dir().join(format!("{name}.hex")), format!("{hex}\n")).unwrap();
+        }
+    }
+    for (name, bytes) in &v.files {
+        let path = dir().join(format!("{name}.hex"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with OPS_WRITE_VECTORS=1", path.display()));
+        let from_file = ops_core::ids::from_hex(text.trim()).expect("hex");
+        assert_eq!(
+            &from_file, bytes,
+            "{name}.hex differs from the generated vector"
+        );
+        let decoded = inspect(&from_file).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            decoded.to_bytes(),
+            from_file,
+            "{name} does not re-encode identically"
+        );
+    }
+    let w = &v.world;
+    let get = |n: &str| -> Vec<u8> { v.files.iter().find(|(k, _)| *k == n).unwrap().1.clone() };
+    for p in all_providers() {
+        // Certificates.
+        let root = Certificate::from_bytes(&get("root-certificate")).unwrap();
+        let fi = Certificate::from_bytes(&get("fi-certificate")).unwrap();
+        verify_signature(
+            p,
+            &root.body.subject,
+            None,
+            &root.body_bytes(),
+            &root.signature,
+        )
+        .unwrap();
+        verify_signature(p, &root.body.subject, None, &fi.body_bytes(), &fi.signature).unwrap();
+        let dev = Certificate::from_bytes(&get("device-certificate-webauthn")).unwrap();
+        verify_signature(p, &fi.body.subject, None, &dev.body_bytes(), &dev.signature).unwrap();
+        let iss = Issuance::from_bytes(&get("issuance")).unwrap();
+        verify_signature(p, &fi.body.subject, None, &iss.body_bytes(), &iss.signature).unwrap();
+        let spend = Spend::from_bytes(&get("spend-webauthn")).unwrap();
+        verify_signature(
+            p,
+            &dev.body.subject,
+            dev.body.webauthn.as_ref(),
+            &spend.body_bytes(),
+            &spend.signature,
+        )
+        .unwrap();
+        let pos = Certificate::from_bytes(&get("device-certificate-pos")).unwrap();
+        let receipt = Receipt::from_bytes(&get("receipt")).unwrap();
+        verify_signature(
+            p,
+            &pos.body.subject,
+            None,
+            &receipt.body_bytes(),
+            &receipt.signature,
+        )
+        .unwrap();
+        let crl = Crl::from_bytes(&get("crl")).unwrap();
+        verify_signature(p, &fi.body.subject, None, &crl.body_bytes(), &crl.signature).unwrap();
+        // Payments.
+        let known = w.pos_known();
+        let verifier = w.verifier(&known, p);
+        let req1 = PaymentRequest::from_bytes(&get("payment-request")).unwrap();
+        let pay1 = Payment::from_bytes(&get("payment-1hop")).unwrap();
+        assert_eq!((&req1, &pay1), (&v.req1, &v.pay1));
+        let ok = verifier
+            .verify_payment(&req1, false, &pay1, &NoHistory, NOW)
+            .unwrap();
+        let req3 = PaymentRequest::from_bytes(&get("payment-request-3hop")).unwrap();
+        let pay3 = Payment::from_bytes(&get("payment-3hop")).unwrap();
+        assert_eq!((&req3, &pay3), (&v.req3, &v.pay3));
+        verifier
+            .verify_payment(&req3, false, &pay3, &NoHistory, NOW)
+            .unwrap();
+        // The fraud proof verifies standalone and names wallet 0.
+        let fraud = FraudProof::from_bytes(&get("fraud-proof")).unwrap();
+        let verdict = fraud.verify(&root, p).unwrap();
+        assert_eq!(verdict.culprit, dev.id());
+        assert_eq!(verdict.overlap, 150);
+        let mut ledger = RangeLedger::new();
+        record(&mut ledger, &ok);
+        assert_eq!(ledger.len(), 1);
+    }
+    println!(
+        "sizes: payment-1hop {} bytes, payment-3hop {} bytes",
+        get("payment-1hop").len(),
+        get("payment-3hop").len()
+    );
+}
