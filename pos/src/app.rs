@@ -18,6 +18,15 @@ enum Mode {
     Requesting(u64),
 }
 
+/// Turns an error's text into a sentence for the screen: capital first letter, full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
 /// The whole POS app.
 #[component]
 pub fn App() -> impl IntoView {
@@ -42,7 +51,7 @@ pub fn App() -> impl IntoView {
                 mode.set(Mode::Requesting(minor));
                 message.set(None);
             }
-            Err(error) => message.set(Some(format!("{error}."))),
+            Err(error) => message.set(Some(sentence(&error.to_string()))),
         }
     };
 

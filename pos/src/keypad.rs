@@ -178,7 +178,10 @@ mod tests {
             amount.press(Key::Digit(9)).unwrap();
         }
         assert_eq!(amount.minor(), 9_999_999);
-        assert_eq!(amount.press(Key::Digit(0)), Err(KeypadError::OverLimit("€99,999.99")));
+        assert_eq!(
+            amount.press(Key::Digit(0)),
+            Err(KeypadError::OverLimit("€99,999.99"))
+        );
         assert_eq!(amount.minor(), 9_999_999);
 
         let mut amount = entry();
@@ -219,6 +222,9 @@ mod tests {
             minor_digits: 0,
         };
         assert_eq!(format_amount(1_234_567, yen), "¥1,234,567");
-        assert_eq!(format_amount(u64::MAX, DEMO_CURRENCY), "€184,467,440,737,095,516.15");
+        assert_eq!(
+            format_amount(u64::MAX, DEMO_CURRENCY),
+            "€184,467,440,737,095,516.15"
+        );
     }
 }

@@ -1,1 +1,310 @@
-//! placeholder
+//! Harness for the end-to-end tests: the issuer service as a real process, ChromeDriver
+//! and headless Chromium, and small helpers to wait for what a user would see.
+//!
+//! `cargo xtask test` sets the environment this harness reads (see [`Settings`]); the
+//! tests refuse to run without it instead of silently skipping.
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use thirtyfour::extensions::cdp::ChromeDevTools;
+use thirtyfour::prelude::*;
+use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities};
+
+/// Chromium flags that work headless, as root, on a closed network.
+pub const CHROMIUM_FLAGS: [&str; 9] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+];
+
+/// Why the harness could not set something up.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// A required environment variable is missing.
+    #[error("{0} is not set: run the end-to-end tests through `cargo xtask test`")]
+    MissingEnv(&'static str),
+    /// A process could not be started.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What was being started.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Something did not happen in time.
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, String),
+    /// A file operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The WebDriver session failed.
+    #[error("webdriver: {0}")]
+    WebDriver(#[from] WebDriverError),
+}
+
+/// Where the built apps and the tools are.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The assembled `dist/` folder.
+    pub dist: PathBuf,
+    /// The `ops-issuer` binary.
+    pub issuer_bin: PathBuf,
+    /// The Chromium binary.
+    pub chromium: PathBuf,
+    /// The ChromeDriver binary.
+    pub chromedriver: PathBuf,
+    /// Where screenshots go.
+    pub artifacts: PathBuf,
+}
+
+impl Settings {
+    /// Reads `OPS_DIST`, `OPS_ISSUER_BIN`, `OPS_CHROMIUM`, `OPS_CHROMEDRIVER`, `OPS_ARTIFACTS`.
+    pub fn from_env() -> Result<Self, HarnessError> {
+        let var = |name: &'static str| {
+            std::env::var_os(name)
+                .map(PathBuf::from)
+                .ok_or(HarnessError::MissingEnv(name))
+        };
+        Ok(Self {
+            dist: var("OPS_DIST")?,
+            issuer_bin: var("OPS_ISSUER_BIN")?,
+            chromium: var("OPS_CHROMIUM")?,
+            chromedriver: var("OPS_CHROMEDRIVER")?,
+            artifacts: var("OPS_ARTIFACTS")?,
+        })
+    }
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> Result<u16, HarnessError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| HarnessError::Io {
+        what: "find a free port".into(),
+        source,
+    })?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|source| HarnessError::Io {
+            what: "find a free port".into(),
+            source,
+        })
+}
+
+/// Polls `check` every 100 ms until it returns true or `timeout` passes.
+pub async fn wait_until(
+    what: &str,
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> bool,
+) -> Result<(), HarnessError> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if check().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(HarnessError::Timeout(timeout, what.to_owned()))
+}
+
+/// The issuer service, running as its own process.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts `ops-issuer` serving `dist` on `127.0.0.1:port` and waits until it answers.
+    pub async fn start(settings: &Settings, dist: &Path, port: u16) -> Result<Self, HarnessError> {
+        let child = Command::new(&settings.issuer_bin)
+            .arg("--dist")
+            .arg(dist)
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|source| HarnessError::Spawn {
+                what: settings.issuer_bin.display().to_string(),
+                source,
+            })?;
+        let server = Self { child, port };
+        wait_until(
+            "the issuer service to answer /healthz",
+            Duration::from_secs(20),
+            async || http_get_status(port, "/healthz") == Some(200),
+        )
+        .await?;
+        Ok(server)
+    }
+
+    /// Kills the process (SIGKILL) and waits for it: the network is gone for the browser.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Status code of a plain HTTP/1.1 GET on loopback, or `None` if nothing answers.
+pub fn http_get_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// ChromeDriver plus one headless Chromium session.
+pub struct Browser {
+    driver_process: Child,
+    /// The WebDriver session.
+    pub driver: WebDriver,
+}
+
+impl Browser {
+    /// Starts ChromeDriver on a free port and opens a fresh headless Chromium session.
+    pub async fn start(settings: &Settings) -> Result<Self, HarnessError> {
+        let port = free_port()?;
+        let mut driver_process = Command::new(&settings.chromedriver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|source| HarnessError::Spawn {
+                what: settings.chromedriver.display().to_string(),
+                source,
+            })?;
+        let ready = wait_until(
+            "ChromeDriver to listen",
+            Duration::from_secs(20),
+            async || http_get_status(port, "/status") == Some(200),
+        )
+        .await;
+        if let Err(error) = ready {
+            let _ = driver_process.kill();
+            return Err(error);
+        }
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(&settings.chromium.to_string_lossy())?;
+        for flag in CHROMIUM_FLAGS {
+            caps.add_arg(flag)?;
+        }
+        let driver = match WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await {
+            Ok(driver) => driver,
+            Err(error) => {
+                let _ = driver_process.kill();
+                return Err(error.into());
+            }
+        };
+        driver.set_script_timeout(Duration::from_secs(30)).await?;
+        Ok(Self {
+            driver_process,
+            driver,
+        })
+    }
+
+    /// Runs an async script (the callback is the last argument) and returns its value.
+    pub async fn run_async(&self, script: &str) -> Result<Value, HarnessError> {
+        Ok(self
+            .driver
+            .execute_async(script, Vec::new())
+            .await?
+            .json()
+            .clone())
+    }
+
+    /// Runs a synchronous script and returns its value.
+    pub async fn run(&self, script: &str) -> Result<Value, HarnessError> {
+        Ok(self
+            .driver
+            .execute(script, Vec::new())
+            .await?
+            .json()
+            .clone())
+    }
+
+    /// Waits until an element with `data-testid="{id}"` is in the page.
+    pub async fn wait_for_test_id(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<WebElement, HarnessError> {
+        let selector = format!("[data-testid=\"{id}\"]");
+        wait_until(&format!("element {selector}"), timeout, async || {
+            self.driver.find(By::Css(selector.as_str())).await.is_ok()
+        })
+        .await?;
+        Ok(self.driver.find(By::Css(selector.as_str())).await?)
+    }
+
+    /// Sets the viewport to `width`×`height` CSS pixels (a phone below 600) and saves a PNG screenshot under `settings.artifacts`.
+    pub async fn screenshot(
+        &self,
+        settings: &Settings,
+        name: &str,
+        (width, height): (u32, u32),
+    ) -> Result<PathBuf, HarnessError> {
+        std::fs::create_dir_all(&settings.artifacts).map_err(|source| HarnessError::Io {
+            what: format!("create {}", settings.artifacts.display()),
+            source,
+        })?;
+        // Exact viewport (a headless window's size includes simulated browser chrome).
+        let devtools = ChromeDevTools::new(self.driver.handle.clone());
+        devtools
+            .execute_cdp_with_params(
+                "Emulation.setDeviceMetricsOverride",
+                serde_json::json!({
+                    "width": width, "height": height, "deviceScaleFactor": 1,
+                    "mobile": width < 600,
+                }),
+            )
+            .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let path = settings.artifacts.join(format!("{name}.png"));
+        self.driver.screenshot(&path).await?;
+        Ok(path)
+    }
+
+    /// Ends the session and ChromeDriver.
+    pub async fn close(mut self) {
+        let _ = self.driver.clone().quit().await;
+        let _ = self.driver_process.kill();
+        let _ = self.driver_process.wait();
+    }
+}
+
+/// Copies a build folder tree (to serve or modify a copy of it).
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), HarnessError> {
+    ops_pwa::copy_tree(from, to).map_err(|source| HarnessError::Io {
+        what: format!("copy {} to {}", from.display(), to.display()),
+        source,
+    })
+}

@@ -81,7 +81,9 @@ impl Screen {
             Self::AddMoney => Some(
                 "Adding money needs a connection to your bank and a security key or passkey device that stays on this phone.",
             ),
-            Self::Activity => Some("No payments yet. Payments you make or receive appear here, newest first."),
+            Self::Activity => {
+                Some("No payments yet. Payments you make or receive appear here, newest first.")
+            }
         }
     }
 
@@ -112,7 +114,10 @@ mod tests {
         for action in ACTIONS {
             let key = action.shortcut.to_string();
             assert_eq!(Screen::Home.after_key(&key), Some(action.screen));
-            assert_eq!(Screen::Home.after_key(&key.to_uppercase()), Some(action.screen));
+            assert_eq!(
+                Screen::Home.after_key(&key.to_uppercase()),
+                Some(action.screen)
+            );
             assert_eq!(action.screen.after_key(&key), None);
         }
         assert_eq!(Screen::Home.after_key("x"), None);

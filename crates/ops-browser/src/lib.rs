@@ -8,6 +8,8 @@
 pub mod connectivity;
 pub mod service_worker;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod ui;
 
 /// What went wrong talking to the browser.
@@ -32,7 +34,13 @@ impl From<wasm_bindgen::JsValue> for BrowserError {
         use wasm_bindgen::JsCast;
         let text = value
             .dyn_ref::<js_sys::Error>()
-            .map(|error| format!("{} ({})", String::from(error.message()), String::from(error.name())))
+            .map(|error| {
+                format!(
+                    "{} ({})",
+                    String::from(error.message()),
+                    String::from(error.name())
+                )
+            })
             .or_else(|| value.as_string())
             .unwrap_or_else(|| format!("{value:?}"));
         Self::Js(text)

@@ -61,7 +61,10 @@ pub async fn register(on_update_ready: impl Fn() + Clone + 'static) -> Result<()
 
 /// Calls `on_update_ready` when a newly found worker reaches `installed` while an older
 /// one controls the page.
-fn watch_installs(registration: &ServiceWorkerRegistration, on_update_ready: impl Fn() + Clone + 'static) {
+fn watch_installs(
+    registration: &ServiceWorkerRegistration,
+    on_update_ready: impl Fn() + Clone + 'static,
+) {
     let watched = registration.clone();
     let on_update_found = Closure::<dyn Fn()>::new(move || {
         let Some(worker) = watched.installing() else {
@@ -113,7 +116,9 @@ pub async fn apply_update() -> Result<(), BrowserError> {
         .dyn_into()
         .map_err(|_| BrowserError::Js("no service worker is registered".into()))?;
     let Some(waiting): Option<ServiceWorker> = registration.waiting() else {
-        return Err(BrowserError::Js("no new version is waiting; reload the page".into()));
+        return Err(BrowserError::Js(
+            "no new version is waiting; reload the page".into(),
+        ));
     };
     let on_controller_change = Closure::<dyn Fn()>::new(move || {
         if let Ok(window) = window() {

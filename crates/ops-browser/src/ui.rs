@@ -42,7 +42,11 @@ pub fn UpdateBanner() -> impl IntoView {
 pub fn StorageStatus() -> impl IntoView {
     let (state, set_state) = signal(None::<Result<Persistence, String>>);
     spawn_local(async move {
-        set_state.set(Some(storage::request_persistence().await.map_err(|e| e.to_string())));
+        set_state.set(Some(
+            storage::request_persistence()
+                .await
+                .map_err(|e| e.to_string()),
+        ));
     });
     let text = move || match state.get() {
         None => "Checking storage…".to_owned(),

@@ -88,3 +88,18 @@ pub enum FinishError {
     #[error(transparent)]
     ServiceWorker(#[from] ServiceWorkerError),
 }
+
+/// Copies a build folder tree from `from` into `to` (created if missing).
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

@@ -59,7 +59,10 @@ pub struct ManifestSummary {
 
 /// Checks the manifest at `path` (inside a build folder) for an app that must use
 /// `expected_display`. Icons are looked up relative to the manifest's folder.
-pub fn check_manifest(path: &Path, expected_display: &str) -> Result<ManifestSummary, ManifestError> {
+pub fn check_manifest(
+    path: &Path,
+    expected_display: &str,
+) -> Result<ManifestSummary, ManifestError> {
     let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
         path: path.to_path_buf(),
         source,
@@ -121,9 +124,7 @@ pub fn check_manifest(path: &Path, expected_display: &str) -> Result<ManifestSum
 }
 
 fn is_hex_colour(value: &str) -> bool {
-    value.len() == 7
-        && value.starts_with('#')
-        && value[1..].chars().all(|c| c.is_ascii_hexdigit())
+    value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
 fn icon_matches(icon: &Value, size: u32, purpose: &str) -> bool {
@@ -203,7 +204,10 @@ mod tests {
         let path = write(&dir("maskable"), &manifest);
         assert!(matches!(
             check_manifest(&path, "standalone"),
-            Err(ManifestError::Icon { purpose: "maskable", .. })
+            Err(ManifestError::Icon {
+                purpose: "maskable",
+                ..
+            })
         ));
     }
 
@@ -212,7 +216,10 @@ mod tests {
         let mut manifest = good();
         manifest["theme_color"] = Value::from("blue");
         let path = write(&dir("colour"), &manifest);
-        assert!(matches!(check_manifest(&path, "standalone"), Err(ManifestError::Colour(_))));
+        assert!(matches!(
+            check_manifest(&path, "standalone"),
+            Err(ManifestError::Colour(_))
+        ));
 
         let mut manifest = good();
         manifest["short_name"] = Value::from(" ");

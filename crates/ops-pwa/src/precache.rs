@@ -112,7 +112,10 @@ mod tests {
     fn lists_every_file_but_the_worker_and_excluded_apps() {
         let dir = build_dir("list");
         let list = list_build_files(&dir, &["pos"]).unwrap();
-        assert_eq!(list.urls, ["app-1234_bg.wasm", "icons/icon-192.png", "index.html"]);
+        assert_eq!(
+            list.urls,
+            ["app-1234_bg.wasm", "icons/icon-192.png", "index.html"]
+        );
         assert_eq!(list.version.len(), 16);
     }
 

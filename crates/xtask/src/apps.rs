@@ -12,11 +12,11 @@ pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
         let mut command = Command::new("trunk");
         command
             .current_dir(root)
-            .args(["build", "--release"])
+            .args(["build", "--release=true"])
             .args(args)
             .env("PATH", &toolchain.path_env)
             // Trunk's own colour codes garble CI logs.
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "true");
         run(
             step,
             &mut command,
@@ -26,7 +26,13 @@ pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
     trunk("building the wallet (Trunk, release)", &[])?;
     trunk(
         "building the POS (Trunk, release)",
-        &["pos/index.html", "--dist", "target/trunk/pos", "--public-url", "/pos/"],
+        &[
+            "pos/index.html",
+            "--dist",
+            "target/trunk/pos",
+            "--public-url",
+            "/pos/",
+        ],
     )?;
 
     announce("assembling dist/ and generating the service workers");
@@ -40,9 +46,10 @@ pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
     copy_dir(&root.join("target/trunk/wallet"), &dist)?;
     copy_dir(&root.join("target/trunk/pos"), &dist.join("pos"))?;
     for app in ops_pwa::APPS {
-        let finished = app
-            .finish_build(&dist)
-            .map_err(|source| XtaskError::App { app: app.name, source })?;
+        let finished = app.finish_build(&dist).map_err(|source| XtaskError::App {
+            app: app.name,
+            source,
+        })?;
         let wasm_bytes: u64 = finished
             .precache
             .urls
@@ -66,12 +73,22 @@ pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
 /// Serves `dist/` with the issuer service until interrupted.
 pub fn serve(root: &Path, addr: &str) -> Result<(), XtaskError> {
     let port = addr.rsplit(':').next().unwrap_or("8080");
-    println!("\n    The wallet will be at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/ (Ctrl-C stops).");
+    println!(
+        "\n    The wallet will be at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/ (Ctrl-C stops)."
+    );
     run(
         "starting the issuer service (cargo run --release -p ops-issuer)",
         Command::new("cargo")
             .current_dir(root)
-            .args(["run", "--release", "--quiet", "-p", "ops-issuer", "--", "--dist"])
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "ops-issuer",
+                "--",
+                "--dist",
+            ])
             .arg(root.join("dist"))
             .args(["--addr", addr]),
         "If the port is taken, pass another: `cargo xtask run --addr 127.0.0.1:8081`.",

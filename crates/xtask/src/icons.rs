@@ -28,13 +28,20 @@ pub fn render(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
                 let page = scratch.join(format!("{app}-{kind}-{size}.html"));
                 let html = format!(
                     "<!doctype html><html><body style=\"margin:0;background:transparent\"><div style=\"width:{size}px;height:{size}px\">{}</div></body></html>",
-                    svg.replacen("<svg ", &format!("<svg width=\"{size}\" height=\"{size}\" "), 1)
+                    svg.replacen(
+                        "<svg ",
+                        &format!("<svg width=\"{size}\" height=\"{size}\" "),
+                        1
+                    )
                 );
                 std::fs::write(&page, html).map_err(|source| XtaskError::Io {
                     what: format!("write {}", page.display()),
                     source,
                 })?;
-                let out = root.join(app).join("icons").join(format!("{kind}-{size}.png"));
+                let out = root
+                    .join(app)
+                    .join("icons")
+                    .join(format!("{kind}-{size}.png"));
                 run(
                     &format!("rendering {}", out.display()),
                     Command::new(&toolchain.chromium)

@@ -99,17 +99,8 @@ where
 
 /// Copies a folder tree.
 pub fn copy_dir(from: &Path, to: &Path) -> Result<(), XtaskError> {
-    let io = |what: String| move |source| XtaskError::Io { what, source };
-    std::fs::create_dir_all(to).map_err(io(format!("create {}", to.display())))?;
-    for entry in std::fs::read_dir(from).map_err(io(format!("read {}", from.display())))? {
-        let entry = entry.map_err(io(format!("read {}", from.display())))?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .map_err(io(format!("copy {}", entry.path().display())))?;
-        }
-    }
-    Ok(())
+    ops_pwa::copy_tree(from, to).map_err(|source| XtaskError::Io {
+        what: format!("copy {} to {}", from.display(), to.display()),
+        source,
+    })
 }

@@ -38,7 +38,15 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
     )?;
     run(
         "linting native code (cargo clippy -D warnings)",
-        &mut cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        &mut cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
         "Fix the lints above; `cargo clippy --workspace --all-targets -- -D warnings` reproduces them.",
     )?;
     let wasm_lint = with_packages(
@@ -82,12 +90,19 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
     let artifacts = root.join("target/e2e");
     run(
         "running the end-to-end tests in headless Chromium (tests/)",
-        cargo(&["test", "--locked", "-p", "ops-e2e", "--", "--test-threads=1"])
-            .env("OPS_DIST", root.join("dist"))
-            .env("OPS_ISSUER_BIN", root.join("target/debug/ops-issuer"))
-            .env("OPS_CHROMIUM", &toolchain.chromium)
-            .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
-            .env("OPS_ARTIFACTS", &artifacts),
+        cargo(&[
+            "test",
+            "--locked",
+            "-p",
+            "ops-e2e",
+            "--",
+            "--test-threads=1",
+        ])
+        .env("OPS_DIST", root.join("dist"))
+        .env("OPS_ISSUER_BIN", root.join("target/debug/ops-issuer"))
+        .env("OPS_CHROMIUM", &toolchain.chromium)
+        .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
+        .env("OPS_ARTIFACTS", &artifacts),
         "An end-to-end test failed; the lines above name it. Screenshots are in target/e2e/.",
     )?;
     println!(

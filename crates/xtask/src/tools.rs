@@ -65,7 +65,10 @@ fn project_path(root: &Path) -> OsString {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
         .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
-    let mut parts = vec![root.join(".tools/node_modules/.bin"), cargo_home.join("bin")];
+    let mut parts = vec![
+        root.join(".tools/node_modules/.bin"),
+        cargo_home.join("bin"),
+    ];
     if let Some(path) = std::env::var_os("PATH") {
         parts.extend(std::env::split_paths(&path));
     }
@@ -77,9 +80,16 @@ fn ok(tool: &str, version: &str) {
 }
 
 fn ensure_wasm_target(toolchain: &Toolchain) -> Result<(), XtaskError> {
-    let installed = probe("rustup", ["target", "list", "--installed"], &toolchain.path_env)
-        .unwrap_or_default();
-    if installed.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
+    let installed = probe(
+        "rustup",
+        ["target", "list", "--installed"],
+        &toolchain.path_env,
+    )
+    .unwrap_or_default();
+    if installed
+        .lines()
+        .any(|line| line.trim() == "wasm32-unknown-unknown")
+    {
         ok("rust target", "wasm32-unknown-unknown");
         return Ok(());
     }
@@ -99,22 +109,25 @@ fn ensure_trunk(toolchain: &Toolchain) -> Result<(), XtaskError> {
         return Ok(());
     }
     run(
-        &format!("installing Trunk {TRUNK_VERSION} (cargo install, about 10 minutes on 2 cores; once per machine)"),
+        &format!(
+            "installing Trunk {TRUNK_VERSION} (cargo install, about 10 minutes on 2 cores; once per machine)"
+        ),
         Command::new("cargo")
             .args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"])
             .env("PATH", &toolchain.path_env),
-        &format!("Run `cargo install trunk --version {TRUNK_VERSION} --locked` by hand to see the full error."),
+        &format!(
+            "Run `cargo install trunk --version {TRUNK_VERSION} --locked` by hand to see the full error."
+        ),
     )
 }
 
 /// The wasm-bindgen version pinned with `=` in the workspace manifest.
 fn pinned_wasm_bindgen(root: &Path) -> Result<String, XtaskError> {
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|source| {
-        XtaskError::Io {
+    let manifest =
+        std::fs::read_to_string(root.join("Cargo.toml")).map_err(|source| XtaskError::Io {
             what: "read Cargo.toml".into(),
             source,
-        }
-    })?;
+        })?;
     manifest
         .lines()
         .find_map(|line| {
@@ -132,18 +145,32 @@ fn ensure_wasm_bindgen(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskEr
     let version = pinned_wasm_bindgen(root)?;
     let wanted = format!("wasm-bindgen {version}");
     let cli = probe("wasm-bindgen", ["--version"], &toolchain.path_env);
-    let runner = probe("wasm-bindgen-test-runner", ["--version"], &toolchain.path_env);
+    let runner = probe(
+        "wasm-bindgen-test-runner",
+        ["--version"],
+        &toolchain.path_env,
+    );
     if cli.as_deref() == Some(wanted.as_str()) && runner.is_some() {
         ok("wasm-bindgen-cli", &version);
         return Ok(());
     }
     // Not `--locked`: the CLI's lock file pins a dependency version that is not published.
     run(
-        &format!("installing wasm-bindgen-cli {version} to match the pinned crate (cargo install, about 4 minutes)"),
+        &format!(
+            "installing wasm-bindgen-cli {version} to match the pinned crate (cargo install, about 4 minutes)"
+        ),
         Command::new("cargo")
-            .args(["install", "wasm-bindgen-cli", "--version", &version, "--force"])
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &version,
+                "--force",
+            ])
             .env("PATH", &toolchain.path_env),
-        &format!("Run `cargo install wasm-bindgen-cli --version {version}` by hand to see the full error."),
+        &format!(
+            "Run `cargo install wasm-bindgen-cli --version {version}` by hand to see the full error."
+        ),
     )
 }
 
@@ -161,7 +188,9 @@ fn ensure_wasm_opt(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError>
     }
     let prefix = root.join(".tools");
     run(
-        &format!("installing wasm-opt (npm package binaryen {BINARYEN_VERSION}) into .tools/ (under a minute)"),
+        &format!(
+            "installing wasm-opt (npm package binaryen {BINARYEN_VERSION}) into .tools/ (under a minute)"
+        ),
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&prefix)
@@ -200,7 +229,11 @@ fn ensure_chromium(toolchain: &Toolchain) -> Result<(), XtaskError> {
         command
     };
     let fix = "Run `apt-get update && apt-get install -y chromium chromium-driver` by hand to see the full error.";
-    run("updating Debian's package lists (apt-get update)", &mut apt(&["update", "-q"]), fix)?;
+    run(
+        "updating Debian's package lists (apt-get update)",
+        &mut apt(&["update", "-q"]),
+        fix,
+    )?;
     run(
         "installing Chromium and ChromeDriver from Debian (apt-get, about 2 minutes)",
         &mut apt(&["install", "-y", "-q", "chromium", "chromium-driver"]),
