@@ -406,10 +406,10 @@ impl OutgoingPayment {
         match self.state {
             OutgoingState::Reserved => {
                 for p in &self.pieces {
-                    if let Some(n) = book.note_mut(&p.note) {
-                        if n.spent == p.to {
-                            n.spent = p.from;
-                        }
+                    if let Some(n) = book.note_mut(&p.note)
+                        && n.spent == p.to
+                    {
+                        n.spent = p.from;
                     }
                 }
                 self.state = OutgoingState::Aborted;

@@ -292,7 +292,7 @@ pub fn check_client_data(
     if cd.challenge != URL_SAFE_NO_PAD.encode(challenge) {
         return Err(WebAuthnError::ChallengeMismatch);
     }
-    if !origins.iter().any(|o| *o == cd.origin) {
+    if !origins.contains(&cd.origin) {
         return Err(WebAuthnError::OriginNotAllowed(cd.origin));
     }
     if cd.cross_origin == Some(true) {

@@ -4,6 +4,7 @@
 //!
 //! To rewrite the files after an intended format change: `OPS_WRITE_VECTORS=1 cargo test
 //! -p ops-core --test vectors`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! Project Wycheproof ECDSA P-256/SHA-256 vectors (DER and P1363 sets) through the project's
 //! own signature path: strict DER parsing (`der_to_raw`), SEC1 compressed keys, and
 //! `verify_signature` with every compiled provider.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ops_core::der::der_to_raw;
 use ops_core::ids::PublicKey;

@@ -17,6 +17,7 @@ use crate::msg::types;
 /// Any protocol message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", content = "message", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // short-lived, one per inspected message
 pub enum AnyMessage {
     /// A certificate.
     Certificate(Certificate),
