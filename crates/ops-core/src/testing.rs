@@ -94,6 +94,12 @@ impl SoftAuthenticator {
         let mut ad = sha256(self.rp_id.as_bytes()).to_vec();
         ad.push(self.flags);
         ad.extend_from_slice(&self.counter.to_be_bytes());
+        self.sign_authenticator_data(&ad, client_data_json)
+    }
+
+    /// Signs arbitrary authenticator data and `clientDataJSON`.
+    pub fn sign_authenticator_data(&self, ad: &[u8], client_data_json: &[u8]) -> OwnedAssertion {
+        let ad = ad.to_vec();
         let mut msg = ad.clone();
         msg.extend_from_slice(&sha256(client_data_json));
         let sig: p256::ecdsa::Signature = self.key.sign(&msg);

@@ -858,25 +858,133 @@ mod tests {
         assert!(check_sign_count(7, 0).is_err());
     }
 
-    #[test]
-    fn wire_round_trip_and_savings() {
-        let mut auth = SoftAuthenticator::new(8, "localhost", "http://localhost:8080");
-        let raw = auth.assert(&[9u8; 32]);
-        let w = AssertionWire::from_raw(&raw.as_raw(), &policy(), &[9u8; 32]).unwrap();
+    fn encoded(w: &AssertionWire) -> Vec<u8> {
         let mut e = Encoder::new();
         w.encode(&mut e);
-        let b = e.into_bytes();
+        e.into_bytes()
+    }
+
+    #[test]
+    fn wire_round_trip_and_savings() {
+        let p = WebAuthnPolicy {
+            rp_id: "wallet.example".into(),
+            origins: vec!["https://wallet.example".into()],
+            user_verification: true,
+        };
+        let mut auth = SoftAuthenticator::new(8, "wallet.example", "https://wallet.example");
+        let challenge = [9u8; 32];
+        let raw = auth.assert(&challenge);
+        let w = AssertionWire::from_raw(&raw.as_raw(), &p, &challenge).unwrap();
+        let b = encoded(&w);
         let mut d = Decoder::new(&b);
         assert_eq!(AssertionWire::decode(&mut d).unwrap(), w);
         d.finish().unwrap();
-        let raw_len =
-            raw.authenticator_data.len() + raw.client_data_json.len() + raw.signature_der.len();
-        assert!(
-            b.len() + 100 < raw_len,
-            "compact {} raw {}",
-            b.len(),
-            raw_len
+        // The same assertion with every part sent raw.
+        let raw_wire = AssertionWire {
+            auth_data: AuthDataWire::Raw(raw.authenticator_data.clone()),
+            client_data: ClientDataWire::Raw(raw.client_data_json.clone()),
+            signature: w.signature,
+        };
+        let rb = encoded(&raw_wire);
+        assert_eq!(
+            AssertionWire::decode(&mut Decoder::new(&rb)).unwrap(),
+            raw_wire
         );
+        verify_assertion(
+            &crate::P256Provider,
+            &auth.public_key(),
+            &p,
+            &challenge,
+            &raw_wire,
+        )
+        .unwrap();
+        let browser =
+            raw.authenticator_data.len() + raw.client_data_json.len() + raw.signature_der.len();
+        println!(
+            "webauthn assertion: browser parts {browser} bytes (authData {}, clientDataJSON {}, DER {}), raw CBOR {} bytes, compact {} bytes",
+            raw.authenticator_data.len(),
+            raw.client_data_json.len(),
+            raw.signature_der.len(),
+            rb.len(),
+            b.len()
+        );
+        assert!(b.len() <= 80, "compact form is {} bytes", b.len());
+        assert!(
+            rb.len() >= b.len() + 160,
+            "raw {} compact {}",
+            rb.len(),
+            b.len()
+        );
+    }
+
+    #[test]
+    fn wire_decoding_rejects_non_canonical_forms() {
+        let mut auth = SoftAuthenticator::new(9, "localhost", "http://localhost:8080");
+        let raw = auth.assert(b"c");
+        let w = AssertionWire::from_raw(&raw.as_raw(), &policy(), b"c").unwrap();
+        // Variant 0 written out explicitly.
+        let mut e = Encoder::new();
+        e.map(5)
+            .uint(1)
+            .uint(5)
+            .uint(2)
+            .uint(1)
+            .uint(4)
+            .uint(0)
+            .uint(5)
+            .uint(0);
+        e.uint(7).bytes(&w.signature);
+        assert!(AssertionWire::decode(&mut Decoder::new(&e.into_bytes())).is_err());
+        // AT/ED in compact flags.
+        let mut e = Encoder::new();
+        e.map(4)
+            .uint(1)
+            .uint(u64::from(flags::UP | flags::ED))
+            .uint(2)
+            .uint(1)
+            .uint(4)
+            .uint(0);
+        e.uint(7).bytes(&w.signature);
+        assert!(AssertionWire::decode(&mut Decoder::new(&e.into_bytes())).is_err());
+    }
+
+    #[test]
+    fn raw_authenticator_data_with_extensions_verifies() {
+        let auth = SoftAuthenticator::new(10, "localhost", "http://localhost:8080");
+        let cd = TemplateVariant::NoCrossOrigin.build(b"c", "http://localhost:8080");
+        // authData with ED and a CBOR extension map {"x": 1}
+        let mut ad = sha256(b"localhost").to_vec();
+        ad.push(flags::UP | flags::UV | flags::ED);
+        ad.extend_from_slice(&7u32.to_be_bytes());
+        ad.extend_from_slice(&[0xa1, 0x61, b'x', 0x01]);
+        let r = auth.sign_authenticator_data(&ad, &cd);
+        let w = AssertionWire::from_raw(&r.as_raw(), &policy(), b"c").unwrap();
+        assert!(matches!(w.auth_data, AuthDataWire::Raw(_)));
+        assert!(matches!(
+            w.client_data,
+            ClientDataWire::Template {
+                variant: TemplateVariant::NoCrossOrigin,
+                ..
+            }
+        ));
+        let info = check(&auth, &w, b"c").unwrap();
+        assert_eq!(info.sign_count, 7);
+        // The registration ceremony type is refused for assertions and accepted by
+        // `verify_parts` with `Ceremony::Create` only when the JSON says so.
+        let (a, c) = w.expand(&policy(), b"c").unwrap();
+        assert!(matches!(
+            verify_parts(
+                &crate::P256Provider,
+                &auth.public_key(),
+                &policy(),
+                Ceremony::Create,
+                b"c",
+                &a,
+                &c,
+                &w.signature
+            ),
+            Err(WebAuthnError::WrongType { .. })
+        ));
     }
 
     #[test]
