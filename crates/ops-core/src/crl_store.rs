@@ -96,3 +96,64 @@ impl CrlStore {
         self.by_issuer.values()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::P256Provider;
+    use crate::msg::crl::CrlBody;
+    use crate::testing::{T0, World, sign_body};
+
+    #[test]
+    fn keeps_newest_verified_crl() {
+        let w = World::new(1);
+        let fi = &w.fis[0];
+        let crl = |number, revoked: Vec<u64>| {
+            sign_body(
+                CrlBody {
+                    issuer: fi.id(),
+                    number,
+                    issued: T0 + number,
+                    revoked,
+                },
+                &w.fi_keys[0],
+            )
+        };
+        let mut s = CrlStore::new();
+        assert!(s.insert(crl(2, vec![101]), fi, &P256Provider).unwrap());
+        assert!(
+            !s.insert(crl(1, vec![]), fi, &P256Provider).unwrap(),
+            "older ignored"
+        );
+        assert!(s.is_revoked(&w.wallets[0].cert) == (w.wallets[0].cert.body.serial == 101));
+        assert_eq!(s.age(&fi.id(), T0 + 10), Some(8));
+        assert!(
+            s.insert(
+                crl(3, vec![w.wallets[0].cert.body.serial]),
+                fi,
+                &P256Provider
+            )
+            .unwrap()
+        );
+        assert!(s.is_revoked(&w.wallets[0].cert));
+        // Wrong issuer and forged signature.
+        assert!(matches!(
+            s.insert(crl(4, vec![]), &w.fis[1], &P256Provider),
+            Err(CrlError::WrongIssuer { .. })
+        ));
+        let forged = sign_body(
+            CrlBody {
+                issuer: fi.id(),
+                number: 9,
+                issued: T0,
+                revoked: vec![],
+            },
+            &w.fi_keys[1],
+        );
+        assert!(matches!(
+            s.insert(forged, fi, &P256Provider),
+            Err(CrlError::Signature(_))
+        ));
+        assert_eq!(s.iter().count(), 1);
+    }
+}

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod msg;
+pub mod payee;
 pub mod provider;
 pub mod sig;
 pub mod verify;

@@ -432,7 +432,58 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// What a payer learns from a checked payment request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayeeInfo {
+    /// The payee's certified name, if its certificate has one.
+    pub name: Option<String>,
+    /// The certifying FI's name.
+    pub fi_name: Option<String>,
+    /// The request's own (uncertified) label.
+    pub label: Option<String>,
+}
+
 impl Verifier<'_> {
+    /// Payer side: checks that the certificates carried in `request` (or known) certify its
+    /// payee through an FI to the root, are valid at `now` and unrevoked, and that the
+    /// request is unexpired; returns the certified names to show before the user approves.
+    pub fn check_request(
+        &self,
+        request: &PaymentRequest,
+        now: u64,
+    ) -> Result<PayeeInfo, VerifyError> {
+        if now.saturating_add(self.policy.clock_skew) < request.created || now > request.expires {
+            return Err(VerifyError::RequestExpired {
+                now,
+                created: request.created,
+                expires: request.expires,
+            });
+        }
+        let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
+        certs.insert(self.root.id(), self.root);
+        for c in self.known_certs.iter().chain(request.certs.iter()) {
+            certs.entry(c.id()).or_insert(c);
+        }
+        let mut ctx = Ctx {
+            v: self,
+            certs,
+            checked: BTreeSet::new(),
+            issuers_used: BTreeSet::new(),
+        };
+        let payee = ctx.check_cert(&request.payee, Role::Device)?;
+        ctx.valid_at(payee, now)?;
+        let fi_name = payee
+            .body
+            .issuer
+            .and_then(|i| ctx.certs.get(&i))
+            .and_then(|fi| fi.body.name.clone());
+        Ok(PayeeInfo {
+            name: payee.body.name.clone(),
+            fi_name,
+            label: request.label.clone(),
+        })
+    }
+
     /// Verifies `payment` against the outstanding `request` at time `now`, given whether the
     /// request was already used and the payee's spend history. On success the caller must
     /// [`record`] the spends and mark the request used, durably, before saying "approved".

@@ -55,3 +55,53 @@ impl Body for ReceiptBody {
         })
     }
 }
+
+impl Receipt {
+    /// Checks the receipt is signed by `payee` (whose certificate the payer checked when it
+    /// showed the request) and names it.
+    pub fn verify(
+        &self,
+        payee: &crate::msg::cert::Certificate,
+        provider: &dyn crate::provider::CryptoProvider,
+    ) -> Result<(), crate::sig::SignatureError> {
+        if payee.id() != self.body.payee {
+            return Err(crate::sig::SignatureError::Ecdsa(
+                crate::provider::EcdsaError::BadSignature,
+            ));
+        }
+        crate::sig::verify_signature(
+            provider,
+            &payee.body.subject,
+            payee.body.webauthn.as_ref(),
+            &self.body_bytes(),
+            &self.signature,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::P256Provider;
+    use crate::testing::{DeviceSigner, T0, World, sign_body};
+
+    #[test]
+    fn receipt_signed_by_payee_only() {
+        let w = World::new(1);
+        let DeviceSigner::Software(k) = &w.pos.signer else {
+            panic!("POS has a software key")
+        };
+        let body = ReceiptBody {
+            payment: Digest32([1; 32]),
+            request: Digest32([2; 32]),
+            payee: w.pos.id(),
+            amount: 5,
+            time: T0,
+        };
+        let r = sign_body(body.clone(), k);
+        r.verify(&w.pos.cert, &P256Provider).unwrap();
+        assert!(r.verify(&w.wallets[0].cert, &P256Provider).is_err());
+        let forged = sign_body(body, &w.fi_keys[0]);
+        assert!(forged.verify(&w.pos.cert, &P256Provider).is_err());
+    }
+}
