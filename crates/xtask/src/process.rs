@@ -59,14 +59,68 @@ pub fn announce(text: &str) {
 
 /// Runs `command`, streaming its output; fails with `fix` as the advice.
 pub fn run(step: &str, command: &mut Command, fix: &str) -> Result<(), XtaskError> {
+    run_tests(step, command, fix, &mut TestTally::default())
+}
+
+/// Passed and failed test counts, summed over `cargo test` runs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TestTally {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+}
+
+impl TestTally {
+    /// Adds the counts of a libtest summary line (`test result: ok. 3 passed; 0 failed; …`).
+    pub fn add_summary_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(count), Some(kind)) = (words.next(), words.next()) {
+                match (count.parse::<u64>(), kind) {
+                    (Ok(n), "passed") => self.passed += n,
+                    (Ok(n), "failed") => self.failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs `command`, echoing its stdout line by line and adding every libtest summary line
+/// to `tally`; fails with `fix` as the advice.
+pub fn run_tests(
+    step: &str,
+    command: &mut Command,
+    fix: &str,
+    tally: &mut TestTally,
+) -> Result<(), XtaskError> {
+    use std::io::BufRead;
     announce(step);
     let started = Instant::now();
     let program = command.get_program().to_string_lossy().into_owned();
-    let status = command.status().map_err(|source| XtaskError::Spawn {
+    let spawn_error = |source| XtaskError::Spawn {
         program: program.clone(),
         source,
         fix: fix.to_owned(),
-    })?;
+    };
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(spawn_error)?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            println!("{line}");
+            tally.add_summary_line(&line);
+        }
+    }
+    let status = child.wait().map_err(spawn_error)?;
     if !status.success() {
         return Err(XtaskError::StepFailed {
             step: step.to_owned(),
@@ -103,4 +157,27 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<(), XtaskError> {
         what: format!("copy {} to {}", from.display(), to.display()),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_reads_libtest_and_wasm_bindgen_summaries() {
+        let mut tally = TestTally::default();
+        tally.add_summary_line("test result: ok. 8 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.02s");
+        tally.add_summary_line(
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 filtered out; finished in 0.62s",
+        );
+        tally.add_summary_line("running 2 tests");
+        tally.add_summary_line("test keypad::tests::x ... ok");
+        assert_eq!(
+            tally,
+            TestTally {
+                passed: 10,
+                failed: 1
+            }
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every check and test of the project, in order of cost.
 
-use crate::process::{XtaskError, run};
+use crate::process::{TestTally, XtaskError, run, run_tests};
 use crate::tools::{self, Need};
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +14,7 @@ const BROWSER_TEST_PACKAGES: [&str; 3] = ["ops-wallet", "ops-pos", "ops-browser"
 /// Runs the whole suite; stops at the first failing step.
 pub fn run_all(root: &Path) -> Result<(), XtaskError> {
     let started = Instant::now();
+    let mut tally = TestTally::default();
     let toolchain = tools::ensure(root, Need::Test)?;
     let cargo = |args: &[&str]| {
         let mut command = Command::new("cargo");
@@ -60,17 +61,18 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         &mut cargo(&wasm_lint_args),
         "Code that runs in the browser must build for wasm32-unknown-unknown; fix the errors above.",
     )?;
-    run(
+    run_tests(
         "running native tests (cargo test --workspace)",
         &mut cargo(&["test", "--workspace", "--locked", "--exclude", "ops-e2e"]),
         "A native test failed; the lines above name it.",
+        &mut tally,
     )?;
     let browser_tests = with_packages(
         &["test", "--target", "wasm32-unknown-unknown", "--locked"],
         &BROWSER_TEST_PACKAGES,
     );
     let browser_test_args: Vec<&str> = browser_tests.iter().map(String::as_str).collect();
-    run(
+    run_tests(
         "running wasm-bindgen tests in headless Chromium",
         cargo(&browser_test_args)
             .env(
@@ -80,6 +82,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             .env("CHROMEDRIVER", &toolchain.chromedriver)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
         "A browser test failed; the lines above name it (the crate's webdriver.json holds Chromium's flags).",
+        &mut tally,
     )?;
     crate::apps::build(root, &toolchain)?;
     run(
@@ -88,7 +91,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         "Read the compiler output above.",
     )?;
     let artifacts = root.join("target/e2e");
-    run(
+    run_tests(
         "running the end-to-end tests in headless Chromium (tests/)",
         cargo(&[
             "test",
@@ -104,11 +107,13 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
         .env("OPS_ARTIFACTS", &artifacts),
         "An end-to-end test failed; the lines above name it. Screenshots are in target/e2e/.",
+        &mut tally,
     )?;
     println!(
-        "\nAll checks and tests passed in {:.1} minutes. Screenshots: {}",
+        "\nAll checks passed in {:.1} minutes. Screenshots: {}",
         started.elapsed().as_secs_f64() / 60.0,
         artifacts.display()
     );
+    println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(())
 }
