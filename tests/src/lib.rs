@@ -192,6 +192,14 @@ pub struct Browser {
 impl Browser {
     /// Starts ChromeDriver on a free port and opens a fresh headless Chromium session.
     pub async fn start(settings: &Settings) -> Result<Self, HarnessError> {
+        Self::start_with_flags(settings, &[]).await
+    }
+
+    /// Like [`Browser::start`], with extra Chromium flags (a fake camera, say).
+    pub async fn start_with_flags(
+        settings: &Settings,
+        extra_flags: &[&str],
+    ) -> Result<Self, HarnessError> {
         let port = free_port()?;
         let mut driver_process = Command::new(&settings.chromedriver)
             .arg(format!("--port={port}"))
@@ -214,7 +222,7 @@ impl Browser {
         }
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(&settings.chromium.to_string_lossy())?;
-        for flag in CHROMIUM_FLAGS {
+        for flag in CHROMIUM_FLAGS.iter().chain(extra_flags) {
             caps.add_arg(flag)?;
         }
         let driver = match WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await {
