@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod msg;
 pub mod payee;
 pub mod provider;
+pub mod risk;
 pub mod sig;
 pub mod verify;
 pub mod wallet;
