@@ -4,7 +4,15 @@
 //! and wallet bookkeeping. No I/O: time, randomness and storage are the caller's.
 //!
 //! The wire formats and the numbered verification rules are specified in
-//! `docs/PROTOCOL.md`.
+//! `docs/PROTOCOL.md`; its §12 lists the calls apps and the issuer service use:
+//!
+//! * payee: [`payee::Till`] with a [`verify::Verifier`] (pinned root, known certificates,
+//!   [`crl_store::CrlStore`], [`verify::Policy`], a [`provider::CryptoProvider`]);
+//! * payer: [`verify::Verifier::check_request`], [`wallet::WalletBook::select`],
+//!   [`wallet::OutgoingPayment`] (`reserve → sign → mark_sent`), and
+//!   [`webauthn::AssertionWire::from_raw`] to compact browser assertions;
+//! * FI: [`ledger::RangeLedger`], [`msg::fraud::FraudProof::verify`], and the WebAuthn
+//!   building blocks in [`webauthn`] for registration and login.
 
 pub mod cbor;
 pub mod crl_store;
