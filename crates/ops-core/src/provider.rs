@@ -149,6 +149,15 @@ mod tests {
         out
     }
 
+    /// Native test builds enable `native-fast` (see the crate's dev-dependencies), so every
+    /// provider-parametrised test covers both backends.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn native_tests_run_both_providers() {
+        let names: Vec<_> = all_providers().iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["p256", "ring"]);
+    }
+
     #[test]
     fn accepts_low_and_high_s_and_rejects_tampering() {
         let (sk, pk) = key();
