@@ -78,10 +78,33 @@ fn inspect(input: &str) -> Result<(), Failure> {
     let out = serde_json::json!({
         "bytes": bytes.len(),
         "sha256": ops_core::ids::to_hex(&ops_core::ids::sha256(&bytes)),
+        "ids": derived_ids(&msg),
         "decoded": msg,
     });
     let text = serde_json::to_string_pretty(&out)
         .map_err(|e| Failure::input(format!("cannot render JSON: {e}"), "report this as a bug"))?;
     println!("{text}");
     Ok(())
+}
+
+/// The identifiers other messages use to refer to this one (docs/PROTOCOL.md §1).
+fn derived_ids(msg: &ops_core::msg::AnyMessage) -> serde_json::Value {
+    use ops_core::msg::AnyMessage as M;
+    match msg {
+        M::Certificate(c) => serde_json::json!({ "certificate_id": c.id() }),
+        M::Issuance(i) => serde_json::json!({ "note_id": i.note_id() }),
+        M::Spend(s) => serde_json::json!({ "spend_id": s.id(), "value": s.body.value() }),
+        M::PaymentRequest(r) => serde_json::json!({ "request_hash": r.hash() }),
+        M::Payment(p) => serde_json::json!({
+            "payment_hash": p.hash(),
+            "received_note_ids": p.chains.iter().filter_map(|c| c.last().map(|s| s.id())).collect::<Vec<_>>(),
+            "certificate_ids": p.certs.iter().map(|c| c.id()).collect::<Vec<_>>(),
+        }),
+        M::Receipt(_) | M::Crl(_) => serde_json::json!({}),
+        M::FraudProof(f) => serde_json::json!({
+            "first_spend_id": f.first.id(),
+            "second_spend_id": f.second.id(),
+            "signer_certificate_id": f.signer.id(),
+        }),
+    }
 }

@@ -35,6 +35,7 @@ fn inspect_every_vector() {
         );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(json["decoded"]["type"].is_string());
+        assert!(json["ids"].is_object());
     }
 }
 
@@ -69,6 +70,13 @@ fn verify_payment_accepts_and_rejects() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["amount"], 250);
+    // The received note id the summary reports is the spend id `inspect` derives.
+    let pay = ops(&["inspect", &v("payment-1hop")]);
+    let pay: serde_json::Value = serde_json::from_slice(&pay.stdout).unwrap();
+    assert_eq!(
+        json["received_notes"][0]["id"],
+        pay["ids"]["received_note_ids"][0]
+    );
 
     // The 3-hop payment does not answer the 1-hop request: rule V3.
     let mut args = base.to_vec();

@@ -470,3 +470,61 @@ fn fraud_proof_rejects_non_fraud() {
     assert!(forged.verify(&w.root, &crate::P256Provider).is_err());
     let _ = Signed::<SpendBody>::body_bytes_of(&forged.first.body);
 }
+
+/// Every rule number the code returns has a row in `docs/PROTOCOL.md` §6 naming the same
+/// error variant, and the table has no row the code lacks.
+#[test]
+fn protocol_doc_rule_table_matches_the_code() {
+    let doc = include_str!("../../../docs/PROTOCOL.md");
+    let variants = [
+        (1, "RequestUsed"),
+        (2, "RequestExpired"),
+        (3, "RequestMismatch"),
+        (4, "WrongPayee"),
+        (5, "AmountMismatch"),
+        (6, "CurrencyMismatch"),
+        (7, "BrokenChain"),
+        (8, "RangeOutsideNote"),
+        (9, "HopLimitExceeded"),
+        (10, "UnknownCertificate"),
+        (11, "CertificateChain"),
+        (12, "IssuanceNotAllowed"),
+        (13, "CertificateNotValid"),
+        (14, "NoteExpired"),
+        (15, "TimeOrder"),
+        (16, "Revoked"),
+        (17, "CrlTooOld"),
+        (18, "AboveFloorLimit"),
+        (19, "IssuanceSignature"),
+        (20, "SpendSignature"),
+        (21, "DuplicateInput"),
+        (22, "DoubleSpendInPayment"),
+        (23, "DoubleSpend"),
+    ];
+    for (n, name) in variants {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| V{n} |")))
+            .unwrap_or_else(|| panic!("no row for V{n}"));
+        assert!(
+            row.ends_with(&format!("| `{name}` |")),
+            "V{n} row does not name {name}: {row}"
+        );
+    }
+    let rows = doc.lines().filter(|l| l.starts_with("| V")).count();
+    assert_eq!(
+        rows,
+        variants.len() + 1,
+        "V24 is the only rule without an error variant"
+    );
+    // And the code's numbering agrees (spot-check through real errors).
+    assert_eq!(VerifyError::RequestUsed.rule(), 1);
+    assert_eq!(
+        VerifyError::DuplicateInput {
+            first: 0,
+            second: 1
+        }
+        .rule(),
+        21
+    );
+}
