@@ -528,3 +528,51 @@ fn protocol_doc_rule_table_matches_the_code() {
         21
     );
 }
+
+mod tamper {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct Fixture {
+        world: World,
+        req: PaymentRequest,
+        bytes: Vec<u8>,
+    }
+
+    fn fixture() -> &'static Fixture {
+        static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        F.get_or_init(|| {
+            let mut world = world();
+            let (req, pay) = world.payment(2, 1_000, 250, NOW);
+            Fixture {
+                bytes: pay.to_bytes(),
+                world,
+                req,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any single-byte change to a valid payment is refused: by the decoder, or by a
+        /// verification rule. (Canonical encoding means a changed byte is a changed value.)
+        #[test]
+        fn tampered_payment_never_verifies(idx in any::<prop::sample::Index>(), val in any::<u8>()) {
+            let f = fixture();
+            let known = f.world.pos_known();
+            let provider = *all_providers().last().unwrap();
+            let v = f.world.verifier(&known, provider);
+            let original = Payment::from_bytes(&f.bytes).unwrap();
+            prop_assert!(v.verify_payment(&f.req, false, &original, &NoHistory, NOW).is_ok());
+            let mut b = f.bytes.clone();
+            let i = idx.index(b.len());
+            prop_assume!(b[i] != val);
+            b[i] = val;
+            if let Ok(p) = Payment::from_bytes(&b) {
+                prop_assert!(p != original);
+                prop_assert!(v.verify_payment(&f.req, false, &p, &NoHistory, NOW).is_err(), "byte {} -> {:#x} accepted", i, val);
+            }
+        }
+    }
+}
