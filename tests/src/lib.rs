@@ -4,6 +4,8 @@
 //! `cargo xtask test` sets the environment this harness reads (see [`Settings`]); the
 //! tests refuse to run without it instead of silently skipping.
 
+pub mod webauthn;
+
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

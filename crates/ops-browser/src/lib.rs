@@ -11,6 +11,7 @@ pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod ui;
+pub mod webauthn;
 
 /// What went wrong talking to the browser.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,7 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "ops-issuer", version, about = "Serves the OPS wallet at / and the POS at /pos/")]
+#[command(
+    name = "ops-issuer",
+    version,
+    about = "Serves the OPS wallet at / and the POS at /pos/"
+)]
 struct Options {
     /// Folder holding the built apps (the wallet at its top, the POS in `pos/`).
     #[arg(long, default_value = "dist")]

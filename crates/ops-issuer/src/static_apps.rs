@@ -115,11 +115,20 @@ mod tests {
     #[tokio::test]
     async fn serves_both_apps_with_their_cache_policies() {
         let router = apps_router(&dist()).unwrap();
-        assert_eq!(get(&router, "/").await, (200, "no-cache".into(), "wallet".into()));
-        assert_eq!(get(&router, "/pos/").await, (200, "no-cache".into(), "pos".into()));
+        assert_eq!(
+            get(&router, "/").await,
+            (200, "no-cache".into(), "wallet".into())
+        );
+        assert_eq!(
+            get(&router, "/pos/").await,
+            (200, "no-cache".into(), "pos".into())
+        );
         assert_eq!(get(&router, "/pos/sw.js").await.1, "no-cache");
         let (status, cache, _) = get(&router, "/ops-wallet-0123456789abcdef_bg.wasm").await;
-        assert_eq!((status, cache.as_str()), (200, "public, max-age=31536000, immutable"));
+        assert_eq!(
+            (status, cache.as_str()),
+            (200, "public, max-age=31536000, immutable")
+        );
         assert_eq!(get(&router, "/pos").await.0, 308);
         assert_eq!(get(&router, "/nothing-here").await.0, 404);
     }
