@@ -8,21 +8,7 @@ use std::process::Command;
 /// Builds the wallet and the POS in release mode, assembles `dist/` (wallet at the top,
 /// POS in `dist/pos/`), writes each app's service worker and checks each manifest.
 pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
-    let trunk = |step: &str, args: &[&str]| {
-        let mut command = Command::new("trunk");
-        command
-            .current_dir(root)
-            .args(["build", "--release=true"])
-            .args(args)
-            .env("PATH", &toolchain.path_env)
-            // Trunk's own colour codes garble CI logs.
-            .env("NO_COLOR", "true");
-        run(
-            step,
-            &mut command,
-            "Read the compiler output above; `trunk build --release` reproduces it.",
-        )
-    };
+    let trunk = |step: &str, args: &[&str]| trunk_build(root, toolchain, step, args);
     trunk("building the wallet (Trunk, release)", &[])?;
     trunk(
         "building the POS (Trunk, release)",
@@ -68,6 +54,48 @@ pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
         );
     }
     Ok(())
+}
+
+/// Runs `trunk build --release=true ARGS` in the workspace root.
+fn trunk_build(
+    root: &Path,
+    toolchain: &Toolchain,
+    step: &str,
+    args: &[&str],
+) -> Result<(), XtaskError> {
+    let mut command = Command::new("trunk");
+    command
+        .current_dir(root)
+        .args(["build", "--release=true"])
+        .args(args)
+        .env("PATH", &toolchain.path_env)
+        // Trunk's own colour codes garble CI logs.
+        .env("NO_COLOR", "true");
+    run(
+        step,
+        &mut command,
+        "Read the compiler output above; `trunk build --release` reproduces it.",
+    )
+}
+
+/// Folder of the test-only fixture pages (never part of `dist/`).
+pub const TEST_PAGES: &str = "target/trunk/test-pages";
+
+/// Builds the test-only fixture pages into [`TEST_PAGES`]; the end-to-end tests serve them
+/// next to a copy of the apps.
+pub fn build_test_pages(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
+    trunk_build(
+        root,
+        toolchain,
+        "building the WebAuthn test fixture page (Trunk, test only)",
+        &[
+            "tests/webauthn-page/index.html",
+            "--dist",
+            &format!("{TEST_PAGES}/webauthn"),
+            "--public-url",
+            "/test/webauthn/",
+        ],
+    )
 }
 
 /// Serves `dist/` with the issuer service until interrupted.

@@ -85,6 +85,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         &mut tally,
     )?;
     crate::apps::build(root, &toolchain)?;
+    crate::apps::build_test_pages(root, &toolchain)?;
     run(
         "building the issuer service for the end-to-end tests",
         &mut cargo(&["build", "--locked", "-p", "ops-issuer"]),
