@@ -305,8 +305,8 @@ pub struct ReceivedNote {
 /// What a successful verification returns.
 #[derive(Debug, Clone)]
 pub struct VerifiedPayment {
-    /// Hash of the request answered (mark it used).
-    pub request: Digest32,
+    /// Hash of the request answered (mark it used); `None` for a deposit.
+    pub request: Option<Digest32>,
     /// Amount received.
     pub amount: u64,
     /// Every spend on every chain, with the certificate of its signer; record them with
@@ -495,18 +495,44 @@ impl Verifier<'_> {
         history: &dyn SpendHistory,
         now: u64,
     ) -> Result<VerifiedPayment, VerifyError> {
-        let skew = self.policy.clock_skew;
         // V1, V2: the request.
         if request_used {
             return Err(VerifyError::RequestUsed);
         }
-        if now.saturating_add(skew) < request.created || now > request.expires {
+        if now.saturating_add(self.policy.clock_skew) < request.created || now > request.expires {
             return Err(VerifyError::RequestExpired {
                 now,
                 created: request.created,
                 expires: request.expires,
             });
         }
+        self.verify_chains(Some(request), &request.payee, payment, history, now)
+    }
+
+    /// FI side (deposit at sync): the rules of [`Self::verify_payment`] that do not concern a
+    /// request — every chain must end in a spend to `depositor`; V1–V3, V5, V6, V17, V18 and
+    /// the request-time bound of V15 are not applied. The FI passes the CRLs it wants
+    /// applied (guaranteed settlement: a payee that verified before a revocation reached it
+    /// is honoured, so the FI may pass CRLs as they stood at the payee's acceptance).
+    pub fn verify_deposit(
+        &self,
+        depositor: &CertId,
+        payment: &Payment,
+        history: &dyn SpendHistory,
+        now: u64,
+    ) -> Result<VerifiedPayment, VerifyError> {
+        self.verify_chains(None, depositor, payment, history, now)
+    }
+
+    fn verify_chains(
+        &self,
+        request: Option<&PaymentRequest>,
+        payee: &CertId,
+        payment: &Payment,
+        history: &dyn SpendHistory,
+        now: u64,
+    ) -> Result<VerifiedPayment, VerifyError> {
+        let skew = self.policy.clock_skew;
         // V11: the pinned root itself.
         let root = self.root;
         let root_id = root.id();
@@ -536,13 +562,16 @@ impl Verifier<'_> {
             });
         }
         // V18: floor limit tier for this amount.
-        let max_age =
-            self.policy
-                .max_crl_age(request.amount)
+        let max_age = match request {
+            Some(r) => self
+                .policy
+                .max_crl_age(r.amount)
                 .ok_or(VerifyError::AboveFloorLimit {
-                    amount: request.amount,
+                    amount: r.amount,
                     max: self.policy.floor_limits.last().map_or(0, |t| t.up_to),
-                })?;
+                })?,
+            None => u64::MAX,
+        };
 
         let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
         certs.insert(root_id, root);
@@ -555,7 +584,7 @@ impl Verifier<'_> {
             checked: BTreeSet::new(),
             issuers_used: BTreeSet::new(),
         };
-        let req_hash = request.hash();
+        let req_hash = request.map(PaymentRequest::hash);
         let mut paid: u64 = 0;
         let mut finals: BTreeMap<NoteId, usize> = BTreeMap::new();
         // (spend, signer cert id) for every spend on every chain.
@@ -566,11 +595,13 @@ impl Verifier<'_> {
             let iss = &chain.issuance;
             let ib = &iss.body;
             // V6
-            if ib.currency != request.currency {
+            if let Some(r) = request
+                && ib.currency != r.currency
+            {
                 return Err(VerifyError::CurrencyMismatch {
                     chain: ci,
                     found: ib.currency.clone(),
-                    requested: request.currency.clone(),
+                    requested: r.currency.clone(),
                 });
             }
             // V10, V11, V16: the FI and the owner.
@@ -659,7 +690,10 @@ impl Verifier<'_> {
                 if b.time > now.saturating_add(skew) {
                     return Err(order("in the payee's future"));
                 }
-                if hop == last && b.time.saturating_add(skew) < request.created {
+                if hop == last
+                    && let Some(r) = request
+                    && b.time.saturating_add(skew) < r.created
+                {
                     return Err(order("before the request was created"));
                 }
                 // V14
@@ -672,10 +706,10 @@ impl Verifier<'_> {
                 }
                 ctx.valid_at(note_owner, b.time)?; // V13
                 if hop == last {
-                    if b.request != req_hash {
+                    if req_hash.is_some_and(|h| b.request != h) {
                         return Err(VerifyError::RequestMismatch { chain: ci }); // V3
                     }
-                    if b.payee != request.payee {
+                    if b.payee != *payee {
                         return Err(VerifyError::WrongPayee {
                             chain: ci,
                             found: b.payee,
@@ -718,10 +752,12 @@ impl Verifier<'_> {
             });
         }
         // V5
-        if paid != request.amount {
+        if let Some(r) = request
+            && paid != r.amount
+        {
             return Err(VerifyError::AmountMismatch {
                 paid,
-                requested: request.amount,
+                requested: r.amount,
             });
         }
         // V17: CRL freshness for every issuer whose certificates were relied on.

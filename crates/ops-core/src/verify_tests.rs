@@ -1,5 +1,6 @@
 use super::*;
 use crate::ledger::NoHistory;
+use crate::msg::cert::Certificate;
 use crate::msg::payment::Chain;
 use crate::msg::spend::SpendBody;
 use crate::msg::{Signed, cert::CertBody};
@@ -575,4 +576,52 @@ mod tamper {
             }
         }
     }
+}
+
+#[test]
+fn deposit_verification_at_the_fi() {
+    let mut w = world();
+    let (_, pay) = w.payment(2, 1_000, 250, NOW);
+    let known: Vec<Certificate> = Vec::new();
+    let crls = crate::crl_store::CrlStore::new();
+    let v = Verifier {
+        root: &w.root,
+        known_certs: &known,
+        crls: &crls,
+        policy: &w.policy,
+        provider: &crate::P256Provider,
+    };
+    // The FI settles a week later: no request, no CRL freshness requirement.
+    let later = NOW + 7 * DAY;
+    let mut fi_ledger = RangeLedger::new();
+    let ok = v
+        .verify_deposit(&w.pos.id(), &pay, &fi_ledger, later)
+        .unwrap();
+    assert_eq!((ok.request, ok.amount), (None, 250));
+    assert_eq!(record(&mut fi_ledger, &ok), 2);
+    // Depositing again is idempotent at the ledger (same spends).
+    let again = v
+        .verify_deposit(&w.pos.id(), &pay, &fi_ledger, later)
+        .unwrap();
+    assert_eq!(record(&mut fi_ledger, &again), 0);
+    // Someone else cannot deposit it.
+    let e = v
+        .verify_deposit(&w.wallets[3].id(), &pay, &fi_ledger, later)
+        .unwrap_err();
+    assert_eq!(e.rule(), 4);
+    // Wallet 1 paid the same received range to another payee: the FI proves it.
+    let mut other = pay.clone();
+    let mut b = other.chains[0].spends[1].body.clone();
+    b.payee = w.wallets[2].id();
+    other.chains[0].spends[1] = World::spend_by(&mut w.wallets[1], b);
+    let e = v
+        .verify_deposit(&w.wallets[2].id(), &other, &fi_ledger, later)
+        .unwrap_err();
+    assert_eq!(e.rule(), 23);
+    let verdict = e
+        .fraud_proof()
+        .unwrap()
+        .verify(&w.root, &crate::P256Provider)
+        .unwrap();
+    assert_eq!(verdict.culprit, w.wallets[1].id());
 }
