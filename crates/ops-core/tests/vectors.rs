@@ -66,6 +66,20 @@ fn generate() -> Vectors {
         w.fis[0].clone(),
     );
     let fi_crl = w.crls.get(&w.fis[0].id()).unwrap().clone();
+    // The same wallet on a browser that adds an extra clientDataJSON member and emits a
+    // high-S signature: the assertion travels in raw form.
+    let mut quirky = w.wallets[0].clone();
+    if let ops_core::testing::DeviceSigner::WebAuthn(a) = &mut quirky.signer {
+        a.extra_client_data = true;
+        a.high_s = true;
+    }
+    let raw_spend = World::spend_by(
+        &mut quirky,
+        SpendBody {
+            time: NOW + 1,
+            ..first.body.clone()
+        },
+    );
     let files = vec![
         ("root-certificate", w.root.to_bytes()),
         ("fi-certificate", w.fis[0].to_bytes()),
@@ -74,6 +88,7 @@ fn generate() -> Vectors {
         ("issuance", pay1.chains[0].issuance.to_bytes()),
         ("payment-request", req1.to_bytes()),
         ("spend-webauthn", first.to_bytes()),
+        ("spend-webauthn-raw", raw_spend.to_bytes()),
         ("payment-1hop", pay1.to_bytes()),
         ("payment-request-3hop", req3.to_bytes()),
         ("payment-3hop", pay3.to_bytes()),
@@ -149,6 +164,22 @@ fn vectors_match_files_and_verify() {
             &spend.signature,
         )
         .unwrap();
+        let raw = Spend::from_bytes(&get("spend-webauthn-raw")).unwrap();
+        verify_signature(
+            p,
+            &dev.body.subject,
+            dev.body.webauthn.as_ref(),
+            &raw.body_bytes(),
+            &raw.signature,
+        )
+        .unwrap();
+        let ops_core::Signature::WebAuthn(a) = &raw.signature else {
+            panic!("WebAuthn expected")
+        };
+        assert!(matches!(
+            a.client_data,
+            ops_core::webauthn::ClientDataWire::Raw(_)
+        ));
         let pos = Certificate::from_bytes(&get("device-certificate-pos")).unwrap();
         let receipt = Receipt::from_bytes(&get("receipt")).unwrap();
         verify_signature(
