@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use thiserror::Error;
-
 use crate::crl_store::CrlStore;
 use crate::ids::{CertId, Digest32, NoteId};
 use crate::ledger::{Insert, RangeLedger, SpendHistory};
@@ -16,7 +14,13 @@ use crate::msg::payment::Payment;
 use crate::msg::request::PaymentRequest;
 use crate::msg::spend::Spend;
 use crate::provider::CryptoProvider;
-use crate::sig::{SignatureError, verify_signature};
+use crate::sig::verify_signature;
+
+mod ctx;
+mod error;
+
+use ctx::Ctx;
+pub use error::VerifyError;
 
 /// Default clock-skew tolerance in seconds.
 pub const DEFAULT_CLOCK_SKEW: u64 = 300;
@@ -51,242 +55,6 @@ impl Policy {
     }
 }
 
-/// A failed verification rule. The number in each message is the rule's number in
-/// `docs/PROTOCOL.md` §6.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// V1.
-    #[error("V1 request already used: a request is single-use; show a new one")]
-    RequestUsed,
-    /// V2.
-    #[error("V2 request not valid now ({now}): valid {created}..={expires}; show a new request")]
-    RequestExpired {
-        /// Verification time.
-        now: u64,
-        /// Request creation.
-        created: u64,
-        /// Request expiry.
-        expires: u64,
-    },
-    /// V3.
-    #[error("V3 chain {chain}: the spend answers another request (request hash mismatch)")]
-    RequestMismatch {
-        /// Chain index.
-        chain: usize,
-    },
-    /// V4.
-    #[error("V4 chain {chain}: the spend pays {found}, not this payee")]
-    WrongPayee {
-        /// Chain index.
-        chain: usize,
-        /// Payee named by the spend.
-        found: CertId,
-    },
-    /// V5.
-    #[error("V5 amount paid {paid} does not equal the amount requested {requested}")]
-    AmountMismatch {
-        /// Sum of the final spends (saturating).
-        paid: u64,
-        /// Requested amount.
-        requested: u64,
-    },
-    /// V6.
-    #[error("V6 chain {chain}: note currency {found} differs from the requested {requested}")]
-    CurrencyMismatch {
-        /// Chain index.
-        chain: usize,
-        /// Note currency.
-        found: String,
-        /// Requested currency.
-        requested: String,
-    },
-    /// V7.
-    #[error("V7 chain {chain} hop {hop}: the spend's input is not the previous note of the chain")]
-    BrokenChain {
-        /// Chain index.
-        chain: usize,
-        /// Hop (1-based).
-        hop: usize,
-    },
-    /// V8.
-    #[error("V8 chain {chain} hop {hop}: range ends at {to}, beyond the note's value {value}")]
-    RangeOutsideNote {
-        /// Chain index.
-        chain: usize,
-        /// Hop (1-based).
-        hop: usize,
-        /// Range end.
-        to: u64,
-        /// Note value.
-        value: u64,
-    },
-    /// V9.
-    #[error("V9 chain {chain}: {hops} hops exceed the issuing FI's limit of {limit}")]
-    HopLimitExceeded {
-        /// Chain index.
-        chain: usize,
-        /// Hops in the chain.
-        hops: usize,
-        /// The FI's limit.
-        limit: u8,
-    },
-    /// V10.
-    #[error("V10 certificate {0} is needed but neither in the payment nor known to the payee")]
-    UnknownCertificate(CertId),
-    /// V11.
-    #[error("V11 certificate {id} does not chain to the pinned root: {reason}")]
-    CertificateChain {
-        /// Certificate.
-        id: CertId,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// V12.
-    #[error("V12 chain {chain}: the FI may not issue this note: {reason}")]
-    IssuanceNotAllowed {
-        /// Chain index.
-        chain: usize,
-        /// What limit is broken.
-        reason: &'static str,
-    },
-    /// V13.
-    #[error(
-        "V13 certificate {id} was not valid at {at} (valid {not_before}..={not_after}, skew allowed)"
-    )]
-    CertificateNotValid {
-        /// Certificate.
-        id: CertId,
-        /// Time of use.
-        at: u64,
-        /// Validity start.
-        not_before: u64,
-        /// Validity end.
-        not_after: u64,
-    },
-    /// V14.
-    #[error("V14 chain {chain}: the note expired at {expires} (used at {at})")]
-    NoteExpired {
-        /// Chain index.
-        chain: usize,
-        /// Note expiry.
-        expires: u64,
-        /// Time of use.
-        at: u64,
-    },
-    /// V15.
-    #[error("V15 chain {chain} hop {hop}: spend time {time} is out of order ({why})")]
-    TimeOrder {
-        /// Chain index.
-        chain: usize,
-        /// Hop (1-based).
-        hop: usize,
-        /// Spend time.
-        time: u64,
-        /// Which bound.
-        why: &'static str,
-    },
-    /// V16.
-    #[error("V16 certificate {id} (serial {serial}) is revoked")]
-    Revoked {
-        /// Certificate.
-        id: CertId,
-        /// Serial.
-        serial: u64,
-    },
-    /// V17.
-    #[error("V17 CRL of issuer {issuer} is {} but this amount needs one at most {max_age}s old: sync to fetch a newer CRL", age.map_or("missing".to_string(), |a| format!("{a}s old")))]
-    CrlTooOld {
-        /// Issuer whose CRL is needed.
-        issuer: CertId,
-        /// Age of the held CRL, `None` if none is held.
-        age: Option<u64>,
-        /// Largest allowed age.
-        max_age: u64,
-    },
-    /// V18.
-    #[error("V18 amount {amount} is above the offline floor limit {max}: needs an online payment")]
-    AboveFloorLimit {
-        /// Amount.
-        amount: u64,
-        /// Highest tier.
-        max: u64,
-    },
-    /// V19.
-    #[error("V19 chain {chain}: issuance signature: {error}")]
-    IssuanceSignature {
-        /// Chain index.
-        chain: usize,
-        /// Why.
-        error: SignatureError,
-    },
-    /// V20.
-    #[error("V20 chain {chain} hop {hop}: spend signature: {error}")]
-    SpendSignature {
-        /// Chain index.
-        chain: usize,
-        /// Hop (1-based).
-        hop: usize,
-        /// Why (plain ES256 or a WebAuthn rule).
-        error: SignatureError,
-    },
-    /// V21.
-    #[error("V21 the same final spend appears in chains {first} and {second}")]
-    DuplicateInput {
-        /// First chain.
-        first: usize,
-        /// Second chain.
-        second: usize,
-    },
-    /// V22.
-    #[error("V22 two spends in this payment overlap on one note: double spend (fraud proof kept)")]
-    DoubleSpendInPayment(Box<FraudProof>),
-    /// V23.
-    #[error(
-        "V23 a spend overlaps one this payee already recorded: double spend (fraud proof kept)"
-    )]
-    DoubleSpend(Box<FraudProof>),
-}
-
-impl VerifyError {
-    /// The rule number (`V1`..`V23`) in `docs/PROTOCOL.md`.
-    pub fn rule(&self) -> u8 {
-        match self {
-            VerifyError::RequestUsed => 1,
-            VerifyError::RequestExpired { .. } => 2,
-            VerifyError::RequestMismatch { .. } => 3,
-            VerifyError::WrongPayee { .. } => 4,
-            VerifyError::AmountMismatch { .. } => 5,
-            VerifyError::CurrencyMismatch { .. } => 6,
-            VerifyError::BrokenChain { .. } => 7,
-            VerifyError::RangeOutsideNote { .. } => 8,
-            VerifyError::HopLimitExceeded { .. } => 9,
-            VerifyError::UnknownCertificate(_) => 10,
-            VerifyError::CertificateChain { .. } => 11,
-            VerifyError::IssuanceNotAllowed { .. } => 12,
-            VerifyError::CertificateNotValid { .. } => 13,
-            VerifyError::NoteExpired { .. } => 14,
-            VerifyError::TimeOrder { .. } => 15,
-            VerifyError::Revoked { .. } => 16,
-            VerifyError::CrlTooOld { .. } => 17,
-            VerifyError::AboveFloorLimit { .. } => 18,
-            VerifyError::IssuanceSignature { .. } => 19,
-            VerifyError::SpendSignature { .. } => 20,
-            VerifyError::DuplicateInput { .. } => 21,
-            VerifyError::DoubleSpendInPayment(_) => 22,
-            VerifyError::DoubleSpend(_) => 23,
-        }
-    }
-
-    /// The fraud proof, for V22 and V23: keep it and hand it to the FI at the next sync.
-    pub fn fraud_proof(&self) -> Option<&FraudProof> {
-        match self {
-            VerifyError::DoubleSpendInPayment(p) | VerifyError::DoubleSpend(p) => Some(p),
-            _ => None,
-        }
-    }
-}
-
 /// A note the payee received (the final spend of a chain).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedNote {
@@ -309,10 +77,11 @@ pub struct VerifiedPayment {
     pub request: Option<Digest32>,
     /// Amount received.
     pub amount: u64,
-    /// Every spend on every chain, with the certificate of its signer; record them with
+    /// Every distinct spend on every chain (final and provenance); record them with
     /// [`record`].
     pub spends: Vec<Spend>,
-    /// The notes the payee now owns.
+    /// The notes the payee now owns, in chain order (`received[i]` is the last spend of
+    /// `payment.chains[i]`; see `wallet::WalletNote::from_chain`).
     pub received: Vec<ReceivedNote>,
 }
 
@@ -342,94 +111,6 @@ pub struct Verifier<'a> {
     pub policy: &'a Policy,
     /// Signature backend.
     pub provider: &'a dyn CryptoProvider,
-}
-
-struct Ctx<'a> {
-    v: &'a Verifier<'a>,
-    certs: BTreeMap<CertId, &'a Certificate>,
-    checked: BTreeSet<CertId>,
-    issuers_used: BTreeSet<CertId>,
-}
-
-impl<'a> Ctx<'a> {
-    fn lookup(&self, id: &CertId) -> Result<&'a Certificate, VerifyError> {
-        self.certs
-            .get(id)
-            .copied()
-            .ok_or(VerifyError::UnknownCertificate(*id))
-    }
-
-    fn chain_err(id: CertId, reason: &'static str) -> VerifyError {
-        VerifyError::CertificateChain { id, reason }
-    }
-
-    /// Checks the certificate `id` chains to the root with the given role, its signature,
-    /// and revocation. Validity in time is checked at each use.
-    fn check_cert(&mut self, id: &CertId, role: Role) -> Result<&'a Certificate, VerifyError> {
-        let cert = self.lookup(id)?;
-        if cert.body.role != role {
-            return Err(Self::chain_err(*id, "certificate has the wrong role"));
-        }
-        if self.checked.contains(id) {
-            return Ok(cert);
-        }
-        let issuer_id = cert.body.issuer.ok_or(Self::chain_err(*id, "no issuer"))?;
-        let issuer = match role {
-            Role::Fi => {
-                if issuer_id != self.v.root.id() {
-                    return Err(Self::chain_err(
-                        *id,
-                        "FI certificate not issued by the root",
-                    ));
-                }
-                self.v.root
-            }
-            Role::Device => self.check_cert(&issuer_id, Role::Fi).map_err(|e| match e {
-                VerifyError::UnknownCertificate(_) | VerifyError::CertificateChain { .. } => {
-                    Self::chain_err(*id, "device certificate not issued by a certified FI")
-                }
-                other => other,
-            })?,
-            Role::Root => return Err(Self::chain_err(*id, "a root cannot appear on a chain")),
-        };
-        verify_signature(
-            self.v.provider,
-            &issuer.body.subject,
-            issuer.body.webauthn.as_ref(),
-            &cert.body_bytes(),
-            &cert.signature,
-        )
-        .map_err(|_| Self::chain_err(*id, "issuer signature does not verify"))?;
-        if self.v.crls.is_revoked(cert) {
-            return Err(VerifyError::Revoked {
-                id: *id,
-                serial: cert.body.serial,
-            });
-        }
-        self.issuers_used.insert(issuer_id);
-        self.checked.insert(*id);
-        Ok(cert)
-    }
-
-    /// Checks `cert` and, for devices, its FI are valid at `t`.
-    fn valid_at(&self, cert: &Certificate, t: u64) -> Result<(), VerifyError> {
-        let skew = self.v.policy.clock_skew;
-        let mut c = cert;
-        loop {
-            if !c.body.valid_at(t, skew) {
-                return Err(VerifyError::CertificateNotValid {
-                    id: c.id(),
-                    at: t,
-                    not_before: c.body.not_before,
-                    not_after: c.body.not_after,
-                });
-            }
-            match (c.body.role, c.body.issuer) {
-                (Role::Device, Some(i)) => c = self.lookup(&i)?,
-                _ => return Ok(()),
-            }
-        }
-    }
 }
 
 /// What a payer learns from a checked payment request.
@@ -820,5 +501,4 @@ impl Verifier<'_> {
 }
 
 #[cfg(test)]
-#[path = "verify_tests.rs"]
 mod tests;

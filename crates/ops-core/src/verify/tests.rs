@@ -5,7 +5,7 @@ use crate::msg::payment::Chain;
 use crate::msg::spend::SpendBody;
 use crate::msg::{Signed, cert::CertBody};
 use crate::provider::all_providers;
-use crate::sig::Signature;
+use crate::sig::{Signature, SignatureError};
 use crate::testing::{DAY, T0, World, sign_body};
 use crate::webauthn::{WebAuthnError, flags};
 
@@ -476,7 +476,7 @@ fn fraud_proof_rejects_non_fraud() {
 /// error variant, and the table has no row the code lacks.
 #[test]
 fn protocol_doc_rule_table_matches_the_code() {
-    let doc = include_str!("../../../docs/PROTOCOL.md");
+    let doc = include_str!("../../../../docs/PROTOCOL.md");
     let variants = [
         (1, "RequestUsed"),
         (2, "RequestExpired"),
