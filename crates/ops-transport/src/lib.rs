@@ -16,9 +16,14 @@ pub mod fountain;
 pub mod frame;
 pub mod limits;
 pub mod message;
+pub mod ndef;
 
 pub use fountain::{AnimatedDecoder, AnimatedEncoder, Progress, ScanError, ScanStatus};
 pub use limits::{Limits, Preset};
 pub use message::{Message, MessageKind};
 pub mod qr;
 pub mod sim;
+pub mod transport;
+pub use transport::{
+    Outgoing, ReceiveStatus, Receiver, SendOptions, TransportError, TransportKind,
+};
