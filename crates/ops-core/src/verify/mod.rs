@@ -10,7 +10,7 @@ use crate::ids::{CertId, Digest32, NoteId};
 use crate::ledger::{Insert, RangeLedger, SpendHistory};
 use crate::msg::cert::{Certificate, FloorTier, Role};
 use crate::msg::fraud::FraudProof;
-use crate::msg::payment::Payment;
+use crate::msg::payment::{Chain, Payment};
 use crate::msg::request::PaymentRequest;
 use crate::msg::spend::Spend;
 use crate::provider::CryptoProvider;
@@ -273,164 +273,13 @@ impl Verifier<'_> {
         let mut received = Vec::with_capacity(payment.chains.len());
 
         for (ci, chain) in payment.chains.iter().enumerate() {
-            let iss = &chain.issuance;
-            let ib = &iss.body;
-            // V6
-            if let Some(r) = request
-                && ib.currency != r.currency
-            {
-                return Err(VerifyError::CurrencyMismatch {
-                    chain: ci,
-                    found: ib.currency.clone(),
-                    requested: r.currency.clone(),
-                });
-            }
-            // V10, V11, V16: the FI and the owner.
-            let fi = ctx.check_cert(&ib.issuer, Role::Fi)?;
-            ctx.valid_at(fi, ib.issued)?; // V13
-            let fl = &fi.body.limits;
-            // V12
-            let not_allowed = |reason| VerifyError::IssuanceNotAllowed { chain: ci, reason };
-            if fl.currency.as_deref() != Some(ib.currency.as_str()) {
-                return Err(not_allowed(
-                    "the FI certificate does not allow this currency",
-                ));
-            }
-            if fl.max_note_value.is_none_or(|m| ib.amount > m) {
-                return Err(not_allowed("amount above the FI's maximum note value"));
-            }
-            let hop_limit = fl
-                .hop_limit
-                .ok_or(not_allowed("the FI certificate sets no hop limit"))?;
-            let owner = ctx.check_cert(&ib.owner, Role::Device)?;
-            if owner
-                .body
-                .limits
-                .max_outstanding
-                .is_some_and(|m| ib.amount > m)
-            {
-                return Err(not_allowed(
-                    "amount above the owner's outstanding-value limit",
-                ));
-            }
-            ctx.valid_at(owner, ib.issued)?; // V13
-            // V19
-            verify_signature(
-                self.provider,
-                &fi.body.subject,
-                None,
-                &iss.body_bytes(),
-                &iss.signature,
-            )
-            .map_err(|error| VerifyError::IssuanceSignature { chain: ci, error })?;
-            // V14
-            if now > ib.expires.saturating_add(skew) {
-                return Err(VerifyError::NoteExpired {
-                    chain: ci,
-                    expires: ib.expires,
-                    at: now,
-                });
-            }
-            // V9
-            if chain.spends.len() > usize::from(hop_limit) {
-                return Err(VerifyError::HopLimitExceeded {
-                    chain: ci,
-                    hops: chain.spends.len(),
-                    limit: hop_limit,
-                });
-            }
-            let mut note_id = iss.note_id();
-            let mut note_value = ib.amount;
-            let mut note_owner = owner;
-            let mut prev_time = ib.issued;
-            let last = chain.spends.len();
-            for (i, sp) in chain.spends.iter().enumerate() {
-                let hop = i + 1;
-                let b = &sp.body;
-                if b.input != note_id {
-                    return Err(VerifyError::BrokenChain { chain: ci, hop }); // V7
-                }
-                if b.to > note_value {
-                    return Err(VerifyError::RangeOutsideNote {
-                        chain: ci,
-                        hop,
-                        to: b.to,
-                        value: note_value,
-                    }); // V8
-                }
-                // V15
-                let order = |why| VerifyError::TimeOrder {
-                    chain: ci,
-                    hop,
-                    time: b.time,
-                    why,
-                };
-                if b.time.saturating_add(skew) < prev_time {
-                    return Err(order("before the note it spends was created"));
-                }
-                if b.time > now.saturating_add(skew) {
-                    return Err(order("in the payee's future"));
-                }
-                if hop == last
-                    && let Some(r) = request
-                    && b.time.saturating_add(skew) < r.created
-                {
-                    return Err(order("before the request was created"));
-                }
-                // V14
-                if b.time > ib.expires.saturating_add(skew) {
-                    return Err(VerifyError::NoteExpired {
-                        chain: ci,
-                        expires: ib.expires,
-                        at: b.time,
-                    });
-                }
-                ctx.valid_at(note_owner, b.time)?; // V13
-                if hop == last {
-                    if req_hash.is_some_and(|h| b.request != h) {
-                        return Err(VerifyError::RequestMismatch { chain: ci }); // V3
-                    }
-                    if b.payee != *payee {
-                        return Err(VerifyError::WrongPayee {
-                            chain: ci,
-                            found: b.payee,
-                        }); // V4
-                    }
-                }
-                // V20 (plain or WebAuthn, as the signer's certificate demands)
-                verify_signature(
-                    self.provider,
-                    &note_owner.body.subject,
-                    note_owner.body.webauthn.as_ref(),
-                    &sp.body_bytes(),
-                    &sp.signature,
-                )
-                .map_err(|error| VerifyError::SpendSignature {
-                    chain: ci,
-                    hop,
-                    error,
-                })?;
-                let id = sp.id();
-                all.push((sp, id, note_owner.id()));
-                if hop < last {
-                    note_owner = ctx.check_cert(&b.payee, Role::Device)?;
-                }
-                note_id = id;
-                note_value = b.value();
-                prev_time = b.time;
-            }
+            let note = check_chain(&mut ctx, ci, chain, request, req_hash, payee, now, &mut all)?;
             // V21
-            if let Some(first) = finals.insert(note_id, ci) {
+            if let Some(first) = finals.insert(note.id, ci) {
                 return Err(VerifyError::DuplicateInput { first, second: ci });
             }
-            paid = paid.saturating_add(note_value);
-            received.push(ReceivedNote {
-                id: note_id,
-                value: note_value,
-                hops: last,
-                hop_limit,
-                expires: ib.expires,
-            });
+            paid = paid.saturating_add(note.value);
+            received.push(note);
         }
         // V5
         if let Some(r) = request
@@ -498,6 +347,175 @@ impl Verifier<'_> {
             received,
         })
     }
+}
+
+/// Rules V6–V16, V19, V20 and the V3/V4 binding of the final spend for one chain. Pushes
+/// every spend (with its id and signer) to `all` for the overlap rules.
+#[allow(clippy::too_many_arguments)]
+fn check_chain<'a>(
+    ctx: &mut Ctx<'a>,
+    ci: usize,
+    chain: &'a Chain,
+    request: Option<&PaymentRequest>,
+    req_hash: Option<Digest32>,
+    payee: &CertId,
+    now: u64,
+    all: &mut Vec<(&'a Spend, NoteId, CertId)>,
+) -> Result<ReceivedNote, VerifyError> {
+    let skew = ctx.v.policy.clock_skew;
+    let iss = &chain.issuance;
+    let ib = &iss.body;
+    // V6
+    if let Some(r) = request
+        && ib.currency != r.currency
+    {
+        return Err(VerifyError::CurrencyMismatch {
+            chain: ci,
+            found: ib.currency.clone(),
+            requested: r.currency.clone(),
+        });
+    }
+    // V10, V11, V16: the FI and the owner.
+    let fi = ctx.check_cert(&ib.issuer, Role::Fi)?;
+    ctx.valid_at(fi, ib.issued)?; // V13
+    let fl = &fi.body.limits;
+    // V12
+    let not_allowed = |reason| VerifyError::IssuanceNotAllowed { chain: ci, reason };
+    if fl.currency.as_deref() != Some(ib.currency.as_str()) {
+        return Err(not_allowed(
+            "the FI certificate does not allow this currency",
+        ));
+    }
+    if fl.max_note_value.is_none_or(|m| ib.amount > m) {
+        return Err(not_allowed("amount above the FI's maximum note value"));
+    }
+    let hop_limit = fl
+        .hop_limit
+        .ok_or(not_allowed("the FI certificate sets no hop limit"))?;
+    let owner = ctx.check_cert(&ib.owner, Role::Device)?;
+    if owner
+        .body
+        .limits
+        .max_outstanding
+        .is_some_and(|m| ib.amount > m)
+    {
+        return Err(not_allowed(
+            "amount above the owner's outstanding-value limit",
+        ));
+    }
+    ctx.valid_at(owner, ib.issued)?; // V13
+    // V19
+    verify_signature(
+        ctx.v.provider,
+        &fi.body.subject,
+        None,
+        &iss.body_bytes(),
+        &iss.signature,
+    )
+    .map_err(|error| VerifyError::IssuanceSignature { chain: ci, error })?;
+    // V14
+    if now > ib.expires.saturating_add(skew) {
+        return Err(VerifyError::NoteExpired {
+            chain: ci,
+            expires: ib.expires,
+            at: now,
+        });
+    }
+    // V9
+    if chain.spends.len() > usize::from(hop_limit) {
+        return Err(VerifyError::HopLimitExceeded {
+            chain: ci,
+            hops: chain.spends.len(),
+            limit: hop_limit,
+        });
+    }
+    let mut note_id = iss.note_id();
+    let mut note_value = ib.amount;
+    let mut note_owner = owner;
+    let mut prev_time = ib.issued;
+    let last = chain.spends.len();
+    for (i, sp) in chain.spends.iter().enumerate() {
+        let hop = i + 1;
+        let b = &sp.body;
+        if b.input != note_id {
+            return Err(VerifyError::BrokenChain { chain: ci, hop }); // V7
+        }
+        if b.to > note_value {
+            return Err(VerifyError::RangeOutsideNote {
+                chain: ci,
+                hop,
+                to: b.to,
+                value: note_value,
+            }); // V8
+        }
+        // V15
+        let order = |why| VerifyError::TimeOrder {
+            chain: ci,
+            hop,
+            time: b.time,
+            why,
+        };
+        if b.time.saturating_add(skew) < prev_time {
+            return Err(order("before the note it spends was created"));
+        }
+        if b.time > now.saturating_add(skew) {
+            return Err(order("in the payee's future"));
+        }
+        if hop == last
+            && let Some(r) = request
+            && b.time.saturating_add(skew) < r.created
+        {
+            return Err(order("before the request was created"));
+        }
+        // V14
+        if b.time > ib.expires.saturating_add(skew) {
+            return Err(VerifyError::NoteExpired {
+                chain: ci,
+                expires: ib.expires,
+                at: b.time,
+            });
+        }
+        ctx.valid_at(note_owner, b.time)?; // V13
+        if hop == last {
+            if req_hash.is_some_and(|h| b.request != h) {
+                return Err(VerifyError::RequestMismatch { chain: ci }); // V3
+            }
+            if b.payee != *payee {
+                return Err(VerifyError::WrongPayee {
+                    chain: ci,
+                    found: b.payee,
+                }); // V4
+            }
+        }
+        // V20 (plain or WebAuthn, as the signer's certificate demands)
+        verify_signature(
+            ctx.v.provider,
+            &note_owner.body.subject,
+            note_owner.body.webauthn.as_ref(),
+            &sp.body_bytes(),
+            &sp.signature,
+        )
+        .map_err(|error| VerifyError::SpendSignature {
+            chain: ci,
+            hop,
+            error,
+        })?;
+        let id = sp.id();
+        all.push((sp, id, note_owner.id()));
+        if hop < last {
+            note_owner = ctx.check_cert(&b.payee, Role::Device)?;
+        }
+        note_id = id;
+        note_value = b.value();
+        prev_time = b.time;
+    }
+    Ok(ReceivedNote {
+        id: note_id,
+        value: note_value,
+        hops: last,
+        hop_limit,
+        expires: ib.expires,
+    })
 }
 
 #[cfg(test)]
