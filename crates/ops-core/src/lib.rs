@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod msg;
 pub mod payee;
 pub mod provider;
+pub mod registration;
 pub mod risk;
 pub mod sig;
 pub mod verify;
