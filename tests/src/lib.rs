@@ -72,10 +72,13 @@ pub struct Settings {
     pub chromedriver: PathBuf,
     /// Where screenshots go.
     pub artifacts: PathBuf,
+    /// Test-only fixture pages (`webauthn/`), served under `/test/` next to the apps.
+    pub test_pages: PathBuf,
 }
 
 impl Settings {
-    /// Reads `OPS_DIST`, `OPS_ISSUER_BIN`, `OPS_CHROMIUM`, `OPS_CHROMEDRIVER`, `OPS_ARTIFACTS`.
+    /// Reads `OPS_DIST`, `OPS_ISSUER_BIN`, `OPS_CHROMIUM`, `OPS_CHROMEDRIVER`, `OPS_ARTIFACTS`,
+    /// `OPS_TEST_PAGES`.
     pub fn from_env() -> Result<Self, HarnessError> {
         let var = |name: &'static str| {
             std::env::var_os(name)
@@ -88,6 +91,7 @@ impl Settings {
             chromium: var("OPS_CHROMIUM")?,
             chromedriver: var("OPS_CHROMEDRIVER")?,
             artifacts: var("OPS_ARTIFACTS")?,
+            test_pages: var("OPS_TEST_PAGES")?,
         })
     }
 }
