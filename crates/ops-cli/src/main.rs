@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod input;
 mod verify_cmd;
+mod webauthn_cmd;
 
 /// Offline payment system tool: inspect messages, verify payments.
 #[derive(Debug, Parser)]
@@ -26,6 +27,10 @@ enum Command {
     /// Verify a payment offline against the request it answers. Exit 0 and a JSON summary
     /// if accepted; exit 2 and the failing rule (see docs/PROTOCOL.md §6) if rejected.
     VerifyPayment(verify_cmd::Args),
+    /// WebAuthn: verify a registration or a login assertion described by a JSON file
+    /// (docs/WEBAUTHN.md). Exit 0 and `ok` if accepted; exit 2 and the failing check if not.
+    #[command(subcommand)]
+    Webauthn(webauthn_cmd::Command),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect { input } => inspect(&input),
         Command::VerifyPayment(args) => verify_cmd::run(&args),
+        Command::Webauthn(cmd) => webauthn_cmd::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
