@@ -1,0 +1,22 @@
+//! Browser side of the offline transports (Leptos, WebAssembly).
+//!
+//! - [`canvas`]: a QR code drawn on a `<canvas>` with its quiet zone, sized for a phone
+//!   camera at arm's length.
+//! - [`player`]: the animated QR player component ([`player::AnimatedQr`]).
+//! - [`scanner`]: the camera scanner component ([`scanner::QrScanner`]); its decisions
+//!   (throttling, messages for camera problems) are plain types in [`scan_logic`].
+//! - [`nfc`]: the WebNFC binding ([`nfc::WebNfc`]: read, write, abort) with feature
+//!   detection; `NDEFReader` is declared here because web-sys has none.
+//! - [`views`]: the single interface the apps use — [`views::SendMessageView`] and
+//!   [`views::ReceiveMessageView`], with QR or NFC behind them.
+//!
+//! The formats and limits live in the `ops-transport` crate (no I/O).
+
+pub mod canvas;
+pub mod nfc;
+pub mod player;
+pub mod scan_logic;
+pub mod scanner;
+pub mod views;
+
+pub use ops_transport::{Message, MessageKind, Preset, SendOptions, TransportKind};
