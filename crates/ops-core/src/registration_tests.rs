@@ -1001,3 +1001,41 @@ proptest! {
         let _ = public_key_from_cose(&bytes);
     }
 }
+
+// ---------------------------------------------------------------------------- sizes
+
+/// The figures `docs/WEBAUTHN.md` quotes: bytes a signature takes in a spend's encoding.
+#[test]
+fn signature_sizes_in_a_spend() {
+    use crate::cbor::Encoder;
+    use crate::sig::Signature;
+    use crate::testing::{SoftAuthenticator, wallet_policy};
+    use crate::webauthn::{AssertionWire, AuthDataWire, ClientDataWire};
+
+    let len = |s: &Signature| {
+        let mut e = Encoder::new();
+        s.encode(&mut e);
+        e.into_bytes().len()
+    };
+    let policy = wallet_policy();
+    let mut auth = SoftAuthenticator::new(1, "wallet.example", "https://wallet.example");
+    let challenge = [7u8; 32];
+    let raw = auth.assert(&challenge);
+    let compact = AssertionWire::from_raw(&raw.as_raw(), &policy, &challenge).unwrap();
+    let raw_wire = AssertionWire {
+        auth_data: AuthDataWire::Raw(raw.authenticator_data.clone()),
+        client_data: ClientDataWire::Raw(raw.client_data_json.clone()),
+        signature: compact.signature,
+    };
+    let plain = len(&Signature::Es256([1; 64]));
+    let c = len(&Signature::WebAuthn(Box::new(compact)));
+    let r = len(&Signature::WebAuthn(Box::new(raw_wire)));
+    let browser =
+        raw.authenticator_data.len() + raw.client_data_json.len() + raw.signature_der.len();
+    println!(
+        "signature in a spend: plain ES256 {plain} B, WebAuthn compact {c} B (+{}), raw {r} B (+{}); browser parts {browser} B",
+        c - plain,
+        r - plain
+    );
+    assert_eq!((plain, c, r), (66, 74, 246));
+}
