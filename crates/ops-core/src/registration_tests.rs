@@ -238,7 +238,12 @@ fn w3c_backup_eligible_vectors_refused_when_device_bound() {
         require_device_bound: true,
         ..spec_policy()
     };
-    for name in ["none.ES256", "packed-self.ES256", "packed.ES256"] {
+    for name in [
+        "none.ES256",
+        "packed-self.ES256",
+        "none.ES256.long-credential-id",
+        "packed.ES256",
+    ] {
         let reg = Reg::of(name);
         assert_ne!(reg.auth_data[32] & flags::BE, 0, "{name}");
         assert_eq!(
@@ -975,7 +980,7 @@ proptest! {
 
     #[test]
     fn verify_registration_never_panics_on_mutated_vectors(
-        which in 0usize..5,
+        which in 0usize..6,
         edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cut in any::<usize>(),
     ) {
