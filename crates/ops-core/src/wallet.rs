@@ -67,6 +67,10 @@ pub struct WalletNote {
     /// Canonical bytes: the issuance, then each spend of the chain to this note.
     #[serde(with = "hex_list")]
     pub provenance: Vec<Vec<u8>>,
+    /// Canonical bytes of the certificates a payee needs for the provenance (issuing FI,
+    /// earlier owners and their FIs), besides the wallet's own certificate chain.
+    #[serde(with = "hex_list", default)]
+    pub certs: Vec<Vec<u8>>,
 }
 
 impl WalletNote {
@@ -81,12 +85,41 @@ impl WalletNote {
             expires: iss.body.expires,
             currency: iss.body.currency.clone(),
             provenance: vec![iss.to_bytes()],
+            certs: Vec::new(),
         }
     }
 
-    /// A note received as the last spend of `chain` (after verification).
-    pub fn from_chain(chain: &Chain, hop_limit: u8) -> Option<Self> {
+    /// The same note, remembering `certs` (e.g. the issuing FI's, when it is not the
+    /// wallet's own FI).
+    pub fn with_certs(mut self, certs: &[Certificate]) -> Self {
+        self.certs = certs.iter().map(Certificate::to_bytes).collect();
+        self
+    }
+
+    /// A note received as the last spend of `chain` (after verification), keeping from
+    /// `payment_certs` those its provenance needs.
+    pub fn from_chain(chain: &Chain, hop_limit: u8, payment_certs: &[Certificate]) -> Option<Self> {
         let last = chain.last()?;
+        let mut needed: Vec<CertId> = vec![chain.issuance.body.issuer, chain.issuance.body.owner];
+        let n = chain.spends.len();
+        needed.extend(
+            chain
+                .spends
+                .iter()
+                .take(n.saturating_sub(1))
+                .map(|s| s.body.payee),
+        );
+        let owner_fis: Vec<CertId> = payment_certs
+            .iter()
+            .filter(|c| needed.contains(&c.id()))
+            .filter_map(|c| c.body.issuer)
+            .collect();
+        needed.extend(owner_fis);
+        let certs = payment_certs
+            .iter()
+            .filter(|c| needed.contains(&c.id()))
+            .map(Certificate::to_bytes)
+            .collect();
         let mut provenance = vec![chain.issuance.to_bytes()];
         provenance.extend(chain.spends.iter().map(Spend::to_bytes));
         Some(Self {
@@ -98,6 +131,7 @@ impl WalletNote {
             expires: chain.issuance.body.expires,
             currency: chain.issuance.body.currency.clone(),
             provenance,
+            certs,
         })
     }
 
@@ -304,6 +338,10 @@ pub struct OutgoingPayment {
     pub pieces: Vec<Piece>,
     /// State.
     pub state: OutgoingState,
+    /// Certificates the payee already holds (those carried in its request): left out of
+    /// the payment to keep it small.
+    #[serde(default)]
+    pub payee_known: Vec<CertId>,
     /// The payment's canonical bytes once signed (resend these exact bytes on retry).
     #[serde(with = "hex_bytes", default, skip_serializing_if = "Vec::is_empty")]
     pub payment: Vec<u8>,
@@ -330,6 +368,7 @@ impl OutgoingPayment {
             amount: request.amount,
             pieces,
             state: OutgoingState::Reserved,
+            payee_known: request.certs.iter().map(Certificate::id).collect(),
             payment: Vec::new(),
         })
     }
@@ -350,12 +389,14 @@ impl OutgoingPayment {
     }
 
     /// Assembles the payment from the signed spends (same order as [`Self::spend_bodies`])
-    /// and moves to `Signed`. `certs` are those the payee may lack.
+    /// and moves to `Signed`. `own_certs` is the wallet's certificate chain (its device and
+    /// FI certificates); the certificates the notes' provenance needs are added, duplicates
+    /// and those the payee already holds are left out.
     pub fn sign(
         &mut self,
         book: &WalletBook,
         spends: Vec<Spend>,
-        certs: Vec<Certificate>,
+        own_certs: Vec<Certificate>,
     ) -> Result<Payment, SignError> {
         if self.state != OutgoingState::Reserved {
             return Err(SignError::State(StateError {
@@ -367,6 +408,16 @@ impl OutgoingPayment {
             return Err(SignError::Mismatch);
         }
         let mut chains = Vec::with_capacity(spends.len());
+        let mut certs: Vec<Certificate> = Vec::new();
+        let mut add = |c: Certificate, certs: &mut Vec<Certificate>| {
+            let id = c.id();
+            if !self.payee_known.contains(&id) && !certs.iter().any(|k| k.id() == id) {
+                certs.push(c);
+            }
+        };
+        for c in own_certs {
+            add(c, &mut certs);
+        }
         for (p, s) in self.pieces.iter().zip(spends) {
             let b = &s.body;
             if (b.input, b.from, b.to, b.payee, b.request)
@@ -375,6 +426,9 @@ impl OutgoingPayment {
                 return Err(SignError::Mismatch);
             }
             let note = book.note(&p.note).ok_or(SignError::Mismatch)?;
+            for c in &note.certs {
+                add(Certificate::from_bytes(c)?, &mut certs);
+            }
             let mut chain = note.chain_prefix()?;
             chain.spends.push(s);
             chains.push(chain);
@@ -459,6 +513,7 @@ mod tests {
             expires: T0 + 30 * DAY,
             currency: "EUR".into(),
             provenance: Vec::new(),
+            certs: Vec::new(),
         }
     }
 
@@ -567,5 +622,55 @@ mod tests {
         p.sign(&book, spends, Vec::new()).unwrap();
         p.abort(&mut book).unwrap();
         assert_eq!(book.notes[0].spent, 300);
+    }
+
+    #[test]
+    fn received_note_is_respent_with_the_certificates_it_needs() {
+        let mut w = World::new(3);
+        let now = T0 + DAY;
+        w.publish_crls(now - 60, &[], &P256Provider);
+        // Wallet 0 pays wallet 1 (certified by FI 1); wallet 1 keeps the note.
+        let (_, first) = w.payment(1, 1_000, 400, now - 100);
+        let mut chain = first.chains[0].clone();
+        let mut b = chain.spends[0].body.clone();
+        b.payee = w.wallets[1].id();
+        chain.spends[0] = World::spend_by(&mut w.wallets[0], b);
+        let note = WalletNote::from_chain(&chain, 4, &first.certs).unwrap();
+        assert_eq!(
+            note.certs.len(),
+            2,
+            "FI 0 (issuer) and wallet 0 (earlier owner)"
+        );
+        let mut book = WalletBook { notes: vec![note] };
+        // The POS shows a request carrying its own certificate and FI 0's.
+        let mut req = w.request(150, 3, now - 5);
+        req.certs = vec![w.pos.cert.clone(), w.fis[0].clone()];
+        let mut p = OutgoingPayment::reserve(&mut book, &req, now, 0).unwrap();
+        let spends = p
+            .spend_bodies(now)
+            .into_iter()
+            .map(|b| World::spend_by(&mut w.wallets[1], b))
+            .collect();
+        let own = vec![w.wallets[1].cert.clone(), w.fis[1].clone()];
+        let payment = p.sign(&book, spends, own).unwrap();
+        let ids: Vec<CertId> = payment.certs.iter().map(Certificate::id).collect();
+        assert_eq!(
+            ids,
+            vec![w.wallets[1].id(), w.fis[1].id(), w.wallets[0].id()]
+        );
+        // The POS (which holds FI 0's certificate) accepts it.
+        let known = vec![w.pos.cert.clone(), w.fis[0].clone()];
+        let v = w
+            .verifier(&known, &P256Provider)
+            .verify_payment(&req, false, &payment, &NoHistory, now)
+            .unwrap();
+        assert_eq!(v.received[0].hops, 2);
+        // A POS that does not hold FI 0's certificate cannot.
+        let pos_only = w.pos_known();
+        let e = w
+            .verifier(&pos_only, &P256Provider)
+            .verify_payment(&req, false, &payment, &NoHistory, now)
+            .unwrap_err();
+        assert_eq!(e.rule(), 10);
     }
 }
