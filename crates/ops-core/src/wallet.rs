@@ -409,7 +409,7 @@ impl OutgoingPayment {
         }
         let mut chains = Vec::with_capacity(spends.len());
         let mut certs: Vec<Certificate> = Vec::new();
-        let mut add = |c: Certificate, certs: &mut Vec<Certificate>| {
+        let add = |c: Certificate, certs: &mut Vec<Certificate>| {
             let id = c.id();
             if !self.payee_known.contains(&id) && !certs.iter().any(|k| k.id() == id) {
                 certs.push(c);
