@@ -8,6 +8,7 @@
 //! - [`ndef`]: NDEF records and messages, chunking, tag capacities.
 //! - [`transport`]: the transport-neutral interface the apps use.
 //! - [`sim`]: loss simulation shared by tests and benchmarks.
+//! - [`y4m`]: a fake-camera video of frames for the browser tests.
 //!
 //! The wire formats are in `docs/TRANSPORT.md`.
 
@@ -24,6 +25,7 @@ pub use message::{Message, MessageKind};
 pub mod qr;
 pub mod sim;
 pub mod transport;
+pub mod y4m;
 pub use transport::{
     Outgoing, ReceiveStatus, Receiver, SendOptions, TransportError, TransportKind,
 };

@@ -120,3 +120,29 @@ pub fn simulate(
     }
     Ok(summarise(encoder.source_symbols(), counts))
 }
+
+/// Decodes lowercase or uppercase hex (whitespace ignored); `None` if malformed.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// The fake camera's payment: the protocol's 3-hop payment test vector (1,537 bytes),
+/// the same bytes in the video generator and in the browser test that checks them.
+pub const FAKE_CAMERA_PAYMENT_HEX: &str = include_str!("../../../docs/vectors/payment-3hop.hex");
+
+/// Frames of the fake-camera video: every frame index up to `3K`, minus every fourth
+/// (dropped on purpose, as a camera misses frames).
+pub fn fake_camera_texts(message: &Message, preset: Preset) -> Result<Vec<String>, EncodeError> {
+    let encoder = AnimatedEncoder::new(message, preset)?;
+    Ok((0..encoder.source_symbols() * 3)
+        .filter(|index| index % 4 != 1)
+        .map(|index| encoder.frame_text(index))
+        .collect())
+}
