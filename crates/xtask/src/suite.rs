@@ -7,9 +7,19 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Packages whose code runs in the browser; linted for wasm32 too.
-const WASM_PACKAGES: [&str; 4] = ["ops-wallet", "ops-pos", "ops-browser", "ops-core"];
+const WASM_PACKAGES: [&str; 6] = [
+    "ops-wallet",
+    "ops-pos",
+    "ops-browser",
+    "ops-core",
+    "ops-transport",
+    "ops-transport-web",
+];
 /// Packages with `wasm-bindgen-test` tests that run in headless Chromium.
-const BROWSER_TEST_PACKAGES: [&str; 3] = ["ops-wallet", "ops-pos", "ops-browser"];
+const BROWSER_TEST_PACKAGES: [&str; 4] =
+    ["ops-wallet", "ops-pos", "ops-browser", "ops-transport-web"];
+/// The fake camera's video; `crates/ops-transport-web/webdriver.json` points Chromium at it.
+const FAKE_CAMERA_VIDEO: &str = "/tmp/ops-fake-camera/payment.y4m";
 
 /// Runs the whole suite; stops at the first failing step.
 pub fn run_all(root: &Path) -> Result<(), XtaskError> {
@@ -66,6 +76,21 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         &mut cargo(&["test", "--workspace", "--locked", "--exclude", "ops-e2e"]),
         "A native test failed; the lines above name it.",
         &mut tally,
+    )?;
+    run(
+        "writing the fake-camera video for the scanner test (animated QR of a payment test vector)",
+        &mut cargo(&[
+            "run",
+            "--locked",
+            "--quiet",
+            "-p",
+            "ops-transport",
+            "--example",
+            "fake_camera",
+            "--",
+            FAKE_CAMERA_VIDEO,
+        ]),
+        "The scanner's browser test needs this video; `cargo run -p ops-transport --example fake_camera` reproduces the error above.",
     )?;
     let browser_tests = with_packages(
         &["test", "--target", "wasm32-unknown-unknown", "--locked"],
