@@ -531,6 +531,12 @@ impl AssertionWire {
         };
         let client_data = if m.optional(4)? {
             let origin_index = m.value().u8("origin index")?;
+            if usize::from(origin_index) >= MAX_ORIGINS {
+                return Err(DecodeError::InvalidValue {
+                    what: "origin index",
+                    why: "a certificate has at most 8 origins",
+                });
+            }
             let variant = if m.optional(5)? {
                 let v = m.value().u8("template variant")?;
                 match TemplateVariant::from_u8(v) {
