@@ -119,6 +119,11 @@ fn tag_capacities() {
     let max_body = 144 - 3 - record_overhead;
     assert!(plan_for_tag(&payment(max_body), Tag::Ntag213, 1024).is_ok());
     assert!(plan_for_tag(&payment(max_body + 1), Tag::Ntag213, 1024).is_err());
+    // Larger tags: long record header (6) and 4-byte TLV length; the figures in TRANSPORT.md.
+    for (tag, max_body) in [(Tag::Ntag215, 454), (Tag::Ntag216, 838)] {
+        assert!(plan_for_tag(&payment(max_body), tag, 1024).is_ok());
+        assert!(plan_for_tag(&payment(max_body + 1), tag, 1024).is_err());
+    }
 }
 
 #[test]
