@@ -446,14 +446,14 @@ fn parse_attested_credential(
 
 /// Checks the flags under a registration policy: BS without BE is malformed, UP required,
 /// UV where required, BE refused only when the policy wants device-bound keys.
-fn check_flags_for(policy_flags: u8, uv: bool, device_bound: bool) -> Result<(), WebAuthnError> {
-    if policy_flags & flags::BS != 0 && policy_flags & flags::BE == 0 {
+fn check_flags_for(f_in: u8, uv: bool, device_bound: bool) -> Result<(), WebAuthnError> {
+    if f_in & flags::BS != 0 && f_in & flags::BE == 0 {
         return Err(WebAuthnError::BackupStateWithoutEligibility);
     }
     let f = if device_bound {
-        policy_flags
+        f_in
     } else {
-        policy_flags & !(flags::BE | flags::BS)
+        f_in & !(flags::BE | flags::BS)
     };
     check_flags(f, uv)
 }
