@@ -76,8 +76,7 @@ pub fn SendMessageView(
                     Err(error) => state.set(NfcView::Failed(error.to_string())),
                 }
             });
-            let nfc = send_wrapper(nfc);
-            on_cleanup(move || nfc.abort());
+            abort_on_cleanup(nfc);
             view! {
                 <p data-testid="nfc-send-status">
                     {move || nfc_text(&state.get(), "Hold the phone to the other device or tag…", "Written.")}
@@ -121,8 +120,7 @@ pub fn ReceiveMessageView(
                     Err(error) => state.set(NfcView::Failed(error.to_string())),
                 }
             });
-            let nfc = send_wrapper(nfc);
-            on_cleanup(move || nfc.abort());
+            abort_on_cleanup(nfc);
             view! {
                 <p data-testid="nfc-receive-status">
                     {move || nfc_text(&state.get(), "Hold the other device or tag to this phone…", "Received.")}
@@ -134,17 +132,8 @@ pub fn ReceiveMessageView(
 }
 
 /// `on_cleanup` wants `Send + Sync`; the browser is single-threaded, so the NFC handle is
-/// kept in a local arena slot and only touched on this thread.
-fn send_wrapper(nfc: Rc<WebNfc>) -> StoredValue<Rc<WebNfc>, LocalStorage> {
-    StoredValue::new_local(nfc)
-}
-
-trait Abort {
-    fn abort(&self);
-}
-
-impl Abort for StoredValue<Rc<WebNfc>, LocalStorage> {
-    fn abort(&self) {
-        self.with_value(|nfc| nfc.abort());
-    }
+/// kept in a thread-local arena slot and aborted from there.
+fn abort_on_cleanup(nfc: Rc<WebNfc>) {
+    let slot = StoredValue::new_local(nfc);
+    on_cleanup(move || slot.with_value(|nfc| nfc.abort()));
 }
