@@ -1044,3 +1044,125 @@ fn signature_sizes_in_a_spend() {
     );
     assert_eq!((plain, c, r), (66, 74, 246));
 }
+
+// ------------------------------------------- attestation certificate requirements (§8.2.1)
+
+/// The packed.ES256 registration with its leaf certificate edited by `edit` (the
+/// certificate's own signature is not checked here; the attestation signature still
+/// verifies because the subject key is unchanged).
+fn with_edited_leaf(
+    edit: impl FnOnce(&mut Certificate),
+) -> Result<RegisteredCredential, RegistrationError> {
+    use x509_cert::der::Encode as _;
+    let v = vector("packed.ES256");
+    let akey = signing_key(&v, "attestation_private_key");
+    let mut reg = Reg::of("packed.ES256");
+    let leaf_der = match reg.verify(&spec_policy()).unwrap().attestation {
+        AttestationTrust::Certificate { chain_der } => chain_der[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    let mut leaf = Certificate::from_der(&leaf_der).unwrap();
+    edit(&mut leaf);
+    reg.resign_packed(&akey, -7, &[leaf.to_der().unwrap()], false);
+    reg.verify(&spec_policy())
+}
+
+fn aaguid_extension(aaguid: &[u8], critical: bool) -> x509_cert::ext::Extension {
+    use x509_cert::der::Encode as _;
+    use x509_cert::der::asn1::OctetString;
+    let inner = OctetString::new(aaguid.to_vec()).unwrap().to_der().unwrap();
+    x509_cert::ext::Extension {
+        extn_id: OID_FIDO_AAGUID,
+        critical,
+        extn_value: OctetString::new(inner).unwrap(),
+    }
+}
+
+#[test]
+fn certificate_requirements() {
+    // Positive control: re-encoding the unedited leaf passes.
+    with_edited_leaf(|_| {}).unwrap();
+    // id-fido-gen-ce-aaguid equal to the authData AAGUID: accepted.
+    let aaguid = hex(&vector("packed.ES256")["aaguid"]);
+    with_edited_leaf(|c| {
+        c.tbs_certificate
+            .extensions
+            .get_or_insert_with(Vec::new)
+            .push(aaguid_extension(&aaguid, false))
+    })
+    .unwrap();
+    // ...different: refused naming both.
+    assert_eq!(
+        with_edited_leaf(|c| {
+            c.tbs_certificate
+                .extensions
+                .get_or_insert_with(Vec::new)
+                .push(aaguid_extension(&[9u8; 16], false))
+        }),
+        Err(RegistrationError::CertificateAaguidMismatch {
+            cert: "09".repeat(16),
+            auth_data: to_hex(&aaguid),
+        })
+    );
+    // ...marked critical: refused.
+    assert!(matches!(
+        with_edited_leaf(|c| {
+            c.tbs_certificate
+                .extensions
+                .get_or_insert_with(Vec::new)
+                .push(aaguid_extension(&aaguid, true))
+        }),
+        Err(RegistrationError::Certificate(_))
+    ));
+    // Basic constraints CA true: refused.
+    assert!(matches!(
+        with_edited_leaf(|c| {
+            use x509_cert::der::Encode as _;
+            for e in c.tbs_certificate.extensions.iter_mut().flatten() {
+                if e.extn_id == OID_BASIC_CONSTRAINTS {
+                    let bc = BasicConstraints {
+                        ca: true,
+                        path_len_constraint: None,
+                    };
+                    e.extn_value =
+                        x509_cert::der::asn1::OctetString::new(bc.to_der().unwrap()).unwrap();
+                }
+            }
+        }),
+        Err(RegistrationError::Certificate(m)) if m.contains("CA")
+    ));
+    // Version 1: refused.
+    assert_eq!(
+        with_edited_leaf(|c| {
+            c.tbs_certificate.version = Version::V1;
+            c.tbs_certificate.extensions = None;
+        }),
+        Err(RegistrationError::Certificate("version is not 3"))
+    );
+    // OU other than "Authenticator Attestation": refused.
+    assert_eq!(
+        with_edited_leaf(|c| {
+            for rdn in c.tbs_certificate.subject.0.iter_mut() {
+                let atvs: Vec<_> = rdn
+                    .0
+                    .iter()
+                    .cloned()
+                    .map(|mut atv| {
+                        if atv.oid == OID_OU {
+                            atv.value = x509_cert::der::Any::new(
+                                Tag::Utf8String,
+                                b"Authenticator".to_vec(),
+                            )
+                            .unwrap();
+                        }
+                        atv
+                    })
+                    .collect();
+                rdn.0 = atvs.try_into().unwrap();
+            }
+        }),
+        Err(RegistrationError::Certificate(
+            "subject OU is not \"Authenticator Attestation\""
+        ))
+    );
+}
