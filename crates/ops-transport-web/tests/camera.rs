@@ -65,6 +65,10 @@ async fn the_fake_camera_payment_is_scanned_byte_for_byte() {
     );
     assert_eq!(got, Some(expected));
     assert_eq!(text_of("scan-done"), "Received.");
+    assert!(
+        best_percent.trim().ends_with('%'),
+        "a progress bar was shown while collecting, got {best_percent:?}"
+    );
 }
 
 #[wasm_bindgen_test]
