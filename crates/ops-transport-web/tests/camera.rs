@@ -61,7 +61,8 @@ async fn the_fake_camera_payment_is_scanned_byte_for_byte() {
     let got = received.get_untracked();
     assert!(
         got.is_some(),
-        "no payment after 30 s; last progress {best_percent}; {report}"
+        "no payment after 30 s; last progress {best_percent}; {report}; if the payment vector \
+         changed, rewrite the video: `cargo run -p ops-transport --example fake_camera`"
     );
     assert_eq!(got, Some(expected));
     assert_eq!(text_of("scan-done"), "Received.");
