@@ -77,6 +77,10 @@ pub fn QrScanner(
     /// Receiver limits.
     #[prop(default = Limits::DEFAULT)]
     limits: Limits,
+    /// A camera (`MediaDeviceInfo.deviceId`) to start with, e.g. the one the user chose
+    /// last time; by default the rear camera is preferred.
+    #[prop(optional)]
+    camera: Option<String>,
 ) -> impl IntoView {
     let video_ref = NodeRef::<leptos::html::Video>::new();
     let screen = Screen {
@@ -87,7 +91,7 @@ pub fn QrScanner(
         torch_on: RwSignal::new(false),
         stats: RwSignal::new(DecodeStats::default()),
     };
-    let selected = RwSignal::new(None::<String>);
+    let selected = RwSignal::new(camera);
     let generation = Arc::new(AtomicU32::new(0));
     {
         let generation = Arc::clone(&generation);

@@ -152,3 +152,24 @@ async fn wasm_decode_time_of_a_640x480_frame() {
         cfg!(debug_assertions)
     ));
 }
+
+#[wasm_bindgen_test]
+async fn a_missing_camera_is_explained() {
+    let root = fresh_root().unwrap();
+    let _mounted = leptos::mount::mount_to(root, move || {
+        view! {
+            <QrScanner kind=MessageKind::Payment camera="no-such-camera".to_owned()
+                on_message=move |_: Message| panic!("nothing to receive")/>
+        }
+    });
+    for _ in 0..100 {
+        if !text_of("scan-problem").is_empty() {
+            break;
+        }
+        wait_ms(50).await.unwrap();
+    }
+    assert_eq!(
+        text_of("scan-problem"),
+        "No camera was found. Connect a camera, or use NFC instead."
+    );
+}
