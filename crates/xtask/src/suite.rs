@@ -16,8 +16,7 @@ const WASM_PACKAGES: [&str; 6] = [
     "ops-transport-web",
 ];
 /// Packages with `wasm-bindgen-test` tests that run in headless Chromium.
-const BROWSER_TEST_PACKAGES: [&str; 4] =
-    ["ops-wallet", "ops-pos", "ops-browser", "ops-transport-web"];
+const BROWSER_TEST_PACKAGES: [&str; 3] = ["ops-wallet", "ops-pos", "ops-browser"];
 /// The fake camera's video; `crates/ops-transport-web/webdriver.json` points Chromium at it.
 const FAKE_CAMERA_VIDEO: &str = "/tmp/ops-fake-camera/payment.y4m";
 
@@ -107,6 +106,27 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             .env("CHROMEDRIVER", &toolchain.chromedriver)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
         "A browser test failed; the lines above name it (the crate's webdriver.json holds Chromium's flags).",
+        &mut tally,
+    )?;
+    run_tests(
+        "running the transport browser tests (fake camera, Web NFC double) in headless Chromium",
+        cargo(&[
+            "test",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--locked",
+            "-p",
+            "ops-transport-web",
+            "--",
+            "--nocapture",
+        ])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", &toolchain.chromedriver)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        "A transport browser test failed; the lines above name it (crates/ops-transport-web/webdriver.json holds Chromium's fake-camera flags; the decode times are printed above).",
         &mut tally,
     )?;
     crate::apps::build(root, &toolchain)?;
