@@ -87,10 +87,22 @@ fn inspect(input: &str) -> Result<(), Failure> {
         "ids": derived_ids(&msg),
         "decoded": msg,
     });
-    let text = serde_json::to_string_pretty(&out)
+    emit_json(&out)
+}
+
+/// Prints `value` as pretty JSON on stdout. A closed pipe (`ops inspect … | head`) is not an
+/// error; other write failures are reported instead of panicking as `println!` would.
+pub fn emit_json(value: &serde_json::Value) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::input(format!("cannot render JSON: {e}"), "report this as a bug"))?;
-    println!("{text}");
-    Ok(())
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::input(
+            format!("cannot write the output: {e}"),
+            "check where stdout goes (disk full, closed terminal)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The identifiers other messages use to refer to this one (docs/PROTOCOL.md §1).

@@ -118,11 +118,7 @@ pub fn run(a: &Args) -> Result<(), Failure> {
                 "provider": provider.name(),
                 "time": now,
             });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&summary).unwrap_or_default()
-            );
-            Ok(())
+            crate::emit_json(&summary)
         }
         Err(e) => Err(Failure {
             code: 2,
