@@ -9,9 +9,12 @@ use leptos::prelude::*;
 use ops_browser::testing::{by_test_id, fresh_root, text_of, wait_ms};
 use ops_transport::qr::{decode_luma, rgba_to_luma};
 use ops_transport::sim::{FAKE_CAMERA_PAYMENT_HEX, from_hex, sample_body};
-use ops_transport::{AnimatedDecoder, Limits, Message, MessageKind, Preset, ScanStatus};
+use ops_transport::{
+    AnimatedDecoder, Limits, Message, MessageKind, Preset, ScanStatus, TransportKind,
+};
 use ops_transport_web::player::AnimatedQr;
 use ops_transport_web::scanner::QrScanner;
+use ops_transport_web::views::{ReceiveMessageView, SendMessageView};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -30,7 +33,11 @@ async fn the_fake_camera_payment_is_scanned_byte_for_byte() {
     let root = fresh_root().unwrap();
     let received = RwSignal::new(None::<Message>);
     let _mounted = leptos::mount::mount_to(root, move || {
-        view! { <QrScanner kind=MessageKind::Payment on_message=move |m: Message| received.set(Some(m))/> }
+        // Through the interface the apps use: "receive a message of this type" over QR.
+        view! {
+            <ReceiveMessageView kind=MessageKind::Payment transport=TransportKind::Qr
+                on_message=move |m: Message| received.set(Some(m))/>
+        }
     });
     let mut best_percent = String::new();
     for _ in 0..600 {
@@ -78,7 +85,8 @@ async fn the_player_shows_frames_a_camera_can_read() {
     let shown = message.clone();
     let root = fresh_root().unwrap();
     let _mounted = leptos::mount::mount_to(root, move || {
-        view! { <AnimatedQr message=shown.clone() preset=Preset::DEFAULT/> }
+        // Through the interface the apps use: "send this message" over QR.
+        view! { <SendMessageView message=shown.clone() transport=TransportKind::Qr/> }
     });
     let mut decoder = AnimatedDecoder::expecting(MessageKind::Payment, Limits::DEFAULT);
     let mut frames_seen = std::collections::BTreeSet::new();
