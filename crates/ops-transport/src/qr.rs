@@ -129,6 +129,39 @@ impl QrMatrix {
     }
 }
 
+impl QrMatrix {
+    /// An SVG image of the code with its quiet zone, one unit per module (scale it with
+    /// CSS; `shape-rendering: crispEdges` keeps edges sharp). Dark runs of a row are one
+    /// path segment each.
+    pub fn to_svg(&self) -> String {
+        let side = self.side_with_quiet_zone();
+        let mut path = String::new();
+        for y in 0..self.size {
+            let mut x = 0;
+            while x < self.size {
+                if !self.is_dark(x, y) {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < self.size && self.is_dark(x, y) {
+                    x += 1;
+                }
+                path.push_str(&format!(
+                    "M{} {}h{}v1h-{}z",
+                    start + QUIET_ZONE_MODULES,
+                    y + QUIET_ZONE_MODULES,
+                    x - start,
+                    x - start
+                ));
+            }
+        }
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+        )
+    }
+}
+
 /// Finds and decodes every QR code in an 8-bit luma image (row-major, `width*height`
 /// bytes). Codes that cannot be read are skipped; an image with none gives an empty list.
 pub fn decode_luma(width: usize, height: usize, luma: &[u8]) -> Result<Vec<String>, QrError> {
@@ -206,6 +239,23 @@ mod tests {
             decode_luma(width, height, &frame).unwrap(),
             vec!["OPS1HELLO".to_owned()]
         );
+    }
+
+    #[test]
+    fn svg_has_the_quiet_zone_and_every_dark_module() {
+        let matrix = QrMatrix::encode("OPS1HELLO").unwrap();
+        let svg = matrix.to_svg();
+        assert!(svg.starts_with("<svg") && svg.contains("viewBox=\"0 0 29 29\""));
+        let dark_in_path: usize = svg
+            .split('h')
+            .skip(1)
+            .filter_map(|part| part.split('v').next()?.parse::<usize>().ok())
+            .sum();
+        let dark = (0..21)
+            .flat_map(|y| (0..21).map(move |x| (x, y)))
+            .filter(|&(x, y)| matrix.is_dark(x, y))
+            .count();
+        assert_eq!(dark_in_path, dark);
     }
 
     #[test]
