@@ -107,6 +107,15 @@ pub fn sample_size(video_width: u32, video_height: u32, max_width: u32) -> Optio
     Some((width, u32::try_from(height).ok()?))
 }
 
+/// An error's text as a sentence for the screen: capital first letter, full stop.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.trim_end_matches('.').chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
 /// Percent shown on the progress bar for a fraction in `0..=1`.
 pub fn percent(fraction: f32) -> u32 {
     (fraction.clamp(0.0, 1.0) * 100.0).round() as u32
@@ -167,5 +176,8 @@ mod tests {
         assert_eq!(sample_size(0, 240, 640), None);
         assert_eq!(percent(0.426), 43);
         assert_eq!(percent(2.0), 100);
+        assert_eq!(sentence("keep scanning"), "Keep scanning.");
+        assert_eq!(sentence("done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 }

@@ -4,7 +4,7 @@
 //! a torch toggle where the camera has one, and clear messages when there is no camera
 //! or access is refused.
 
-use crate::scan_logic::{CameraProblem, DecodeStats, Throttle, percent, sample_size};
+use crate::scan_logic::{CameraProblem, DecodeStats, Throttle, percent, sample_size, sentence};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ops_browser::{BrowserError, window};
@@ -241,19 +241,26 @@ async fn list_cameras() -> Vec<(String, String)> {
     let Ok(list) = JsFuture::from(promise).await else {
         return Vec::new();
     };
+    // Read by property rather than `instanceof MediaDeviceInfo`: polyfills and test
+    // doubles return plain objects.
+    let text = |info: &JsValue, key: &str| {
+        js_sys::Reflect::get(info, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
     js_sys::Array::from(&list)
         .iter()
-        .filter_map(|info| info.dyn_into::<web_sys::MediaDeviceInfo>().ok())
-        .filter(|info| info.kind() == web_sys::MediaDeviceKind::Videoinput)
+        .filter(|info| text(info, "kind") == "videoinput")
         .enumerate()
         .map(|(index, info)| {
-            let label = info.label();
+            let label = text(&info, "label");
             let label = if label.is_empty() {
                 format!("Camera {}", index + 1)
             } else {
                 label
             };
-            (info.device_id(), label)
+            (text(&info, "deviceId"), label)
         })
         .collect()
 }
@@ -430,7 +437,7 @@ async fn run_camera(
         let texts = match sampler.texts(&video).await {
             Ok(texts) => texts,
             Err(error) => {
-                screen.hint.set(Some(error.to_string()));
+                screen.hint.set(Some(sentence(&error.to_string())));
                 continue;
             }
         };
@@ -460,7 +467,7 @@ async fn run_camera(
                 | Err(TransportError::Scan(
                     error @ ScanError::Frame(ops_transport::frame::FrameError::NotOpsFrame),
                 )) => {
-                    screen.hint.set(Some(error.to_string()));
+                    screen.hint.set(Some(sentence(&error.to_string())));
                 }
                 // A misread frame: the next ones will do.
                 Err(_) => {}

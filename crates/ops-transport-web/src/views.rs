@@ -30,13 +30,7 @@ fn nfc_text(state: &NfcView, waiting: &'static str, done: &'static str) -> Strin
     match state {
         NfcView::Waiting => waiting.to_owned(),
         NfcView::Done => done.to_owned(),
-        NfcView::Failed(error) => {
-            let mut chars = error.chars();
-            chars
-                .next()
-                .map(|first| format!("{}{}.", first.to_uppercase(), chars.as_str()))
-                .unwrap_or_default()
-        }
+        NfcView::Failed(error) => crate::scan_logic::sentence(error),
     }
 }
 
