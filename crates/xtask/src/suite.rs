@@ -151,7 +151,8 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         .env("OPS_ISSUER_BIN", root.join("target/debug/ops-issuer"))
         .env("OPS_CHROMIUM", &toolchain.chromium)
         .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
-        .env("OPS_ARTIFACTS", &artifacts),
+        .env("OPS_ARTIFACTS", &artifacts)
+        .env("OPS_TEST_PAGES", root.join(crate::apps::TEST_PAGES)),
         "An end-to-end test failed; the lines above name it. Screenshots are in target/e2e/.",
         &mut tally,
     )?;
