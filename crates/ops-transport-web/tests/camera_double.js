@@ -25,3 +25,9 @@ export function fake_second_camera() {
     return [...list, { kind: "videoinput", deviceId: "second-camera", label: "Second camera", groupId: "" }];
   };
 }
+
+/** getUserMedia refuses, as when the user (or a policy) denies the camera. */
+export function deny_camera() {
+  navigator.mediaDevices.getUserMedia = () =>
+    Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+}
