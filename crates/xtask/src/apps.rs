@@ -69,6 +69,7 @@ fn trunk_build(
         .args(["build", "--release=true"])
         .args(args)
         .env("PATH", &toolchain.path_env)
+        .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir)
         // Trunk's own colour codes garble CI logs.
         .env("NO_COLOR", "true");
     run(
@@ -99,7 +100,7 @@ pub fn build_test_pages(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskE
 }
 
 /// Serves `dist/` with the issuer service until interrupted.
-pub fn serve(root: &Path, addr: &str) -> Result<(), XtaskError> {
+pub fn serve(root: &Path, toolchain: &Toolchain, addr: &str) -> Result<(), XtaskError> {
     let port = addr.rsplit(':').next().unwrap_or("8080");
     println!(
         "\n    The wallet will be at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/ (Ctrl-C stops)."
@@ -118,7 +119,8 @@ pub fn serve(root: &Path, addr: &str) -> Result<(), XtaskError> {
                 "--dist",
             ])
             .arg(root.join("dist"))
-            .args(["--addr", addr]),
+            .args(["--addr", addr])
+            .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir),
         "If the port is taken, pass another: `cargo xtask run --addr 127.0.0.1:8081`.",
     )
 }

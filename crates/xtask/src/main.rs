@@ -41,7 +41,7 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
             };
             let toolchain = tools::ensure(&root, tools::Need::Build)?;
             apps::build(&root, &toolchain)?;
-            apps::serve(&root, &addr)
+            apps::serve(&root, &toolchain, &addr)
         }
         Some("test") => suite::run_all(&root),
         Some("build") => {

@@ -30,7 +30,8 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         command
             .current_dir(root)
             .args(args)
-            .env("PATH", &toolchain.path_env);
+            .env("PATH", &toolchain.path_env)
+            .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);
         command
     };
     let with_packages = |base: &[&str], packages: &[&str]| {
@@ -148,7 +149,10 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             "--test-threads=1",
         ])
         .env("OPS_DIST", root.join("dist"))
-        .env("OPS_ISSUER_BIN", root.join("target/debug/ops-issuer"))
+        .env(
+            "OPS_ISSUER_BIN",
+            toolchain.cargo_target_dir.join("debug/ops-issuer"),
+        )
         .env("OPS_CHROMIUM", &toolchain.chromium)
         .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
         .env("OPS_ARTIFACTS", &artifacts)

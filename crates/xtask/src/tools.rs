@@ -37,6 +37,22 @@ pub struct Toolchain {
     pub chromium: PathBuf,
     /// The ChromeDriver binary.
     pub chromedriver: PathBuf,
+    /// Cargo's target folder for every build the xtask starts (see [`cargo_target_dir`]).
+    pub cargo_target_dir: PathBuf,
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` if set; under CI (`CI=true`) a folder that
+/// outlives the fresh clone CI builds in (`~/.cache/ops-wallet/target`), so a second run on
+/// the same machine is incremental; otherwise `target/` in the workspace.
+pub fn cargo_target_dir(root: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    match (in_ci, std::env::var_os("HOME")) {
+        (true, Some(home)) => PathBuf::from(home).join(".cache/ops-wallet/target"),
+        _ => root.join("target"),
+    }
 }
 
 /// Checks every tool `need` requires and installs the missing ones.
@@ -46,6 +62,7 @@ pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
         path_env,
         chromium: PathBuf::from(CHROMIUM),
         chromedriver: PathBuf::from(CHROMEDRIVER),
+        cargo_target_dir: cargo_target_dir(root),
     };
     if matches!(need, Need::Build | Need::Test) {
         ensure_wasm_target(&toolchain)?;
