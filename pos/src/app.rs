@@ -3,7 +3,7 @@
 use crate::keypad::{AmountEntry, DEMO_CURRENCY, Key, Outcome, format_amount};
 use leptos::ev::keydown;
 use leptos::prelude::*;
-use ops_browser::ui::{ConnectivityBadge, StorageStatus, UpdateBanner};
+use ops_browser::ui::Shell;
 
 /// Largest amount the terminal accepts until its FI certificate sets one.
 const MAX_MINOR: u64 = 9_999_999;
@@ -77,12 +77,7 @@ pub fn App() -> impl IntoView {
     let amount_text = move || format_amount(entry.get().minor(), DEMO_CURRENCY);
 
     view! {
-        <div class="pos" data-testid="pos-app">
-            <UpdateBanner/>
-            <header class="topbar">
-                <h1>"Point of sale"</h1>
-                <ConnectivityBadge/>
-            </header>
+        <Shell test_id="pos-app" class="pos" title="Point of sale">
             <main class="pos-main">
                 <section class="display" aria-label="Amount">
                     <p class="currency">{DEMO_CURRENCY.code}</p>
@@ -96,10 +91,7 @@ pub fn App() -> impl IntoView {
                     }.into_any(),
                 }}
             </main>
-            <footer>
-                <StorageStatus/>
-            </footer>
-        </div>
+        </Shell>
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::screens::{ACTIONS, Screen};
 use leptos::ev::keydown;
 use leptos::prelude::*;
-use ops_browser::ui::{ConnectivityBadge, StorageStatus, UpdateBanner};
+use ops_browser::ui::Shell;
 
 /// The whole wallet app.
 #[component]
@@ -25,22 +25,14 @@ pub fn App() -> impl IntoView {
     on_cleanup(move || handle.remove());
 
     view! {
-        <div class="wallet" data-testid="wallet-app">
-            <UpdateBanner/>
-            <header class="topbar">
-                <h1>{move || screen.get().title()}</h1>
-                <ConnectivityBadge/>
-            </header>
+        <Shell test_id="wallet-app" class="wallet" title=move || screen.get().title()>
             <main>
                 {move || match screen.get() {
                     Screen::Home => view! { <Home set_screen/> }.into_any(),
                     other => view! { <Detail screen=other set_screen/> }.into_any(),
                 }}
             </main>
-            <footer>
-                <StorageStatus/>
-            </footer>
-        </div>
+        </Shell>
     }
 }
 

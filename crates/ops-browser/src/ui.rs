@@ -5,6 +5,34 @@ use crate::{connectivity, service_worker, storage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+/// The frame both apps share: update banner, title bar with connectivity, the app's own
+/// content, and the storage status at the foot.
+#[component]
+pub fn Shell<T: IntoView + 'static>(
+    /// `data-testid` of the app's root element.
+    test_id: &'static str,
+    /// CSS class of the app's root element.
+    class: &'static str,
+    /// The title bar's heading (text or a reactive closure).
+    title: T,
+    /// The app's content.
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class=class data-testid=test_id>
+            <UpdateBanner/>
+            <header class="topbar">
+                <h1>{title}</h1>
+                <ConnectivityBadge/>
+            </header>
+            {children()}
+            <footer>
+                <StorageStatus/>
+            </footer>
+        </div>
+    }
+}
+
 /// Registers the service worker and shows "update available" when a new version waits.
 #[component]
 pub fn UpdateBanner() -> impl IntoView {
