@@ -1,11 +1,37 @@
-//! The financial institution's service, as a library so tests can build its router.
+//! The financial institution's issuer and settlement service, as a library so tests can
+//! build its router: the JSON API (`api`), settlement (`settle`), storage (`store`), the key
+//! ceremony (`ceremony`), and the built apps as the fallback.
 
+pub mod api;
+pub mod ceremony;
+pub mod settle;
 mod static_apps;
+pub mod store;
 
 pub use static_apps::{AppsError, apps_router};
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the service needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder holding the built apps.
+    pub dist: PathBuf,
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Folder for keys and (by default) the SQLite database.
+    pub data_dir: PathBuf,
+    /// Database location: a SQLite path or `sqlite:` URL, or a `postgres://` URL. Default:
+    /// `issuer.sqlite` in the data folder.
+    pub database: Option<String>,
+    /// Balance of a new demo account, in minor units.
+    pub starting_balance: u64,
+    /// If set, admin endpoints require this bearer token.
+    pub admin_token: Option<String>,
+}
 
 /// Why the service could not run.
 #[derive(Debug, thiserror::Error)]
@@ -21,26 +47,106 @@ pub enum ServeError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// The key material could not be created or read.
+    #[error("key material in the data folder: {0}")]
+    Ceremony(#[from] ceremony::CeremonyError),
+    /// The database could not be opened or migrated.
+    #[error("{0} (check --database / --data-dir)")]
+    Store(#[from] store::StoreError),
     /// The server stopped with an I/O error.
     #[error("the server stopped: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Serves the apps in `dist` on `addr` until the process is stopped (Ctrl-C or SIGTERM).
-pub async fn serve(dist: &Path, addr: SocketAddr) -> Result<(), ServeError> {
-    let router = apps_router(dist)?;
+/// Prepares the data folder (demo central bank and FI on first start), opens the database
+/// and builds the service router. Concurrent first starts on one folder are serialised by
+/// a lock file.
+pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
+    let apps = apps_router(&config.dist)?;
+    std::fs::create_dir_all(&config.data_dir)?;
+    let lock = InitLock::acquire(&config.data_dir).await?;
+    let (trust, created) = ceremony::ensure_demo(&config.data_dir, api::now())?;
+    if created {
+        tracing::info!(
+            "created a demo central bank and FI in {} (root {}, FI {})",
+            config.data_dir.display(),
+            trust.root.id(),
+            trust.fi.id()
+        );
+    }
+    let location = config.database.clone().unwrap_or_else(|| {
+        config
+            .data_dir
+            .join("issuer.sqlite")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let store = store::Store::connect(&location).await?;
+    drop(lock);
+    tracing::info!("database: {:?}", store.backend());
+    let state = api::AppState {
+        store,
+        trust: Arc::new(trust),
+        settings: Arc::new(api::Settings {
+            starting_balance: config.starting_balance,
+            admin_token: config.admin_token.clone(),
+        }),
+    };
+    Ok(api::router(state, Some(apps)))
+}
+
+/// Serves the API and the apps until the process is stopped (Ctrl-C or SIGTERM).
+pub async fn serve(config: &Config) -> Result<(), ServeError> {
+    let router = prepare(config).await?;
+    let addr = config.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     tracing::info!(
-        "serving the wallet at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/",
+        "serving the wallet at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/, the API at /api/v1/",
         port = local.port()
     );
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// An exclusive lock on first-start initialisation of a data folder (a lock file; a lock
+/// older than the wait is taken to be left by a crash and removed).
+struct InitLock(PathBuf);
+
+impl InitLock {
+    async fn acquire(dir: &Path) -> Result<Self, std::io::Error> {
+        let path = dir.join(".init.lock");
+        for _ in 0..200 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Self(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        tracing::warn!("removing a stale {}", path.display());
+        let _ = std::fs::remove_file(&path);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for InitLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 async fn shutdown_signal() {

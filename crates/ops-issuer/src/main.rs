@@ -1,10 +1,10 @@
-//! `ops-issuer`: the financial institution's service.
+//! `ops-issuer`: the financial institution's issuer and settlement service.
 //!
-//! At this stage it serves the built apps: the wallet at `/` and the POS at `/pos/`, with
-//! the caching headers an offline-first app needs. The issuer and settlement API joins it
-//! under `/api/`.
+//! Serves the JSON API under `/api/v1/` (see `docs/API.md`), `/healthz` and `/metrics`, and
+//! the built apps: the wallet at `/` and the POS at `/pos/`. On first start it creates a demo
+//! central bank and FI in its data folder. The `ceremony` subcommands create real ones.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "ops-issuer",
     version,
-    about = "Serves the OPS wallet at / and the POS at /pos/"
+    about = "The OPS issuer and settlement service; serves the wallet at / and the POS at /pos/"
 )]
 struct Options {
     /// Folder holding the built apps (the wallet at its top, the POS in `pos/`).
@@ -23,6 +23,104 @@ struct Options {
     /// Address to listen on. Only loopback addresses are used in tests.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Folder for the keys and the default SQLite database (created if missing).
+    #[arg(long, default_value = "ops-issuer-data")]
+    data_dir: PathBuf,
+    /// Database: a SQLite file path or `sqlite:` URL, or a `postgres://` URL.
+    /// Default: `issuer.sqlite` in the data folder.
+    #[arg(long)]
+    database: Option<String>,
+    /// Balance of a self-service demo account, in minor units.
+    #[arg(long, default_value_t = 100_000)]
+    starting_balance: u64,
+    /// Require this bearer token on admin endpoints (default: open, for the demo).
+    #[arg(long)]
+    admin_token: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Key ceremony commands (the service itself runs when none is given).
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates the central bank's root key and self-signed certificate in DIR.
+    CreateRoot {
+        /// Key folder (root.key is written owner-only).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The central bank's name.
+        #[arg(long, default_value = "Central Bank")]
+        name: String,
+    },
+    /// Creates an FI key in DIR and certifies it with the root key there.
+    CreateFi {
+        /// Key folder holding root.key and root.cert (fi.key is written owner-only).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The FI's name.
+        #[arg(long)]
+        name: String,
+        /// Certificate serial.
+        #[arg(long, default_value_t = 10)]
+        serial: u64,
+        /// Currency the FI issues.
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// Largest note, in minor units.
+        #[arg(long, default_value_t = 100_000)]
+        max_note_value: u64,
+        /// Largest number of offline hops.
+        #[arg(long, default_value_t = 4)]
+        hop_limit: u8,
+    },
+    /// Writes the trust bundle (root and FI certificates) the apps pin.
+    ExportTrust {
+        /// Key folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Output JSON file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn run_command(command: Command) -> Result<String, ops_issuer::ceremony::CeremonyError> {
+    use ops_issuer::ceremony;
+    let now = ops_issuer::api::now();
+    match command {
+        Command::CreateRoot { dir, name } => {
+            let cert = ceremony::create_root(&dir, &name, now)?;
+            Ok(format!(
+                "root certificate {} written to {}; the private key is in root.key (owner-only)",
+                cert.id(),
+                dir.display()
+            ))
+        }
+        Command::CreateFi {
+            dir,
+            name,
+            serial,
+            currency,
+            max_note_value,
+            hop_limit,
+        } => {
+            let limits = ceremony::FiLimits {
+                currency,
+                max_note_value,
+                hop_limit,
+            };
+            let cert = ceremony::create_fi(&dir, &name, serial, &limits, now)?;
+            Ok(format!(
+                "FI certificate {} written to {}; the private key is in fi.key (owner-only)",
+                cert.id(),
+                dir.display()
+            ))
+        }
+        Command::ExportTrust { dir, out } => {
+            ceremony::export_bundle(&dir, &out)?;
+            Ok(format!("trust bundle written to {}", out.display()))
+        }
+    }
 }
 
 #[tokio::main]
@@ -33,7 +131,27 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let options = Options::parse();
-    match ops_issuer::serve(&options.dist, options.addr).await {
+    if let Some(command) = options.command {
+        return match run_command(command) {
+            Ok(message) => {
+                println!("{message}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("ops-issuer: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let config = ops_issuer::Config {
+        dist: options.dist,
+        addr: options.addr,
+        data_dir: options.data_dir,
+        database: options.database,
+        starting_balance: options.starting_balance,
+        admin_token: options.admin_token,
+    };
+    match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("ops-issuer: {error}");

@@ -1,0 +1,150 @@
+//! Demo sign-up, account lookup and device registration (admin path until WebAuthn
+//! registration lands).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ops_core::{CertBody, Limits, PublicKey, Role};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, now, parse_hex, parse_json, require_admin};
+use crate::ceremony::{DAY, sign};
+use crate::store::NewDevice;
+
+/// Largest value a device may hold at once, unless the request asks for less.
+pub const DEFAULT_MAX_OUTSTANDING: u64 = 100_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignUp {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /api/v1/accounts`: a self-service demo account with the starting balance.
+pub async fn create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let req: SignUp = if body.is_empty() {
+        SignUp { name: None }
+    } else {
+        parse_json(&body)?
+    };
+    let name = req.name.unwrap_or_else(|| "demo".into());
+    if name.len() > 100 {
+        return Err(ApiError::bad_request(
+            "name_too_long",
+            "`name` must be at most 100 bytes",
+        ));
+    }
+    let account = state
+        .store
+        .create_account(&name, state.settings.starting_balance, now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!(account))))
+}
+
+/// `GET /api/v1/accounts/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request("malformed_id", "the account id must be a decimal number")
+    })?;
+    let account = state.store.account(id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_account",
+            "no account with this id; sign up with POST /api/v1/accounts",
+        )
+    })?;
+    Ok(Json(serde_json::json!(account)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterDevice {
+    account_id: i64,
+    /// SEC1 compressed P-256 public key, hex.
+    public_key: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    max_outstanding: Option<u64>,
+}
+
+/// `POST /api/v1/devices` (admin): certifies a device key for an account with this FI's
+/// key and registers it. Returns the certificate and its chain.
+pub async fn register_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_admin(&state, &headers)?;
+    let req: RegisterDevice = parse_json(&body)?;
+    let key = PublicKey(parse_hex::<33>("public_key", &req.public_key)?);
+    if key.0[0] != 2 && key.0[0] != 3 {
+        return Err(ApiError::bad_request(
+            "malformed_public_key",
+            "`public_key` must be a SEC1 compressed P-256 point (starting 02 or 03)",
+        ));
+    }
+    let max_outstanding = req
+        .max_outstanding
+        .unwrap_or(DEFAULT_MAX_OUTSTANDING)
+        .min(DEFAULT_MAX_OUTSTANDING);
+    let t = now();
+    // Serials are unique in the database; a concurrent registration retries.
+    for _ in 0..8 {
+        let serial = state.store.next_device_serial().await?;
+        let cert = sign(
+            CertBody {
+                serial,
+                role: Role::Device,
+                subject: key,
+                issuer: Some(state.trust.fi.id()),
+                not_before: t.saturating_sub(DAY),
+                not_after: t + 365 * DAY,
+                name: req.name.clone(),
+                limits: Limits {
+                    max_outstanding: Some(max_outstanding),
+                    ..Limits::default()
+                },
+                webauthn: None,
+            },
+            &state.trust.fi_key,
+        );
+        let device = NewDevice {
+            cert_id: cert.id().to_string(),
+            serial,
+            account_id: req.account_id,
+            public_key: key.to_string(),
+            cert: cert.to_bytes(),
+        };
+        match state.store.insert_device(&device, t).await {
+            Ok(()) => {
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(serde_json::json!({
+                        "cert_id": device.cert_id,
+                        "serial": serial,
+                        "cert": STANDARD.encode(&device.cert),
+                        "chain": [STANDARD.encode(state.trust.fi.to_bytes()), STANDARD.encode(state.trust.root.to_bytes())],
+                    })),
+                ));
+            }
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "could not allocate a certificate serial; retry",
+    ))
+}

@@ -1,0 +1,111 @@
+//! CRL, trust bundle, fraud cases (admin), health and metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ops_core::CrlBody;
+
+use super::{ApiError, AppState, now, require_admin};
+use crate::ceremony::sign;
+
+/// CRLs are reissued (same version, fresh `issued`) at this period, in seconds.
+pub const CRL_PERIOD: u64 = 3600;
+
+/// `GET /api/v1/crl`: this FI's signed CRL. Versioned by `number`; the ETag names the
+/// version and issue period, so clients revalidate cheaply.
+pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (version, revoked) = state.store.crl().await?;
+    let issued = now() / CRL_PERIOD * CRL_PERIOD;
+    let etag = format!("\"crl-{version}-{issued}\"");
+    let cache = HeaderValue::from_static("public, max-age=60, must-revalidate");
+    let etag_value = HeaderValue::from_str(&etag)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response());
+    }
+    let crl = sign(
+        CrlBody {
+            issuer: state.trust.fi.id(),
+            number: version,
+            issued,
+            revoked: revoked.clone(),
+        },
+        &state.trust.fi_key,
+    );
+    let body = serde_json::json!({
+        "issuer": state.trust.fi.id().to_string(),
+        "version": version,
+        "issued": issued,
+        "revoked": revoked,
+        "crl": STANDARD.encode(crl.to_bytes()),
+    });
+    Ok((
+        [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/trust`: the trust bundle (root and FI certificates).
+pub async fn trust(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.trust.bundle())
+}
+
+/// `GET /api/v1/fraud-cases` (admin): every fraud case with its proof.
+pub async fn fraud_cases(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let cases = state.store.fraud_cases().await?;
+    Ok(Json(serde_json::json!({ "cases": cases })))
+}
+
+/// `GET /healthz`: 200 when the database answers.
+pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    sqlx::query("SELECT 1")
+        .execute(state.store.pool())
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                format!("the database does not answer: {e}"),
+            )
+        })?;
+    Ok("ok")
+}
+
+/// `GET /metrics`: ledger counts and sums in the Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let t = state.store.totals().await?;
+    let mut out = String::new();
+    for (name, value) in [
+        ("ops_accounts", t.accounts),
+        ("ops_balances_total", t.balances),
+        ("ops_devices", t.devices),
+        ("ops_notes_issued", t.notes),
+        ("ops_issued_value_total", t.issued),
+        ("ops_outstanding_value", t.outstanding()),
+        ("ops_deposits", t.deposits),
+        ("ops_credited_value_total", t.credited),
+        ("ops_spends_recorded", t.spends),
+        ("ops_fraud_cases", t.fraud_cases),
+        ("ops_fraud_debited_total", t.fraud_debited),
+        ("ops_fraud_shortfall_total", t.fraud_shortfall),
+        ("ops_crl_version", t.crl_version),
+    ] {
+        out.push_str(&format!("{name} {value}\n"));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}

@@ -1,0 +1,58 @@
+//! `POST /api/v1/deposits`: a payee uploads a payment it received offline.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use ops_core::CertId;
+use serde::Deserialize;
+
+use super::{ApiError, AppState, now, parse_base64, parse_hex, parse_json};
+use crate::settle::{self, DepositError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deposit {
+    /// The payment's canonical bytes, standard base64.
+    payment: String,
+    /// The depositor's (the final payee's) certificate id, hex.
+    depositor: String,
+}
+
+/// Verifies and settles the payment; the same payment again returns the first outcome.
+pub async fn deposit(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req: Deposit = parse_json(&body)?;
+    let bytes = parse_base64("payment", &req.payment)?;
+    let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
+    let outcome = settle::deposit(&state.store, &state.trust, bytes, depositor, now())
+        .await
+        .map_err(|e| match e {
+            DepositError::Decode(m) => ApiError::bad_request(
+                "malformed_payment",
+                format!("the payment does not decode ({m}); send the canonical bytes the wallet produced"),
+            ),
+            DepositError::UnknownDepositor(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_depositor",
+                format!("{id} is not a device registered here; register the payee device first"),
+            ),
+            DepositError::Verify(v) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "payment_invalid",
+                format!("the payment does not verify: {v}; it cannot be credited"),
+            ),
+            DepositError::Unprovable(m) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unattributable_double_spend",
+                format!("{m}; the payment overlaps a recorded spend and cannot be credited"),
+            ),
+            DepositError::Store(s) => s.into(),
+            DepositError::Task(m) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)
+            }
+        })?;
+    Ok(Json(serde_json::json!(outcome)))
+}

@@ -1,0 +1,126 @@
+//! Funding: debit the account, issue notes to a registered device within its limits.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ops_core::{Certificate, IssuanceBody, Nonce};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, now, parse_hex, parse_json};
+use crate::ceremony::{DAY, sign};
+use crate::store::NewNote;
+
+/// Notes expire this long after issue.
+pub const NOTE_LIFETIME: u64 = 90 * DAY;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fund {
+    /// The device's certificate id, hex.
+    device: String,
+    /// Amount in minor units.
+    amount: u64,
+}
+
+/// `POST /api/v1/fund`: debits the device's account and returns the issued notes.
+pub async fn fund(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let req: Fund = parse_json(&body)?;
+    let device_id = parse_hex::<16>("device", &req.device)?;
+    let device = state
+        .store
+        .device(&ops_core::ids::to_hex(&device_id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_such_device",
+                "the device is not registered here; register it first",
+            )
+        })?;
+    if device.revoked {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            "the device's certificate is revoked; it cannot be funded",
+        ));
+    }
+    let cert = Certificate::from_bytes(&device.cert)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
+    let fi_limits = &state.trust.fi.body.limits;
+    let max_note = fi_limits.max_note_value.unwrap_or(u64::MAX).max(1);
+    let max_outstanding = cert.body.limits.max_outstanding.unwrap_or(0);
+    if req.amount == 0 {
+        return Err(ApiError::bad_request(
+            "zero_amount",
+            "`amount` must be positive",
+        ));
+    }
+    let outstanding = state.store.outstanding(&device.cert_id).await?;
+    if outstanding.saturating_add(req.amount) > max_outstanding {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "above_device_limit",
+            format!(
+                "the device may hold at most {max_outstanding}; it holds {outstanding}: ask for at most {}",
+                max_outstanding.saturating_sub(outstanding)
+            ),
+        ));
+    }
+    let t = now();
+    let currency = fi_limits.currency.clone().unwrap_or_else(|| "EUR".into());
+    let mut notes = Vec::new();
+    let mut issuances = Vec::new();
+    let mut left = req.amount;
+    while left > 0 {
+        let amount = left.min(max_note);
+        left -= amount;
+        let mut nonce = [0u8; 16];
+        getrandom::getrandom(&mut nonce).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no_randomness",
+                e.to_string(),
+            )
+        })?;
+        let issuance = sign(
+            IssuanceBody {
+                nonce: Nonce(nonce),
+                issuer: state.trust.fi.id(),
+                owner: cert.id(),
+                amount,
+                currency: currency.clone(),
+                issued: t,
+                expires: t + NOTE_LIFETIME,
+            },
+            &state.trust.fi_key,
+        );
+        let bytes = issuance.to_bytes();
+        notes.push(NewNote {
+            note_id: issuance.note_id().to_string(),
+            amount,
+            issuance: bytes.clone(),
+            issued: t,
+            expires: t + NOTE_LIFETIME,
+        });
+        issuances.push(STANDARD.encode(bytes));
+    }
+    let balance = state
+        .store
+        .fund(device.account_id, &device.cert_id, &notes)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "account_id": device.account_id,
+            "balance": balance,
+            "notes": issuances,
+            "note_ids": notes.iter().map(|n| n.note_id.clone()).collect::<Vec<_>>(),
+        })),
+    ))
+}

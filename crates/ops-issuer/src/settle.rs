@@ -1,0 +1,171 @@
+//! Settlement of a deposit: decode, verify with the protocol core (fast native provider),
+//! then record every spend of every hop and credit the payee in one transaction, retrying
+//! when a concurrent transaction won a race. Overlaps become fraud cases with a proof.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ops_core::crl_store::CrlStore;
+use ops_core::ledger::NoHistory;
+use ops_core::provider::RingProvider;
+use ops_core::verify::{Policy, Verifier, VerifyError};
+use ops_core::{CertId, Certificate, FraudProof, Payment, Spend};
+
+use crate::ceremony::Trust;
+use crate::store::{
+    DepositOutcome, NewDeposit, NewFraudCase, RecordError, SpendRecord, Store, StoreError,
+};
+
+/// How many times a deposit transaction is retried after losing a race.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Why a deposit was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DepositError {
+    /// The bytes are not a payment.
+    #[error("the payment does not decode: {0}")]
+    Decode(String),
+    /// The depositor is not a device registered here.
+    #[error("the depositor {0} is not a device registered with this FI")]
+    UnknownDepositor(String),
+    /// The payment does not verify.
+    #[error("the payment does not verify: {0}")]
+    Verify(VerifyError),
+    /// An overlap without a valid fraud proof.
+    #[error("double spend that cannot be attributed: {0}")]
+    Unprovable(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The verification task failed.
+    #[error("verification task failed: {0}")]
+    Task(String),
+}
+
+/// Settles `payment_bytes` deposited by `depositor` at time `now`.
+pub async fn deposit(
+    store: &Store,
+    trust: &Arc<Trust>,
+    payment_bytes: Vec<u8>,
+    depositor: CertId,
+    now: u64,
+) -> Result<DepositOutcome, DepositError> {
+    let payment =
+        Payment::from_bytes(&payment_bytes).map_err(|e| DepositError::Decode(e.to_string()))?;
+    let hash = payment.hash().to_string();
+    if let Some(done) = store.deposit(&hash).await? {
+        return Ok(done);
+    }
+    let device = store
+        .device(&depositor.to_string())
+        .await?
+        .ok_or_else(|| DepositError::UnknownDepositor(depositor.to_string()))?;
+    let (payment, verified) = {
+        let trust = Arc::clone(trust);
+        tokio::task::spawn_blocking(move || {
+            let known = trust.fis();
+            let crls = CrlStore::new();
+            let policy = Policy::from_root(&trust.root);
+            let verifier = Verifier {
+                root: &trust.root,
+                known_certs: &known,
+                crls: &crls,
+                policy: &policy,
+                provider: &RingProvider,
+            };
+            let v = verifier.verify_deposit(&depositor, &payment, &NoHistory, now);
+            (payment, v)
+        })
+        .await
+        .map_err(|e| DepositError::Task(e.to_string()))?
+    };
+    let verified = verified.map_err(DepositError::Verify)?;
+    let record = NewDeposit {
+        payment_hash: hash,
+        depositor: depositor.to_string(),
+        account_id: device.account_id,
+        amount: verified.amount,
+        spends: spend_records(&payment),
+        now,
+    };
+    let mut certs: BTreeMap<CertId, Certificate> =
+        payment.certs.iter().map(|c| (c.id(), c.clone())).collect();
+    for c in trust.fis() {
+        certs.insert(c.id(), c);
+    }
+    let root = trust.root.clone();
+    let builder =
+        move |recorded: &[u8], new: &SpendRecord| fraud_case(&root, &certs, recorded, new);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store.record_deposit(&record, &builder).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(RecordError::Store(e)) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
+                tracing::debug!("deposit {} lost a race, retrying: {e}", record.payment_hash);
+                tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
+            }
+            Err(RecordError::Store(e)) => return Err(e.into()),
+            Err(RecordError::UnprovableConflict(m)) => return Err(DepositError::Unprovable(m)),
+        }
+    }
+}
+
+/// Every distinct spend of every chain, with its signer (the owner of its input note: the
+/// issuance's owner for the first hop, the previous hop's payee after that).
+fn spend_records(payment: &Payment) -> Vec<SpendRecord> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for chain in &payment.chains {
+        let mut owner = chain.issuance.body.owner;
+        for s in &chain.spends {
+            let id = s.id();
+            if seen.insert(id) {
+                out.push(SpendRecord {
+                    spend_id: id.to_string(),
+                    input_note: s.body.input.to_string(),
+                    from: s.body.from,
+                    to: s.body.to,
+                    payee: s.body.payee.to_string(),
+                    signer: owner.to_string(),
+                    bytes: s.to_bytes(),
+                });
+            }
+            owner = s.body.payee;
+        }
+    }
+    out
+}
+
+/// Builds and checks the fraud proof for a recorded spend and a new overlapping one.
+fn fraud_case(
+    root: &Certificate,
+    certs: &BTreeMap<CertId, Certificate>,
+    recorded: &[u8],
+    new: &SpendRecord,
+) -> Result<NewFraudCase, String> {
+    let a = Spend::from_bytes(recorded).map_err(|e| format!("recorded spend: {e}"))?;
+    let b = Spend::from_bytes(&new.bytes).map_err(|e| format!("new spend: {e}"))?;
+    let signer = certs
+        .values()
+        .find(|c| c.id().to_string() == new.signer)
+        .ok_or_else(|| format!("signer certificate {} not in the payment", new.signer))?;
+    let fi = signer
+        .body
+        .issuer
+        .and_then(|i| certs.get(&i))
+        .ok_or_else(|| "the signer's FI certificate is unknown".to_owned())?;
+    let proof = FraudProof::new(a, b, signer.clone(), fi.clone());
+    let verdict = proof
+        .verify(root, &RingProvider)
+        .map_err(|e| e.to_string())?;
+    Ok(NewFraudCase {
+        spend_a: proof.first.id().to_string(),
+        spend_b: proof.second.id().to_string(),
+        input_note: verdict.note.to_string(),
+        culprit: verdict.culprit.to_string(),
+        culprit_serial: verdict.culprit_serial,
+        overlap: verdict.overlap,
+        proof: proof.to_bytes(),
+    })
+}

@@ -1,0 +1,222 @@
+//! Accounts, devices and funding.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, db_int};
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountRow {
+    /// Its id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Balance in minor units.
+    pub balance: i64,
+}
+
+/// A registered device as stored.
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    /// Certificate id (hex).
+    pub cert_id: String,
+    /// Certificate serial.
+    pub serial: i64,
+    /// Owning account.
+    pub account_id: i64,
+    /// The certificate's canonical bytes.
+    pub cert: Vec<u8>,
+    /// Whether its certificate is revoked.
+    pub revoked: bool,
+}
+
+/// A device to register.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// Certificate id (hex).
+    pub cert_id: String,
+    /// Certificate serial.
+    pub serial: u64,
+    /// Owning account.
+    pub account_id: i64,
+    /// Public key (hex).
+    pub public_key: String,
+    /// The certificate's canonical bytes.
+    pub cert: Vec<u8>,
+}
+
+/// A note to record as issued.
+#[derive(Debug, Clone)]
+pub struct NewNote {
+    /// Note id (hex).
+    pub note_id: String,
+    /// Amount.
+    pub amount: u64,
+    /// The signed issuance's canonical bytes.
+    pub issuance: Vec<u8>,
+    /// Issue time.
+    pub issued: u64,
+    /// Expiry.
+    pub expires: u64,
+}
+
+impl Store {
+    /// Creates an account holding `balance`.
+    pub async fn create_account(
+        &self,
+        name: &str,
+        balance: u64,
+        now: u64,
+    ) -> Result<AccountRow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "INSERT INTO accounts (name, balance, created) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(db_int(balance)?)
+        .bind(db_int(now)?)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        tx.commit().await?;
+        Ok(AccountRow {
+            id,
+            name: name.to_owned(),
+            balance: db_int(balance)?,
+        })
+    }
+
+    /// The account `id`, if it exists.
+    pub async fn account(&self, id: i64) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query("SELECT id, name, balance FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(AccountRow {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                balance: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The next free device certificate serial (device serials start at 1000).
+    pub async fn next_device_serial(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT CAST(COALESCE(MAX(serial), 999) AS BIGINT) FROM devices")
+            .fetch_one(&self.pool)
+            .await?;
+        let max: i64 = row.try_get(0)?;
+        Ok(u64::try_from(max).unwrap_or(999) + 1)
+    }
+
+    /// Registers a certified device for an existing account.
+    pub async fn insert_device(&self, device: &NewDevice, now: u64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT id FROM accounts WHERE id = $1")
+            .bind(device.account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("account"));
+        }
+        sqlx::query(
+            "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(&device.cert_id)
+        .bind(db_int(device.serial)?)
+        .bind(device.account_id)
+        .bind(&device.public_key)
+        .bind(&device.cert)
+        .bind(db_int(now)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The registered device with certificate id `cert_id` (hex).
+    pub async fn device(&self, cert_id: &str) -> Result<Option<DeviceRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT cert_id, serial, account_id, cert, revoked FROM devices WHERE cert_id = $1",
+        )
+        .bind(cert_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let revoked: i64 = r.try_get(4)?;
+            Ok(DeviceRow {
+                cert_id: r.try_get(0)?,
+                serial: r.try_get(1)?,
+                account_id: r.try_get(2)?,
+                cert: r.try_get(3)?,
+                revoked: revoked != 0,
+            })
+        })
+        .transpose()
+    }
+
+    /// Value issued to `device` and not yet spent by it (its outstanding exposure).
+    pub async fn outstanding(&self, device: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT SUM(amount) FROM notes WHERE device = $1), 0) AS BIGINT), \
+                    CAST(COALESCE((SELECT SUM(range_to - range_from) FROM spends \
+                                   WHERE input_note IN (SELECT note_id FROM notes WHERE device = $1)), 0) AS BIGINT)",
+        )
+        .bind(device)
+        .fetch_one(&self.pool)
+        .await?;
+        let issued: i64 = row.try_get(0)?;
+        let spent: i64 = row.try_get(1)?;
+        Ok(u64::try_from(issued.saturating_sub(spent)).unwrap_or(0))
+    }
+
+    /// Debits `account_id` by the notes' total and records the notes as issued to
+    /// `device`, in one transaction. Refused whole if the balance does not cover it.
+    pub async fn fund(
+        &self,
+        account_id: i64,
+        device: &str,
+        notes: &[NewNote],
+    ) -> Result<i64, StoreError> {
+        let total: u64 = notes.iter().map(|n| n.amount).sum();
+        let total = db_int(total)?;
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT balance FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        let balance: i64 = row.try_get(0)?;
+        if balance < total {
+            return Err(StoreError::InsufficientFunds {
+                balance,
+                needed: total,
+            });
+        }
+        sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
+            .bind(total)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        for n in notes {
+            sqlx::query(
+                "INSERT INTO notes (note_id, device, account_id, amount, issuance, issued, expires) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&n.note_id)
+            .bind(device)
+            .bind(account_id)
+            .bind(db_int(n.amount)?)
+            .bind(&n.issuance)
+            .bind(db_int(n.issued)?)
+            .bind(db_int(n.expires)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(balance - total)
+    }
+}

@@ -1,0 +1,174 @@
+//! Storage: SQLite by default, PostgreSQL when the URL says so, through one code path
+//! (`sqlx::Any`). Migrations run at connect. The double-spend check lives in the schema
+//! (an exclusion constraint on PostgreSQL, a trigger on SQLite); see `docs/STORAGE.md`.
+
+mod accounts;
+mod deposits;
+mod fraud;
+
+pub use accounts::{AccountRow, DeviceRow, NewDevice, NewNote};
+pub use deposits::{
+    DepositOutcome, FraudBuilder, NewDeposit, NewFraudCase, RecordError, SpendRecord,
+};
+pub use fraud::{FraudCaseRow, Totals};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (a file).
+    Sqlite,
+    /// PostgreSQL (or a compatible engine).
+    Postgres,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL names an engine this service does not support.
+    #[error("unsupported database URL {0:?}: use a file path, sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// An account does not have the funds for a debit.
+    #[error("insufficient funds: the account holds {balance}, {needed} needed")]
+    InsufficientFunds {
+        /// Current balance.
+        balance: i64,
+        /// Amount asked for.
+        needed: i64,
+    },
+    /// A row that must exist does not.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A concurrent transaction won a race (unique or exclusion constraint); retry.
+    #[error("conflicting concurrent write; retry")]
+    Conflict,
+}
+
+impl StoreError {
+    /// Whether the error is a lost race that a retry of the whole transaction resolves.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Conflict => true,
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
+                // PostgreSQL: exclusion / unique violation, serialization failure, deadlock.
+                // SQLite: BUSY / LOCKED, or the overlap trigger.
+                matches!(
+                    code.as_str(),
+                    "23P01" | "23505" | "40001" | "40P01" | "5" | "6" | "517" | "262"
+                ) || e.message().contains("double spend")
+                    || e.message().contains("database is locked")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The service's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Turns a configured location into a URL and its backend: `postgres://` and
+/// `postgresql://` URLs select PostgreSQL; `sqlite:` URLs and plain paths select SQLite.
+pub fn database_url(location: &str) -> Result<(String, Backend), StoreError> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Ok((location.to_owned(), Backend::Postgres));
+    }
+    if location.starts_with("sqlite:") {
+        return Ok((location.to_owned(), Backend::Sqlite));
+    }
+    if location.contains("://") {
+        return Err(StoreError::UnsupportedUrl(location.to_owned()));
+    }
+    Ok((format!("sqlite://{location}?mode=rwc"), Backend::Sqlite))
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if missing) and migrates the database at `location`.
+    pub async fn connect(location: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let (url, backend) = database_url(location)?;
+        let parent = Path::new(location).parent();
+        if let Some(parent) = parent.filter(|p| {
+            backend == Backend::Sqlite
+                && !location.starts_with("sqlite:")
+                && !p.as_os_str().is_empty()
+        }) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = FULL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        } else {
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// The engine in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a value-moving transaction: `BEGIN IMMEDIATE` on SQLite (takes the write
+    /// lock up front, so no read-to-write upgrade can deadlock), `BEGIN` on PostgreSQL.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+/// Converts an amount to the database's signed 64-bit integer.
+pub fn db_int(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit in 63 bits")))
+}

@@ -1,0 +1,276 @@
+//! Test harness: the real `ops-issuer` process on loopback with a temporary data folder,
+//! and a client that plays wallets and POS terminals with ops-core's message types.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    missing_docs
+)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ops_core::ids::Digest32;
+use ops_core::msg::Signed;
+use ops_core::sig::SoftwareKey;
+use ops_core::testing::secret_from_seed;
+use ops_core::{CertId, Certificate, Chain, Issuance, Payment, Spend, SpendBody};
+use serde_json::{Value, json};
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub database: Option<String>,
+    pub http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A fresh temporary folder.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "ops-issuer-test-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(dir.join("dist/pos")).unwrap();
+    for f in ["index.html", "sw.js", "pos/index.html", "pos/sw.js"] {
+        std::fs::write(dir.join("dist").join(f), "app").unwrap();
+    }
+    dir
+}
+
+impl Server {
+    /// Starts the server on a new data folder (SQLite unless `database` is given).
+    pub async fn start(tag: &str, database: Option<String>) -> Self {
+        Self::start_in(temp_dir(tag), database).await
+    }
+
+    /// Starts the server on `dir` (kept across restarts).
+    pub async fn start_in(dir: PathBuf, database: Option<String>) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ops-issuer"));
+        cmd.arg("--dist")
+            .arg(dir.join("dist"))
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null());
+        if let Some(db) = &database {
+            cmd.arg("--database").arg(db);
+        }
+        let child = cmd.spawn().unwrap();
+        let server = Server {
+            child,
+            port,
+            dir,
+            database,
+            http: reqwest::Client::new(),
+        };
+        for _ in 0..300 {
+            let status = server
+                .http
+                .get(server.url("/healthz"))
+                .send()
+                .await
+                .map(|r| r.status().as_u16());
+            if status.is_ok_and(|s| s == 200) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not answer /healthz within 30 s");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGKILL, no clean-up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn metrics(&self) -> std::collections::BTreeMap<String, i64> {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+            .collect()
+    }
+
+    /// A new demo account; returns its id.
+    pub async fn sign_up(&self, name: &str) -> i64 {
+        let (s, v) = self.post("/api/v1/accounts", json!({"name": name})).await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_i64().unwrap()
+    }
+
+    pub async fn balance(&self, account: i64) -> i64 {
+        let (s, v) = self.get(&format!("/api/v1/accounts/{account}")).await;
+        assert_eq!(s, 200, "{v}");
+        v["balance"].as_i64().unwrap()
+    }
+
+    /// Registers a software-key device for `account`.
+    pub async fn device(&self, account: i64, seed: u64) -> Device {
+        let key = SoftwareKey::from_secret(&secret_from_seed("issuer test device", seed)).unwrap();
+        let (s, v) = self
+            .post(
+                "/api/v1/devices",
+                json!({"account_id": account, "public_key": key.public_key().to_string()}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let cert = Certificate::from_bytes(&STANDARD.decode(v["cert"].as_str().unwrap()).unwrap())
+            .unwrap();
+        assert_eq!(cert.id().to_string(), v["cert_id"].as_str().unwrap());
+        Device { key, cert, account }
+    }
+
+    /// This FI's certificate, from the trust bundle.
+    pub async fn fi_cert(&self) -> Certificate {
+        let (_, v) = self.get("/api/v1/trust").await;
+        let b = STANDARD.decode(v["fis"][0].as_str().unwrap()).unwrap();
+        Certificate::from_bytes(&b).unwrap()
+    }
+
+    /// Funds `device` with `amount`; returns the issued notes.
+    pub async fn fund(&self, device: &Device, amount: u64) -> Vec<Issuance> {
+        let (s, v) = self
+            .post(
+                "/api/v1/fund",
+                json!({"device": device.cert.id().to_string(), "amount": amount}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| Issuance::from_bytes(&STANDARD.decode(n.as_str().unwrap()).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Deposits `payment` for `depositor`.
+    pub async fn deposit(&self, payment: &Payment, depositor: CertId) -> (u16, Value) {
+        self.post(
+            "/api/v1/deposits",
+            json!({"payment": STANDARD.encode(payment.to_bytes()), "depositor": depositor.to_string()}),
+        )
+        .await
+    }
+
+    /// Checks that the sum of all balances plus outstanding notes (less unrecovered fraud)
+    /// equals the starting balances of `accounts` accounts.
+    pub async fn assert_conserved(&self, starting: i64) {
+        let m = self.metrics().await;
+        assert_eq!(
+            m["ops_balances_total"] + m["ops_outstanding_value"] - m["ops_fraud_shortfall_total"],
+            m["ops_accounts"] * starting,
+            "value not conserved: {m:?}"
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A device with its key.
+pub struct Device {
+    pub key: SoftwareKey,
+    pub cert: Certificate,
+    pub account: i64,
+}
+
+impl Device {
+    pub fn id(&self) -> CertId {
+        self.cert.id()
+    }
+
+    /// Signs a spend of `[from, to)` of `input` to `payee`.
+    pub fn spend(
+        &self,
+        input: ops_core::NoteId,
+        from: u64,
+        to: u64,
+        payee: CertId,
+        tag: u8,
+    ) -> Spend {
+        let body = SpendBody {
+            input,
+            from,
+            to,
+            payee,
+            request: Digest32([tag; 32]),
+            time: now(),
+        };
+        let signature = self.key.sign(&Signed::body_bytes_of(&body));
+        Signed { body, signature }
+    }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A one-chain payment.
+pub fn payment(certs: Vec<Certificate>, issuance: &Issuance, spends: Vec<Spend>) -> Payment {
+    Payment {
+        certs,
+        chains: vec![Chain {
+            issuance: issuance.clone(),
+            spends,
+        }],
+    }
+}
+
+/// The starting balance of a demo account (the server's default).
+pub const STARTING: i64 = 100_000;

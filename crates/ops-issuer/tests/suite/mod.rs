@@ -1,0 +1,312 @@
+//! The API test suite, run against any backend.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use crate::common::{STARTING, Server, payment};
+use serde_json::json;
+
+pub async fn fund_deposit_and_idempotence(s: &Server) {
+    let alice = s.sign_up("alice").await;
+    let shop = s.sign_up("shop").await;
+    assert_eq!(s.balance(alice).await, STARTING);
+    let wallet = s.device(alice, 1).await;
+    let pos = s.device(shop, 2).await;
+    let fi = s.fi_cert().await;
+
+    let notes = s.fund(&wallet, 5_000).await;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].body.owner, wallet.id());
+    assert_eq!(s.balance(alice).await, STARTING - 5_000);
+
+    let spend = wallet.spend(notes[0].note_id(), 0, 1_200, pos.id(), 1);
+    let p = payment(
+        vec![fi.clone(), wallet.cert.clone()],
+        &notes[0],
+        vec![spend],
+    );
+    let (status, first) = s.deposit(&p, pos.id()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["amount"], 1_200);
+    assert_eq!(first["spends_recorded"], 1);
+    assert_eq!(first["fraud_cases"], 0);
+    assert_eq!(s.balance(shop).await, STARTING + 1_200);
+
+    // The same payment again: the first outcome, credited once.
+    let (status, again) = s.deposit(&p, pos.id()).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, first);
+    assert_eq!(s.balance(shop).await, STARTING + 1_200);
+
+    // A second payment from the rest of the note.
+    let spend2 = wallet.spend(notes[0].note_id(), 1_200, 2_000, pos.id(), 2);
+    let p2 = payment(vec![fi, wallet.cert.clone()], &notes[0], vec![spend2]);
+    let (status, v) = s.deposit(&p2, pos.id()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(s.balance(shop).await, STARTING + 2_000);
+
+    let m = s.metrics().await;
+    assert_eq!(m["ops_deposits"], 2);
+    assert_eq!(m["ops_outstanding_value"], 3_000);
+    assert_eq!(m["ops_fraud_cases"], 0);
+    s.assert_conserved(STARTING).await;
+
+    // Funding above the device's limit or the balance is refused, nothing written.
+    let (status, v) = s
+        .post(
+            "/api/v1/fund",
+            json!({"device": wallet.id().to_string(), "amount": 100_000}),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["code"], "above_device_limit");
+    assert_eq!(s.balance(alice).await, STARTING - 5_000);
+}
+
+pub async fn multi_hop_payment_records_every_spend(s: &Server) {
+    let a = s.sign_up("a").await;
+    let b = s.sign_up("b").await;
+    let shop = s.sign_up("shop").await;
+    let wa = s.device(a, 11).await;
+    let wb = s.device(b, 12).await;
+    let pos = s.device(shop, 13).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wa, 1_000).await;
+    let s1 = wa.spend(notes[0].note_id(), 0, 600, wb.id(), 1);
+    let s2 = wb.spend(s1.id(), 0, 250, pos.id(), 2);
+    let p = payment(
+        vec![fi, wa.cert.clone(), wb.cert.clone()],
+        &notes[0],
+        vec![s1, s2],
+    );
+    let (status, v) = s.deposit(&p, pos.id()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["amount"].as_i64(), v["spends_recorded"].as_i64()),
+        (Some(250), Some(2))
+    );
+    assert_eq!(s.balance(shop).await, STARTING + 250);
+    assert_eq!(s.metrics().await["ops_spends_recorded"], 2);
+    s.assert_conserved(STARTING).await;
+}
+
+pub async fn concurrent_overlapping_deposits(s: &Server) {
+    let mallory = s.sign_up("mallory").await;
+    let shop1 = s.sign_up("shop 1").await;
+    let shop2 = s.sign_up("shop 2").await;
+    let wallet = s.device(mallory, 21).await;
+    let pos1 = s.device(shop1, 22).await;
+    let pos2 = s.device(shop2, 23).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    assert_eq!(s.balance(mallory).await, STARTING - 1_000);
+    let note = &notes[0];
+    // The same range spent twice, to two payees.
+    let a = wallet.spend(note.note_id(), 0, 600, pos1.id(), 1);
+    let b = wallet.spend(note.note_id(), 100, 700, pos2.id(), 2);
+    let pa = payment(vec![fi.clone(), wallet.cert.clone()], note, vec![a]);
+    let pb = payment(vec![fi.clone(), wallet.cert.clone()], note, vec![b]);
+    let (ra, rb) = tokio::join!(s.deposit(&pa, pos1.id()), s.deposit(&pb, pos2.id()));
+    assert_eq!(ra.0, 200, "{}", ra.1);
+    assert_eq!(rb.0, 200, "{}", rb.1);
+    assert_eq!(
+        ra.1["fraud_cases"].as_i64().unwrap() + rb.1["fraud_cases"].as_i64().unwrap(),
+        1,
+        "exactly one deposit found the double spend: {} / {}",
+        ra.1,
+        rb.1
+    );
+    // Guaranteed settlement: both honest payees are credited.
+    assert_eq!(s.balance(shop1).await, STARTING + 600);
+    assert_eq!(s.balance(shop2).await, STARTING + 600);
+    // The culprit is debited the overlap (500) and revoked.
+    assert_eq!(s.balance(mallory).await, STARTING - 1_000 - 500);
+    let (status, cases) = s.get("/api/v1/fraud-cases").await;
+    assert_eq!(status, 200);
+    let cases = cases["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0]["culprit"], wallet.id().to_string());
+    assert_eq!(cases[0]["overlap"], 500);
+    assert_eq!(cases[0]["debited"], 500);
+    // The stored proof verifies on its own against the root.
+    use base64::Engine as _;
+    let proof = ops_core::FraudProof::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(cases[0]["proof"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let (_, trust) = s.get("/api/v1/trust").await;
+    let root = ops_core::Certificate::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(trust["root"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let verdict = proof
+        .verify(&root, ops_core::provider::default_provider())
+        .unwrap();
+    assert_eq!(verdict.culprit, wallet.id());
+    let (_, crl) = s.get("/api/v1/crl").await;
+    assert_eq!(crl["revoked"], json!([wallet.cert.body.serial]));
+    assert_eq!(crl["version"], 1);
+    // The revoked device cannot be funded again.
+    let (status, v) = s
+        .post(
+            "/api/v1/fund",
+            json!({"device": wallet.id().to_string(), "amount": 10}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("device_revoked"))
+    );
+    // Re-uploading either payment changes nothing.
+    assert_eq!(s.deposit(&pa, pos1.id()).await.1, ra.1);
+    assert_eq!(s.deposit(&pb, pos2.id()).await.1, rb.1);
+    assert_eq!(s.metrics().await["ops_fraud_cases"], 1);
+    s.assert_conserved(STARTING).await;
+}
+
+pub async fn bad_input(s: &Server) {
+    let shop = s.sign_up("shop").await;
+    let pos = s.device(shop, 31).await;
+    let wallet = s.device(shop, 32).await;
+    let fi = s.fi_cert().await;
+    let expect = |r: (u16, serde_json::Value), status: u16, code: &str| {
+        assert_eq!(r.0, status, "{}", r.1);
+        assert_eq!(r.1["error"]["code"], code, "{}", r.1);
+        assert!(r.1["error"]["message"].as_str().unwrap().len() > 10);
+    };
+    let raw = |body: &'static str| {
+        let req = s
+            .http
+            .post(s.url("/api/v1/deposits"))
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    expect(raw("{not json").await, 400, "malformed_json");
+    expect(
+        s.post(
+            "/api/v1/deposits",
+            json!({"payment": "!!", "depositor": pos.id().to_string()}),
+        )
+        .await,
+        400,
+        "malformed_base64",
+    );
+    expect(
+        s.post(
+            "/api/v1/deposits",
+            json!({"payment": "AAAA", "depositor": "zz"}),
+        )
+        .await,
+        400,
+        "malformed_id",
+    );
+    expect(
+        s.post(
+            "/api/v1/deposits",
+            json!({"payment": "AAAA", "depositor": pos.id().to_string()}),
+        )
+        .await,
+        400,
+        "malformed_payment",
+    );
+    // A forged spend (signature over another body) does not verify.
+    let notes = s.fund(&wallet, 100).await;
+    let mut spend = wallet.spend(notes[0].note_id(), 0, 50, pos.id(), 1);
+    spend.body.to = 100;
+    let p = payment(
+        vec![fi.clone(), wallet.cert.clone()],
+        &notes[0],
+        vec![spend],
+    );
+    expect(s.deposit(&p, pos.id()).await, 422, "payment_invalid");
+    // Depositing to someone who is not the payee.
+    let spend = wallet.spend(notes[0].note_id(), 0, 50, pos.id(), 2);
+    let p = payment(vec![fi, wallet.cert.clone()], &notes[0], vec![spend]);
+    expect(s.deposit(&p, wallet.id()).await, 422, "payment_invalid");
+    let unknown = "00112233445566778899aabbccddeeff";
+    expect(
+        s.deposit(
+            &p,
+            ops_core::CertId(
+                <[u8; 16]>::try_from(ops_core::ids::from_hex(unknown).unwrap()).unwrap(),
+            ),
+        )
+        .await,
+        404,
+        "unknown_depositor",
+    );
+    // Nothing was written by any of these.
+    let m = s.metrics().await;
+    assert_eq!((m["ops_deposits"], m["ops_spends_recorded"]), (0, 0));
+    // Oversized body, unknown endpoint, unknown account.
+    let big = "x".repeat(300 * 1024);
+    let r = s
+        .http
+        .post(s.url("/api/v1/deposits"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let v: serde_json::Value = r.json().await.unwrap();
+    expect((status, v), 413, "body_too_large");
+    expect(s.get("/api/v1/nothing").await, 404, "no_such_endpoint");
+    expect(
+        s.get("/api/v1/accounts/999999").await,
+        404,
+        "no_such_account",
+    );
+    expect(s.get("/api/v1/accounts/abc").await, 400, "malformed_id");
+    // The apps are still served as the fallback.
+    let r = s.http.get(s.url("/pos/")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+pub async fn crl_caching(s: &Server) {
+    let r = s.http.get(s.url("/api/v1/crl")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["version"], 0);
+    use base64::Engine as _;
+    let crl = ops_core::Crl::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(v["crl"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let fi = s.fi_cert().await;
+    assert_eq!(crl.body.issuer, fi.id());
+    ops_core::sig::verify_signature(
+        ops_core::provider::default_provider(),
+        &fi.body.subject,
+        None,
+        &crl.body_bytes(),
+        &crl.signature,
+    )
+    .unwrap();
+    let r = s
+        .http
+        .get(s.url("/api/v1/crl"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 304);
+}
