@@ -8,6 +8,8 @@
     missing_docs
 )]
 
+pub mod postgres;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -310,3 +310,37 @@ pub async fn crl_caching(s: &Server) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 304);
 }
+
+/// The database itself refuses an overlapping range of one note, whatever the code does.
+pub async fn db_refuses_overlap(store: &ops_issuer::store::Store) {
+    let insert = |id: &'static str, note: &'static str, from: i64, to: i64| {
+        sqlx::query(
+            "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
+             VALUES ($1, $2, $3, $4, 'p', 's', 'd', $5)",
+        )
+        .bind(id)
+        .bind(note)
+        .bind(from)
+        .bind(to)
+        .bind(vec![0u8])
+        .execute(store.pool())
+    };
+    insert("a", "n1", 0, 10).await.unwrap();
+    insert("b", "n1", 10, 20).await.unwrap();
+    insert("c", "n2", 5, 15).await.unwrap();
+    for (id, from, to) in [("d", 9, 11), ("e", 0, 5), ("f", 15, 16), ("g", 0, 100)] {
+        let e = insert(id, "n1", from, to).await.unwrap_err();
+        let sqlx::Error::Database(e) = e else {
+            panic!("{e}")
+        };
+        assert!(
+            e.message().contains("double spend") || e.code().as_deref() == Some("23P01"),
+            "{e}"
+        );
+    }
+    assert!(
+        insert("h", "n1", 5, 5).await.is_err(),
+        "empty range refused"
+    );
+    insert("i", "n1", 20, 30).await.unwrap();
+}

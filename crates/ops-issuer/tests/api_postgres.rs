@@ -1,0 +1,41 @@
+//! The same API suite against a real PostgreSQL started by the test on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod suite;
+
+use common::postgres::Postgres;
+
+#[tokio::test]
+async fn api_suite_on_postgres() {
+    let pg = Postgres::start();
+    let db = pg.create_database("store").await;
+    let store = ops_issuer::store::Store::connect(&db).await.unwrap();
+    assert_eq!(store.backend(), ops_issuer::store::Backend::Postgres);
+    suite::db_refuses_overlap(&store).await;
+    drop(store);
+
+    let db = pg.create_database("fund").await;
+    let s = common::Server::start("pg-fund", Some(db)).await;
+    suite::fund_deposit_and_idempotence(&s).await;
+    drop(s);
+
+    let db = pg.create_database("hops").await;
+    let s = common::Server::start("pg-hops", Some(db)).await;
+    suite::multi_hop_payment_records_every_spend(&s).await;
+    drop(s);
+
+    let db = pg.create_database("fraud").await;
+    let s = common::Server::start("pg-fraud", Some(db)).await;
+    suite::concurrent_overlapping_deposits(&s).await;
+    drop(s);
+
+    let db = pg.create_database("errors").await;
+    let s = common::Server::start("pg-errors", Some(db)).await;
+    suite::bad_input(&s).await;
+    drop(s);
+
+    let db = pg.create_database("crl").await;
+    let s = common::Server::start("pg-crl", Some(db)).await;
+    suite::crl_caching(&s).await;
+}
