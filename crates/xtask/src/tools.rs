@@ -73,6 +73,9 @@ pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
     if matches!(need, Need::Browser | Need::Test) {
         ensure_chromium(&toolchain)?;
     }
+    if matches!(need, Need::Test) {
+        ensure_postgres(&toolchain)?;
+    }
     Ok(toolchain)
 }
 
@@ -254,6 +257,47 @@ fn ensure_chromium(toolchain: &Toolchain) -> Result<(), XtaskError> {
     run(
         "installing Chromium and ChromeDriver from Debian (apt-get, about 2 minutes)",
         &mut apt(&["install", "-y", "-q", "chromium", "chromium-driver"]),
+        fix,
+    )
+}
+
+/// PostgreSQL for the issuer service's test suite (the tests start their own cluster on
+/// loopback with `initdb` and `pg_ctl`; no server needs to be running).
+fn ensure_postgres(toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .any(|version| version.path().join("bin/initdb").is_file())
+        })
+        .unwrap_or(false);
+    if installed {
+        ok("postgresql", "(initdb found under /usr/lib/postgresql)");
+        return Ok(());
+    }
+    let is_root = probe("id", ["-u"], &toolchain.path_env).as_deref() == Some("0");
+    if !is_root {
+        return Err(XtaskError::MissingTool(
+            "PostgreSQL is missing (the issuer tests start one on loopback): run `sudo apt-get install -y postgresql`, then retry".into(),
+        ));
+    }
+    let apt = |args: &[&str]| {
+        let mut command = Command::new("apt-get");
+        command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .env("PATH", &toolchain.path_env);
+        command
+    };
+    let fix =
+        "Run `apt-get update && apt-get install -y postgresql` by hand to see the full error.";
+    run(
+        "updating Debian's package lists (apt-get update)",
+        &mut apt(&["update", "-q"]),
+        fix,
+    )?;
+    run(
+        "installing PostgreSQL from Debian (apt-get, about a minute)",
+        &mut apt(&["install", "-y", "-q", "postgresql"]),
         fix,
     )
 }
