@@ -38,4 +38,9 @@ async fn api_suite_on_postgres() {
     let db = pg.create_database("crl").await;
     let s = common::Server::start("pg-crl", Some(db)).await;
     suite::crl_caching(&s).await;
+    drop(s);
+
+    let db = pg.create_database("load").await;
+    let s = common::Server::start("pg-load", Some(db)).await;
+    suite::parallel_load(&s, "PostgreSQL").await;
 }

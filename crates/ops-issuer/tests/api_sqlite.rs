@@ -33,3 +33,77 @@ async fn crl_is_versioned_and_cacheable() {
     let s = common::Server::start("crl", None).await;
     suite::crl_caching(&s).await;
 }
+
+#[tokio::test]
+async fn many_parallel_deposits_are_each_credited_once() {
+    let s = common::Server::start("load", None).await;
+    suite::parallel_load(&s, "SQLite").await;
+}
+
+/// SIGKILL in the middle of a deposit load, restart on the same data, re-upload
+/// everything: every payment credited exactly once.
+#[tokio::test]
+async fn crash_during_deposits_then_reupload_credits_each_once() {
+    let mut s = common::Server::start("crash", None).await;
+    let (batch, total, shops) = suite::payment_batch(&s, 2, 250, 200).await;
+    let dir = s.dir.clone();
+    let http = s.http.clone();
+    let url = s.url("");
+    let load =
+        {
+            let batch = batch.clone();
+            tokio::spawn(async move {
+                use base64::Engine as _;
+                let mut set = tokio::task::JoinSet::new();
+                for (p, d) in batch {
+                    let req = http.post(format!("{url}/api/v1/deposits")).json(&serde_json::json!({
+                    "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
+                    "depositor": d.to_string(),
+                }));
+                    set.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
+                }
+                let mut ok = 0;
+                while let Some(r) = set.join_next().await {
+                    if matches!(r, Ok(Ok(200))) {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        };
+    // Let part of the load land, then kill the server mid-flight.
+    let mut seen = 0;
+    for _ in 0..200 {
+        seen = s.metrics().await["ops_deposits"];
+        if seen >= 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    s.kill();
+    let answered = load.await.unwrap();
+    println!(
+        "killed after >= {seen} deposits; {answered} of {} answered 200 before the kill",
+        batch.len()
+    );
+    assert!(
+        answered < batch.len(),
+        "the kill came too late to test anything"
+    );
+    drop(s);
+    let s = common::Server::start_in(dir, None).await;
+    let before = s.metrics().await["ops_deposits"];
+    assert!(
+        before >= answered as i64,
+        "an acknowledged deposit was lost"
+    );
+    let (ok, _) = suite::deposit_all(&s, &batch, 16).await;
+    assert_eq!(ok, batch.len());
+    let m = s.metrics().await;
+    assert_eq!(m["ops_deposits"], batch.len() as i64);
+    assert_eq!(
+        s.balance(shops[0]).await + s.balance(shops[1]).await - 2 * common::STARTING,
+        total
+    );
+    s.assert_conserved(common::STARTING).await;
+}

@@ -344,3 +344,112 @@ pub async fn db_refuses_overlap(store: &ops_issuer::store::Store) {
     );
     insert("i", "n1", 20, 30).await.unwrap();
 }
+
+/// A batch of valid payments: `payers` wallets each pay `per_payer` disjoint slices of one
+/// note to two POS terminals. Returns (payment, depositor) pairs and the total value.
+pub async fn payment_batch(
+    s: &Server,
+    payers: usize,
+    per_payer: u64,
+    seed: u64,
+) -> (Vec<(ops_core::Payment, ops_core::CertId)>, i64, [i64; 2]) {
+    let shop_a = s.sign_up("shop a").await;
+    let shop_b = s.sign_up("shop b").await;
+    let pos = [
+        s.device(shop_a, seed).await,
+        s.device(shop_b, seed + 1).await,
+    ];
+    let fi = s.fi_cert().await;
+    let mut out = Vec::new();
+    let mut total = 0;
+    for p in 0..payers {
+        let account = s.sign_up("payer").await;
+        let wallet = s.device(account, seed + 10 + p as u64).await;
+        let notes = s.fund(&wallet, per_payer * 10).await;
+        for i in 0..per_payer {
+            let to = &pos[(i % 2) as usize];
+            let spend = wallet.spend(notes[0].note_id(), i * 10, i * 10 + 10, to.id(), 1);
+            out.push((
+                payment(
+                    vec![fi.clone(), wallet.cert.clone()],
+                    &notes[0],
+                    vec![spend],
+                ),
+                to.id(),
+            ));
+            total += 10;
+        }
+    }
+    (out, total, [shop_a, shop_b])
+}
+
+/// Deposits every payment with `parallel` requests in flight; returns how many answered
+/// 200 and the elapsed time.
+pub async fn deposit_all(
+    s: &Server,
+    batch: &[(ops_core::Payment, ops_core::CertId)],
+    parallel: usize,
+) -> (usize, std::time::Duration) {
+    use base64::Engine as _;
+    let started = std::time::Instant::now();
+    let mut ok = 0;
+    for chunk in batch.chunks(parallel) {
+        let mut set = tokio::task::JoinSet::new();
+        for (p, depositor) in chunk {
+            let req = s.http.post(s.url("/api/v1/deposits")).json(&json!({
+                "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
+                "depositor": depositor.to_string(),
+            }));
+            set.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
+        }
+        while let Some(r) = set.join_next().await {
+            if matches!(r, Ok(Ok(200))) {
+                ok += 1;
+            }
+        }
+    }
+    (ok, started.elapsed())
+}
+
+/// Many deposits in parallel: every one credited once, value conserved. Prints deposits
+/// per second next to raw signature verifications per second.
+pub async fn parallel_load(s: &Server, label: &str) {
+    let (batch, total, shops) = payment_batch(s, 4, 100, 100).await;
+    let (ok, elapsed) = deposit_all(s, &batch, 32).await;
+    assert_eq!(ok, batch.len());
+    let credited = s.balance(shops[0]).await + s.balance(shops[1]).await - 2 * STARTING;
+    assert_eq!(credited, total);
+    // Everything again: nothing more credited.
+    let (ok, _) = deposit_all(s, &batch, 32).await;
+    assert_eq!(ok, batch.len());
+    let m = s.metrics().await;
+    assert_eq!(m["ops_deposits"], batch.len() as i64);
+    assert_eq!(m["ops_credited_value_total"], total);
+    s.assert_conserved(STARTING).await;
+    let rate = batch.len() as f64 / elapsed.as_secs_f64();
+    let verify = raw_verifications_per_second(&batch[0].0);
+    println!(
+        "{label}: {} deposits in {:.2} s = {rate:.0} deposits/s (32 in flight); raw spend-signature verifications: {verify:.0}/s (one core, this process)",
+        batch.len(),
+        elapsed.as_secs_f64()
+    );
+}
+
+fn raw_verifications_per_second(p: &ops_core::Payment) -> f64 {
+    let spend = &p.chains[0].spends[0];
+    let key = &p.certs[1].body.subject;
+    let body = spend.body_bytes();
+    let n = 500;
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        ops_core::sig::verify_signature(
+            &ops_core::provider::RingProvider,
+            key,
+            None,
+            &body,
+            &spend.signature,
+        )
+        .unwrap();
+    }
+    f64::from(n) / started.elapsed().as_secs_f64()
+}
