@@ -31,6 +31,10 @@ pub struct Config {
     pub starting_balance: u64,
     /// If set, admin endpoints require this bearer token.
     pub admin_token: Option<String>,
+    /// Sustained fund/deposit requests per second per device.
+    pub device_rate: u32,
+    /// Burst of fund/deposit requests per device.
+    pub device_burst: u32,
 }
 
 /// Why the service could not run.
@@ -90,6 +94,7 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
         settings: Arc::new(api::Settings {
             starting_balance: config.starting_balance,
             admin_token: config.admin_token.clone(),
+            device_limit: api::RateLimiter::new(config.device_rate, config.device_burst),
         }),
     };
     Ok(api::router(state, Some(apps)))

@@ -36,6 +36,12 @@ struct Options {
     /// Require this bearer token on admin endpoints (default: open, for the demo).
     #[arg(long)]
     admin_token: Option<String>,
+    /// Sustained fund and deposit requests per second allowed per device.
+    #[arg(long, default_value_t = 100)]
+    device_rate: u32,
+    /// Burst of fund and deposit requests allowed per device.
+    #[arg(long, default_value_t = 1000)]
+    device_burst: u32,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -150,6 +156,8 @@ async fn main() -> std::process::ExitCode {
         database: options.database,
         starting_balance: options.starting_balance,
         admin_token: options.admin_token,
+        device_rate: options.device_rate,
+        device_burst: options.device_burst,
     };
     match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -42,12 +42,23 @@ pub enum DepositError {
     Task(String),
 }
 
-/// Settles `payment_bytes` deposited by `depositor` at time `now`.
+/// Who is paid and whose account is credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// A payee deposits what it received: the payments' payee is this device, whose
+    /// account is credited.
+    Deposit(CertId),
+    /// A wallet returns value (defund): the payment pays this FI, and the account of the
+    /// device that signed the final spends is credited.
+    Defund,
+}
+
+/// Settles `payment_bytes` at time `now`: a deposit or a defund.
 pub async fn deposit(
     store: &Store,
     trust: &Arc<Trust>,
     payment_bytes: Vec<u8>,
-    depositor: CertId,
+    kind: Settlement,
     now: u64,
 ) -> Result<DepositOutcome, DepositError> {
     let payment =
@@ -56,10 +67,14 @@ pub async fn deposit(
     if let Some(done) = store.deposit(&hash).await? {
         return Ok(done);
     }
+    let (depositor, credited) = match kind {
+        Settlement::Deposit(id) => (id, id),
+        Settlement::Defund => (trust.fi.id(), final_signer(&payment)?),
+    };
     let device = store
-        .device(&depositor.to_string())
+        .device(&credited.to_string())
         .await?
-        .ok_or_else(|| DepositError::UnknownDepositor(depositor.to_string()))?;
+        .ok_or_else(|| DepositError::UnknownDepositor(credited.to_string()))?;
     let (payment, verified) = {
         let trust = Arc::clone(trust);
         tokio::task::spawn_blocking(move || {
@@ -82,7 +97,7 @@ pub async fn deposit(
     let verified = verified.map_err(DepositError::Verify)?;
     let record = NewDeposit {
         payment_hash: hash,
-        depositor: depositor.to_string(),
+        depositor: credited.to_string(),
         account_id: device.account_id,
         amount: verified.amount,
         spends: spend_records(&payment),
@@ -109,6 +124,29 @@ pub async fn deposit(
             Err(RecordError::UnprovableConflict(m)) => return Err(DepositError::Unprovable(m)),
         }
     }
+}
+
+/// The one device that signed the final spend of every chain (a defund returns one
+/// device's value).
+fn final_signer(payment: &Payment) -> Result<CertId, DepositError> {
+    let mut signer = None;
+    for chain in &payment.chains {
+        let mut owner = chain.issuance.body.owner;
+        for s in chain
+            .spends
+            .iter()
+            .take(chain.spends.len().saturating_sub(1))
+        {
+            owner = s.body.payee;
+        }
+        if chain.spends.is_empty() || signer.is_some_and(|x| x != owner) {
+            return Err(DepositError::Decode(
+                "a defund must return spends signed by one device, one per chain".into(),
+            ));
+        }
+        signer = Some(owner);
+    }
+    signer.ok_or_else(|| DepositError::Decode("the payment has no chains".into()))
 }
 
 /// Every distinct spend of every chain, with its signer (the owner of its input note: the

@@ -40,6 +40,11 @@ async fn api_suite_on_postgres() {
     suite::crl_caching(&s).await;
     drop(s);
 
+    let db = pg.create_database("defund").await;
+    let s = common::Server::start("pg-defund", Some(db)).await;
+    suite::defund_returns_unspent_value(&s).await;
+    drop(s);
+
     let db = pg.create_database("load").await;
     let s = common::Server::start("pg-load", Some(db)).await;
     suite::parallel_load(&s, "PostgreSQL").await;

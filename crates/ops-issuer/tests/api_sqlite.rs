@@ -107,3 +107,36 @@ async fn crash_during_deposits_then_reupload_credits_each_once() {
     );
     s.assert_conserved(common::STARTING).await;
 }
+
+#[tokio::test]
+async fn defund_returns_unspent_value() {
+    let s = common::Server::start("defund", None).await;
+    suite::defund_returns_unspent_value(&s).await;
+}
+
+#[tokio::test]
+async fn per_device_rate_limit_answers_429() {
+    let s = common::Server::start_with(
+        common::temp_dir("rate"),
+        None,
+        &["--device-rate", "0", "--device-burst", "2"],
+    )
+    .await;
+    let a = s.sign_up("a").await;
+    let w = s.device(a, 51).await;
+    let w2 = s.device(a, 52).await;
+    s.fund(&w, 10).await;
+    s.fund(&w, 10).await;
+    let (status, v) = s
+        .post(
+            "/api/v1/fund",
+            serde_json::json!({"device": w.id().to_string(), "amount": 10}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    s.fund(&w2, 10).await;
+    assert_eq!(s.balance(a).await, common::STARTING - 30);
+}

@@ -8,7 +8,7 @@ use ops_core::CertId;
 use serde::Deserialize;
 
 use super::{ApiError, AppState, now, parse_base64, parse_hex, parse_json};
-use crate::settle::{self, DepositError};
+use crate::settle::{self, DepositError, Settlement};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,7 +27,35 @@ pub async fn deposit(
     let req: Deposit = parse_json(&body)?;
     let bytes = parse_base64("payment", &req.payment)?;
     let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
-    let outcome = settle::deposit(&state.store, &state.trust, bytes, depositor, now())
+    state.settings.device_limit.check(&depositor.to_string())?;
+    settle(&state, bytes, Settlement::Deposit(depositor)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defund {
+    /// A payment of the wallet's unspent ranges to this FI, standard base64.
+    payment: String,
+}
+
+/// `POST /api/v1/defund`: a wallet returns the unspent ranges of its notes as a payment to
+/// this FI (final payee: the FI's certificate id); the signing device's account is
+/// credited, once.
+pub async fn defund(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req: Defund = parse_json(&body)?;
+    let bytes = parse_base64("payment", &req.payment)?;
+    settle(&state, bytes, Settlement::Defund).await
+}
+
+async fn settle(
+    state: &AppState,
+    bytes: Vec<u8>,
+    kind: Settlement,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let outcome = settle::deposit(&state.store, &state.trust, bytes, kind, now())
         .await
         .map_err(|e| match e {
             DepositError::Decode(m) => ApiError::bad_request(

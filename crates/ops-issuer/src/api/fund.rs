@@ -32,6 +32,10 @@ pub async fn fund(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Fund = parse_json(&body)?;
     let device_id = parse_hex::<16>("device", &req.device)?;
+    state
+        .settings
+        .device_limit
+        .check(&ops_core::ids::to_hex(&device_id))?;
     let device = state
         .store
         .device(&ops_core::ids::to_hex(&device_id))

@@ -5,6 +5,9 @@ mod accounts;
 mod admin;
 mod deposit;
 mod fund;
+mod ratelimit;
+
+pub use ratelimit::RateLimiter;
 
 use std::sync::Arc;
 
@@ -25,12 +28,14 @@ use crate::store::{Store, StoreError};
 pub const MAX_BODY: usize = 256 * 1024;
 
 /// Service settings the API needs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Settings {
     /// Balance of a new self-service demo account, in minor units.
     pub starting_balance: u64,
     /// If set, admin endpoints require `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// Per-device limit on fund and deposit requests.
+    pub device_limit: RateLimiter,
 }
 
 /// Shared state of the handlers.
@@ -175,6 +180,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/devices", post(accounts::register_device))
         .route("/v1/fund", post(fund::fund))
         .route("/v1/deposits", post(deposit::deposit))
+        .route("/v1/defund", post(deposit::defund))
         .route("/v1/crl", get(admin::crl))
         .route("/v1/trust", get(admin::trust))
         .route("/v1/fraud-cases", get(admin::fraud_cases))

@@ -62,6 +62,11 @@ impl Server {
 
     /// Starts the server on `dir` (kept across restarts).
     pub async fn start_in(dir: PathBuf, database: Option<String>) -> Self {
+        Self::start_with(dir, database, &[]).await
+    }
+
+    /// Starts the server on `dir` with extra command-line arguments.
+    pub async fn start_with(dir: PathBuf, database: Option<String>, extra: &[&str]) -> Self {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ops-issuer"));
         cmd.arg("--dist")
@@ -70,6 +75,7 @@ impl Server {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(dir.join("data"))
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null());
         if let Some(db) = &database {

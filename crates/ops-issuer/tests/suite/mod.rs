@@ -453,3 +453,44 @@ fn raw_verifications_per_second(p: &ops_core::Payment) -> f64 {
     }
     f64::from(n) / started.elapsed().as_secs_f64()
 }
+
+/// Defund: the wallet pays its unspent range back to the FI; its account is credited once.
+pub async fn defund_returns_unspent_value(s: &Server) {
+    use base64::Engine as _;
+    let alice = s.sign_up("alice").await;
+    let shop = s.sign_up("shop").await;
+    let wallet = s.device(alice, 41).await;
+    let pos = s.device(shop, 42).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    let pay = wallet.spend(notes[0].note_id(), 0, 300, pos.id(), 1);
+    let p = payment(vec![fi.clone(), wallet.cert.clone()], &notes[0], vec![pay]);
+    assert_eq!(s.deposit(&p, pos.id()).await.0, 200);
+    let back = wallet.spend(notes[0].note_id(), 300, 1_000, fi.id(), 2);
+    let d = payment(vec![fi.clone(), wallet.cert.clone()], &notes[0], vec![back]);
+    let body = json!({"payment": base64::engine::general_purpose::STANDARD.encode(d.to_bytes())});
+    let (status, first) = s.post("/api/v1/defund", body.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["amount"], 700);
+    assert_eq!(s.balance(alice).await, STARTING - 300);
+    let (status, again) = s.post("/api/v1/defund", body).await;
+    assert_eq!((status, &again), (200, &first));
+    assert_eq!(s.balance(alice).await, STARTING - 300);
+    let m = s.metrics().await;
+    assert_eq!(m["ops_outstanding_value"], 0);
+    s.assert_conserved(STARTING).await;
+    // Returning a range already returned, in another body, is a double spend.
+    let again = wallet.spend(notes[0].note_id(), 900, 1_000, fi.id(), 3);
+    let d2 = payment(vec![fi, wallet.cert.clone()], &notes[0], vec![again]);
+    let (status, v) = s
+        .post(
+            "/api/v1/defund",
+            json!({"payment": base64::engine::general_purpose::STANDARD.encode(d2.to_bytes())}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["fraud_cases"], 1);
+    // Credited 100 and debited the same 100 as the culprit: no gain.
+    assert_eq!(s.balance(alice).await, STARTING - 300);
+    s.assert_conserved(STARTING).await;
+}
