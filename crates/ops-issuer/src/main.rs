@@ -79,6 +79,24 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         hop_limit: u8,
     },
+    /// Creates an account (admin), in the database of --data-dir / --database.
+    CreateAccount {
+        /// Account name.
+        #[arg(long)]
+        name: String,
+        /// Opening balance in minor units.
+        #[arg(long, default_value_t = 0)]
+        balance: u64,
+    },
+    /// Credits an account (admin), in the database of --data-dir / --database.
+    CreditAccount {
+        /// Account id.
+        #[arg(long)]
+        id: i64,
+        /// Amount in minor units.
+        #[arg(long)]
+        amount: u64,
+    },
     /// Writes the trust bundle (root and FI certificates) the apps pin.
     ExportTrust {
         /// Key folder.
@@ -88,6 +106,41 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// An admin command failed.
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    #[error(transparent)]
+    Ceremony(#[from] ops_issuer::ceremony::CeremonyError),
+    #[error(transparent)]
+    Store(#[from] ops_issuer::store::StoreError),
+}
+
+async fn account_command(options: &Options, command: &Command) -> Result<String, CommandError> {
+    let location = options.database.clone().unwrap_or_else(|| {
+        options
+            .data_dir
+            .join("issuer.sqlite")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let store = ops_issuer::store::Store::connect(&location).await?;
+    let now = ops_issuer::api::now();
+    Ok(match command {
+        Command::CreateAccount { name, balance } => {
+            let a = store.create_account(name, *balance, now).await?;
+            format!(
+                "account {} ({}) created with balance {}",
+                a.id, a.name, a.balance
+            )
+        }
+        Command::CreditAccount { id, amount } => {
+            let balance = store.credit_account(*id, *amount).await?;
+            format!("account {id} credited {amount}: balance {balance}")
+        }
+        _ => String::new(),
+    })
 }
 
 fn run_command(command: Command) -> Result<String, ops_issuer::ceremony::CeremonyError> {
@@ -126,6 +179,7 @@ fn run_command(command: Command) -> Result<String, ops_issuer::ceremony::Ceremon
             ceremony::export_bundle(&dir, &out)?;
             Ok(format!("trust bundle written to {}", out.display()))
         }
+        Command::CreateAccount { .. } | Command::CreditAccount { .. } => Ok(String::new()),
     }
 }
 
@@ -136,8 +190,22 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let options = Options::parse();
-    if let Some(command) = options.command {
+    let mut options = Options::parse();
+    if let Some(command @ (Command::CreateAccount { .. } | Command::CreditAccount { .. })) =
+        &options.command
+    {
+        return match account_command(&options, command).await {
+            Ok(message) => {
+                println!("{message}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("ops-issuer: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(command) = options.command.take() {
         return match run_command(command) {
             Ok(message) => {
                 println!("{message}");

@@ -86,6 +86,26 @@ impl Store {
         })
     }
 
+    /// Credits `amount` to account `id` (operator action); returns the new balance.
+    pub async fn credit_account(&self, id: i64, amount: u64) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
+            .bind(db_int(amount)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound("account"));
+        }
+        let balance: i64 = sqlx::query("SELECT balance FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        tx.commit().await?;
+        Ok(balance)
+    }
+
     /// The account `id`, if it exists.
     pub async fn account(&self, id: i64) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT id, name, balance FROM accounts WHERE id = $1")
