@@ -31,6 +31,13 @@ pub enum DepositError {
     /// The payment does not verify.
     #[error("the payment does not verify: {0}")]
     Verify(VerifyError),
+    /// The payment itself holds two overlapping spends of one note: a fraud case was
+    /// opened (or already existed) and nothing is credited.
+    #[error("the payment spends the same value twice (fraud case opened against {culprit})")]
+    DoubleSpendInPayment {
+        /// The certificate that signed both.
+        culprit: String,
+    },
     /// An overlap without a valid fraud proof.
     #[error("double spend that cannot be attributed: {0}")]
     Unprovable(String),
@@ -94,7 +101,17 @@ pub async fn deposit(
         .await
         .map_err(|e| DepositError::Task(e.to_string()))?
     };
-    let verified = verified.map_err(DepositError::Verify)?;
+    let verified = match verified {
+        Ok(v) => v,
+        Err(VerifyError::DoubleSpendInPayment(proof)) => {
+            let case = case_from_proof(&trust.root, &proof).map_err(DepositError::Unprovable)?;
+            store.open_fraud_case(&case, &hash, now).await?;
+            return Err(DepositError::DoubleSpendInPayment {
+                culprit: case.culprit,
+            });
+        }
+        Err(e) => return Err(DepositError::Verify(e)),
+    };
     let record = NewDeposit {
         payment_hash: hash,
         depositor: credited.to_string(),
@@ -193,7 +210,11 @@ fn fraud_case(
         .issuer
         .and_then(|i| certs.get(&i))
         .ok_or_else(|| "the signer's FI certificate is unknown".to_owned())?;
-    let proof = FraudProof::new(a, b, signer.clone(), fi.clone());
+    case_from_proof(root, &FraudProof::new(a, b, signer.clone(), fi.clone()))
+}
+
+/// Checks a fraud proof against the root and turns it into a case.
+fn case_from_proof(root: &Certificate, proof: &FraudProof) -> Result<NewFraudCase, String> {
     let verdict = proof
         .verify(root, &RingProvider)
         .map_err(|e| e.to_string())?;

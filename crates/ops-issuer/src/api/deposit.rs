@@ -72,6 +72,11 @@ async fn settle(
                 "payment_invalid",
                 format!("the payment does not verify: {v}; it cannot be credited"),
             ),
+            e @ DepositError::DoubleSpendInPayment { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "double_spend_in_payment",
+                format!("{e}; nothing is credited: a payee must refuse such a payment"),
+            ),
             DepositError::Unprovable(m) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unattributable_double_spend",

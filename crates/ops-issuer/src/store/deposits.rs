@@ -206,6 +206,22 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Opens a fraud case found outside a deposit transaction (two overlapping spends in
+    /// one uploaded payment): revokes and debits the culprit. Returns whether it was new.
+    pub async fn open_fraud_case(
+        &self,
+        case: &NewFraudCase,
+        payment_hash: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let opened = open_case(&mut tx, case, payment_hash, now).await?;
+        tx.commit().await?;
+        Ok(opened)
+    }
+}
+
 /// Opens a fraud case unless this pair is already a case: revokes the culprit (CRL entry,
 /// new CRL version) and debits its account up to the overlap. Returns whether it opened.
 async fn open_case(

@@ -244,7 +244,32 @@ pub async fn bad_input(s: &Server) {
         404,
         "unknown_depositor",
     );
-    // Nothing was written by any of these.
+    // Two overlapping spends of one note inside one payment: a fraud case, no credit.
+    let x = wallet.spend(notes[0].note_id(), 0, 60, pos.id(), 3);
+    let y = wallet.spend(notes[0].note_id(), 50, 100, pos.id(), 4);
+    let twice = ops_core::Payment {
+        certs: vec![s.fi_cert().await, wallet.cert.clone()],
+        chains: vec![
+            ops_core::Chain {
+                issuance: notes[0].clone(),
+                spends: vec![x],
+            },
+            ops_core::Chain {
+                issuance: notes[0].clone(),
+                spends: vec![y],
+            },
+        ],
+    };
+    let before = s.balance(shop).await;
+    expect(
+        s.deposit(&twice, pos.id()).await,
+        422,
+        "double_spend_in_payment",
+    );
+    assert_eq!(s.metrics().await["ops_fraud_cases"], 1);
+    // The culprit (this shop's own wallet) is debited the overlap, nobody credited.
+    assert_eq!(s.balance(shop).await, before - 10);
+    // Nothing else was written by any of these.
     let m = s.metrics().await;
     assert_eq!((m["ops_deposits"], m["ops_spends_recorded"]), (0, 0));
     // Oversized body, unknown endpoint, unknown account.
