@@ -35,6 +35,11 @@ pub struct Config {
     pub device_rate: u32,
     /// Burst of fund/deposit requests per device.
     pub device_burst: u32,
+    /// WebAuthn RP ID for device registration.
+    pub rp_id: String,
+    /// Origins registrations may come from (empty: `http://localhost:PORT` and
+    /// `http://127.0.0.1:PORT` of `addr`).
+    pub origins: Vec<String>,
 }
 
 /// Why the service could not run.
@@ -95,9 +100,26 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
             starting_balance: config.starting_balance,
             admin_token: config.admin_token.clone(),
             device_limit: api::RateLimiter::new(config.device_rate, config.device_burst),
+            registration: registration_policy(config),
         }),
     };
     Ok(api::router(state, Some(apps)))
+}
+
+/// The strict registration policy (user verification, device-bound keys, every
+/// implemented attestation format) for the configured RP ID and origins.
+fn registration_policy(config: &Config) -> ops_core::registration::RegistrationPolicy {
+    let mut policy = ops_core::registration::RegistrationPolicy::strict(&config.rp_id);
+    policy.origins = if config.origins.is_empty() {
+        let port = config.addr.port();
+        vec![
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        ]
+    } else {
+        config.origins.clone()
+    };
+    policy
 }
 
 /// Serves the API and the apps until the process is stopped (Ctrl-C or SIGTERM).

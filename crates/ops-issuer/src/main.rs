@@ -42,6 +42,13 @@ struct Options {
     /// Burst of fund and deposit requests allowed per device.
     #[arg(long, default_value_t = 1000)]
     device_burst: u32,
+    /// WebAuthn relying-party id for device registration.
+    #[arg(long, default_value = "localhost")]
+    rp_id: String,
+    /// Origin registrations may come from (repeatable). Default: http://localhost:PORT and
+    /// http://127.0.0.1:PORT of --addr.
+    #[arg(long = "origin")]
+    origins: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -226,6 +233,8 @@ async fn main() -> std::process::ExitCode {
         admin_token: options.admin_token,
         device_rate: options.device_rate,
         device_burst: options.device_burst,
+        rp_id: options.rp_id,
+        origins: options.origins,
     };
     match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

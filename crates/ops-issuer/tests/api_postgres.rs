@@ -45,6 +45,11 @@ async fn api_suite_on_postgres() {
     suite::defund_returns_unspent_value(&s).await;
     drop(s);
 
+    let db = pg.create_database("webauthn").await;
+    let s = common::Server::start("pg-webauthn", Some(db)).await;
+    suite::webauthn_registration_then_pay(&s).await;
+    drop(s);
+
     let db = pg.create_database("load").await;
     let s = common::Server::start("pg-load", Some(db)).await;
     suite::parallel_load(&s, "PostgreSQL").await;

@@ -140,3 +140,9 @@ async fn per_device_rate_limit_answers_429() {
     s.fund(&w2, 10).await;
     assert_eq!(s.balance(a).await, common::STARTING - 30);
 }
+
+#[tokio::test]
+async fn webauthn_registration_then_pay() {
+    let s = common::Server::start("webauthn", None).await;
+    suite::webauthn_registration_then_pay(&s).await;
+}

@@ -98,6 +98,38 @@ pub async fn register_device(
         .max_outstanding
         .unwrap_or(DEFAULT_MAX_OUTSTANDING)
         .min(DEFAULT_MAX_OUTSTANDING);
+    certify_device(
+        &state,
+        NewCertificate {
+            account_id: req.account_id,
+            key,
+            name: req.name,
+            max_outstanding,
+            webauthn: None,
+            credential_id: None,
+            sign_count: None,
+        },
+    )
+    .await
+}
+
+/// What a new device certificate says, and the credential behind it.
+pub(super) struct NewCertificate {
+    pub account_id: i64,
+    pub key: PublicKey,
+    pub name: Option<String>,
+    pub max_outstanding: u64,
+    pub webauthn: Option<ops_core::webauthn::WebAuthnPolicy>,
+    pub credential_id: Option<String>,
+    pub sign_count: Option<u32>,
+}
+
+/// Certifies a device key with this FI's key and registers it; answers with the
+/// certificate and its chain.
+pub(super) async fn certify_device(
+    state: &AppState,
+    new: NewCertificate,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let t = now();
     // Serials are unique in the database; a concurrent registration retries.
     for _ in 0..8 {
@@ -106,25 +138,27 @@ pub async fn register_device(
             CertBody {
                 serial,
                 role: Role::Device,
-                subject: key,
+                subject: new.key,
                 issuer: Some(state.trust.fi.id()),
                 not_before: t.saturating_sub(DAY),
                 not_after: t + 365 * DAY,
-                name: req.name.clone(),
+                name: new.name.clone(),
                 limits: Limits {
-                    max_outstanding: Some(max_outstanding),
+                    max_outstanding: Some(new.max_outstanding),
                     ..Limits::default()
                 },
-                webauthn: None,
+                webauthn: new.webauthn.clone(),
             },
             &state.trust.fi_key,
         );
         let device = NewDevice {
             cert_id: cert.id().to_string(),
             serial,
-            account_id: req.account_id,
-            public_key: key.to_string(),
+            account_id: new.account_id,
+            public_key: new.key.to_string(),
             cert: cert.to_bytes(),
+            credential_id: new.credential_id.clone(),
+            sign_count: new.sign_count,
         };
         match state.store.insert_device(&device, t).await {
             Ok(()) => {
@@ -133,12 +167,13 @@ pub async fn register_device(
                     Json(serde_json::json!({
                         "cert_id": device.cert_id,
                         "serial": serial,
+                        "account_id": new.account_id,
                         "cert": STANDARD.encode(&device.cert),
                         "chain": [STANDARD.encode(state.trust.fi.to_bytes()), STANDARD.encode(state.trust.root.to_bytes())],
                     })),
                 ));
             }
-            Err(e) if e.is_retryable() => continue,
+            Err(e) if e.is_retryable() || e.is_unique_violation() => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -6,6 +6,7 @@ mod admin;
 mod deposit;
 mod fund;
 mod ratelimit;
+mod webauthn;
 
 pub use ratelimit::RateLimiter;
 
@@ -36,6 +37,8 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// Per-device limit on fund and deposit requests.
     pub device_limit: RateLimiter,
+    /// What WebAuthn registrations must satisfy.
+    pub registration: ops_core::registration::RegistrationPolicy,
 }
 
 /// Shared state of the handlers.
@@ -178,6 +181,8 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/accounts", post(accounts::create))
         .route("/v1/accounts/{id}", get(accounts::get))
         .route("/v1/devices", post(accounts::register_device))
+        .route("/v1/registrations/challenge", post(webauthn::challenge))
+        .route("/v1/registrations", post(webauthn::register))
         .route("/v1/fund", post(fund::fund))
         .route("/v1/deposits", post(deposit::deposit))
         .route("/v1/defund", post(deposit::defund))

@@ -43,6 +43,10 @@ pub struct NewDevice {
     pub public_key: String,
     /// The certificate's canonical bytes.
     pub cert: Vec<u8>,
+    /// The WebAuthn credential id (base64url), for WebAuthn-registered devices.
+    pub credential_id: Option<String>,
+    /// The authenticator's sign count at registration.
+    pub sign_count: Option<u32>,
 }
 
 /// A note to record as issued.
@@ -106,6 +110,66 @@ impl Store {
         Ok(balance)
     }
 
+    /// Whether a device with this WebAuthn credential id is registered.
+    pub async fn credential_registered(&self, credential_id: &str) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("SELECT cert_id FROM devices WHERE credential_id = $1")
+                .bind(credential_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// Stores a single-use challenge for `account_id`, valid until `expires`.
+    pub async fn create_challenge(
+        &self,
+        id: &str,
+        account_id: i64,
+        challenge: &[u8],
+        expires: u64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT id FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("account"));
+        }
+        sqlx::query(
+            "INSERT INTO challenges (id, account_id, challenge, expires, used) VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(challenge)
+        .bind(db_int(expires)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Consumes challenge `id` if it is unused and unexpired at `now`: its account and
+    /// bytes. A challenge is usable once, whatever the outcome.
+    pub async fn take_challenge(
+        &self,
+        id: &str,
+        now: u64,
+    ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE challenges SET used = 1 WHERE id = $1 AND used = 0 AND expires >= $2 \
+             RETURNING account_id, challenge",
+        )
+        .bind(id)
+        .bind(db_int(now)?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
     /// The account `id`, if it exists.
     pub async fn account(&self, id: i64) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT id, name, balance FROM accounts WHERE id = $1")
@@ -142,8 +206,8 @@ impl Store {
             return Err(StoreError::NotFound("account"));
         }
         sqlx::query(
-            "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created, credential_id, sign_count) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
         )
         .bind(&device.cert_id)
         .bind(db_int(device.serial)?)
@@ -151,6 +215,8 @@ impl Store {
         .bind(&device.public_key)
         .bind(&device.cert)
         .bind(db_int(now)?)
+        .bind(device.credential_id.clone())
+        .bind(device.sign_count.map(i64::from))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

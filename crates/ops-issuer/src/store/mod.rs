@@ -58,6 +58,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether a unique constraint refused the write (e.g. two registrations took the same
+    /// serial at once).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
     /// Whether the error is a lost race that a retry of the whole transaction resolves.
     pub fn is_retryable(&self) -> bool {
         match self {

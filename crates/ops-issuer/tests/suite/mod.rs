@@ -519,3 +519,138 @@ pub async fn defund_returns_unspent_value(s: &Server) {
     assert_eq!(s.balance(alice).await, STARTING - 300);
     s.assert_conserved(STARTING).await;
 }
+
+/// A `none`-attestation registration response from the soft authenticator with `seed`,
+/// as `navigator.credentials.create` returns it.
+fn soft_registration(seed: u64, rp_id: &str, origin: &str, challenge: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    use base64::Engine as _;
+    let secret = ops_core::testing::secret_from_seed("ops soft authenticator", seed);
+    let key = p256::ecdsa::SigningKey::from_slice(&secret).unwrap();
+    let point = key.verifying_key().to_encoded_point(false);
+    let mut cose = minicbor::Encoder::new(Vec::new());
+    cose.map(5).unwrap();
+    cose.i8(1).unwrap().i8(2).unwrap();
+    cose.i8(3).unwrap().i8(-7).unwrap();
+    cose.i8(-1).unwrap().i8(1).unwrap();
+    cose.i8(-2).unwrap().bytes(point.x().unwrap()).unwrap();
+    cose.i8(-3).unwrap().bytes(point.y().unwrap()).unwrap();
+    let mut auth_data = ops_core::ids::sha256(rp_id.as_bytes()).to_vec();
+    auth_data.push(0x01 | 0x04 | 0x40); // UP | UV | AT
+    auth_data.extend_from_slice(&0u32.to_be_bytes());
+    auth_data.extend_from_slice(&[0u8; 16]); // AAGUID
+    let credential_id = [seed as u8; 16];
+    auth_data.extend_from_slice(&(credential_id.len() as u16).to_be_bytes());
+    auth_data.extend_from_slice(&credential_id);
+    auth_data.extend_from_slice(&cose.into_writer());
+    let mut att = minicbor::Encoder::new(Vec::new());
+    att.map(3).unwrap();
+    att.str("fmt").unwrap().str("none").unwrap();
+    att.str("attStmt").unwrap().map(0).unwrap();
+    att.str("authData").unwrap().bytes(&auth_data).unwrap();
+    let cdj = format!(
+        "{{\"type\":\"webauthn.create\",\"challenge\":\"{}\",\"origin\":\"{origin}\",\"crossOrigin\":false}}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(challenge)
+    );
+    (cdj.into_bytes(), att.into_writer())
+}
+
+/// WebAuthn registration → device certificate with the assertion policy → funded → pays a
+/// POS with WebAuthn-signed spends → the deposit verifies and credits.
+pub async fn webauthn_registration_then_pay(s: &Server) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let alice = s.sign_up("alice").await;
+    let shop = s.sign_up("shop").await;
+    let pos = s.device(shop, 61).await;
+    let origin = format!("http://localhost:{}", s.port);
+    let ask = || {
+        s.post(
+            "/api/v1/registrations/challenge",
+            json!({"account_id": alice}),
+        )
+    };
+    let (status, c) = ask().await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["rp_id"], "localhost");
+    let challenge = b64.decode(c["challenge"].as_str().unwrap()).unwrap();
+    let (cdj, att) = soft_registration(7, "localhost", &origin, &challenge);
+    let body = json!({
+        "challenge_id": c["challenge_id"],
+        "client_data_json": b64.encode(&cdj),
+        "attestation_object": b64.encode(&att),
+        "name": "Alice's phone",
+    });
+    let (status, reg) = s.post("/api/v1/registrations", body.clone()).await;
+    assert_eq!(status, 201, "{reg}");
+    assert_eq!(reg["account_id"], alice);
+    // The challenge is single-use.
+    let (status, v) = s.post("/api/v1/registrations", body).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("challenge_invalid"))
+    );
+    // A response to another challenge, or from another origin, is refused.
+    let (_, c2) = ask().await;
+    let (cdj, att) = soft_registration(
+        8,
+        "localhost",
+        "https://evil.example",
+        &b64.decode(c2["challenge"].as_str().unwrap()).unwrap(),
+    );
+    let (status, v) = s
+        .post(
+            "/api/v1/registrations",
+            json!({"challenge_id": c2["challenge_id"], "client_data_json": b64.encode(&cdj), "attestation_object": b64.encode(&att)}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("registration_refused")),
+        "{v}"
+    );
+
+    let cert = ops_core::Certificate::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(reg["cert"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let policy = cert.body.webauthn.clone().unwrap();
+    assert_eq!(policy.rp_id, "localhost");
+    assert!(policy.user_verification);
+    let mut wallet = ops_core::testing::Device {
+        cert: cert.clone(),
+        signer: ops_core::testing::DeviceSigner::WebAuthn(
+            ops_core::testing::SoftAuthenticator::new(7, "localhost", &origin),
+        ),
+    };
+    let (status, f) = s
+        .post(
+            "/api/v1/fund",
+            json!({"device": cert.id().to_string(), "amount": 800}),
+        )
+        .await;
+    assert_eq!(status, 201, "{f}");
+    let note = ops_core::Issuance::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(f["notes"][0].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let body = ops_core::SpendBody {
+        input: note.note_id(),
+        from: 0,
+        to: 500,
+        payee: pos.id(),
+        request: ops_core::Digest32([9; 32]),
+        time: crate::common::now(),
+    };
+    let spend = ops_core::testing::World::spend_by(&mut wallet, body);
+    assert!(matches!(spend.signature, ops_core::Signature::WebAuthn(_)));
+    let p = payment(vec![s.fi_cert().await, cert], &note, vec![spend]);
+    let (status, v) = s.deposit(&p, pos.id()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(s.balance(shop).await, STARTING + 500);
+    assert_eq!(s.balance(alice).await, STARTING - 800);
+    s.assert_conserved(STARTING).await;
+}

@@ -1,0 +1,146 @@
+//! WebAuthn device registration: a single-use server challenge with expiry, then the
+//! browser's `navigator.credentials.create` response verified with the protocol core under
+//! the FI's attestation policy (user verification, device-bound keys only), and a device
+//! certificate carrying the assertion policy.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ops_core::provider::RingProvider;
+use ops_core::registration::verify_registration;
+use serde::Deserialize;
+
+use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certify_device};
+use super::{ApiError, AppState, now, parse_json};
+
+/// A registration challenge is valid this long, in seconds.
+pub const CHALLENGE_LIFETIME: u64 = 300;
+
+fn b64url(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_base64",
+                format!("`{field}` is not base64url: {e}"),
+            )
+        })
+}
+
+fn random<const N: usize>() -> Result<[u8; N], ApiError> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no_randomness",
+            e.to_string(),
+        )
+    })?;
+    Ok(b)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeRequest {
+    account_id: i64,
+}
+
+/// `POST /api/v1/registrations/challenge`: a fresh challenge for `account_id` and the
+/// parameters `navigator.credentials.create` needs.
+pub async fn challenge(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let req: ChallengeRequest = parse_json(&body)?;
+    let id = ops_core::ids::to_hex(&random::<16>()?);
+    let challenge = random::<32>()?;
+    let expires = now() + CHALLENGE_LIFETIME;
+    state
+        .store
+        .create_challenge(&id, req.account_id, &challenge, expires)
+        .await?;
+    let policy = &state.settings.registration;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "challenge_id": id,
+            "challenge": URL_SAFE_NO_PAD.encode(challenge),
+            "expires": expires,
+            "rp_id": policy.rp_id,
+            "origins": policy.origins,
+            "user_verification": if policy.require_user_verification { "required" } else { "preferred" },
+            "algorithms": [-7],
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registration {
+    challenge_id: String,
+    /// `response.clientDataJSON`, base64url.
+    client_data_json: String,
+    /// `response.attestationObject`, base64url.
+    attestation_object: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /api/v1/registrations`: verifies the attestation and answers with the device
+/// certificate and its chain.
+pub async fn register(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let req: Registration = parse_json(&body)?;
+    let cdj = b64url("client_data_json", &req.client_data_json)?;
+    let att = b64url("attestation_object", &req.attestation_object)?;
+    let (account_id, challenge) = state
+        .store
+        .take_challenge(req.challenge_id.trim(), now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "challenge_invalid",
+                "the challenge is unknown, used or expired: ask for a new one with POST /api/v1/registrations/challenge",
+            )
+        })?;
+    let policy = &state.settings.registration;
+    let credential =
+        verify_registration(&RingProvider, policy, &challenge, &cdj, &att).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "registration_refused",
+                format!("the authenticator's response was refused: {e}"),
+            )
+        })?;
+    let credential_id = URL_SAFE_NO_PAD.encode(&credential.credential_id);
+    if state.store.credential_registered(&credential_id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "credential_registered",
+            "this credential is already registered; use the device certificate issued for it",
+        ));
+    }
+    let (status, Json(mut answer)) = certify_device(
+        &state,
+        NewCertificate {
+            account_id,
+            key: credential.public_key,
+            name: req.name,
+            max_outstanding: DEFAULT_MAX_OUTSTANDING,
+            webauthn: Some(policy.webauthn_policy()),
+            credential_id: Some(credential_id.clone()),
+            sign_count: Some(credential.sign_count),
+        },
+    )
+    .await?;
+    answer["credential_id"] = serde_json::Value::String(credential_id);
+    answer["attestation_format"] = serde_json::Value::String(credential.format.name().into());
+    Ok((status, Json(answer)))
+}
