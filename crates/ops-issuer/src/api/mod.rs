@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod deposit;
 mod fund;
+mod login;
 mod ratelimit;
 mod webauthn;
 
@@ -183,6 +184,9 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/devices", post(accounts::register_device))
         .route("/v1/registrations/challenge", post(webauthn::challenge))
         .route("/v1/registrations", post(webauthn::register))
+        .route("/v1/login/challenge", post(login::challenge))
+        .route("/v1/login", post(login::login))
+        .route("/v1/session", get(login::session))
         .route("/v1/fund", post(fund::fund))
         .route("/v1/deposits", post(deposit::deposit))
         .route("/v1/defund", post(deposit::defund))

@@ -19,7 +19,7 @@ use super::{ApiError, AppState, now, parse_json};
 /// A registration challenge is valid this long, in seconds.
 pub const CHALLENGE_LIFETIME: u64 = 300;
 
-fn b64url(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+pub(super) fn b64url(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     URL_SAFE_NO_PAD
         .decode(text.trim().trim_end_matches('='))
         .map_err(|e| {
@@ -31,7 +31,7 @@ fn b64url(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
         })
 }
 
-fn random<const N: usize>() -> Result<[u8; N], ApiError> {
+pub(super) fn random<const N: usize>() -> Result<[u8; N], ApiError> {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b).map_err(|e| {
         ApiError::new(
@@ -61,7 +61,7 @@ pub async fn challenge(
     let expires = now() + CHALLENGE_LIFETIME;
     state
         .store
-        .create_challenge(&id, req.account_id, &challenge, expires)
+        .create_challenge(&id, "register", req.account_id, &challenge, expires)
         .await?;
     let policy = &state.settings.registration;
     Ok((
@@ -101,7 +101,7 @@ pub async fn register(
     let att = b64url("attestation_object", &req.attestation_object)?;
     let (account_id, challenge) = state
         .store
-        .take_challenge(req.challenge_id.trim(), now())
+        .take_challenge(req.challenge_id.trim(), "register", now())
         .await?
         .ok_or_else(|| {
             ApiError::new(

@@ -121,10 +121,87 @@ impl Store {
         )
     }
 
+    /// The device registered with WebAuthn credential `credential_id`: the device, its
+    /// public key (hex) and stored sign count.
+    pub async fn device_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<(DeviceRow, String, Option<i64>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT cert_id, serial, account_id, cert, revoked, public_key, sign_count \
+             FROM devices WHERE credential_id = $1",
+        )
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let revoked: i64 = r.try_get(4)?;
+            Ok((
+                DeviceRow {
+                    cert_id: r.try_get(0)?,
+                    serial: r.try_get(1)?,
+                    account_id: r.try_get(2)?,
+                    cert: r.try_get(3)?,
+                    revoked: revoked != 0,
+                },
+                r.try_get(5)?,
+                r.try_get(6)?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Records a passkey login: the new sign count and a session (by token hash).
+    pub async fn open_session(
+        &self,
+        device: &str,
+        account_id: i64,
+        sign_count: u32,
+        token_hash: &str,
+        expires: u64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE devices SET sign_count = $1 WHERE cert_id = $2")
+            .bind(i64::from(sign_count))
+            .bind(device)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, device, expires) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(account_id)
+        .bind(device)
+        .bind(db_int(expires)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The session with token hash `token_hash`, if valid at `now`: account, device,
+    /// expiry.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: u64,
+    ) -> Result<Option<(i64, String, i64)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT account_id, device, expires FROM sessions WHERE token_hash = $1 AND expires >= $2",
+        )
+        .bind(token_hash)
+        .bind(db_int(now)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+
     /// Stores a single-use challenge for `account_id`, valid until `expires`.
     pub async fn create_challenge(
         &self,
         id: &str,
+        purpose: &str,
         account_id: i64,
         challenge: &[u8],
         expires: u64,
@@ -138,12 +215,13 @@ impl Store {
             return Err(StoreError::NotFound("account"));
         }
         sqlx::query(
-            "INSERT INTO challenges (id, account_id, challenge, expires, used) VALUES ($1, $2, $3, $4, 0)",
+            "INSERT INTO challenges (id, account_id, challenge, expires, used, purpose) VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .bind(id)
         .bind(account_id)
         .bind(challenge)
         .bind(db_int(expires)?)
+        .bind(purpose)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -155,15 +233,17 @@ impl Store {
     pub async fn take_challenge(
         &self,
         id: &str,
+        purpose: &str,
         now: u64,
     ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE challenges SET used = 1 WHERE id = $1 AND used = 0 AND expires >= $2 \
-             RETURNING account_id, challenge",
+             AND purpose = $3 RETURNING account_id, challenge",
         )
         .bind(id)
         .bind(db_int(now)?)
+        .bind(purpose)
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -653,4 +653,79 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
     assert_eq!(s.balance(shop).await, STARTING + 500);
     assert_eq!(s.balance(alice).await, STARTING - 800);
     s.assert_conserved(STARTING).await;
+
+    // Passkey login with the same credential.
+    let ops_core::testing::DeviceSigner::WebAuthn(auth) = &mut wallet.signer else {
+        panic!("a WebAuthn wallet")
+    };
+    let credential = reg["credential_id"].as_str().unwrap();
+    let (status, c) = s
+        .post(
+            "/api/v1/login/challenge",
+            json!({"credential_id": credential}),
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    let challenge = b64.decode(c["challenge"].as_str().unwrap()).unwrap();
+    let a = auth.assert(&challenge);
+    let login = json!({
+        "challenge_id": c["challenge_id"],
+        "credential_id": credential,
+        "authenticator_data": b64.encode(&a.authenticator_data),
+        "client_data_json": b64.encode(&a.client_data_json),
+        "signature": b64.encode(&a.signature_der),
+    });
+    let (status, session) = s.post("/api/v1/login", login.clone()).await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["account_id"], alice);
+    let token = session["token"].as_str().unwrap();
+    let r = s
+        .http
+        .get(s.url("/api/v1/session"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["account_id"], alice);
+    // Replaying the login is refused (the challenge is spent).
+    let (status, v) = s.post("/api/v1/login", login).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("challenge_invalid"))
+    );
+    // An assertion over another challenge is refused.
+    let (_, c2) = s
+        .post(
+            "/api/v1/login/challenge",
+            json!({"credential_id": credential}),
+        )
+        .await;
+    let a = auth.assert(b"not the challenge");
+    let (status, v) = s
+        .post(
+            "/api/v1/login",
+            json!({
+                "challenge_id": c2["challenge_id"],
+                "credential_id": credential,
+                "authenticator_data": b64.encode(&a.authenticator_data),
+                "client_data_json": b64.encode(&a.client_data_json),
+                "signature": b64.encode(&a.signature_der),
+            }),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("login_refused")),
+        "{v}"
+    );
+    let r = s
+        .http
+        .get(s.url("/api/v1/session"))
+        .bearer_auth("0000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
 }

@@ -1,0 +1,185 @@
+//! Passkey login with the credential registered for a device: a single-use challenge,
+//! then the assertion checked against the stored key and sign count; a session token.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ops_core::PublicKey;
+use ops_core::ids::{sha256, to_hex};
+use ops_core::provider::RingProvider;
+use ops_core::registration::verify_login_assertion;
+use ops_core::webauthn::RawAssertion;
+use serde::Deserialize;
+
+use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
+use super::{ApiError, AppState, now, parse_hex, parse_json};
+
+/// A session lasts this long, in seconds.
+pub const SESSION_LIFETIME: u64 = 3600;
+
+fn refused(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "login_refused", message)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginChallenge {
+    /// The credential id (base64url) returned at registration.
+    credential_id: String,
+}
+
+/// `POST /api/v1/login/challenge`.
+pub async fn challenge(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let req: LoginChallenge = parse_json(&body)?;
+    let (device, _, _) = state
+        .store
+        .device_by_credential(req.credential_id.trim())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_credential",
+                "no device is registered with this credential; register first",
+            )
+        })?;
+    let id = to_hex(&random::<16>()?);
+    let challenge = random::<32>()?;
+    let expires = now() + CHALLENGE_LIFETIME;
+    state
+        .store
+        .create_challenge(&id, "login", device.account_id, &challenge, expires)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "challenge_id": id,
+            "challenge": URL_SAFE_NO_PAD.encode(challenge),
+            "expires": expires,
+            "rp_id": state.settings.registration.rp_id,
+            "allow_credentials": [req.credential_id.trim()],
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    challenge_id: String,
+    credential_id: String,
+    authenticator_data: String,
+    client_data_json: String,
+    /// DER signature, base64url.
+    signature: String,
+}
+
+/// `POST /api/v1/login`: answers with a bearer session token.
+pub async fn login(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req: Login = parse_json(&body)?;
+    let ad = b64url("authenticator_data", &req.authenticator_data)?;
+    let cdj = b64url("client_data_json", &req.client_data_json)?;
+    let sig = b64url("signature", &req.signature)?;
+    let t = now();
+    let (account_id, challenge) = state
+        .store
+        .take_challenge(req.challenge_id.trim(), "login", t)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "challenge_invalid",
+                "the challenge is unknown, used or expired: ask for a new one with POST /api/v1/login/challenge",
+            )
+        })?;
+    let (device, key, stored) = state
+        .store
+        .device_by_credential(req.credential_id.trim())
+        .await?
+        .ok_or_else(|| refused("no device is registered with this credential"))?;
+    if device.account_id != account_id {
+        return Err(refused("the challenge was issued for another credential"));
+    }
+    if device.revoked {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            "this device's certificate is revoked; contact your bank",
+        ));
+    }
+    let key = PublicKey(parse_hex::<33>("public_key", &key)?);
+    let raw = RawAssertion {
+        authenticator_data: &ad,
+        client_data_json: &cdj,
+        signature_der: &sig,
+    };
+    let stored = stored.and_then(|c| u32::try_from(c).ok());
+    let info = verify_login_assertion(
+        &RingProvider,
+        &key,
+        &state.settings.registration,
+        &challenge,
+        &raw,
+        stored,
+    )
+    .map_err(|e| refused(format!("the assertion was refused: {e}")))?;
+    let token = to_hex(&random::<32>()?);
+    let expires = t + SESSION_LIFETIME;
+    state
+        .store
+        .open_session(
+            &device.cert_id,
+            account_id,
+            info.sign_count,
+            &to_hex(&sha256(token.as_bytes())),
+            expires,
+        )
+        .await?;
+    Ok(Json(serde_json::json!({
+        "token": token,
+        "account_id": account_id,
+        "device": device.cert_id,
+        "expires": expires,
+    })))
+}
+
+/// `GET /api/v1/session`: who the bearer token belongs to.
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "no_session",
+                "send `Authorization: Bearer <token>` from POST /api/v1/login",
+            )
+        })?;
+    let (account_id, device, expires) = state
+        .store
+        .session(&to_hex(&sha256(token.trim().as_bytes())), now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "no_session",
+                "the session is unknown or expired: log in again",
+            )
+        })?;
+    Ok(Json(serde_json::json!({
+        "account_id": account_id,
+        "device": device,
+        "expires": expires,
+    })))
+}
