@@ -28,6 +28,7 @@ struct Fund {
 /// `POST /api/v1/fund`: debits the device's account and returns the issued notes.
 pub async fn fund(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Fund = parse_json(&body)?;
@@ -47,6 +48,17 @@ pub async fn fund(
                 "the device is not registered here; register it first",
             )
         })?;
+    // A WebAuthn-registered wallet is funded only by its owner, logged in with a passkey.
+    if device.credential_id.is_some() {
+        let (account, _, _) = super::login::current_session(&state, &headers).await?;
+        if account != device.account_id {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_your_device",
+                "the session belongs to another account than the device",
+            ));
+        }
+    }
     if device.revoked {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -155,6 +155,19 @@ pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let (account_id, device, expires) = current_session(&state, &headers).await?;
+    Ok(Json(serde_json::json!({
+        "account_id": account_id,
+        "device": device,
+        "expires": expires,
+    })))
+}
+
+/// The valid session named by the request's bearer token: account, device, expiry.
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(i64, String, i64), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -166,7 +179,7 @@ pub async fn session(
                 "send `Authorization: Bearer <token>` from POST /api/v1/login",
             )
         })?;
-    let (account_id, device, expires) = state
+    state
         .store
         .session(&to_hex(&sha256(token.trim().as_bytes())), now())
         .await?
@@ -176,10 +189,5 @@ pub async fn session(
                 "no_session",
                 "the session is unknown or expired: log in again",
             )
-        })?;
-    Ok(Json(serde_json::json!({
-        "account_id": account_id,
-        "device": device,
-        "expires": expires,
-    })))
+        })
 }

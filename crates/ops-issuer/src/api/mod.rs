@@ -5,7 +5,7 @@ mod accounts;
 mod admin;
 mod deposit;
 mod fund;
-mod login;
+pub(crate) mod login;
 mod ratelimit;
 mod webauthn;
 

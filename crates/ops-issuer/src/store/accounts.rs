@@ -28,6 +28,8 @@ pub struct DeviceRow {
     pub cert: Vec<u8>,
     /// Whether its certificate is revoked.
     pub revoked: bool,
+    /// Its WebAuthn credential id, if it was registered with WebAuthn.
+    pub credential_id: Option<String>,
 }
 
 /// A device to register.
@@ -128,7 +130,7 @@ impl Store {
         credential_id: &str,
     ) -> Result<Option<(DeviceRow, String, Option<i64>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT cert_id, serial, account_id, cert, revoked, public_key, sign_count \
+            "SELECT cert_id, serial, account_id, cert, revoked, public_key, sign_count, credential_id \
              FROM devices WHERE credential_id = $1",
         )
         .bind(credential_id)
@@ -143,6 +145,7 @@ impl Store {
                     account_id: r.try_get(2)?,
                     cert: r.try_get(3)?,
                     revoked: revoked != 0,
+                    credential_id: r.try_get(7)?,
                 },
                 r.try_get(5)?,
                 r.try_get(6)?,
@@ -306,7 +309,7 @@ impl Store {
     /// The registered device with certificate id `cert_id` (hex).
     pub async fn device(&self, cert_id: &str) -> Result<Option<DeviceRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT cert_id, serial, account_id, cert, revoked FROM devices WHERE cert_id = $1",
+            "SELECT cert_id, serial, account_id, cert, revoked, credential_id FROM devices WHERE cert_id = $1",
         )
         .bind(cert_id)
         .fetch_optional(&self.pool)
@@ -319,6 +322,7 @@ impl Store {
                 account_id: r.try_get(2)?,
                 cert: r.try_get(3)?,
                 revoked: revoked != 0,
+                credential_id: r.try_get(5)?,
             })
         })
         .transpose()

@@ -274,8 +274,8 @@ pub async fn bad_input(s: &Server) {
     assert_eq!((m["ops_deposits"], m["ops_spends_recorded"]), (0, 0));
     // Oversized body, unknown endpoint, unknown account.
     let big = "x".repeat(300 * 1024);
-    let r = s
-        .http
+    // Its own client: the server closes that connection after refusing the body.
+    let r = reqwest::Client::new()
         .post(s.url("/api/v1/deposits"))
         .header("content-type", "application/json")
         .body(big)
@@ -520,6 +520,40 @@ pub async fn defund_returns_unspent_value(s: &Server) {
     s.assert_conserved(STARTING).await;
 }
 
+/// Logs in with the wallet's passkey; returns the session token.
+async fn passkey_login(
+    s: &Server,
+    wallet: &mut ops_core::testing::Device,
+    credential: &str,
+) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let ops_core::testing::DeviceSigner::WebAuthn(auth) = &mut wallet.signer else {
+        panic!("a WebAuthn wallet")
+    };
+    let (_, c) = s
+        .post(
+            "/api/v1/login/challenge",
+            json!({"credential_id": credential}),
+        )
+        .await;
+    let a = auth.assert(&b64.decode(c["challenge"].as_str().unwrap()).unwrap());
+    let (status, v) = s
+        .post(
+            "/api/v1/login",
+            json!({
+                "challenge_id": c["challenge_id"],
+                "credential_id": credential,
+                "authenticator_data": b64.encode(&a.authenticator_data),
+                "client_data_json": b64.encode(&a.client_data_json),
+                "signature": b64.encode(&a.signature_der),
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
 /// A `none`-attestation registration response from the soft authenticator with `seed`,
 /// as `navigator.credentials.create` returns it.
 fn soft_registration(seed: u64, rp_id: &str, origin: &str, challenge: &[u8]) -> (Vec<u8>, Vec<u8>) {
@@ -624,13 +658,29 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
             ops_core::testing::SoftAuthenticator::new(7, "localhost", &origin),
         ),
     };
-    let (status, f) = s
+    // A WebAuthn wallet is funded only in a passkey session of its account.
+    let (status, v) = s
         .post(
             "/api/v1/fund",
             json!({"device": cert.id().to_string(), "amount": 800}),
         )
         .await;
-    assert_eq!(status, 201, "{f}");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("no_session")),
+        "{v}"
+    );
+    let token = passkey_login(s, &mut wallet, reg["credential_id"].as_str().unwrap()).await;
+    let r = s
+        .http
+        .post(s.url("/api/v1/fund"))
+        .bearer_auth(&token)
+        .json(&json!({"device": cert.id().to_string(), "amount": 800}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let f: serde_json::Value = r.json().await.unwrap();
     let note = ops_core::Issuance::from_bytes(
         &base64::engine::general_purpose::STANDARD
             .decode(f["notes"][0].as_str().unwrap())
