@@ -94,6 +94,7 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
     drop(lock);
     tracing::info!("database: {:?}", store.backend());
     let state = api::AppState {
+        settler: settle::Settler::spawn(store.clone()),
         store,
         trust: Arc::new(trust),
         settings: Arc::new(api::Settings {

@@ -19,6 +19,92 @@ use crate::store::{
 /// How many times a deposit transaction is retried after losing a race.
 const MAX_ATTEMPTS: usize = 8;
 
+/// Most deposits committed together by the settlement task.
+pub const MAX_BATCH: usize = 128;
+
+/// Builds a fraud case from (recorded spend bytes, new spend), shared with a queued job.
+type SharedFraudBuilder =
+    Arc<dyn Fn(&[u8], &SpendRecord) -> Result<NewFraudCase, String> + Send + Sync>;
+
+struct Job {
+    deposit: NewDeposit,
+    fraud: SharedFraudBuilder,
+    reply: tokio::sync::oneshot::Sender<Result<DepositOutcome, RecordError>>,
+}
+
+/// The settlement task: verified deposits queue here and are committed in batches (group
+/// commit), one transaction per batch, each deposit under its own savepoint.
+#[derive(Debug, Clone)]
+pub struct Settler {
+    queue: tokio::sync::mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Job({})", self.deposit.payment_hash)
+    }
+}
+
+impl Settler {
+    /// Starts the settlement task on `store`.
+    pub fn spawn(store: Store) -> Self {
+        let (queue, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
+        tokio::spawn(async move {
+            while let Some(first) = jobs.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let refs: Vec<(&NewDeposit, crate::store::FraudBuilder<'_>)> = batch
+                    .iter()
+                    .map(|j| (&j.deposit, &*j.fraud as crate::store::FraudBuilder<'_>))
+                    .collect();
+                let result = store.record_batch(&refs).await;
+                drop(refs);
+                match result {
+                    Ok(outcomes) => {
+                        for (job, outcome) in batch.into_iter().zip(outcomes) {
+                            let _ = job.reply.send(outcome);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("a settlement batch of {} failed: {e}", batch.len());
+                        for job in batch {
+                            let _ = job
+                                .reply
+                                .send(Err(RecordError::Store(StoreError::Conflict)));
+                        }
+                    }
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queues a deposit and waits for its outcome.
+    async fn record(
+        &self,
+        deposit: NewDeposit,
+        fraud: SharedFraudBuilder,
+    ) -> Result<DepositOutcome, RecordError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            deposit,
+            fraud,
+            reply,
+        };
+        if self.queue.send(job).await.is_err() {
+            return Err(RecordError::Store(StoreError::Conflict));
+        }
+        answer
+            .await
+            .unwrap_or(Err(RecordError::Store(StoreError::Conflict)))
+    }
+}
+
 /// Why a deposit was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DepositError {
@@ -63,6 +149,7 @@ pub enum Settlement {
 /// Settles `payment_bytes` at time `now`: a deposit or a defund.
 pub async fn deposit(
     store: &Store,
+    settler: &Settler,
     trust: &Arc<Trust>,
     payment_bytes: Vec<u8>,
     kind: Settlement,
@@ -126,12 +213,13 @@ pub async fn deposit(
         certs.insert(c.id(), c);
     }
     let root = trust.root.clone();
-    let builder =
-        move |recorded: &[u8], new: &SpendRecord| fraud_case(&root, &certs, recorded, new);
+    let builder: SharedFraudBuilder = Arc::new(move |recorded: &[u8], new: &SpendRecord| {
+        fraud_case(&root, &certs, recorded, new)
+    });
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match store.record_deposit(&record, &builder).await {
+        match settler.record(record.clone(), Arc::clone(&builder)).await {
             Ok(outcome) => return Ok(outcome),
             Err(RecordError::Store(e)) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!("deposit {} lost a race, retrying: {e}", record.payment_hash);

@@ -55,37 +55,44 @@ async fn settle(
     bytes: Vec<u8>,
     kind: Settlement,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let outcome = settle::deposit(&state.store, &state.trust, bytes, kind, now())
-        .await
-        .map_err(|e| match e {
-            DepositError::Decode(m) => ApiError::bad_request(
-                "malformed_payment",
-                format!("the payment does not decode ({m}); send the canonical bytes the wallet produced"),
+    let outcome = settle::deposit(
+        &state.store,
+        &state.settler,
+        &state.trust,
+        bytes,
+        kind,
+        now(),
+    )
+    .await
+    .map_err(|e| match e {
+        DepositError::Decode(m) => ApiError::bad_request(
+            "malformed_payment",
+            format!(
+                "the payment does not decode ({m}); send the canonical bytes the wallet produced"
             ),
-            DepositError::UnknownDepositor(id) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_depositor",
-                format!("{id} is not a device registered here; register the payee device first"),
-            ),
-            DepositError::Verify(v) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "payment_invalid",
-                format!("the payment does not verify: {v}; it cannot be credited"),
-            ),
-            e @ DepositError::DoubleSpendInPayment { .. } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "double_spend_in_payment",
-                format!("{e}; nothing is credited: a payee must refuse such a payment"),
-            ),
-            DepositError::Unprovable(m) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unattributable_double_spend",
-                format!("{m}; the payment overlaps a recorded spend and cannot be credited"),
-            ),
-            DepositError::Store(s) => s.into(),
-            DepositError::Task(m) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)
-            }
-        })?;
+        ),
+        DepositError::UnknownDepositor(id) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_depositor",
+            format!("{id} is not a device registered here; register the payee device first"),
+        ),
+        DepositError::Verify(v) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "payment_invalid",
+            format!("the payment does not verify: {v}; it cannot be credited"),
+        ),
+        e @ DepositError::DoubleSpendInPayment { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "double_spend_in_payment",
+            format!("{e}; nothing is credited: a payee must refuse such a payment"),
+        ),
+        DepositError::Unprovable(m) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unattributable_double_spend",
+            format!("{m}; the payment overlaps a recorded spend and cannot be credited"),
+        ),
+        DepositError::Store(s) => s.into(),
+        DepositError::Task(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+    })?;
     Ok(Json(serde_json::json!(outcome)))
 }

@@ -51,6 +51,8 @@ pub struct AppState {
     pub trust: Arc<Trust>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// The settlement task (group commit of deposits).
+    pub settler: crate::settle::Settler,
 }
 
 /// An API error: an HTTP status, a stable code and a message saying what to do.
