@@ -46,41 +46,38 @@ impl std::fmt::Debug for Job {
 }
 
 impl Settler {
-    /// Starts the settlement task on `store`.
+    /// Starts the settlement tasks on `store`: one on SQLite (a single writer), four on
+    /// PostgreSQL (concurrent batches; the database settles their races).
     pub fn spawn(store: Store) -> Self {
-        let (queue, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match jobs.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                let refs: Vec<(&NewDeposit, crate::store::FraudBuilder<'_>)> = batch
-                    .iter()
-                    .map(|j| (&j.deposit, &*j.fraud as crate::store::FraudBuilder<'_>))
-                    .collect();
-                let result = store.record_batch(&refs).await;
-                drop(refs);
-                match result {
-                    Ok(outcomes) => {
-                        for (job, outcome) in batch.into_iter().zip(outcomes) {
-                            let _ = job.reply.send(outcome);
+        let (queue, jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        let workers = match store.backend() {
+            crate::store::Backend::Sqlite => 1,
+            crate::store::Backend::Postgres => 4,
+        };
+        for _ in 0..workers {
+            let store = store.clone();
+            let jobs = Arc::clone(&jobs);
+            tokio::spawn(async move {
+                loop {
+                    let batch = {
+                        let mut jobs = jobs.lock().await;
+                        let Some(first) = jobs.recv().await else {
+                            break;
+                        };
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_BATCH {
+                            match jobs.try_recv() {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
                         }
-                    }
-                    Err(e) => {
-                        tracing::warn!("a settlement batch of {} failed: {e}", batch.len());
-                        for job in batch {
-                            let _ = job
-                                .reply
-                                .send(Err(RecordError::Store(StoreError::Conflict)));
-                        }
-                    }
+                        batch
+                    };
+                    settle_batch(&store, batch).await;
                 }
-            }
-        });
+            });
+        }
         Self { queue }
     }
 
@@ -133,6 +130,34 @@ pub enum DepositError {
     /// The verification task failed.
     #[error("verification task failed: {0}")]
     Task(String),
+}
+
+/// Commits one batch and answers every job in it.
+async fn settle_batch(store: &Store, mut batch: Vec<Job>) {
+    // One lock order for account rows across concurrent batches (no deadlocks between
+    // batches crediting the same payees).
+    batch.sort_by_key(|j| j.deposit.account_id);
+    let refs: Vec<(&NewDeposit, crate::store::FraudBuilder<'_>)> = batch
+        .iter()
+        .map(|j| (&j.deposit, &*j.fraud as crate::store::FraudBuilder<'_>))
+        .collect();
+    let result = store.record_batch(&refs).await;
+    drop(refs);
+    match result {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = job.reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            tracing::warn!("a settlement batch of {} failed: {e}", batch.len());
+            for job in batch {
+                let _ = job
+                    .reply
+                    .send(Err(RecordError::Store(StoreError::Conflict)));
+            }
+        }
+    }
 }
 
 /// Who is paid and whose account is credited.
