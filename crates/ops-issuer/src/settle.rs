@@ -36,7 +36,11 @@ struct Job {
 /// commit), one transaction per batch, each deposit under its own savepoint.
 #[derive(Debug, Clone)]
 pub struct Settler {
-    queue: tokio::sync::mpsc::Sender<Job>,
+    /// Batching queue (SQLite); `None`: each deposit is its own transaction (PostgreSQL,
+    /// where concurrent transactions on many connections are faster and the server already
+    /// groups WAL flushes).
+    queue: Option<tokio::sync::mpsc::Sender<Job>>,
+    store: Store,
 }
 
 impl std::fmt::Debug for Job {
@@ -46,39 +50,30 @@ impl std::fmt::Debug for Job {
 }
 
 impl Settler {
-    /// Starts the settlement tasks on `store`: one on SQLite (a single writer), four on
-    /// PostgreSQL (concurrent batches; the database settles their races).
+    /// Starts the settlement task on `store`: on SQLite one batching task (the single
+    /// writer); on PostgreSQL none (see [`Settler`]).
     pub fn spawn(store: Store) -> Self {
-        let (queue, jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
-        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
-        let workers = match store.backend() {
-            crate::store::Backend::Sqlite => 1,
-            crate::store::Backend::Postgres => 4,
-        };
-        for _ in 0..workers {
-            let store = store.clone();
-            let jobs = Arc::clone(&jobs);
-            tokio::spawn(async move {
-                loop {
-                    let batch = {
-                        let mut jobs = jobs.lock().await;
-                        let Some(first) = jobs.recv().await else {
-                            break;
-                        };
-                        let mut batch = vec![first];
-                        while batch.len() < MAX_BATCH {
-                            match jobs.try_recv() {
-                                Ok(job) => batch.push(job),
-                                Err(_) => break,
-                            }
-                        }
-                        batch
-                    };
-                    settle_batch(&store, batch).await;
-                }
-            });
+        if store.backend() == crate::store::Backend::Postgres {
+            return Self { queue: None, store };
         }
-        Self { queue }
+        let (queue, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
+        let worker = store.clone();
+        tokio::spawn(async move {
+            while let Some(first) = jobs.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                settle_batch(&worker, batch).await;
+            }
+        });
+        Self {
+            queue: Some(queue),
+            store,
+        }
     }
 
     /// Queues a deposit and waits for its outcome.
@@ -87,13 +82,16 @@ impl Settler {
         deposit: NewDeposit,
         fraud: SharedFraudBuilder,
     ) -> Result<DepositOutcome, RecordError> {
+        let Some(queue) = &self.queue else {
+            return self.store.record_deposit(&deposit, &*fraud).await;
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             deposit,
             fraud,
             reply,
         };
-        if self.queue.send(job).await.is_err() {
+        if queue.send(job).await.is_err() {
             return Err(RecordError::Store(StoreError::Conflict));
         }
         answer
@@ -133,10 +131,7 @@ pub enum DepositError {
 }
 
 /// Commits one batch and answers every job in it.
-async fn settle_batch(store: &Store, mut batch: Vec<Job>) {
-    // One lock order for account rows across concurrent batches (no deadlocks between
-    // batches crediting the same payees).
-    batch.sort_by_key(|j| j.deposit.account_id);
+async fn settle_batch(store: &Store, batch: Vec<Job>) {
     let refs: Vec<(&NewDeposit, crate::store::FraudBuilder<'_>)> = batch
         .iter()
         .map(|j| (&j.deposit, &*j.fraud as crate::store::FraudBuilder<'_>))
