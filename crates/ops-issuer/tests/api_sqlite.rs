@@ -44,9 +44,9 @@ async fn many_parallel_deposits_are_each_credited_once() {
 /// everything: every payment credited exactly once.
 #[tokio::test]
 async fn crash_during_deposits_then_reupload_credits_each_once() {
-    let mut s = common::Server::start("crash", None).await;
+    let dir = common::temp_dir("crash");
+    let mut s = common::Server::start_in(dir.clone(), None).await;
     let (batch, total, shops) = suite::payment_batch(&s, 2, 250, 200).await;
-    let dir = s.dir.clone();
     let http = s.http.clone();
     let url = s.url("");
     let load =
@@ -91,7 +91,7 @@ async fn crash_during_deposits_then_reupload_credits_each_once() {
         "the kill came too late to test anything"
     );
     drop(s);
-    let s = common::Server::start_in(dir, None).await;
+    let s = common::Server::start_in(dir.clone(), None).await;
     let before = s.metrics().await["ops_deposits"];
     assert!(
         before >= answered as i64,
@@ -106,6 +106,8 @@ async fn crash_during_deposits_then_reupload_credits_each_once() {
         total
     );
     s.assert_conserved(common::STARTING).await;
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -116,8 +118,9 @@ async fn defund_returns_unspent_value() {
 
 #[tokio::test]
 async fn per_device_rate_limit_answers_429() {
+    let dir = common::temp_dir("rate");
     let s = common::Server::start_with(
-        common::temp_dir("rate"),
+        dir.clone(),
         None,
         &["--device-rate", "0", "--device-burst", "2"],
     )
@@ -139,6 +142,8 @@ async fn per_device_rate_limit_answers_429() {
     );
     s.fund(&w2, 10).await;
     assert_eq!(s.balance(a).await, common::STARTING - 30);
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

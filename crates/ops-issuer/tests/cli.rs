@@ -94,4 +94,5 @@ fn ceremony_and_account_commands() {
         "1",
     ]);
     assert!(!ok && err.contains("not found"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

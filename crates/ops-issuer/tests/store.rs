@@ -28,4 +28,6 @@ async fn sqlite_refuses_overlapping_spends() {
         0,
     );
     assert_eq!(mode, "wal");
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -30,6 +30,8 @@ pub struct Server {
     pub dir: PathBuf,
     pub database: Option<String>,
     pub http: reqwest::Client,
+    /// Remove `dir` when dropped (servers started on a folder of their own).
+    owns_dir: bool,
 }
 
 fn free_port() -> u16 {
@@ -57,7 +59,9 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 impl Server {
     /// Starts the server on a new data folder (SQLite unless `database` is given).
     pub async fn start(tag: &str, database: Option<String>) -> Self {
-        Self::start_in(temp_dir(tag), database).await
+        let mut server = Self::start_in(temp_dir(tag), database).await;
+        server.owns_dir = true;
+        server
     }
 
     /// Starts the server on `dir` (kept across restarts).
@@ -88,6 +92,7 @@ impl Server {
             dir,
             database,
             http: reqwest::Client::new(),
+            owns_dir: false,
         };
         for _ in 0..300 {
             let status = server
@@ -225,6 +230,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
