@@ -234,11 +234,27 @@ fn ensure_chromium(toolchain: &Toolchain) -> Result<(), XtaskError> {
             return Ok(());
         }
     }
+    apt_install(
+        toolchain,
+        &["chromium", "chromium-driver"],
+        "Chromium and ChromeDriver (about 2 minutes)",
+        "Chromium and its ChromeDriver are missing or differ in version",
+    )
+}
+
+/// Installs Debian `packages` (as root), or says in one line how to when not root.
+fn apt_install(
+    toolchain: &Toolchain,
+    packages: &[&str],
+    what: &str,
+    why_missing: &str,
+) -> Result<(), XtaskError> {
+    let list = packages.join(" ");
     let is_root = probe("id", ["-u"], &toolchain.path_env).as_deref() == Some("0");
     if !is_root {
-        return Err(XtaskError::MissingTool(
-            "Chromium and its ChromeDriver are missing or differ in version: run `sudo apt-get install -y chromium chromium-driver`, then retry".into(),
-        ));
+        return Err(XtaskError::MissingTool(format!(
+            "{why_missing}: run `sudo apt-get install -y {list}`, then retry"
+        )));
     }
     let apt = |args: &[&str]| {
         let mut command = Command::new("apt-get");
@@ -248,16 +264,19 @@ fn ensure_chromium(toolchain: &Toolchain) -> Result<(), XtaskError> {
             .env("PATH", &toolchain.path_env);
         command
     };
-    let fix = "Run `apt-get update && apt-get install -y chromium chromium-driver` by hand to see the full error.";
+    let fix =
+        format!("Run `apt-get update && apt-get install -y {list}` by hand to see the full error.");
     run(
         "updating Debian's package lists (apt-get update)",
         &mut apt(&["update", "-q"]),
-        fix,
+        &fix,
     )?;
+    let mut install_args = vec!["install", "-y", "-q"];
+    install_args.extend_from_slice(packages);
     run(
-        "installing Chromium and ChromeDriver from Debian (apt-get, about 2 minutes)",
-        &mut apt(&["install", "-y", "-q", "chromium", "chromium-driver"]),
-        fix,
+        &format!("installing {what} from Debian (apt-get)"),
+        &mut apt(&install_args),
+        &fix,
     )
 }
 
@@ -274,30 +293,10 @@ fn ensure_postgres(toolchain: &Toolchain) -> Result<(), XtaskError> {
         ok("postgresql", "(initdb found under /usr/lib/postgresql)");
         return Ok(());
     }
-    let is_root = probe("id", ["-u"], &toolchain.path_env).as_deref() == Some("0");
-    if !is_root {
-        return Err(XtaskError::MissingTool(
-            "PostgreSQL is missing (the issuer tests start one on loopback): run `sudo apt-get install -y postgresql`, then retry".into(),
-        ));
-    }
-    let apt = |args: &[&str]| {
-        let mut command = Command::new("apt-get");
-        command
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .env("PATH", &toolchain.path_env);
-        command
-    };
-    let fix =
-        "Run `apt-get update && apt-get install -y postgresql` by hand to see the full error.";
-    run(
-        "updating Debian's package lists (apt-get update)",
-        &mut apt(&["update", "-q"]),
-        fix,
-    )?;
-    run(
-        "installing PostgreSQL from Debian (apt-get, about a minute)",
-        &mut apt(&["install", "-y", "-q", "postgresql"]),
-        fix,
+    apt_install(
+        toolchain,
+        &["postgresql"],
+        "PostgreSQL (about a minute)",
+        "PostgreSQL is missing (the issuer tests start one on loopback)",
     )
 }
