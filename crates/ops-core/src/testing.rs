@@ -218,20 +218,7 @@ impl World {
                 not_after: T0 + 10 * 365 * DAY,
                 name: Some("Central Bank".into()),
                 limits: Limits {
-                    floor_limits: vec![
-                        FloorTier {
-                            up_to: 2_000,
-                            max_crl_age: u64::MAX,
-                        },
-                        FloorTier {
-                            up_to: 50_000,
-                            max_crl_age: 7 * DAY,
-                        },
-                        FloorTier {
-                            up_to: 500_000,
-                            max_crl_age: DAY,
-                        },
-                    ],
+                    floor_limits: FloorTier::default_tiers(),
                     ..Limits::default()
                 },
                 webauthn: None,

@@ -166,20 +166,7 @@ pub fn create_root(dir: &Path, name: &str, now: u64) -> Result<Certificate, Cere
             not_after: now + 10 * 365 * DAY,
             name: Some(name.to_owned()),
             limits: Limits {
-                floor_limits: vec![
-                    FloorTier {
-                        up_to: 2_000,
-                        max_crl_age: u64::MAX,
-                    },
-                    FloorTier {
-                        up_to: 50_000,
-                        max_crl_age: 7 * DAY,
-                    },
-                    FloorTier {
-                        up_to: 500_000,
-                        max_crl_age: DAY,
-                    },
-                ],
+                floor_limits: FloorTier::default_tiers(),
                 ..Limits::default()
             },
             webauthn: None,

@@ -46,6 +46,29 @@ pub struct FloorTier {
     pub max_crl_age: u64,
 }
 
+impl FloorTier {
+    /// The central bank's default floor limits (an EMV-style policy): up to 2,000 minor units
+    /// with no CRL, up to 50,000 with a CRL at most 7 days old, up to 500,000 with one at
+    /// most a day old; nothing larger offline.
+    pub fn default_tiers() -> Vec<FloorTier> {
+        const DAY: u64 = 86_400;
+        vec![
+            FloorTier {
+                up_to: 2_000,
+                max_crl_age: u64::MAX,
+            },
+            FloorTier {
+                up_to: 50_000,
+                max_crl_age: 7 * DAY,
+            },
+            FloorTier {
+                up_to: 500_000,
+                max_crl_age: DAY,
+            },
+        ]
+    }
+}
+
 /// Limits an issuer places on a certificate's holder. All optional; which ones a role
 /// needs is a verification rule (see `docs/PROTOCOL.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
