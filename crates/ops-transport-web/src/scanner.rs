@@ -1,14 +1,16 @@
 //! The camera scanner component: `getUserMedia` (rear camera preferred, selectable),
 //! frames sampled into a canvas and decoded — by `BarcodeDetector` where the browser has
-//! one, by rqrr in WebAssembly everywhere else — with a progress bar for animated codes,
-//! a torch toggle where the camera has one, and clear messages when there is no camera
-//! or access is refused.
+//! one, by rqrr in WebAssembly everywhere else (in the QR worker when the app ships it, see
+//! [`crate::decoder`]) — with a progress bar for animated codes, a torch toggle where the
+//! camera has one, and clear messages when there is no camera or access is refused.
 
+use crate::decode_logic::{DecoderCounts, DecoderKind, WorkerSettings};
+pub use crate::decoder::has_barcode_detector;
+use crate::decoder::{DecodeError, FrameDecoder};
 use crate::scan_logic::{CameraProblem, DecodeStats, Throttle, percent, sample_size, sentence};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ops_browser::{BrowserError, window};
-use ops_transport::qr::{decode_luma, rgba_to_luma};
 use ops_transport::{
     Limits, Message, MessageKind, ReceiveStatus, Receiver, ScanError, TransportError,
 };
@@ -23,23 +25,6 @@ use web_sys::{
 
 /// Widest sample decoded per camera frame, in pixels.
 pub const SAMPLE_WIDTH: u32 = 640;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The Barcode Detection API (absent in desktop Linux Chromium and Firefox).
-    type BarcodeDetector;
-    #[wasm_bindgen(constructor, catch)]
-    fn new(options: &JsValue) -> Result<BarcodeDetector, JsValue>;
-    #[wasm_bindgen(method)]
-    fn detect(this: &BarcodeDetector, source: &JsValue) -> js_sys::Promise;
-}
-
-/// Whether the browser has `BarcodeDetector`.
-pub fn has_barcode_detector() -> bool {
-    window()
-        .map(|w| js_sys::Reflect::has(&w, &JsValue::from_str("BarcodeDetector")).unwrap_or(false))
-        .unwrap_or(false)
-}
 
 /// What the scanner shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,14 +44,20 @@ struct Screen {
     torch_supported: RwSignal<bool>,
     torch_on: RwSignal<bool>,
     stats: RwSignal<DecodeStats>,
+    decoder: RwSignal<DecoderKind>,
+    counts: RwSignal<DecoderCounts>,
 }
 
 /// Scans QR codes with the camera until a complete message of `kind` arrives, then
 /// stops the camera and calls `on_message`.
 ///
 /// Test ids: `scanner` (with `data-decode-frames`, `data-decode-mean-ms`,
-/// `data-decode-max-ms`), `scan-progress` (a `<progress>`), `scan-problem`, `scan-hint`,
-/// `camera-select`, `torch-toggle`, `scan-done`.
+/// `data-decode-max-ms` — per sampled frame, as the page waits for it —, `data-decoder`
+/// (`barcode-detector`, `worker`, `in-page`), frames per decoder `data-worker-frames`,
+/// `data-in-page-frames`, `data-detector-frames`, the worker's `data-worker-crashes`,
+/// `data-worker-timeouts`, `data-worker-respawns`, and its own decode time
+/// `data-worker-decode-mean-ms`, `data-worker-decode-max-ms`), `scan-progress` (a
+/// `<progress>`), `scan-problem`, `scan-hint`, `camera-select`, `torch-toggle`, `scan-done`.
 #[component]
 pub fn QrScanner(
     /// The awaited message type.
@@ -81,6 +72,11 @@ pub fn QrScanner(
     /// last time; by default the rear camera is preferred.
     #[prop(optional)]
     camera: Option<String>,
+    /// URL of the QR decoder worker's loader script (`ops-qr-worker_loader.js`, emitted by
+    /// the app's Trunk build from a `data-type="worker"` link). Without it, frames are
+    /// decoded in the page.
+    #[prop(optional, into)]
+    worker: Option<String>,
 ) -> impl IntoView {
     let video_ref = NodeRef::<leptos::html::Video>::new();
     let screen = Screen {
@@ -90,6 +86,11 @@ pub fn QrScanner(
         torch_supported: RwSignal::new(false),
         torch_on: RwSignal::new(false),
         stats: RwSignal::new(DecodeStats::default()),
+        decoder: RwSignal::new(DecoderKind::choose(
+            has_barcode_detector(),
+            worker.as_deref(),
+        )),
+        counts: RwSignal::new(DecoderCounts::default()),
     };
     let selected = RwSignal::new(camera);
     let generation = Arc::new(AtomicU32::new(0));
@@ -107,12 +108,14 @@ pub fn QrScanner(
         let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
         let generation = Arc::clone(&generation);
         let receiver = Receiver::new(kind, limits);
+        let worker = worker.clone();
         spawn_local(async move {
             let current = move || generation.load(Ordering::SeqCst) == mine;
-            run_camera(video, device, receiver, screen, on_message, current).await;
+            run_camera(video, device, worker, receiver, screen, on_message, current).await;
         });
     });
     let stats = screen.stats;
+    let counts = screen.counts;
     view! {
         <div
             class="qr-scanner"
@@ -120,6 +123,15 @@ pub fn QrScanner(
             data-decode-frames=move || stats.get().frames.to_string()
             data-decode-mean-ms=move || format!("{:.2}", stats.get().mean_ms())
             data-decode-max-ms=move || format!("{:.2}", stats.get().max_ms)
+            data-decoder=move || screen.decoder.get().name()
+            data-worker-frames=move || counts.get().worker_frames.to_string()
+            data-in-page-frames=move || counts.get().in_page_frames.to_string()
+            data-detector-frames=move || counts.get().detector_frames.to_string()
+            data-worker-crashes=move || counts.get().worker_crashes.to_string()
+            data-worker-timeouts=move || counts.get().worker_timeouts.to_string()
+            data-worker-respawns=move || counts.get().worker_respawns.to_string()
+            data-worker-decode-mean-ms=move || format!("{:.2}", counts.get().worker_decode.mean_ms())
+            data-worker-decode-max-ms=move || format!("{:.2}", counts.get().worker_decode.max_ms)
         >
             <video node_ref=video_ref autoplay=true muted=true playsinline=true
                 style="width: 100%; max-width: 480px; background: #000;"></video>
@@ -298,15 +310,15 @@ fn stop(stream: &MediaStream) {
     }
 }
 
-/// One sampled camera frame: the sample canvas and its context.
+/// One sampled camera frame: the sample canvas, its context and the decoder.
 struct Sampler {
     canvas: HtmlCanvasElement,
     context: CanvasRenderingContext2d,
-    detector: Option<BarcodeDetector>,
+    decoder: FrameDecoder,
 }
 
 impl Sampler {
-    fn new() -> Result<Self, BrowserError> {
+    fn new(worker: Option<&str>) -> Result<Self, BrowserError> {
         let document = window()?.document().ok_or(BrowserError::NoWindow)?;
         let canvas: HtmlCanvasElement = document.create_element("canvas")?.unchecked_into();
         let options = js_sys::Object::new();
@@ -315,26 +327,15 @@ impl Sampler {
             .get_context_with_context_options("2d", &options)?
             .ok_or(BrowserError::Unsupported("canvas 2D"))?
             .unchecked_into();
-        let detector = if has_barcode_detector() {
-            let options = js_sys::Object::new();
-            set(
-                &options,
-                "formats",
-                &js_sys::Array::of1(&JsValue::from_str("qr_code")),
-            );
-            BarcodeDetector::new(&options).ok()
-        } else {
-            None
-        };
         Ok(Self {
             canvas,
             context,
-            detector,
+            decoder: FrameDecoder::new(worker, WorkerSettings::default()),
         })
     }
 
     /// Draws the current video frame and decodes it; returns the texts found.
-    async fn texts(&self, video: &HtmlVideoElement) -> Result<Vec<String>, BrowserError> {
+    async fn texts(&mut self, video: &HtmlVideoElement) -> Result<Vec<String>, DecodeError> {
         let Some((width, height)) =
             sample_size(video.video_width(), video.video_height(), SAMPLE_WIDTH)
         else {
@@ -351,30 +352,18 @@ impl Sampler {
                 0.0,
                 f64::from(width),
                 f64::from(height),
-            )?;
-        if let Some(detector) = &self.detector {
-            let found = JsFuture::from(detector.detect(&self.canvas)).await?;
-            return Ok(js_sys::Array::from(&found)
-                .iter()
-                .filter_map(|code| {
-                    js_sys::Reflect::get(&code, &JsValue::from_str("rawValue"))
-                        .ok()?
-                        .as_string()
-                })
-                .collect());
-        }
-        let image = self
-            .context
-            .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))?;
-        let luma = rgba_to_luma(&image.data());
-        decode_luma(width as usize, height as usize, &luma)
-            .map_err(|error| BrowserError::Js(error.to_string()))
+            )
+            .map_err(|error| DecodeError::Browser(BrowserError::from(error).to_string()))?;
+        self.decoder
+            .decode(&self.canvas, &self.context, width, height)
+            .await
     }
 }
 
 async fn run_camera(
     video: HtmlVideoElement,
     device: Option<String>,
+    worker: Option<String>,
     mut receiver: Receiver,
     screen: Screen,
     on_message: Callback<Message>,
@@ -410,7 +399,7 @@ async fn run_camera(
         .torch_supported
         .set(track.as_ref().is_some_and(has_torch));
     let mut torch_applied = false;
-    let sampler = match Sampler::new() {
+    let mut sampler = match Sampler::new(worker.as_deref()) {
         Ok(sampler) => sampler,
         Err(error) => {
             stop(&stream);
@@ -434,14 +423,19 @@ async fn run_camera(
             torch_applied = wanted;
         }
         let started = now_ms();
-        let texts = match sampler.texts(&video).await {
+        let decoded = sampler.texts(&video).await;
+        last_decode_ms = now_ms() - started;
+        screen.decoder.set(sampler.decoder.kind());
+        screen.counts.set(sampler.decoder.counts());
+        let texts = match decoded {
             Ok(texts) => texts,
+            // A lost frame (the worker crashed, hung or is restarting): the next will do.
+            Err(error) if error.is_transient() => continue,
             Err(error) => {
                 screen.hint.set(Some(sentence(&error.to_string())));
                 continue;
             }
         };
-        last_decode_ms = now_ms() - started;
         screen.stats.update(|stats| stats.record(last_decode_ms));
         for text in texts {
             match receiver.on_qr_text(&text) {

@@ -97,9 +97,16 @@ pub fn ReceiveMessageView(
     /// Receiver limits.
     #[prop(default = Limits::DEFAULT)]
     limits: Limits,
+    /// URL of the QR decoder worker (`ops-qr-worker_loader.js` in the app's build); QR
+    /// frames are decoded in the page without it. See [`QrScanner`].
+    #[prop(optional, into)]
+    qr_worker: Option<String>,
 ) -> impl IntoView {
     match transport {
-        TransportKind::Qr => view! { <QrScanner kind on_message limits/> }.into_any(),
+        TransportKind::Qr => match qr_worker {
+            Some(worker) => view! { <QrScanner kind on_message limits worker/> }.into_any(),
+            None => view! { <QrScanner kind on_message limits/> }.into_any(),
+        },
         TransportKind::Nfc => {
             let state = RwSignal::new(NfcView::Waiting);
             let nfc = Rc::new(WebNfc::new(SendOptions::default(), limits));

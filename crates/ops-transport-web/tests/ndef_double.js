@@ -1,5 +1,6 @@
 // A test double of Web NFC's NDEFReader, backed by one shared virtual tag.
-// Used only by the wasm-bindgen tests of ops-transport-web; never shipped.
+// Used only by the wasm-bindgen tests of ops-transport-web and by the transport test
+// fixture page (tests/transport-page, through a symbolic link); never shipped.
 //
 // The tag lives in localStorage, so every page of the origin sees the same tag: one page
 // (or component) writes, another reads. A reader that is scanning receives the tag when

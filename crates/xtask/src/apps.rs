@@ -96,6 +96,18 @@ pub fn build_test_pages(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskE
             "--public-url",
             "/test/webauthn/",
         ],
+    )?;
+    trunk_build(
+        root,
+        toolchain,
+        "building the transport test fixture page with its QR decoder worker (Trunk, test only)",
+        &[
+            "tests/transport-page/index.html",
+            "--dist",
+            &format!("{TEST_PAGES}/transport"),
+            "--public-url",
+            "/test/transport/",
+        ],
     )
 }
 

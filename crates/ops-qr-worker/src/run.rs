@@ -1,0 +1,64 @@
+//! The worker's message loop.
+
+use js_sys::Uint8Array;
+use ops_qr_worker::protocol::{DecodeRequest, FromWorker};
+use ops_qr_worker::{FrameError, decode_rgba};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// Installs the message handler and tells the page the worker is ready.
+pub fn start() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let answer_to = scope.clone();
+    let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let answer = handle(&event.data());
+        let _ = answer_to.post_message(&answer.to_js());
+    });
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    handler.forget();
+    let _ = scope.post_message(&FromWorker::Ready.to_js());
+}
+
+fn now_ms() -> f64 {
+    js_sys::global()
+        .dyn_into::<web_sys::WorkerGlobalScope>()
+        .ok()
+        .and_then(|scope| scope.performance())
+        .map(|performance| performance.now())
+        .unwrap_or(0.0)
+}
+
+fn handle(data: &JsValue) -> FromWorker {
+    let request = match DecodeRequest::from_js(data) {
+        Ok(request) => request,
+        Err(error) => {
+            let error = FrameError::BadRequest(error.to_string());
+            return FromWorker::Failed {
+                id: 0,
+                code: error.code().to_owned(),
+                message: error.to_string(),
+            };
+        }
+    };
+    #[cfg(feature = "test-hooks")]
+    if request.trap {
+        // What rqrr's assertion does under `panic = "abort"`: a wasm trap.
+        std::process::abort();
+    }
+    let started = now_ms();
+    let rgba = Uint8Array::new(&request.rgba).to_vec();
+    match decode_rgba(request.width, request.height, &rgba) {
+        Ok(texts) => FromWorker::Decoded {
+            id: request.id,
+            texts,
+            ms: now_ms() - started,
+        },
+        Err(error) => FromWorker::Failed {
+            id: request.id,
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        },
+    }
+}

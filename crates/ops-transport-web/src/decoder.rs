@@ -1,0 +1,189 @@
+//! The scanner's frame decoder: `BarcodeDetector` where the browser has one, else rqrr in
+//! the QR worker when the app ships it (see [`crate::worker_decoder`]), else rqrr in the
+//! page (also what the `wasm-bindgen-test` runner uses: it cannot serve a worker bundle).
+
+use crate::decode_logic::{DecoderCounts, DecoderKind, WorkerSettings};
+use crate::worker_decoder::{WorkerDecoder, WorkerError};
+use ops_browser::window;
+use ops_qr_worker::{FrameError, decode_rgba};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The Barcode Detection API (absent in desktop Linux Chromium and Firefox).
+    type BarcodeDetector;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(options: &JsValue) -> Result<BarcodeDetector, JsValue>;
+    #[wasm_bindgen(method)]
+    fn detect(this: &BarcodeDetector, source: &JsValue) -> js_sys::Promise;
+}
+
+/// Whether the browser has `BarcodeDetector`.
+pub fn has_barcode_detector() -> bool {
+    window()
+        .map(|w| js_sys::Reflect::has(&w, &JsValue::from_str("BarcodeDetector")).unwrap_or(false))
+        .unwrap_or(false)
+}
+
+/// Why a sampled frame gave no texts.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// The worker lost the frame or refused it.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    /// rqrr in the page refused the frame.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The browser failed (canvas, detector).
+    #[error("the browser could not read the camera frame ({0}); try again")]
+    Browser(String),
+}
+
+impl DecodeError {
+    /// A lost frame that needs no word to the user: the next frame will do.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Worker(error) if error.is_transient())
+    }
+}
+
+fn browser(error: JsValue) -> DecodeError {
+    DecodeError::Browser(
+        error
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| format!("{error:?}")),
+    )
+}
+
+enum Engine {
+    Detector(BarcodeDetector),
+    Worker(WorkerDecoder),
+    InPage,
+}
+
+/// Decodes the frames drawn into the scanner's sample canvas.
+pub struct FrameDecoder {
+    engine: Engine,
+    counts: DecoderCounts,
+}
+
+impl FrameDecoder {
+    /// Chooses the decoder ([`DecoderKind::choose`]); `worker_url` is the QR worker's
+    /// loader script (`ops-qr-worker_loader.js` in the app's build), if the app ships it.
+    pub fn new(worker_url: Option<&str>, settings: WorkerSettings) -> Self {
+        let engine = match DecoderKind::choose(has_barcode_detector(), worker_url) {
+            DecoderKind::BarcodeDetector => {
+                let options = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(
+                    &options,
+                    &"formats".into(),
+                    &js_sys::Array::of1(&JsValue::from_str("qr_code")),
+                );
+                match BarcodeDetector::new(&options) {
+                    Ok(detector) => Engine::Detector(detector),
+                    Err(_) => match worker_url {
+                        Some(url) if !url.is_empty() => {
+                            Engine::Worker(WorkerDecoder::new(url, settings))
+                        }
+                        _ => Engine::InPage,
+                    },
+                }
+            }
+            DecoderKind::Worker => {
+                Engine::Worker(WorkerDecoder::new(worker_url.unwrap_or_default(), settings))
+            }
+            DecoderKind::InPage => Engine::InPage,
+        };
+        Self {
+            engine,
+            counts: DecoderCounts::default(),
+        }
+    }
+
+    /// The decoder in use now.
+    pub fn kind(&self) -> DecoderKind {
+        match self.engine {
+            Engine::Detector(_) => DecoderKind::BarcodeDetector,
+            Engine::Worker(_) => DecoderKind::Worker,
+            Engine::InPage => DecoderKind::InPage,
+        }
+    }
+
+    /// Frames per decoder, and the worker's crashes, respawns and decode times.
+    pub fn counts(&self) -> DecoderCounts {
+        match &self.engine {
+            Engine::Worker(worker) => worker.counts(),
+            _ => self.counts,
+        }
+    }
+
+    /// Decodes the `width`×`height` picture just drawn into `canvas`.
+    pub async fn decode(
+        &mut self,
+        canvas: &HtmlCanvasElement,
+        context: &CanvasRenderingContext2d,
+        width: u32,
+        height: u32,
+    ) -> Result<Vec<String>, DecodeError> {
+        if let Engine::Worker(worker) = &self.engine
+            && worker.gave_up()
+        {
+            // The worker cannot start here: keep scanning in the page.
+            self.counts = worker.counts();
+            self.engine = Engine::InPage;
+        }
+        match &mut self.engine {
+            Engine::Detector(detector) => {
+                let found = JsFuture::from(detector.detect(canvas))
+                    .await
+                    .map_err(browser)?;
+                self.counts.record_frame(DecoderKind::BarcodeDetector);
+                Ok(js_sys::Array::from(&found)
+                    .iter()
+                    .filter_map(|code| {
+                        js_sys::Reflect::get(&code, &JsValue::from_str("rawValue"))
+                            .ok()?
+                            .as_string()
+                    })
+                    .collect())
+            }
+            Engine::Worker(worker) => {
+                let image = context
+                    .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
+                    .map_err(browser)?;
+                Ok(worker.decode(image).await?)
+            }
+            Engine::InPage => {
+                let image = context
+                    .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
+                    .map_err(browser)?;
+                let texts = decode_rgba(width, height, &image.data())?;
+                self.counts.record_frame(DecoderKind::InPage);
+                Ok(texts)
+            }
+        }
+    }
+}
+
+/// Test builds only (feature `test-hooks`, used by the transport fixture page): make the
+/// QR worker trap on the next frame it gets.
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks {
+    use std::cell::Cell;
+
+    thread_local! {
+        static TRAP_NEXT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The next frame sent to a QR worker asks it to trap (once).
+    pub fn trap_next_worker_frame() {
+        TRAP_NEXT.with(|trap| trap.set(true));
+    }
+
+    /// Takes the request set by [`trap_next_worker_frame`].
+    pub(crate) fn take_trap() -> bool {
+        TRAP_NEXT.with(|trap| trap.replace(false))
+    }
+}

@@ -1,0 +1,1 @@
+../../crates/ops-transport-web/tests/ndef_double.js
