@@ -2,6 +2,7 @@
 //! build its router: the JSON API (`api`), settlement (`settle`), storage (`store`), the key
 //! ceremony (`ceremony`), and the built apps as the fallback.
 
+pub mod admin_token;
 pub mod api;
 pub mod ceremony;
 pub mod settle;
@@ -29,8 +30,13 @@ pub struct Config {
     pub database: Option<String>,
     /// Balance of a new demo account, in minor units.
     pub starting_balance: u64,
-    /// If set, admin endpoints require this bearer token.
+    /// The admin bearer token, if given on the command line. Otherwise it is read from
+    /// `admin_token_file`, or generated there on first start.
     pub admin_token: Option<String>,
+    /// File holding the admin token (default: `admin.token` in the data folder).
+    pub admin_token_file: Option<PathBuf>,
+    /// Abuse limits on the demo sign-up and account reads.
+    pub abuse: api::AbuseLimits,
     /// Sustained fund/deposit requests per second per device.
     pub device_rate: u32,
     /// Burst of fund/deposit requests per device.
@@ -56,6 +62,9 @@ pub enum ServeError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// The admin token could not be read or created.
+    #[error(transparent)]
+    AdminToken(#[from] admin_token::AdminTokenError),
     /// The key material could not be created or read.
     #[error("key material in the data folder: {0}")]
     Ceremony(#[from] ceremony::CeremonyError),
@@ -91,7 +100,28 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
             .into_owned()
     });
     let store = store::Store::connect(&location).await?;
+    let token_file = config
+        .admin_token_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(admin_token::TOKEN_FILE));
+    let (admin_token, source) =
+        admin_token::AdminToken::load_or_create(config.admin_token.as_deref(), &token_file)?;
     drop(lock);
+    match source {
+        admin_token::TokenSource::CommandLine => tracing::info!(
+            "admin endpoints need the token given with --admin-token (Authorization: Bearer ...)"
+        ),
+        admin_token::TokenSource::File(path) => tracing::info!(
+            "admin endpoints need the token in {} (Authorization: Bearer $(cat {}))",
+            path.display(),
+            path.display()
+        ),
+        admin_token::TokenSource::Generated(path) => tracing::info!(
+            "generated an admin token into {} (owner-only); admin endpoints need it: Authorization: Bearer $(cat {})",
+            path.display(),
+            path.display()
+        ),
+    }
     tracing::info!("database: {:?}", store.backend());
     let state = api::AppState {
         settler: settle::Settler::spawn(store.clone()),
@@ -99,8 +129,9 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
         trust: Arc::new(trust),
         settings: Arc::new(api::Settings {
             starting_balance: config.starting_balance,
-            admin_token: config.admin_token.clone(),
+            admin_token,
             device_limit: api::RateLimiter::new(config.device_rate, config.device_burst),
+            abuse: api::AbuseGuard::new(&config.abuse),
             registration: registration_policy(config),
         }),
     };
@@ -135,9 +166,12 @@ pub async fn serve(config: &Config) -> Result<(), ServeError> {
         "serving the wallet at http://localhost:{port}/ and the POS at http://localhost:{port}/pos/, the API at /api/v1/",
         port = local.port()
     );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

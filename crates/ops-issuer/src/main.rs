@@ -33,9 +33,28 @@ struct Options {
     /// Balance of a self-service demo account, in minor units.
     #[arg(long, default_value_t = 100_000)]
     starting_balance: u64,
-    /// Require this bearer token on admin endpoints (default: open, for the demo).
+    /// Admin endpoints always need `Authorization: Bearer TOKEN`. By default the token is
+    /// read from `admin.token` in the data folder, generated there (random, owner-only
+    /// 0600) on first start; the service prints the file's path, never the token. This
+    /// flag sets the token instead (visible in the process list: prefer --admin-token-file).
     #[arg(long)]
     admin_token: Option<String>,
+    /// File holding the admin token (read if it exists, else generated; must not be
+    /// readable by group or others). Default: DATA_DIR/admin.token.
+    #[arg(long)]
+    admin_token_file: Option<PathBuf>,
+    /// Demo sign-ups allowed per client address per hour (429 beyond).
+    #[arg(long, default_value_t = 10)]
+    signups_per_address_per_hour: u32,
+    /// Demo sign-ups allowed per hour, all clients together (per process).
+    #[arg(long, default_value_t = 1_000)]
+    signups_per_hour: u32,
+    /// Demo sign-ups allowed per day, all clients together (per process).
+    #[arg(long, default_value_t = 10_000)]
+    signups_per_day: u32,
+    /// Account reads allowed per client address per minute.
+    #[arg(long, default_value_t = 600)]
+    reads_per_address_per_minute: u32,
     /// Sustained fund and deposit requests per second allowed per device.
     #[arg(long, default_value_t = 100)]
     device_rate: u32,
@@ -231,6 +250,13 @@ async fn main() -> std::process::ExitCode {
         database: options.database,
         starting_balance: options.starting_balance,
         admin_token: options.admin_token,
+        admin_token_file: options.admin_token_file,
+        abuse: ops_issuer::api::AbuseLimits {
+            signups_per_address_per_hour: options.signups_per_address_per_hour,
+            signups_per_hour: options.signups_per_hour,
+            signups_per_day: options.signups_per_day,
+            reads_per_address_per_minute: options.reads_per_address_per_minute,
+        },
         device_rate: options.device_rate,
         device_burst: options.device_burst,
         rp_id: options.rp_id,

@@ -50,7 +50,30 @@ async fn api_suite_on_postgres() {
     suite::webauthn_registration_then_pay(&s).await;
     drop(s);
 
+    let db = pg.create_database("resolve").await;
+    let s = common::Server::start("pg-resolve", Some(db)).await;
+    suite::fraud_case_resolution(&s).await;
+    drop(s);
+
+    let db = pg.create_database("admin").await;
+    let s = common::Server::start("pg-admin", Some(db)).await;
+    suite::admin_requires_token(&s).await;
+    drop(s);
+
+    let db = pg.create_database("fundrace").await;
+    let s = common::Server::start("pg-fund-race", Some(db)).await;
+    suite::concurrent_funding(&s).await;
+    drop(s);
+
+    let db = pg.create_database("abuse").await;
+    suite::abuse_limits("pg-abuse", Some(db)).await;
+
     let db = pg.create_database("load").await;
     let s = common::Server::start("pg-load", Some(db)).await;
     suite::parallel_load(&s, "PostgreSQL").await;
+    drop(s);
+
+    // SIGKILL mid-load on PostgreSQL too: restart on the same database, re-upload all.
+    let db = pg.create_database("crash").await;
+    suite::crash_then_reupload("pg-crash", Some(db)).await;
 }

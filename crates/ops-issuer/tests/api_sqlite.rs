@@ -44,69 +44,91 @@ async fn many_parallel_deposits_are_each_credited_once() {
 /// everything: every payment credited exactly once.
 #[tokio::test]
 async fn crash_during_deposits_then_reupload_credits_each_once() {
-    let dir = common::temp_dir("crash");
-    let mut s = common::Server::start_in(dir.clone(), None).await;
-    let (batch, total, shops) = suite::payment_batch(&s, 2, 250, 200).await;
-    let http = s.http.clone();
-    let url = s.url("");
-    let load =
-        {
-            let batch = batch.clone();
-            tokio::spawn(async move {
-                use base64::Engine as _;
-                let mut set = tokio::task::JoinSet::new();
-                for (p, d) in batch {
-                    let req = http.post(format!("{url}/api/v1/deposits")).json(&serde_json::json!({
-                    "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
-                    "depositor": d.to_string(),
-                }));
-                    set.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
-                }
-                let mut ok = 0;
-                while let Some(r) = set.join_next().await {
-                    if matches!(r, Ok(Ok(200))) {
-                        ok += 1;
-                    }
-                }
-                ok
-            })
-        };
-    // Let part of the load land, then kill the server mid-flight.
-    let mut seen = 0;
-    for _ in 0..200 {
-        seen = s.metrics().await["ops_deposits"];
-        if seen >= 20 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    s.kill();
-    let answered = load.await.unwrap();
-    println!(
-        "killed after >= {seen} deposits; {answered} of {} answered 200 before the kill",
-        batch.len()
-    );
+    suite::crash_then_reupload("crash", None).await;
+}
+
+#[tokio::test]
+async fn fraud_cases_are_resolved_once_with_who_when_why() {
+    let s = common::Server::start("resolve", None).await;
+    suite::fraud_case_resolution(&s).await;
+}
+
+#[tokio::test]
+async fn admin_endpoints_need_the_generated_token() {
+    let s = common::Server::start("admin", None).await;
+    suite::admin_requires_token(&s).await;
+}
+
+#[tokio::test]
+async fn parallel_funding_never_overdraws_nor_exceeds_the_device_limit() {
+    let s = common::Server::start("fund-race", None).await;
+    suite::concurrent_funding(&s).await;
+}
+
+#[tokio::test]
+async fn sign_up_and_account_reads_are_limited() {
+    suite::abuse_limits("abuse", None).await;
+}
+
+/// The server prints where the admin token is, never the token; a configured token is
+/// used as given (no file), a short one refused at start; a token file others can read is
+/// refused.
+#[tokio::test]
+async fn admin_token_path_is_printed_never_the_token() {
+    let dir = common::temp_dir("token-log");
+    let log = dir.join("server.log");
+    let s = common::Server::start_logged(dir.clone(), None, &[], &log).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let file = dir.join("data/admin.token");
     assert!(
-        answered < batch.len(),
-        "the kill came too late to test anything"
+        text.contains(&file.display().to_string()),
+        "the token's path is printed: {text}"
     );
+    assert!(!text.contains(&s.admin_token), "the token was printed");
     drop(s);
+    // Restart: the same token, read back from the file.
     let s = common::Server::start_in(dir.clone(), None).await;
-    let before = s.metrics().await["ops_deposits"];
-    assert!(
-        before >= answered as i64,
-        "an acknowledged deposit was lost"
-    );
-    let (ok, _) = suite::deposit_all(&s, &batch, 16).await;
-    assert_eq!(ok, batch.len());
-    let m = s.metrics().await;
-    assert_eq!(m["ops_deposits"], batch.len() as i64);
     assert_eq!(
-        s.balance(shops[0]).await + s.balance(shops[1]).await - 2 * common::STARTING,
-        total
+        s.admin_token,
+        std::fs::read_to_string(&file).unwrap().trim()
     );
-    s.assert_conserved(common::STARTING).await;
     drop(s);
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ops-issuer"))
+            .arg("--dist")
+            .arg(dir.join("dist"))
+            .arg("--addr")
+            .arg("127.0.0.1:1")
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--admin-token", "short"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shorter than 16"));
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = run(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+    // A configured token writes no file and is the one required.
+    let other = common::temp_dir("token-flag");
+    let s = common::Server::start_with(
+        other.clone(),
+        None,
+        &["--admin-token", "a-configured-admin-token"],
+    )
+    .await;
+    assert!(!other.join("data/admin.token").exists());
+    suite::admin_requires_token(&s).await;
+    drop(s);
+    let _ = std::fs::remove_dir_all(other);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -140,6 +162,15 @@ async fn per_device_rate_limit_answers_429() {
         (status, v["error"]["code"].as_str()),
         (429, Some("rate_limited"))
     );
+    let r = s
+        .http
+        .post(s.url("/api/v1/fund"))
+        .json(&serde_json::json!({"device": w.id().to_string(), "amount": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().contains_key("retry-after"));
     s.fund(&w2, 10).await;
     assert_eq!(s.balance(a).await, common::STARTING - 30);
     drop(s);

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use ops_core::{CertBody, Limits, PublicKey, Role};
 use serde::Deserialize;
 
-use super::{ApiError, AppState, now, parse_hex, parse_json, require_admin};
+use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json, require_admin};
 use crate::ceremony::{DAY, sign};
 use crate::store::NewDevice;
 
@@ -25,10 +25,13 @@ struct SignUp {
 }
 
 /// `POST /api/v1/accounts`: a self-service demo account with the starting balance.
+/// Limited per client address and globally per hour and day (429 with `Retry-After`).
 pub async fn create(
     State(state): State<AppState>,
+    client: ClientAddr,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    state.settings.abuse.signup(&client)?;
     let req: SignUp = if body.is_empty() {
         SignUp { name: None }
     } else {
@@ -48,11 +51,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(serde_json::json!(account))))
 }
 
-/// `GET /api/v1/accounts/{id}`.
+/// `GET /api/v1/accounts/{id}`: one account's id, name and balance (never a list).
+/// Limited per client address (429 with `Retry-After`).
 pub async fn get(
     State(state): State<AppState>,
+    client: ClientAddr,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    state.settings.abuse.read(&client)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_request("malformed_id", "the account id must be a decimal number")
     })?;

@@ -1,4 +1,4 @@
-//! CRL, trust bundle, fraud cases (admin), health and metrics.
+//! CRL, trust bundle, health and metrics.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ops_core::CrlBody;
 
-use super::{ApiError, AppState, now, require_admin};
+use super::{ApiError, AppState, now};
 use crate::ceremony::sign;
 
 /// CRLs are reissued (same version, fresh `issued`) at this period, in seconds.
@@ -61,16 +61,6 @@ pub async fn trust(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.trust.bundle())
 }
 
-/// `GET /api/v1/fraud-cases` (admin): every fraud case with its proof.
-pub async fn fraud_cases(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&state, &headers)?;
-    let cases = state.store.fraud_cases().await?;
-    Ok(Json(serde_json::json!({ "cases": cases })))
-}
-
 /// `GET /healthz`: 200 when the database answers.
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     sqlx::query("SELECT 1")
@@ -103,6 +93,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         ("ops_fraud_cases", t.fraud_cases),
         ("ops_fraud_debited_total", t.fraud_debited),
         ("ops_fraud_shortfall_total", t.fraud_shortfall),
+        ("ops_fraud_cases_open", t.fraud_open),
+        ("ops_fraud_refunded_total", t.fraud_refunded),
         ("ops_crl_version", t.crl_version),
     ] {
         out.push_str(&format!("{name} {value}\n"));

@@ -13,6 +13,9 @@ use super::{ApiError, AppState, now, parse_hex, parse_json};
 use crate::ceremony::{DAY, sign};
 use crate::store::NewNote;
 
+/// How many times a funding transaction is retried after losing a race.
+const MAX_ATTEMPTS: usize = 8;
+
 /// Notes expire this long after issue.
 pub const NOTE_LIFETIME: u64 = 90 * DAY;
 
@@ -77,16 +80,15 @@ pub async fn fund(
             "`amount` must be positive",
         ));
     }
-    let outstanding = state.store.outstanding(&device.cert_id).await?;
-    if outstanding.saturating_add(req.amount) > max_outstanding {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "above_device_limit",
-            format!(
-                "the device may hold at most {max_outstanding}; it holds {outstanding}: ask for at most {}",
-                max_outstanding.saturating_sub(outstanding)
-            ),
-        ));
+    // Never sign notes for more than the certificate allows at all (bounds the work an
+    // absurd amount costs); the exact check is in the funding transaction.
+    if req.amount > max_outstanding {
+        let outstanding = state.store.outstanding(&device.cert_id).await?;
+        return Err(crate::store::StoreError::AboveDeviceLimit {
+            max_outstanding,
+            outstanding,
+        }
+        .into());
     }
     let t = now();
     let currency = fi_limits.currency.clone().unwrap_or_else(|| "EUR".into());
@@ -126,10 +128,21 @@ pub async fn fund(
         });
         issuances.push(STANDARD.encode(bytes));
     }
-    let balance = state
-        .store
-        .fund(device.account_id, &device.cert_id, &notes)
-        .await?;
+    // Balance, revocation and the certificate's limit are checked inside the funding
+    // transaction (concurrent requests cannot overdraw or exceed the limit); a transaction
+    // that lost a race (PostgreSQL deadlock or serialization failure) is retried.
+    let mut attempt = 0;
+    let balance = loop {
+        attempt += 1;
+        match state
+            .store
+            .fund(device.account_id, &device.cert_id, max_outstanding, &notes)
+            .await
+        {
+            Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => continue,
+            other => break other?,
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({

@@ -1,14 +1,17 @@
 //! The versioned JSON API under `/api/v1/`, plus `/healthz` and `/metrics`.
 //! Every error is a 4xx/5xx with `{"error": {"code": "...", "message": "..."}}`.
 
+mod abuse;
 mod accounts;
 mod admin;
 mod deposit;
+mod fraud;
 mod fund;
 pub(crate) mod login;
 mod ratelimit;
 mod webauthn;
 
+pub use abuse::{AbuseGuard, AbuseLimits, ClientAddr};
 pub use ratelimit::RateLimiter;
 
 use std::sync::Arc;
@@ -34,10 +37,12 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub struct Settings {
     /// Balance of a new self-service demo account, in minor units.
     pub starting_balance: u64,
-    /// If set, admin endpoints require `Authorization: Bearer <token>`.
-    pub admin_token: Option<String>,
+    /// Admin endpoints require `Authorization: Bearer <token>` with this token.
+    pub admin_token: crate::admin_token::AdminToken,
     /// Per-device limit on fund and deposit requests.
     pub device_limit: RateLimiter,
+    /// Limits on the demo sign-up and account reads.
+    pub abuse: AbuseGuard,
     /// What WebAuthn registrations must satisfy.
     pub registration: ops_core::registration::RegistrationPolicy,
 }
@@ -61,6 +66,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -70,7 +76,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` header (seconds) to the answer.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -84,7 +97,13 @@ impl IntoResponse for ApiError {
             tracing::error!("{}: {}", self.code, self.message);
         }
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -95,6 +114,34 @@ impl From<StoreError> for ApiError {
                 StatusCode::CONFLICT,
                 "insufficient_funds",
                 format!("{e}; ask for less or credit the account first"),
+            ),
+            StoreError::AboveDeviceLimit {
+                max_outstanding,
+                outstanding,
+            } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "above_device_limit",
+                format!(
+                    "the device may hold at most {max_outstanding}; it holds {outstanding}: ask for at most {}",
+                    max_outstanding.saturating_sub(outstanding)
+                ),
+            ),
+            StoreError::DeviceRevoked => Self::new(
+                StatusCode::FORBIDDEN,
+                "device_revoked",
+                "the device's certificate is revoked; it cannot be funded",
+            ),
+            StoreError::AlreadyResolved {
+                id,
+                resolution,
+                by,
+                at,
+            } => Self::new(
+                StatusCode::CONFLICT,
+                "already_resolved",
+                format!(
+                    "fraud case {id} was already resolved as `{resolution}` by {by} at {at}; a resolution is final, read it with GET /api/v1/fraud-cases/{id}"
+                ),
             ),
             StoreError::NotFound(what) => Self::new(
                 StatusCode::NOT_FOUND,
@@ -150,23 +197,24 @@ pub fn parse_hex<const N: usize>(field: &str, text: &str) -> Result<[u8; N], Api
         })
 }
 
-/// Checks the admin token, if one is configured.
+/// Checks the admin bearer token (always required; compared in constant time).
 pub fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = &state.settings.admin_token else {
-        return Ok(());
-    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
+    match given {
+        Some(token) if state.settings.admin_token.matches(token.trim()) => Ok(()),
+        Some(_) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "admin_only",
-            "this endpoint needs the admin token: send `Authorization: Bearer <token>`",
-        ))
+            "the admin token is wrong: send `Authorization: Bearer <token>` with the token from the file the service named at start (admin.token in its data folder, unless --admin-token or --admin-token-file was given)",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "admin_only",
+            "this endpoint needs the admin token: send `Authorization: Bearer <token>` with the token from the file the service named at start (admin.token in its data folder)",
+        )),
     }
 }
 
@@ -194,7 +242,10 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/defund", post(deposit::defund))
         .route("/v1/crl", get(admin::crl))
         .route("/v1/trust", get(admin::trust))
-        .route("/v1/fraud-cases", get(admin::fraud_cases))
+        .route("/v1/fraud-cases", get(fraud::list))
+        .route("/v1/fraud-cases/{id}", get(fraud::show))
+        .route("/v1/fraud-cases/{id}/proof", get(fraud::proof))
+        .route("/v1/fraud-cases/{id}/resolve", post(fraud::resolve))
         .fallback(api_not_found);
     let service = Router::new()
         .nest("/api", v1)

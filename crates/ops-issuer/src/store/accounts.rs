@@ -330,47 +330,55 @@ impl Store {
 
     /// Value issued to `device` and not yet spent by it (its outstanding exposure).
     pub async fn outstanding(&self, device: &str) -> Result<u64, StoreError> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE((SELECT SUM(amount) FROM notes WHERE device = $1), 0) AS BIGINT), \
-                    CAST(COALESCE((SELECT SUM(range_to - range_from) FROM spends \
-                                   WHERE input_note IN (SELECT note_id FROM notes WHERE device = $1)), 0) AS BIGINT)",
-        )
-        .bind(device)
-        .fetch_one(&self.pool)
-        .await?;
-        let issued: i64 = row.try_get(0)?;
-        let spent: i64 = row.try_get(1)?;
-        Ok(u64::try_from(issued.saturating_sub(spent)).unwrap_or(0))
+        let mut conn = self.pool.acquire().await?;
+        outstanding_in(&mut conn, device).await
     }
 
-    /// Debits `account_id` by the notes' total and records the notes as issued to
-    /// `device`, in one transaction. Refused whole if the balance does not cover it.
+    /// Funds `device` (of `account_id`) with `notes`, atomically against concurrent
+    /// requests, in one transaction: the account is debited by a conditional
+    /// `UPDATE … WHERE balance >= total` (never overdrawn; the `CHECK (balance >= 0)` is the
+    /// backstop), then the device row is locked (`FOR UPDATE` on PostgreSQL; SQLite's
+    /// `BEGIN IMMEDIATE` already holds the single write lock), it must not be revoked, and
+    /// its outstanding value plus the notes must stay within `max_outstanding`. Returns the
+    /// new balance. Refused whole otherwise.
     pub async fn fund(
         &self,
         account_id: i64,
         device: &str,
+        max_outstanding: u64,
         notes: &[NewNote],
     ) -> Result<i64, StoreError> {
-        let total: u64 = notes.iter().map(|n| n.amount).sum();
-        let total = db_int(total)?;
+        let total_value: u64 = notes.iter().map(|n| n.amount).sum();
+        let total = db_int(total_value)?;
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT balance FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound("account"))?;
-        let balance: i64 = row.try_get(0)?;
-        if balance < total {
+        // Accounts before devices: the order a deposit's fraud case takes them in.
+        let debited = sqlx::query(
+            "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
+             RETURNING balance",
+        )
+        .bind(total)
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // The device's checks come first in what the caller is told (revoked, limit), then
+        // the balance; they run after the debit so locks are taken accounts-first.
+        let device_refused = self
+            .check_device(&mut tx, account_id, device, total_value, max_outstanding)
+            .await;
+        let Some(row) = debited else {
+            device_refused?;
+            let balance = sqlx::query("SELECT balance FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("account"))?;
             return Err(StoreError::InsufficientFunds {
-                balance,
+                balance: balance.try_get(0)?,
                 needed: total,
             });
-        }
-        sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
-            .bind(total)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+        };
+        device_refused?;
+        let balance: i64 = row.try_get(0)?;
         for n in notes {
             sqlx::query(
                 "INSERT INTO notes (note_id, device, account_id, amount, issuance, issued, expires) \
@@ -387,6 +395,63 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(balance - total)
+        Ok(balance)
     }
+}
+
+impl Store {
+    /// Locks `device` of `account_id` for the rest of the transaction (`FOR UPDATE` on
+    /// PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the single write lock) and checks
+    /// that it is not revoked and that `amount` more stays within `max_outstanding`.
+    async fn check_device(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        account_id: i64,
+        device: &str,
+        amount: u64,
+        max_outstanding: u64,
+    ) -> Result<(), StoreError> {
+        let lock = match self.backend {
+            super::Backend::Postgres => {
+                "SELECT revoked FROM devices WHERE cert_id = $1 AND account_id = $2 FOR UPDATE"
+            }
+            super::Backend::Sqlite => {
+                "SELECT revoked FROM devices WHERE cert_id = $1 AND account_id = $2"
+            }
+        };
+        let revoked: i64 = sqlx::query(lock)
+            .bind(device)
+            .bind(account_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound("device"))?
+            .try_get(0)?;
+        if revoked != 0 {
+            return Err(StoreError::DeviceRevoked);
+        }
+        let outstanding = outstanding_in(tx, device).await?;
+        if outstanding.saturating_add(amount) > max_outstanding {
+            return Err(StoreError::AboveDeviceLimit {
+                max_outstanding,
+                outstanding,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Value issued to `device` and not yet spent by it, read on `conn` (inside a transaction
+/// when funding).
+async fn outstanding_in(conn: &mut sqlx::AnyConnection, device: &str) -> Result<u64, StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE((SELECT SUM(amount) FROM notes WHERE device = $1), 0) AS BIGINT), \
+                CAST(COALESCE((SELECT SUM(range_to - range_from) FROM spends \
+                               WHERE input_note IN (SELECT note_id FROM notes WHERE device = $1)), 0) AS BIGINT)",
+    )
+    .bind(device)
+    .fetch_one(&mut *conn)
+    .await?;
+    let issued: i64 = row.try_get(0)?;
+    let spent: i64 = row.try_get(1)?;
+    Ok(u64::try_from(issued.saturating_sub(spent)).unwrap_or(0))
 }

@@ -10,7 +10,7 @@ pub use accounts::{AccountRow, DeviceRow, NewDevice, NewNote};
 pub use deposits::{
     DepositOutcome, FraudBuilder, NewDeposit, NewFraudCase, RecordError, SpendRecord,
 };
-pub use fraud::{FraudCaseRow, Totals};
+pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
@@ -45,6 +45,29 @@ pub enum StoreError {
         balance: i64,
         /// Amount asked for.
         needed: i64,
+    },
+    /// Funding would take a device above its certificate's `max_outstanding`.
+    #[error("the device may hold at most {max_outstanding}; it holds {outstanding}")]
+    AboveDeviceLimit {
+        /// The certificate's limit.
+        max_outstanding: u64,
+        /// Value issued to the device and not yet spent by it.
+        outstanding: u64,
+    },
+    /// The device's certificate is revoked.
+    #[error("the device's certificate is revoked")]
+    DeviceRevoked,
+    /// A fraud case already carries another resolution.
+    #[error("fraud case {id} is already resolved as {resolution}")]
+    AlreadyResolved {
+        /// Case id.
+        id: i64,
+        /// The recorded resolution.
+        resolution: String,
+        /// Who recorded it.
+        by: String,
+        /// When (seconds since the epoch).
+        at: i64,
     },
     /// A row that must exist does not.
     #[error("{0} not found")]

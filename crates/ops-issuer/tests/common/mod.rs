@@ -30,9 +30,18 @@ pub struct Server {
     pub dir: PathBuf,
     pub database: Option<String>,
     pub http: reqwest::Client,
+    /// The admin token the server generated into its data folder (or was given).
+    pub admin_token: String,
     /// Remove `dir` when dropped (servers started on a folder of their own).
     owns_dir: bool,
 }
+
+/// Limits the harness relaxes unless a test sets them: the suites sign up many accounts
+/// and read balances often from one address.
+const RELAXED: [(&str, &str); 2] = [
+    ("--signups-per-address-per-hour", "1000000"),
+    ("--reads-per-address-per-minute", "1000000"),
+];
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -71,6 +80,25 @@ impl Server {
 
     /// Starts the server on `dir` with extra command-line arguments.
     pub async fn start_with(dir: PathBuf, database: Option<String>, extra: &[&str]) -> Self {
+        Self::launch(dir, database, extra, None).await
+    }
+
+    /// Starts the server on `dir` with `RUST_LOG=info`, its output written to `log`.
+    pub async fn start_logged(
+        dir: PathBuf,
+        database: Option<String>,
+        extra: &[&str],
+        log: &std::path::Path,
+    ) -> Self {
+        Self::launch(dir, database, extra, Some(log)).await
+    }
+
+    async fn launch(
+        dir: PathBuf,
+        database: Option<String>,
+        extra: &[&str],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ops-issuer"));
         cmd.arg("--dist")
@@ -80,18 +108,28 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.join("data"))
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", if log.is_some() { "info" } else { "warn" })
             .stdin(Stdio::null());
+        for (flag, value) in RELAXED {
+            if !extra.contains(&flag) {
+                cmd.arg(flag).arg(value);
+            }
+        }
+        if let Some(log) = log {
+            let out = std::fs::File::create(log).unwrap();
+            cmd.stderr(out.try_clone().unwrap()).stdout(out);
+        }
         if let Some(db) = &database {
             cmd.arg("--database").arg(db);
         }
         let child = cmd.spawn().unwrap();
-        let server = Server {
+        let mut server = Server {
             child,
             port,
             dir,
             database,
             http: reqwest::Client::new(),
+            admin_token: String::new(),
             owns_dir: false,
         };
         for _ in 0..300 {
@@ -102,6 +140,13 @@ impl Server {
                 .await
                 .map(|r| r.status().as_u16());
             if status.is_ok_and(|s| s == 200) {
+                server.admin_token = match extra.iter().position(|a| *a == "--admin-token") {
+                    Some(i) => extra[i + 1].to_owned(),
+                    None => std::fs::read_to_string(server.dir.join("data/admin.token"))
+                        .expect("the server wrote its admin token to data/admin.token")
+                        .trim()
+                        .to_owned(),
+                };
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -137,6 +182,33 @@ impl Server {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST to an admin endpoint with the admin token.
+    pub async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GET an admin endpoint with the admin token.
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn metrics(&self) -> std::collections::BTreeMap<String, i64> {
         let text = self
             .http
@@ -166,13 +238,24 @@ impl Server {
         v["balance"].as_i64().unwrap()
     }
 
-    /// Registers a software-key device for `account`.
+    /// Registers a software-key device for `account` (admin endpoint).
     pub async fn device(&self, account: i64, seed: u64) -> Device {
+        self.device_limited(account, seed, None).await
+    }
+
+    /// Registers a software-key device for `account` whose certificate allows it to hold
+    /// at most `max_outstanding` (the server's default if `None`).
+    pub async fn device_limited(
+        &self,
+        account: i64,
+        seed: u64,
+        max_outstanding: Option<u64>,
+    ) -> Device {
         let key = SoftwareKey::from_secret(&secret_from_seed("issuer test device", seed)).unwrap();
         let (s, v) = self
-            .post(
+            .admin_post(
                 "/api/v1/devices",
-                json!({"account_id": account, "public_key": key.public_key().to_string()}),
+                json!({"account_id": account, "public_key": key.public_key().to_string(), "max_outstanding": max_outstanding}),
             )
             .await;
         assert_eq!(s, 201, "{v}");
@@ -215,12 +298,15 @@ impl Server {
         .await
     }
 
-    /// Checks that the sum of all balances plus outstanding notes (less unrecovered fraud)
-    /// equals the starting balances of `accounts` accounts.
+    /// Checks that the sum of all balances plus outstanding notes (less unrecovered fraud
+    /// and what dismissed cases refunded, both borne by the FI) equals the starting
+    /// balances of `accounts` accounts.
     pub async fn assert_conserved(&self, starting: i64) {
         let m = self.metrics().await;
         assert_eq!(
-            m["ops_balances_total"] + m["ops_outstanding_value"] - m["ops_fraud_shortfall_total"],
+            m["ops_balances_total"] + m["ops_outstanding_value"]
+                - m["ops_fraud_shortfall_total"]
+                - m["ops_fraud_refunded_total"],
             m["ops_accounts"] * starting,
             "value not conserved: {m:?}"
         );

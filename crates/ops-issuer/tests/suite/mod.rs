@@ -119,7 +119,7 @@ pub async fn concurrent_overlapping_deposits(s: &Server) {
     assert_eq!(s.balance(shop2).await, STARTING + 600);
     // The culprit is debited the overlap (500) and revoked.
     assert_eq!(s.balance(mallory).await, STARTING - 1_000 - 500);
-    let (status, cases) = s.get("/api/v1/fraud-cases").await;
+    let (status, cases) = s.admin_get("/api/v1/fraud-cases").await;
     assert_eq!(status, 200);
     let cases = cases["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 1);
@@ -778,4 +778,490 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+}
+
+/// Opens a fraud case: a new account's wallet spends one range of a note to two POS
+/// terminals, both deposited. Returns (culprit account, culprit wallet, case id).
+async fn open_fraud_case(s: &Server, seed: u64) -> (i64, crate::common::Device, i64) {
+    let culprit = s.sign_up("culprit").await;
+    let shop = s.sign_up("shop").await;
+    let wallet = s.device(culprit, seed).await;
+    let pos1 = s.device(shop, seed + 1).await;
+    let pos2 = s.device(shop, seed + 2).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    let a = wallet.spend(notes[0].note_id(), 0, 600, pos1.id(), 1);
+    let b = wallet.spend(notes[0].note_id(), 100, 700, pos2.id(), 2);
+    let pa = payment(vec![fi.clone(), wallet.cert.clone()], &notes[0], vec![a]);
+    let pb = payment(vec![fi, wallet.cert.clone()], &notes[0], vec![b]);
+    assert_eq!(s.deposit(&pa, pos1.id()).await.0, 200);
+    let (status, v) = s.deposit(&pb, pos2.id()).await;
+    assert_eq!((status, v["fraud_cases"].as_i64()), (200, Some(1)), "{v}");
+    let (_, cases) = s.admin_get("/api/v1/fraud-cases?status=open").await;
+    let case = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["culprit"] == wallet.id().to_string())
+        .unwrap()
+        .clone();
+    assert_eq!(case["debited"], 500);
+    (culprit, wallet, case["id"].as_i64().unwrap())
+}
+
+/// Fraud cases are resolved by an operator: recorded with who, when and why; idempotent;
+/// a second, different resolution is refused (409); the proof stays downloadable; a
+/// dismissal credits the debit back (the certificate stays revoked).
+pub async fn fraud_case_resolution(s: &Server) {
+    use base64::Engine as _;
+    let expect = |r: (u16, serde_json::Value), status: u16, code: &str| {
+        assert_eq!(r.0, status, "{}", r.1);
+        assert_eq!(r.1["error"]["code"], code, "{}", r.1);
+        assert!(r.1["error"]["message"].as_str().unwrap().len() > 10);
+    };
+    let (mallory, wallet, id) = open_fraud_case(s, 71).await;
+    let after_debit = s.balance(mallory).await;
+    let path = format!("/api/v1/fraud-cases/{id}/resolve");
+    let confirm = json!({"resolution": "confirmed", "note": "customer admitted a replay", "operator": "j.doe"});
+    // Admin only.
+    expect(s.post(&path, confirm.clone()).await, 401, "admin_only");
+    // Malformed requests name the problem.
+    expect(
+        s.admin_post(
+            &path,
+            json!({"resolution": "maybe", "note": "x", "operator": "j"}),
+        )
+        .await,
+        400,
+        "malformed_json",
+    );
+    expect(
+        s.admin_post(
+            &path,
+            json!({"resolution": "confirmed", "note": " ", "operator": "j"}),
+        )
+        .await,
+        400,
+        "note_required",
+    );
+    expect(
+        s.admin_post(
+            &path,
+            json!({"resolution": "confirmed", "note": "why", "operator": ""}),
+        )
+        .await,
+        400,
+        "operator_required",
+    );
+    expect(
+        s.admin_post("/api/v1/fraud-cases/abc/resolve", confirm.clone())
+            .await,
+        400,
+        "malformed_id",
+    );
+    expect(
+        s.admin_post("/api/v1/fraud-cases/999999/resolve", confirm.clone())
+            .await,
+        404,
+        "no_such_fraud_case",
+    );
+    // Resolved: recorded with who, when and why; the culprit stays debited and revoked.
+    let before = crate::common::now() as i64;
+    let (status, first) = s.admin_post(&path, confirm.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    let case = &first["case"];
+    assert_eq!(first["already_resolved"], false);
+    assert_eq!(case["status"], "confirmed");
+    assert_eq!(case["resolution"], "confirmed");
+    assert_eq!(case["resolved"], true);
+    assert_eq!(case["resolution_note"], "customer admitted a replay");
+    assert_eq!(case["resolved_by"], "j.doe");
+    assert!(case["resolved_at"].as_i64().unwrap() >= before);
+    assert_eq!(case["refunded"], 0);
+    assert_eq!(case["culprit_account"], mallory);
+    assert_eq!(s.balance(mallory).await, after_debit);
+    // The same request again: unchanged, nothing written.
+    let (status, again) = s.admin_post(&path, confirm).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["already_resolved"], true);
+    assert_eq!(again["case"], first["case"]);
+    // Another resolution, or the same with another note, is refused.
+    for other in [
+        json!({"resolution": "dismissed", "note": "changed my mind", "operator": "j.doe"}),
+        json!({"resolution": "confirmed", "note": "another note", "operator": "k.roe"}),
+    ] {
+        expect(s.admin_post(&path, other).await, 409, "already_resolved");
+    }
+    assert_eq!(s.balance(mallory).await, after_debit);
+    // Inspect, list by status, download the proof (still verifies against the root).
+    let (status, shown) = s.admin_get(&format!("/api/v1/fraud-cases/{id}")).await;
+    assert_eq!((status, &shown), (200, &first["case"]));
+    let (_, confirmed) = s.admin_get("/api/v1/fraud-cases?status=confirmed").await;
+    assert_eq!(confirmed["cases"].as_array().unwrap().len(), 1);
+    let (_, open) = s
+        .admin_get("/api/v1/fraud-cases?status=open&limit=10")
+        .await;
+    assert_eq!(open["cases"].as_array().unwrap().len(), 0);
+    for bad in [
+        "status=bogus",
+        "limit=0",
+        "limit=101",
+        "before=x",
+        "colour=red",
+    ] {
+        expect(
+            s.admin_get(&format!("/api/v1/fraud-cases?{bad}")).await,
+            400,
+            "malformed_query",
+        );
+    }
+    let r = s
+        .http
+        .get(s.url(&format!("/api/v1/fraud-cases/{id}/proof")))
+        .bearer_auth(&s.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("fraud-case-{id}.proof"))
+    );
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD.encode(&bytes),
+        case["proof"].as_str().unwrap()
+    );
+    let proof = ops_core::FraudProof::from_bytes(&bytes).unwrap();
+    let (_, trust) = s.get("/api/v1/trust").await;
+    let root = ops_core::Certificate::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(trust["root"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let verdict = proof
+        .verify(&root, ops_core::provider::default_provider())
+        .unwrap();
+    assert_eq!(verdict.culprit, wallet.id());
+    expect(
+        s.admin_get("/api/v1/fraud-cases/999999/proof").await,
+        404,
+        "no_such_fraud_case",
+    );
+
+    // Two operators resolve another case differently at the same instant: exactly one
+    // wins; a dismissal credits the debit back once; the certificate stays revoked.
+    let (eve, eve_wallet, id2) = open_fraud_case(s, 81).await;
+    let debited_balance = s.balance(eve).await;
+    let path2 = format!("/api/v1/fraud-cases/{id2}/resolve");
+    let (a, b) = tokio::join!(
+        s.admin_post(
+            &path2,
+            json!({"resolution": "dismissed", "note": "device reported stolen before the spends", "operator": "a.ops"}),
+        ),
+        s.admin_post(
+            &path2,
+            json!({"resolution": "confirmed", "note": "no theft report on file", "operator": "b.ops"}),
+        ),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.1, b.1);
+    let winner = if a.0 == 200 { &a.1 } else { &b.1 };
+    let refunded = winner["case"]["refunded"].as_i64().unwrap();
+    if winner["case"]["status"] == "dismissed" {
+        assert_eq!(refunded, 500);
+    } else {
+        assert_eq!(refunded, 0);
+    }
+    assert_eq!(s.balance(eve).await, debited_balance + refunded);
+    let (_, crl) = s.get("/api/v1/crl").await;
+    assert!(
+        crl["revoked"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(eve_wallet.cert.body.serial))
+    );
+    let (status, v) = s
+        .post(
+            "/api/v1/fund",
+            json!({"device": eve_wallet.id().to_string(), "amount": 10}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("device_revoked"))
+    );
+    let m = s.metrics().await;
+    assert_eq!(m["ops_fraud_cases_open"], 0);
+    assert_eq!(m["ops_fraud_refunded_total"], refunded);
+    // A dismissal is explicit: confirm the other way on a third case and check the refund.
+    let (zed, _, id3) = open_fraud_case(s, 91).await;
+    let debited_balance = s.balance(zed).await;
+    let (status, v) = s
+        .admin_post(
+            &format!("/api/v1/fraud-cases/{id3}/resolve"),
+            json!({"resolution": "dismissed", "note": "cloned card, police report 42", "operator": "c.ops"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["case"]["refunded"], 500);
+    assert_eq!(s.balance(zed).await, debited_balance + 500);
+    s.assert_conserved(STARTING).await;
+}
+
+/// Admin endpoints refuse requests without the right token and write nothing.
+pub async fn admin_requires_token(s: &Server) {
+    let a = s.sign_up("a").await;
+    let key = ops_core::sig::SoftwareKey::from_secret(&ops_core::testing::secret_from_seed(
+        "issuer test device",
+        99,
+    ))
+    .unwrap();
+    let body = json!({"account_id": a, "public_key": key.public_key().to_string()});
+    let devices = s.metrics().await["ops_devices"];
+    for token in [None, Some("wrong-token-but-long-enough"), Some("")] {
+        for (method, path) in [
+            ("POST", "/api/v1/devices"),
+            ("GET", "/api/v1/fraud-cases"),
+            ("GET", "/api/v1/fraud-cases/1"),
+            ("GET", "/api/v1/fraud-cases/1/proof"),
+            ("POST", "/api/v1/fraud-cases/1/resolve"),
+        ] {
+            let mut req = if method == "POST" {
+                s.http.post(s.url(path)).json(&body)
+            } else {
+                s.http.get(s.url(path))
+            };
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 401, "{method} {path} with {token:?}");
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "admin_only");
+            assert!(
+                !v.to_string().contains(&s.admin_token),
+                "the token leaked into an error"
+            );
+        }
+    }
+    assert_eq!(s.metrics().await["ops_devices"], devices, "nothing written");
+    // The right token works.
+    let (status, v) = s.admin_post("/api/v1/devices", body).await;
+    assert_eq!(status, 201, "{v}");
+    // The generated token file is owner-only (when the server generated it).
+    let file = s.dir.join("data/admin.token");
+    if file.exists() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(s.admin_token.len(), 64);
+    }
+}
+
+/// Many parallel fund requests from one account: the account is never overdrawn and no
+/// device exceeds its certificate's limit; what was debited is what was issued.
+pub async fn concurrent_funding(s: &Server) {
+    async fn fund_all(
+        s: &Server,
+        devices: &[&crate::common::Device],
+        requests: usize,
+        amount: u64,
+    ) -> std::collections::BTreeMap<(u16, String), usize> {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..requests {
+            let req = s.http.post(s.url("/api/v1/fund")).json(
+                &json!({"device": devices[i % devices.len()].id().to_string(), "amount": amount}),
+            );
+            set.spawn(async move {
+                let r = req.send().await.unwrap();
+                let status = r.status().as_u16();
+                let v: serde_json::Value = r.json().await.unwrap();
+                let code = v["error"]["code"].as_str().unwrap_or("").to_owned();
+                (status, code)
+            });
+        }
+        let mut out = std::collections::BTreeMap::new();
+        while let Some(r) = set.join_next().await {
+            *out.entry(r.unwrap()).or_insert(0) += 1;
+        }
+        out
+    }
+    let key = |s: u16, c: &str| (s, c.to_owned());
+    // The device limit binds: 40 requests of 1 000 against a limit of 10 000.
+    let a = s.sign_up("limited").await;
+    let small = s.device_limited(a, 201, Some(10_000)).await;
+    let outcome = fund_all(s, &[&small], 40, 1_000).await;
+    assert_eq!(outcome.get(&key(201, "")), Some(&10), "{outcome:?}");
+    assert_eq!(
+        outcome.get(&key(422, "above_device_limit")),
+        Some(&30),
+        "{outcome:?}"
+    );
+    assert_eq!(s.balance(a).await, STARTING - 10_000);
+    // The balance binds: 40 requests of 7 000 over four devices from 100 000.
+    let b = s.sign_up("busy").await;
+    let mut devices = Vec::new();
+    for seed in 0..4 {
+        devices.push(s.device_limited(b, 210 + seed, Some(100_000)).await);
+    }
+    let refs: Vec<&crate::common::Device> = devices.iter().collect();
+    let outcome = fund_all(s, &refs, 40, 7_000).await;
+    assert_eq!(outcome.get(&key(201, "")), Some(&14), "{outcome:?}");
+    assert_eq!(
+        outcome.get(&key(409, "insufficient_funds")),
+        Some(&26),
+        "{outcome:?}"
+    );
+    assert_eq!(s.balance(b).await, STARTING - 14 * 7_000);
+    let m = s.metrics().await;
+    assert_eq!(m["ops_issued_value_total"], 10_000 + 14 * 7_000);
+    assert_eq!(m["ops_balances_total"], 2 * STARTING - 10_000 - 14 * 7_000);
+    s.assert_conserved(STARTING).await;
+}
+
+/// Abuse limits on the open endpoints: sign-ups per client address, a global cap per hour
+/// and per day, account reads per address; 429 with a JSON error and `Retry-After`.
+pub async fn abuse_limits(tag: &str, database: Option<String>) {
+    use crate::common::temp_dir;
+    async fn refused(r: reqwest::Response, says: &str) {
+        assert_eq!(r.status().as_u16(), 429);
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait >= 1);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "rate_limited", "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(says) && message.contains("retry in"),
+            "{v}"
+        );
+    }
+    let sign_up = |s: &Server| {
+        s.http
+            .post(s.url("/api/v1/accounts"))
+            .json(&json!({"name": "x"}))
+            .send()
+    };
+    // Per client address, sign-ups and reads.
+    let dir = temp_dir(&format!("{tag}-addr"));
+    let s = Server::start_with(
+        dir.clone(),
+        database.clone(),
+        &[
+            "--signups-per-address-per-hour",
+            "3",
+            "--reads-per-address-per-minute",
+            "5",
+        ],
+    )
+    .await;
+    let accounts = s.metrics().await["ops_accounts"];
+    for _ in 0..3 {
+        assert_eq!(sign_up(&s).await.unwrap().status().as_u16(), 201);
+    }
+    refused(sign_up(&s).await.unwrap(), "from your address").await;
+    assert_eq!(s.metrics().await["ops_accounts"], accounts + 3);
+    let read = || s.http.get(s.url("/api/v1/accounts/1")).send();
+    for _ in 0..5 {
+        assert_eq!(read().await.unwrap().status().as_u16(), 200);
+    }
+    refused(read().await.unwrap(), "account reads").await;
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
+    // Global caps per hour, then per day.
+    for (flags, says) in [
+        (
+            ["--signups-per-hour", "2", "--signups-per-day", "100"],
+            "hour",
+        ),
+        (
+            ["--signups-per-hour", "100", "--signups-per-day", "2"],
+            "day",
+        ),
+    ] {
+        let dir = temp_dir(&format!("{tag}-{says}"));
+        let s = Server::start_with(dir.clone(), database.clone(), &flags).await;
+        for _ in 0..2 {
+            assert_eq!(sign_up(&s).await.unwrap().status().as_u16(), 201);
+        }
+        refused(sign_up(&s).await.unwrap(), &format!("this {says}")).await;
+        drop(s);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// SIGKILL in the middle of a deposit load, restart on the same data, re-upload
+/// everything: every payment credited exactly once.
+pub async fn crash_then_reupload(tag: &str, database: Option<String>) {
+    let dir = crate::common::temp_dir(tag);
+    let mut s = Server::start_in(dir.clone(), database.clone()).await;
+    let (batch, total, shops) = payment_batch(&s, 2, 250, 200).await;
+    let http = s.http.clone();
+    let url = s.url("");
+    let load = {
+        let batch = batch.clone();
+        tokio::spawn(async move {
+            use base64::Engine as _;
+            let mut set = tokio::task::JoinSet::new();
+            for (p, d) in batch {
+                let req = http.post(format!("{url}/api/v1/deposits")).json(&json!({
+                    "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
+                    "depositor": d.to_string(),
+                }));
+                set.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
+            }
+            let mut ok = 0;
+            while let Some(r) = set.join_next().await {
+                if matches!(r, Ok(Ok(200))) {
+                    ok += 1;
+                }
+            }
+            ok
+        })
+    };
+    // Let part of the load land, then kill the server mid-flight.
+    let mut seen = 0;
+    for _ in 0..200 {
+        seen = s.metrics().await["ops_deposits"];
+        if seen >= 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    s.kill();
+    let answered = load.await.unwrap();
+    println!(
+        "{tag}: killed after >= {seen} deposits; {answered} of {} answered 200 before the kill",
+        batch.len()
+    );
+    assert!(
+        answered < batch.len(),
+        "the kill came too late to test anything"
+    );
+    drop(s);
+    let s = Server::start_in(dir.clone(), database).await;
+    let before = s.metrics().await["ops_deposits"];
+    assert!(
+        before >= answered as i64,
+        "an acknowledged deposit was lost"
+    );
+    let (ok, _) = deposit_all(&s, &batch, 16).await;
+    assert_eq!(ok, batch.len());
+    let m = s.metrics().await;
+    assert_eq!(m["ops_deposits"], batch.len() as i64);
+    assert_eq!(
+        s.balance(shops[0]).await + s.balance(shops[1]).await - 2 * STARTING,
+        total
+    );
+    s.assert_conserved(STARTING).await;
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
 }
