@@ -1167,13 +1167,18 @@ pub async fn abuse_limits(tag: &str, database: Option<String>) {
     for _ in 0..3 {
         assert_eq!(sign_up(&s).await.unwrap().status().as_u16(), 201);
     }
-    refused(sign_up(&s).await.unwrap(), "from your address").await;
+    // Keyed by the TCP peer's address (the harness connects from 127.0.0.1).
+    refused(sign_up(&s).await.unwrap(), "from your address (127.0.0.1)").await;
     assert_eq!(s.metrics().await["ops_accounts"], accounts + 3);
     let read = || s.http.get(s.url("/api/v1/accounts/1")).send();
     for _ in 0..5 {
         assert_eq!(read().await.unwrap().status().as_u16(), 200);
     }
-    refused(read().await.unwrap(), "account reads").await;
+    refused(
+        read().await.unwrap(),
+        "account reads from your address (127.0.0.1)",
+    )
+    .await;
     drop(s);
     let _ = std::fs::remove_dir_all(dir);
     // Global caps per hour, then per day.
