@@ -55,7 +55,7 @@ struct Screen {
 /// `data-decode-max-ms` — per sampled frame, as the page waits for it —, `data-decoder`
 /// (`barcode-detector`, `worker`, `in-page`), frames per decoder `data-worker-frames`,
 /// `data-in-page-frames`, `data-detector-frames`, the worker's `data-worker-crashes`,
-/// `data-worker-timeouts`, `data-worker-respawns`, and its own decode time
+/// `data-worker-timeouts`, `data-worker-respawns`, `data-worker-failed-starts`, and its own decode time
 /// `data-worker-decode-mean-ms`, `data-worker-decode-max-ms`), `scan-progress` (a
 /// `<progress>`), `scan-problem`, `scan-hint`, `camera-select`, `torch-toggle`, `scan-done`.
 #[component]
@@ -130,6 +130,7 @@ pub fn QrScanner(
             data-worker-crashes=move || counts.get().worker_crashes.to_string()
             data-worker-timeouts=move || counts.get().worker_timeouts.to_string()
             data-worker-respawns=move || counts.get().worker_respawns.to_string()
+            data-worker-failed-starts=move || counts.get().worker_failed_starts.to_string()
             data-worker-decode-mean-ms=move || format!("{:.2}", counts.get().worker_decode.mean_ms())
             data-worker-decode-max-ms=move || format!("{:.2}", counts.get().worker_decode.max_ms)
         >

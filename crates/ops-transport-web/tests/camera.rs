@@ -73,6 +73,10 @@ async fn the_fake_camera_payment_is_scanned_byte_for_byte() {
     );
     assert_eq!(got, Some(expected));
     assert_eq!(text_of("scan-done"), "Received.");
+    // No worker URL given (this runner cannot serve a worker bundle): rqrr in the page.
+    assert_eq!(attr("data-decoder"), "in-page");
+    assert_ne!(attr("data-in-page-frames"), "0");
+    assert_eq!(attr("data-worker-frames"), "0");
     assert!(
         best_percent.trim().ends_with('%'),
         "a progress bar was shown while collecting, got {best_percent:?}"
@@ -180,4 +184,42 @@ async fn a_missing_camera_is_explained() {
         text_of("scan-problem"),
         "No camera was found. Connect a camera, or use NFC instead."
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_that_cannot_start_gives_way_to_the_in_page_decoder() {
+    // The worker script does not exist: each start fails (an `error` event, no `ready`);
+    // after three failed starts the scanner decodes in the page and still completes.
+    let expected = Message::new(
+        MessageKind::Payment,
+        from_hex(FAKE_CAMERA_PAYMENT_HEX).unwrap(),
+    );
+    let root = fresh_root().unwrap();
+    let received = RwSignal::new(None::<Message>);
+    let _mounted = leptos::mount::mount_to(root, move || {
+        view! {
+            <QrScanner kind=MessageKind::Payment worker="/no-such-worker_loader.js"
+                on_message=move |m: Message| received.set(Some(m))/>
+        }
+    });
+    for _ in 0..600 {
+        if received.get_untracked().is_some() {
+            break;
+        }
+        wait_ms(50).await.unwrap();
+    }
+    let scanner = by_test_id("scanner").unwrap();
+    let attr = |name: &str| scanner.get_attribute(name).unwrap_or_default();
+    let counts = format!(
+        "decoder {}, failed starts {}, in-page frames {}, worker frames {}",
+        attr("data-decoder"),
+        attr("data-worker-failed-starts"),
+        attr("data-in-page-frames"),
+        attr("data-worker-frames")
+    );
+    assert_eq!(received.get_untracked(), Some(expected), "{counts}");
+    assert_eq!(attr("data-decoder"), "in-page", "{counts}");
+    assert_eq!(attr("data-worker-failed-starts"), "3", "{counts}");
+    assert_eq!(attr("data-worker-frames"), "0", "{counts}");
+    assert!(text_of("scan-hint").is_empty(), "{}", text_of("scan-hint"));
 }
