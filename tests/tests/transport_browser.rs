@@ -3,7 +3,7 @@
 //!
 //! - camera: Chromium's fake camera plays a `.y4m` this test writes (a real ops-core test
 //!   payment as animated QR frames, every fourth frame dropped); the scanner decodes it
-//!   **in the QR worker** byte for byte, and survives a worker that traps;
+//!   **in the QR worker** byte for byte, and survives a worker that traps or hangs;
 //! - NFC: one window writes a payment through `SendMessageView` (NDEF chunking, Web NFC
 //!   test double), a second window — another document — reads it with
 //!   `ReceiveMessageView`; without Web NFC the page does not offer NFC.
@@ -240,6 +240,20 @@ async fn a_worker_that_traps_is_replaced_and_the_scan_completes() -> Result<(), 
         session.text("scan-hint").await.is_empty(),
         "a lost frame is not the user's business"
     );
+    session.browser.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_hangs_is_replaced_after_its_timeout() -> Result<(), HarnessError> {
+    let (sent, received, scanner, session) =
+        scan_with_the_fake_camera("hang", "?role=scan&hang-once").await?;
+    assert_eq!(received, sent, "the payment arrived byte for byte");
+    assert_eq!(scanner["decoder"], "worker", "{scanner}");
+    assert_eq!(number(&scanner, "worker-timeouts"), 1.0, "{scanner}");
+    assert_eq!(number(&scanner, "worker-respawns"), 1.0, "{scanner}");
+    assert_eq!(number(&scanner, "worker-crashes"), 0.0, "{scanner}");
+    assert_eq!(number(&scanner, "in-page-frames"), 0.0, "{scanner}");
     session.browser.close().await;
     Ok(())
 }

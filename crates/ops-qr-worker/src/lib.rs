@@ -8,8 +8,9 @@
 //! - [`protocol`]: the messages between the page and the worker (shared by both sides;
 //!   `ops-transport-web` sends the frames, the `ops-qr-worker` binary answers).
 //!
-//! Feature `test-hooks` (test builds only): a frame message with `trap: true` makes the
-//! worker trap, so the end-to-end tests can show the scanner survives a crashed worker.
+//! Feature `test-hooks` (test builds only): a frame message with `fault: "trap"` makes the
+//! worker trap, `fault: "hang"` makes it spin without answering, so the end-to-end tests
+//! can show the scanner survives a crashed or hung worker.
 
 pub mod decode;
 pub mod protocol;

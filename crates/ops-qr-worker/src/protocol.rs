@@ -65,9 +65,37 @@ pub struct DecodeRequest {
     pub height: u32,
     /// `width × height × 4` bytes of RGBA; transferred to the worker.
     pub rgba: ArrayBuffer,
-    /// Test builds only: the worker traps on this frame.
+    /// Test builds only: the worker fails this way on this frame.
     #[cfg(feature = "test-hooks")]
-    pub trap: bool,
+    pub fault: Option<TestFault>,
+}
+
+/// Test builds only: how the worker fails on a frame.
+#[cfg(feature = "test-hooks")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestFault {
+    /// A wasm trap (what rqrr's assertion does under `panic = "abort"`).
+    Trap,
+    /// Busy for a minute without answering (a decoder stuck in a loop).
+    Hang,
+}
+
+#[cfg(feature = "test-hooks")]
+impl TestFault {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Trap => "trap",
+            Self::Hang => "hang",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "trap" => Some(Self::Trap),
+            "hang" => Some(Self::Hang),
+            _ => None,
+        }
+    }
 }
 
 impl DecodeRequest {
@@ -79,14 +107,14 @@ impl DecodeRequest {
             height,
             rgba,
             #[cfg(feature = "test-hooks")]
-            trap: false,
+            fault: None,
         }
     }
 
-    /// Test builds only: asks the worker to trap on this frame.
+    /// Test builds only: asks the worker to fail this way on this frame.
     #[cfg(feature = "test-hooks")]
-    pub fn with_trap(mut self, trap: bool) -> Self {
-        self.trap = trap;
+    pub fn with_fault(mut self, fault: Option<TestFault>) -> Self {
+        self.fault = fault;
         self
     }
 
@@ -99,8 +127,8 @@ impl DecodeRequest {
         set(&object, "height", &JsValue::from(self.height));
         set(&object, "rgba", &self.rgba);
         #[cfg(feature = "test-hooks")]
-        if self.trap {
-            set(&object, "trap", &JsValue::TRUE);
+        if let Some(fault) = self.fault {
+            set(&object, "fault", &JsValue::from_str(fault.name()));
         }
         object.into()
     }
@@ -124,7 +152,9 @@ impl DecodeRequest {
                 .dyn_into()
                 .map_err(|_| ProtocolError::Field("rgba"))?,
             #[cfg(feature = "test-hooks")]
-            trap: get(value, "trap").is_ok_and(|trap| trap.is_truthy()),
+            fault: text(value, "fault")
+                .ok()
+                .and_then(|name| TestFault::from_name(&name)),
         })
     }
 }

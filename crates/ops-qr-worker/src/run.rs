@@ -43,9 +43,15 @@ fn handle(data: &JsValue) -> FromWorker {
         }
     };
     #[cfg(feature = "test-hooks")]
-    if request.trap {
+    match request.fault {
         // What rqrr's assertion does under `panic = "abort"`: a wasm trap.
-        std::process::abort();
+        Some(ops_qr_worker::protocol::TestFault::Trap) => std::process::abort(),
+        // A decoder stuck in a loop: the page's timeout must end it.
+        Some(ops_qr_worker::protocol::TestFault::Hang) => {
+            let until = now_ms() + 60_000.0;
+            while now_ms() < until {}
+        }
+        None => {}
     }
     let started = now_ms();
     let rgba = Uint8Array::new(&request.rgba).to_vec();

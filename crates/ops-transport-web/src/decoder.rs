@@ -168,22 +168,28 @@ impl FrameDecoder {
 }
 
 /// Test builds only (feature `test-hooks`, used by the transport fixture page): make the
-/// QR worker trap on the next frame it gets.
+/// QR worker trap, or hang, on the next frame it gets.
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks {
+    pub use ops_qr_worker::protocol::TestFault;
     use std::cell::Cell;
 
     thread_local! {
-        static TRAP_NEXT: Cell<bool> = const { Cell::new(false) };
+        static NEXT_FAULT: Cell<Option<TestFault>> = const { Cell::new(None) };
     }
 
     /// The next frame sent to a QR worker asks it to trap (once).
     pub fn trap_next_worker_frame() {
-        TRAP_NEXT.with(|trap| trap.set(true));
+        NEXT_FAULT.with(|fault| fault.set(Some(TestFault::Trap)));
     }
 
-    /// Takes the request set by [`trap_next_worker_frame`].
-    pub(crate) fn take_trap() -> bool {
-        TRAP_NEXT.with(|trap| trap.replace(false))
+    /// The next frame sent to a QR worker asks it to hang without answering (once).
+    pub fn hang_next_worker_frame() {
+        NEXT_FAULT.with(|fault| fault.set(Some(TestFault::Hang)));
+    }
+
+    /// Takes the fault requested for the next frame.
+    pub(crate) fn take_fault() -> Option<TestFault> {
+        NEXT_FAULT.with(|fault| fault.take())
     }
 }

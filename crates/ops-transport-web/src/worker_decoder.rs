@@ -268,7 +268,7 @@ impl WorkerDecoder {
         let id = self.next_id;
         let request = DecodeRequest::new(id, width, height, rgba);
         #[cfg(feature = "test-hooks")]
-        let request = request.with_trap(crate::decoder::test_hooks::take_trap());
+        let request = request.with_fault(crate::decoder::test_hooks::take_fault());
         let timeout = self.supervisor.settings().decode_timeout_ms;
         let running = self.ensure_running().await?;
         if let Err(error) = running

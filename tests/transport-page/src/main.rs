@@ -3,7 +3,8 @@
 //!
 //! - `?role=scan` (default): the camera scanner (`ReceiveMessageView` over QR) decoding in
 //!   the QR worker (`ops-qr-worker_loader.js`, built next to this page). `&trap-once`
-//!   makes the worker trap on its first frame (feature `test-hooks`).
+//!   makes the worker trap on its first frame, `&hang-once` makes it hang (feature
+//!   `test-hooks`).
 //! - `?role=read`: installs the Web NFC test double and waits for a payment over NFC
 //!   (`ReceiveMessageView`); `&nfc=off` leaves the double out (a browser without Web NFC).
 //! - `?role=write&hex=…`: installs the double and writes that payment over NFC
@@ -67,9 +68,12 @@ fn Received(received: RwSignal<Option<Message>>) -> impl IntoView {
     }
 }
 
-fn scan_page(trap_once: bool) -> impl IntoView {
+fn scan_page(trap_once: bool, hang_once: bool) -> impl IntoView {
     if trap_once {
         test_hooks::trap_next_worker_frame();
+    }
+    if hang_once {
+        test_hooks::hang_next_worker_frame();
     }
     let received = RwSignal::new(None::<Message>);
     view! {
@@ -149,8 +153,8 @@ fn main() {
             leptos::mount::mount_to_body(move || write_page(hex));
         }
         _ => {
-            let trap_once = query.has("trap-once");
-            leptos::mount::mount_to_body(move || scan_page(trap_once));
+            let (trap_once, hang_once) = (query.has("trap-once"), query.has("hang-once"));
+            leptos::mount::mount_to_body(move || scan_page(trap_once, hang_once));
         }
     }
 }
