@@ -128,6 +128,18 @@ async fn admin_token_path_is_printed_never_the_token() {
     assert!(!other.join("data/admin.token").exists());
     suite::admin_requires_token(&s).await;
     drop(s);
+    // A token file elsewhere: generated there, owner-only, and required.
+    let elsewhere = other.join("secrets/issuer-admin.token");
+    let path = elsewhere.to_str().unwrap();
+    let s = common::Server::start_with(other.clone(), None, &["--admin-token-file", path]).await;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&elsewhere).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!other.join("data/admin.token").exists());
+    suite::admin_requires_token(&s).await;
+    drop(s);
     let _ = std::fs::remove_dir_all(other);
     let _ = std::fs::remove_dir_all(dir);
 }

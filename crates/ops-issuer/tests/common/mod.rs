@@ -140,12 +140,22 @@ impl Server {
                 .await
                 .map(|r| r.status().as_u16());
             if status.is_ok_and(|s| s == 200) {
-                server.admin_token = match extra.iter().position(|a| *a == "--admin-token") {
-                    Some(i) => extra[i + 1].to_owned(),
-                    None => std::fs::read_to_string(server.dir.join("data/admin.token"))
-                        .expect("the server wrote its admin token to data/admin.token")
-                        .trim()
-                        .to_owned(),
+                let flag = |name: &str| {
+                    extra
+                        .iter()
+                        .position(|a| *a == name)
+                        .map(|i| extra[i + 1].to_owned())
+                };
+                server.admin_token = match flag("--admin-token") {
+                    Some(token) => token,
+                    None => {
+                        let file = flag("--admin-token-file")
+                            .map_or_else(|| server.dir.join("data/admin.token"), PathBuf::from);
+                        std::fs::read_to_string(&file)
+                            .expect("the server wrote its admin token file")
+                            .trim()
+                            .to_owned()
+                    }
                 };
                 return server;
             }
