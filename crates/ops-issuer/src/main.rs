@@ -3,6 +3,8 @@
 //! Serves the JSON API under `/api/v1/` (see `docs/API.md`), `/healthz` and `/metrics`, and
 //! the built apps: the wallet at `/` and the POS at `/pos/`. On first start it creates a demo
 //! central bank and FI in its data folder. The `ceremony` subcommands create real ones.
+//! Admin endpoints always need the bearer token from `DATA_DIR/admin.token` (generated,
+//! owner-only, on first start) or `--admin-token-file` / `--admin-token`.
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -14,7 +16,12 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "ops-issuer",
     version,
-    about = "The OPS issuer and settlement service; serves the wallet at / and the POS at /pos/"
+    about = "The OPS issuer and settlement service; serves the wallet at / and the POS at /pos/",
+    after_help = "Admin endpoints (device registration, fraud cases) always need the admin token:\n  \
+                  curl -H \"Authorization: Bearer $(cat ops-issuer-data/admin.token)\" \\\n       \
+                  http://127.0.0.1:8080/api/v1/fraud-cases\n\
+                  The token file is generated (random, owner-only) on first start; the service \
+                  prints its path, never the token. See docs/API.md."
 )]
 struct Options {
     /// Folder holding the built apps (the wallet at its top, the POS in `pos/`).
