@@ -249,7 +249,8 @@ impl WorkerDecoder {
     }
 
     /// Sends the frame to the worker (its pixels are transferred, not copied) and waits
-    /// for the texts found.
+    /// for the texts found. `&mut self` keeps one frame in flight: the caller cannot send
+    /// the next before this one is answered, lost or timed out.
     pub async fn decode(&mut self, image: ImageData) -> Result<Vec<String>, WorkerError> {
         let (width, height) = (image.width(), image.height());
         if width as usize > MAX_IMAGE_SIDE || height as usize > MAX_IMAGE_SIDE {
