@@ -79,6 +79,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiE
 /// `GET /metrics`: ledger counts and sums in the Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let t = state.store.totals().await?;
+    let cache = state.settler.verification_cache();
     let mut out = String::new();
     for (name, value) in [
         ("ops_accounts", t.accounts),
@@ -96,6 +97,14 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         ("ops_fraud_cases_open", t.fraud_open),
         ("ops_fraud_refunded_total", t.fraud_refunded),
         ("ops_crl_version", t.crl_version),
+        (
+            "ops_verification_cache_hits",
+            i64::try_from(cache.hits).unwrap_or(i64::MAX),
+        ),
+        (
+            "ops_verification_cache_misses",
+            i64::try_from(cache.misses).unwrap_or(i64::MAX),
+        ),
     ] {
         out.push_str(&format!("{name} {value}\n"));
     }

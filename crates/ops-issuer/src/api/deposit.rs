@@ -86,13 +86,19 @@ async fn settle(
             "double_spend_in_payment",
             format!("{e}; nothing is credited: a payee must refuse such a payment"),
         ),
+        e @ DepositError::Revoked(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "revoked_signer",
+            format!(
+                "{e}; it cannot be credited: sync the POS so it holds a current CRL before accepting offline payments"
+            ),
+        ),
         DepositError::Unprovable(m) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unattributable_double_spend",
             format!("{m}; the payment overlaps a recorded spend and cannot be credited"),
         ),
         DepositError::Store(s) => s.into(),
-        DepositError::Task(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
     })?;
     Ok(Json(serde_json::json!(outcome)))
 }

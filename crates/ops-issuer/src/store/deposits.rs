@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Store, StoreError, db_int};
+use super::{Backend, Store, StoreError, db_int};
 
 /// One spend of a deposited payment, with the device that signed it.
 #[derive(Debug, Clone)]
@@ -119,137 +119,223 @@ impl Store {
         fraud: FraudBuilder<'_>,
     ) -> Result<DepositOutcome, RecordError> {
         let mut tx = self.begin_write().await?;
-        let outcome = record_in_tx(&mut tx, deposit, fraud).await?;
+        let (outcome, _) = record_in_tx(&mut tx, self.backend, deposit, fraud, Credit::Now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
 
     /// Records several deposits in one transaction (group commit: one lock hand-over and
-    /// one fsync for the batch). Each deposit runs under its own savepoint, so one refused
-    /// deposit leaves the others intact; the outcomes are in input order. An error of the
-    /// batch itself (begin or commit) is returned whole: nothing of it was written.
+    /// one flush for the batch; the credits are summed per account and applied last, in
+    /// account order, so batches on concurrent connections take busy merchants' rows
+    /// briefly and always in the same order). If any deposit of the batch fails, the batch
+    /// is rolled back and each deposit is recorded in its own transaction, so one refused
+    /// deposit never affects the others; the outcomes are in input order.
     pub async fn record_batch(
         &self,
         jobs: &[(&NewDeposit, FraudBuilder<'_>)],
-    ) -> Result<Vec<Result<DepositOutcome, RecordError>>, StoreError> {
+    ) -> Vec<Result<DepositOutcome, RecordError>> {
+        match self.try_batch(jobs).await {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            Err(e) if jobs.len() == 1 => vec![Err(e)],
+            Err(e) => {
+                tracing::debug!(
+                    "a batch of {} deposits is retried one by one: {e}",
+                    jobs.len()
+                );
+                let mut out = Vec::with_capacity(jobs.len());
+                for (deposit, fraud) in jobs {
+                    out.push(self.record_deposit(deposit, *fraud).await);
+                }
+                out
+            }
+        }
+    }
+
+    async fn try_batch(
+        &self,
+        jobs: &[(&NewDeposit, FraudBuilder<'_>)],
+    ) -> Result<Vec<DepositOutcome>, RecordError> {
         let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(jobs.len());
+        let mut credits: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
         for (deposit, fraud) in jobs {
-            sqlx::query("SAVEPOINT deposit").execute(&mut *tx).await?;
-            match record_in_tx(&mut tx, deposit, *fraud).await {
-                Ok(o) => {
-                    sqlx::query("RELEASE SAVEPOINT deposit")
-                        .execute(&mut *tx)
-                        .await?;
-                    out.push(Ok(o));
-                }
-                Err(e) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT deposit")
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("RELEASE SAVEPOINT deposit")
-                        .execute(&mut *tx)
-                        .await?;
-                    out.push(Err(e));
-                }
+            let (outcome, fresh) =
+                record_in_tx(&mut tx, self.backend, deposit, *fraud, Credit::Deferred).await?;
+            if fresh {
+                let sum = credits.entry(outcome.account_id).or_default();
+                *sum = sum
+                    .checked_add(outcome.amount)
+                    .ok_or_else(|| StoreError::Corrupt("credit overflows".into()))?;
             }
+            out.push(outcome);
+        }
+        for (account, amount) in credits {
+            credit(&mut tx, account, amount).await?;
         }
         tx.commit().await?;
         Ok(out)
     }
 }
 
+/// When [`record_in_tx`] credits the payee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credit {
+    /// At the end of the deposit.
+    Now,
+    /// The caller credits (summed over a batch).
+    Deferred,
+}
+
+/// Adds `amount` to `account`.
+async fn credit(
+    tx: &mut Transaction<'static, Any>,
+    account: i64,
+    amount: i64,
+) -> Result<(), RecordError> {
+    let credited = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
+        .bind(amount)
+        .bind(account)
+        .execute(&mut **tx)
+        .await?;
+    if credited.rows_affected() != 1 {
+        return Err(StoreError::NotFound("depositor account").into());
+    }
+    Ok(())
+}
+
 /// Records one deposit inside `tx` (see [`Store::record_deposit`]).
+///
+/// Statement order keeps the common path short and the contended row brief: the deposit
+/// row first (its primary key makes a concurrent upload of the same payment wait, then
+/// find it), then the spends, and last the credit to the payee's account — the row every
+/// deposit to a busy merchant touches, locked (PostgreSQL) only from there to the commit.
 async fn record_in_tx(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     deposit: &NewDeposit,
     fraud: FraudBuilder<'_>,
-) -> Result<DepositOutcome, RecordError> {
-    {
-        if let Some(r) = sqlx::query(
+    when: Credit,
+) -> Result<(DepositOutcome, bool), RecordError> {
+    let amount = db_int(deposit.amount)?;
+    let expected_spends = i64::try_from(deposit.spends.len())
+        .map_err(|_| StoreError::Corrupt("too many spends".into()))?;
+    let inserted = sqlx::query(
+        "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (payment_hash) DO NOTHING",
+    )
+    .bind(&deposit.payment_hash)
+    .bind(&deposit.depositor)
+    .bind(deposit.account_id)
+    .bind(amount)
+    .bind(expected_spends)
+    .bind(db_int(deposit.now)?)
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        let r = sqlx::query(
             "SELECT payment_hash, account_id, amount, spends_recorded, fraud_cases \
              FROM deposits WHERE payment_hash = $1",
         )
         .bind(&deposit.payment_hash)
+        .fetch_one(&mut **tx)
+        .await?;
+        return Ok((outcome(&r)?, false));
+    }
+    let mut recorded = 0i64;
+    let mut cases = 0i64;
+    for s in &deposit.spends {
+        if record_spend(tx, backend, deposit, s).await? {
+            recorded += 1;
+            continue;
+        }
+        let row = sqlx::query(
+            "SELECT spend_id, spend FROM spends \
+             WHERE input_note = $1 AND range_from < $2 AND range_to > $3 \
+             ORDER BY range_from LIMIT 1",
+        )
+        .bind(&s.input_note)
+        .bind(db_int(s.to)?)
+        .bind(db_int(s.from)?)
         .fetch_optional(&mut **tx)
         .await?
-        {
-            return Ok(outcome(&r)?);
+        .ok_or(StoreError::Conflict)?;
+        let id: String = row.try_get(0)?;
+        if id == s.spend_id {
+            continue;
         }
-        let mut recorded = 0i64;
-        let mut cases = 0i64;
-        for s in &deposit.spends {
-            let existing = sqlx::query(
-                "SELECT spend_id, spend FROM spends \
-                 WHERE input_note = $1 AND range_from < $2 AND range_to > $3 \
-                 ORDER BY range_from LIMIT 1",
-            )
-            .bind(&s.input_note)
-            .bind(db_int(s.to)?)
-            .bind(db_int(s.from)?)
-            .fetch_optional(&mut **tx)
-            .await?;
-            match existing {
-                Some(row) => {
-                    let id: String = row.try_get(0)?;
-                    if id == s.spend_id {
-                        continue;
-                    }
-                    let bytes: Vec<u8> = row.try_get(1)?;
-                    let case = fraud(&bytes, s).map_err(RecordError::UnprovableConflict)?;
-                    if open_case(tx, &case, &deposit.payment_hash, deposit.now).await? {
-                        cases += 1;
-                    }
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(&s.spend_id)
-                    .bind(&s.input_note)
-                    .bind(db_int(s.from)?)
-                    .bind(db_int(s.to)?)
-                    .bind(&s.payee)
-                    .bind(&s.signer)
-                    .bind(&deposit.payment_hash)
-                    .bind(&s.bytes)
-                    .execute(&mut **tx)
-                    .await?;
-                    recorded += 1;
-                }
-            }
+        let bytes: Vec<u8> = row.try_get(1)?;
+        let case = fraud(&bytes, s).map_err(RecordError::UnprovableConflict)?;
+        if open_case(tx, &case, &deposit.payment_hash, deposit.now).await? {
+            cases += 1;
         }
-        let amount = db_int(deposit.amount)?;
-        let credited = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
-            .bind(amount)
-            .bind(deposit.account_id)
-            .execute(&mut **tx)
-            .await?;
-        if credited.rows_affected() != 1 {
-            return Err(StoreError::NotFound("depositor account").into());
-        }
+    }
+    if (recorded, cases) != (expected_spends, 0) {
         sqlx::query(
-            "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "UPDATE deposits SET spends_recorded = $1, fraud_cases = $2 WHERE payment_hash = $3",
         )
-        .bind(&deposit.payment_hash)
-        .bind(&deposit.depositor)
-        .bind(deposit.account_id)
-        .bind(amount)
         .bind(recorded)
         .bind(cases)
-        .bind(db_int(deposit.now)?)
+        .bind(&deposit.payment_hash)
         .execute(&mut **tx)
         .await?;
-        Ok(DepositOutcome {
-            payment_hash: deposit.payment_hash.clone(),
-            account_id: deposit.account_id,
-            amount,
-            spends_recorded: recorded,
-            fraud_cases: cases,
-        })
     }
+    if when == Credit::Now {
+        credit(tx, deposit.account_id, amount).await?;
+    }
+    let outcome = DepositOutcome {
+        payment_hash: deposit.payment_hash.clone(),
+        account_id: deposit.account_id,
+        amount,
+        spends_recorded: recorded,
+        fraud_cases: cases,
+    };
+    Ok((outcome, true))
+}
+
+/// Inserts one spend; `false` when a recorded spend overlaps it (or is the same spend).
+///
+/// PostgreSQL: one statement, `ON CONFLICT DO NOTHING` covering the primary key and the
+/// exclusion constraint (a concurrent overlapping insert waits for the other transaction,
+/// then conflicts). SQLite: the writer holds the database lock (`BEGIN IMMEDIATE`), so a
+/// look-up before the insert cannot race; the trigger still refuses any overlap.
+async fn record_spend(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    deposit: &NewDeposit,
+    s: &SpendRecord,
+) -> Result<bool, RecordError> {
+    if backend == Backend::Sqlite {
+        let overlapping = sqlx::query(
+            "SELECT 1 FROM spends WHERE input_note = $1 AND range_from < $2 AND range_to > $3 LIMIT 1",
+        )
+        .bind(&s.input_note)
+        .bind(db_int(s.to)?)
+        .bind(db_int(s.from)?)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if overlapping.is_some() {
+            return Ok(false);
+        }
+    }
+    let conflict = match backend {
+        Backend::Postgres => " ON CONFLICT DO NOTHING",
+        Backend::Sqlite => "",
+    };
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8){conflict}"
+    ))
+    .bind(&s.spend_id)
+    .bind(&s.input_note)
+    .bind(db_int(s.from)?)
+    .bind(db_int(s.to)?)
+    .bind(&s.payee)
+    .bind(&s.signer)
+    .bind(&deposit.payment_hash)
+    .bind(&s.bytes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 impl Store {
@@ -353,4 +439,23 @@ fn outcome(r: &sqlx::any::AnyRow) -> Result<DepositOutcome, StoreError> {
         spends_recorded: r.try_get(3)?,
         fraud_cases: r.try_get(4)?,
     })
+}
+
+impl Store {
+    /// Every certificate this FI revoked, with the time it did (the settlement rule for
+    /// revoked certificates, `ops_core::settlement`, needs the time).
+    pub async fn revocation_times(
+        &self,
+    ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        let rows = sqlx::query("SELECT cert_id, revoked_at FROM crl_entries")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = std::collections::HashMap::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.try_get(0)?;
+            let at: i64 = r.try_get(1)?;
+            out.insert(id, u64::try_from(at).unwrap_or(0));
+        }
+        Ok(out)
+    }
 }

@@ -2,12 +2,16 @@
 //! then record every spend of every hop and credit the payee in one transaction, retrying
 //! when a concurrent transaction won a race. Overlaps become fraud cases with a proof.
 
+mod revocations;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ops_core::crl_store::CrlStore;
 use ops_core::ledger::NoHistory;
 use ops_core::provider::RingProvider;
+use ops_core::settlement::{AcceptedAfterRevocation, check_revocations};
+use ops_core::sig_cache::{CacheStats, CachingProvider};
 use ops_core::verify::{Policy, Verifier, VerifyError};
 use ops_core::{CertId, Certificate, FraudProof, Payment, Spend};
 
@@ -32,16 +36,23 @@ struct Job {
     reply: tokio::sync::oneshot::Sender<Result<DepositOutcome, RecordError>>,
 }
 
-/// The settlement task: verified deposits queue here and are committed in batches (group
-/// commit), one transaction per batch, each deposit under its own savepoint.
+/// The settlement tasks: verified deposits queue here and are committed in batches (group
+/// commit), one transaction per batch. SQLite has one writer; PostgreSQL
+/// [`POSTGRES_WRITERS`] writers on their own connections, each taking what has queued.
 #[derive(Debug, Clone)]
 pub struct Settler {
-    /// Batching queue (SQLite); `None`: each deposit is its own transaction (PostgreSQL,
-    /// where concurrent transactions on many connections are faster and the server already
-    /// groups WAL flushes).
-    queue: Option<tokio::sync::mpsc::Sender<Job>>,
-    store: Store,
+    queue: tokio::sync::mpsc::Sender<Job>,
+    /// Signatures verified before (certificates and issuances repeat across deposits).
+    provider: Arc<CachingProvider<RingProvider>>,
+    /// When this FI revoked which certificate.
+    revocations: revocations::Revocations,
+    /// The account of each registered device seen so far (a device never changes
+    /// account), sparing a look-up per deposit.
+    accounts: Arc<std::sync::RwLock<std::collections::HashMap<CertId, i64>>>,
 }
+
+/// Concurrent batch writers on PostgreSQL (each a connection of the pool).
+pub const POSTGRES_WRITERS: usize = 4;
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,30 +61,70 @@ impl std::fmt::Debug for Job {
 }
 
 impl Settler {
-    /// Starts the settlement task on `store`: on SQLite one batching task (the single
-    /// writer); on PostgreSQL none (see [`Settler`]).
+    /// Starts the settlement writers on `store` (see [`Settler`]).
     pub fn spawn(store: Store) -> Self {
-        if store.backend() == crate::store::Backend::Postgres {
-            return Self { queue: None, store };
-        }
-        let (queue, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
-        let worker = store.clone();
-        tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match jobs.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
+        let writers = match store.backend() {
+            crate::store::Backend::Sqlite => 1,
+            crate::store::Backend::Postgres => POSTGRES_WRITERS,
+        };
+        let (queue, jobs) = tokio::sync::mpsc::channel::<Job>(4 * MAX_BATCH);
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        for _ in 0..writers {
+            let jobs = Arc::clone(&jobs);
+            let store = store.clone();
+            tokio::spawn(async move {
+                loop {
+                    let batch = {
+                        let mut jobs = jobs.lock().await;
+                        let Some(first) = jobs.recv().await else {
+                            return;
+                        };
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_BATCH {
+                            match jobs.try_recv() {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                        batch
+                    };
+                    settle_batch(&store, batch).await;
                 }
-                settle_batch(&worker, batch).await;
-            }
-        });
-        Self {
-            queue: Some(queue),
-            store,
+            });
         }
+        Self {
+            queue,
+            provider: Arc::new(CachingProvider::new(RingProvider)),
+            revocations: revocations::Revocations::default(),
+            accounts: Arc::default(),
+        }
+    }
+
+    /// The account credited for deposits to `device`; an error if it is not registered.
+    async fn account_of(&self, store: &Store, device: &CertId) -> Result<i64, DepositError> {
+        let cached = self
+            .accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(device)
+            .copied();
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        let row = store
+            .device(&device.to_string())
+            .await?
+            .ok_or_else(|| DepositError::UnknownDepositor(device.to_string()))?;
+        self.accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(*device, row.account_id);
+        Ok(row.account_id)
+    }
+
+    /// Hits and misses of the verified-signature cache.
+    pub fn verification_cache(&self) -> CacheStats {
+        self.provider.stats()
     }
 
     /// Queues a deposit and waits for its outcome.
@@ -82,16 +133,13 @@ impl Settler {
         deposit: NewDeposit,
         fraud: SharedFraudBuilder,
     ) -> Result<DepositOutcome, RecordError> {
-        let Some(queue) = &self.queue else {
-            return self.store.record_deposit(&deposit, &*fraud).await;
-        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             deposit,
             fraud,
             reply,
         };
-        if queue.send(job).await.is_err() {
+        if self.queue.send(job).await.is_err() {
             return Err(RecordError::Store(StoreError::Conflict));
         }
         answer
@@ -119,15 +167,16 @@ pub enum DepositError {
         /// The certificate that signed both.
         culprit: String,
     },
+    /// The payment relies on a certificate this FI revoked before the payee could have
+    /// accepted it honestly.
+    #[error("{0}")]
+    Revoked(AcceptedAfterRevocation),
     /// An overlap without a valid fraud proof.
     #[error("double spend that cannot be attributed: {0}")]
     Unprovable(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The verification task failed.
-    #[error("verification task failed: {0}")]
-    Task(String),
 }
 
 /// Commits one batch and answers every job in it.
@@ -136,22 +185,10 @@ async fn settle_batch(store: &Store, batch: Vec<Job>) {
         .iter()
         .map(|j| (&j.deposit, &*j.fraud as crate::store::FraudBuilder<'_>))
         .collect();
-    let result = store.record_batch(&refs).await;
+    let outcomes = store.record_batch(&refs).await;
     drop(refs);
-    match result {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.reply.send(outcome);
-            }
-        }
-        Err(e) => {
-            tracing::warn!("a settlement batch of {} failed: {e}", batch.len());
-            for job in batch {
-                let _ = job
-                    .reply
-                    .send(Err(RecordError::Store(StoreError::Conflict)));
-            }
-        }
+    for (job, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = job.reply.send(outcome);
     }
 }
 
@@ -178,51 +215,45 @@ pub async fn deposit(
     let payment =
         Payment::from_bytes(&payment_bytes).map_err(|e| DepositError::Decode(e.to_string()))?;
     let hash = payment.hash().to_string();
-    if let Some(done) = store.deposit(&hash).await? {
-        return Ok(done);
-    }
     let (depositor, credited) = match kind {
         Settlement::Deposit(id) => (id, id),
         Settlement::Defund => (trust.fi.id(), final_signer(&payment)?),
     };
-    let device = store
-        .device(&credited.to_string())
-        .await?
-        .ok_or_else(|| DepositError::UnknownDepositor(credited.to_string()))?;
-    let (payment, verified) = {
-        let trust = Arc::clone(trust);
-        tokio::task::spawn_blocking(move || {
-            let known = trust.fis();
-            let crls = CrlStore::new();
-            let policy = Policy::from_root(&trust.root);
-            let verifier = Verifier {
-                root: &trust.root,
-                known_certs: &known,
-                crls: &crls,
-                policy: &policy,
-                provider: &RingProvider,
-            };
-            let v = verifier.verify_deposit(&depositor, &payment, &NoHistory, now);
-            (payment, v)
-        })
-        .await
-        .map_err(|e| DepositError::Task(e.to_string()))?
+    let account_id = settler.account_of(store, &credited).await?;
+    // Verification runs on the request's task: with the cache it is mostly one signature
+    // (the new spend); handing it to the blocking pool cost more in thread switches than it
+    // saved on this 2-core bound (docs/STORAGE.md).
+    let known = trust.fis();
+    let crls = CrlStore::new();
+    let policy = Policy::from_root(&trust.root);
+    let verifier = Verifier {
+        root: &trust.root,
+        known_certs: &known,
+        crls: &crls,
+        policy: &policy,
+        provider: &*settler.provider,
     };
+    let verified = verifier.verify_deposit(&depositor, &payment, &NoHistory, now);
     let verified = match verified {
         Ok(v) => v,
         Err(VerifyError::DoubleSpendInPayment(proof)) => {
             let case = case_from_proof(&trust.root, &proof).map_err(DepositError::Unprovable)?;
             store.open_fraud_case(&case, &hash, now).await?;
+            settler.revocations.invalidate();
             return Err(DepositError::DoubleSpendInPayment {
                 culprit: case.culprit,
             });
         }
-        Err(e) => return Err(DepositError::Verify(e)),
+        Err(e) => return earlier_outcome(store, &hash, DepositError::Verify(e)).await,
     };
+    let revoked = settler.revocations.current(store).await?;
+    if let Err(e) = check_revocations(&policy, &payment, &|c| revoked.get(c).copied()) {
+        return earlier_outcome(store, &hash, DepositError::Revoked(e)).await;
+    }
     let record = NewDeposit {
         payment_hash: hash,
         depositor: credited.to_string(),
-        account_id: device.account_id,
+        account_id,
         amount: verified.amount,
         spends: spend_records(&payment),
         now,
@@ -240,7 +271,12 @@ pub async fn deposit(
     loop {
         attempt += 1;
         match settler.record(record.clone(), Arc::clone(&builder)).await {
-            Ok(outcome) => return Ok(outcome),
+            Ok(outcome) => {
+                if outcome.fraud_cases > 0 {
+                    settler.revocations.invalidate();
+                }
+                return Ok(outcome);
+            }
             Err(RecordError::Store(e)) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!("deposit {} lost a race, retrying: {e}", record.payment_hash);
                 tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
@@ -248,6 +284,20 @@ pub async fn deposit(
             Err(RecordError::Store(e)) => return Err(e.into()),
             Err(RecordError::UnprovableConflict(m)) => return Err(DepositError::Unprovable(m)),
         }
+    }
+}
+
+/// A payment refused now (e.g. its certificates have since expired) may have been
+/// recorded earlier: then the upload is a retry and gets the first outcome (idempotency
+/// without a look-up on the common path); otherwise `refusal`.
+async fn earlier_outcome(
+    store: &Store,
+    hash: &str,
+    refusal: DepositError,
+) -> Result<DepositOutcome, DepositError> {
+    match store.deposit(hash).await? {
+        Some(done) => Ok(done),
+        None => Err(refusal),
     }
 }
 
