@@ -50,7 +50,11 @@ async fn scenario(store: &Store) {
     assert_eq!((first.amount, first.spends_recorded), (10, 1));
     assert!(out[1].is_err(), "unknown account refused");
     assert_eq!(out[2].as_ref().unwrap().amount, 15);
-    assert_eq!(out[3].as_ref().unwrap(), first, "same payment: first outcome");
+    assert_eq!(
+        out[3].as_ref().unwrap(),
+        first,
+        "same payment: first outcome"
+    );
     assert!(
         matches!(out[4], Err(RecordError::UnprovableConflict(_))),
         "{:?}",
