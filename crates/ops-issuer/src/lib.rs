@@ -35,7 +35,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// File holding the admin token (default: `admin.token` in the data folder).
     pub admin_token_file: Option<PathBuf>,
-    /// Abuse limits on the demo sign-up and account reads.
+    /// Abuse limits on the demo sign-up, account reads and WebAuthn challenges.
     pub abuse: api::AbuseLimits,
     /// Sustained fund/deposit requests per second per device.
     pub device_rate: u32,

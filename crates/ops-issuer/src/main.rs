@@ -62,6 +62,9 @@ struct Options {
     /// Account reads allowed per client address per minute.
     #[arg(long, default_value_t = 600)]
     reads_per_address_per_minute: u32,
+    /// WebAuthn registration and login challenges allowed per client address per minute.
+    #[arg(long, default_value_t = 30)]
+    challenges_per_address_per_minute: u32,
     /// Sustained fund and deposit requests per second allowed per device.
     #[arg(long, default_value_t = 100)]
     device_rate: u32,
@@ -263,6 +266,7 @@ async fn main() -> std::process::ExitCode {
             signups_per_hour: options.signups_per_hour,
             signups_per_day: options.signups_per_day,
             reads_per_address_per_minute: options.reads_per_address_per_minute,
+            challenges_per_address_per_minute: options.challenges_per_address_per_minute,
         },
         device_rate: options.device_rate,
         device_burst: options.device_burst,

@@ -50,6 +50,16 @@ async fn api_suite_on_postgres() {
     suite::webauthn_registration_then_pay(&s).await;
     drop(s);
 
+    let db = pg.create_database("access").await;
+    let s = common::Server::start("pg-access", Some(db)).await;
+    suite::account_access(&s).await;
+    drop(s);
+
+    let db = pg.create_database("challenges").await;
+    let s = common::Server::start("pg-challenges", Some(db)).await;
+    suite::expired_challenges_are_deleted(&s).await;
+    drop(s);
+
     let db = pg.create_database("resolve").await;
     let s = common::Server::start("pg-resolve", Some(db)).await;
     suite::fraud_case_resolution(&s).await;

@@ -190,6 +190,18 @@ async fn per_device_rate_limit_answers_429() {
 }
 
 #[tokio::test]
+async fn account_reads_need_a_token() {
+    let s = common::Server::start("access", None).await;
+    suite::account_access(&s).await;
+}
+
+#[tokio::test]
+async fn expired_webauthn_challenges_are_deleted() {
+    let s = common::Server::start("challenges", None).await;
+    suite::expired_challenges_are_deleted(&s).await;
+}
+
+#[tokio::test]
 async fn webauthn_registration_then_pay() {
     let s = common::Server::start("webauthn", None).await;
     suite::webauthn_registration_then_pay(&s).await;

@@ -1,5 +1,6 @@
 //! Abuse limits on the open endpoints: the demo sign-up (per client address, and a global
-//! cap per hour and per day) and account reads (per client address). In memory, per process.
+//! cap per hour and per day), account reads and WebAuthn challenges (registration and
+//! login; each writes a database row) per client address. In memory, per process.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +30,8 @@ pub struct AbuseLimits {
     pub signups_per_day: u32,
     /// Account reads per client address per minute.
     pub reads_per_address_per_minute: u32,
+    /// WebAuthn registration and login challenges per client address per minute.
+    pub challenges_per_address_per_minute: u32,
 }
 
 impl Default for AbuseLimits {
@@ -38,6 +41,7 @@ impl Default for AbuseLimits {
             signups_per_hour: 1_000,
             signups_per_day: 10_000,
             reads_per_address_per_minute: 600,
+            challenges_per_address_per_minute: 30,
         }
     }
 }
@@ -48,6 +52,7 @@ pub struct AbuseGuard {
     signup_per_address: RateLimiter,
     signups: Mutex<SlidingCap>,
     reads_per_address: RateLimiter,
+    challenges_per_address: RateLimiter,
 }
 
 impl AbuseGuard {
@@ -62,6 +67,10 @@ impl AbuseGuard {
             }),
             reads_per_address: RateLimiter::per_period(
                 limits.reads_per_address_per_minute,
+                Duration::from_secs(60),
+            ),
+            challenges_per_address: RateLimiter::per_period(
+                limits.challenges_per_address_per_minute,
                 Duration::from_secs(60),
             ),
         }
@@ -98,6 +107,20 @@ impl AbuseGuard {
             too_many(
                 format!(
                     "too many account reads from your address ({}); retry in {wait} s",
+                    client.0
+                ),
+                wait,
+            )
+        })
+    }
+
+    /// Admits one WebAuthn registration or login challenge from `client`, or answers 429
+    /// with `Retry-After`.
+    pub fn challenge(&self, client: &ClientAddr) -> Result<(), ApiError> {
+        self.challenges_per_address.take(&client.0).map_err(|wait| {
+            too_many(
+                format!(
+                    "too many WebAuthn challenges from your address ({}); retry in {wait} s",
                     client.0
                 ),
                 wait,

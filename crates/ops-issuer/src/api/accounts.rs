@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use ops_core::{CertBody, Limits, PublicKey, Role};
 use serde::Deserialize;
 
+use super::auth::{authorize_account, new_account_token};
 use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json, require_admin};
 use crate::ceremony::{DAY, sign};
 use crate::store::NewDevice;
@@ -24,7 +25,8 @@ struct SignUp {
     name: Option<String>,
 }
 
-/// `POST /api/v1/accounts`: a self-service demo account with the starting balance.
+/// `POST /api/v1/accounts`: a self-service demo account with the starting balance, and
+/// its access token (shown once; only its SHA-256 is stored).
 /// Limited per client address and globally per hour and day (429 with `Retry-After`).
 pub async fn create(
     State(state): State<AppState>,
@@ -44,24 +46,37 @@ pub async fn create(
             "`name` must be at most 100 bytes",
         ));
     }
+    let (token, token_hash) = new_account_token()?;
     let account = state
         .store
-        .create_account(&name, state.settings.starting_balance, now())
+        .create_account_with_token(&name, state.settings.starting_balance, &token_hash, now())
         .await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!(account))))
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "id": account.id,
+            "name": account.name,
+            "balance": account.balance,
+            "token": token,
+        })),
+    ))
 }
 
-/// `GET /api/v1/accounts/{id}`: one account's id, name and balance (never a list).
-/// Limited per client address (429 with `Retry-After`).
+/// `GET /api/v1/accounts/{id}`: one account's id, name and balance (never a list), for
+/// the bearer of its account token, of a passkey session of one of its devices, or of the
+/// admin token (401 without a token; 404 for an account the token may not read, as for
+/// one that does not exist). Limited per client address (429 with `Retry-After`).
 pub async fn get(
     State(state): State<AppState>,
     client: ClientAddr,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     state.settings.abuse.read(&client)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_request("malformed_id", "the account id must be a decimal number")
     })?;
+    authorize_account(&state, &headers, id, "reading an account").await?;
     let account = state.store.account(id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

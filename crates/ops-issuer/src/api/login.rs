@@ -15,7 +15,7 @@ use ops_core::webauthn::RawAssertion;
 use serde::Deserialize;
 
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
-use super::{ApiError, AppState, now, parse_hex, parse_json};
+use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json};
 
 /// A session lasts this long, in seconds.
 pub const SESSION_LIFETIME: u64 = 3600;
@@ -31,11 +31,13 @@ struct LoginChallenge {
     credential_id: String,
 }
 
-/// `POST /api/v1/login/challenge`.
+/// `POST /api/v1/login/challenge`. Limited per client address (429 with `Retry-After`).
 pub async fn challenge(
     State(state): State<AppState>,
+    client: ClientAddr,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    state.settings.abuse.challenge(&client)?;
     let req: LoginChallenge = parse_json(&body)?;
     let (device, _, _) = state
         .store
@@ -50,10 +52,11 @@ pub async fn challenge(
         })?;
     let id = to_hex(&random::<16>()?);
     let challenge = random::<32>()?;
-    let expires = now() + CHALLENGE_LIFETIME;
+    let t = now();
+    let expires = t + CHALLENGE_LIFETIME;
     state
         .store
-        .create_challenge(&id, "login", device.account_id, &challenge, expires)
+        .create_challenge(&id, "login", device.account_id, &challenge, expires, t)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -140,6 +143,7 @@ pub async fn login(
             info.sign_count,
             &to_hex(&sha256(token.as_bytes())),
             expires,
+            t,
         )
         .await?;
     Ok(Json(serde_json::json!({

@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts;
 mod admin;
+mod auth;
 mod deposit;
 mod fraud;
 mod fund;
@@ -41,7 +42,7 @@ pub struct Settings {
     pub admin_token: crate::admin_token::AdminToken,
     /// Per-device limit on fund and deposit requests.
     pub device_limit: RateLimiter,
-    /// Limits on the demo sign-up and account reads.
+    /// Limits on the demo sign-up, account reads and WebAuthn challenges.
     pub abuse: AbuseGuard,
     /// What WebAuthn registrations must satisfy.
     pub registration: ops_core::registration::RegistrationPolicy,

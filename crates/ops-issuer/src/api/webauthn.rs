@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_core::provider::RingProvider;
@@ -14,7 +14,8 @@ use ops_core::registration::verify_registration;
 use serde::Deserialize;
 
 use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certify_device};
-use super::{ApiError, AppState, now, parse_json};
+use super::auth::authorize_account;
+use super::{ApiError, AppState, ClientAddr, now, parse_json};
 
 /// A registration challenge is valid this long, in seconds.
 pub const CHALLENGE_LIFETIME: u64 = 300;
@@ -50,18 +51,31 @@ struct ChallengeRequest {
 }
 
 /// `POST /api/v1/registrations/challenge`: a fresh challenge for `account_id` and the
-/// parameters `navigator.credentials.create` needs.
+/// parameters `navigator.credentials.create` needs. Needs the account's token, a passkey
+/// session of one of its devices, or the admin token (as reading the account does);
+/// limited per client address (429 with `Retry-After`).
 pub async fn challenge(
     State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    state.settings.abuse.challenge(&client)?;
     let req: ChallengeRequest = parse_json(&body)?;
+    authorize_account(
+        &state,
+        &headers,
+        req.account_id,
+        "registering a device for an account",
+    )
+    .await?;
     let id = ops_core::ids::to_hex(&random::<16>()?);
     let challenge = random::<32>()?;
-    let expires = now() + CHALLENGE_LIFETIME;
+    let t = now();
+    let expires = t + CHALLENGE_LIFETIME;
     state
         .store
-        .create_challenge(&id, "register", req.account_id, &challenge, expires)
+        .create_challenge(&id, "register", req.account_id, &challenge, expires, t)
         .await?;
     let policy = &state.settings.registration;
     Ok((

@@ -4,6 +4,9 @@ use sqlx::Row;
 
 use super::{Store, StoreError, db_int};
 
+/// At most this many expired challenges (or sessions) are deleted per new one.
+pub const CLEANUP_BATCH: i64 = 64;
+
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AccountRow {
@@ -92,6 +95,45 @@ impl Store {
         })
     }
 
+    /// Creates a self-service account holding `balance` whose reads need the account token
+    /// with SHA-256 `token_hash` (hex; the token itself is never stored).
+    pub async fn create_account_with_token(
+        &self,
+        name: &str,
+        balance: u64,
+        token_hash: &str,
+        now: u64,
+    ) -> Result<AccountRow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "INSERT INTO accounts (name, balance, created, token_hash) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(db_int(balance)?)
+        .bind(db_int(now)?)
+        .bind(token_hash)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        tx.commit().await?;
+        Ok(AccountRow {
+            id,
+            name: name.to_owned(),
+            balance: db_int(balance)?,
+        })
+    }
+
+    /// The SHA-256 (hex) of account `id`'s access token: `None` if the account does not
+    /// exist, `Some(None)` if it has no token (created by the admin CLI).
+    pub async fn account_token_hash(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
+        let row = sqlx::query("SELECT token_hash FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
+    }
+
     /// Credits `amount` to account `id` (operator action); returns the new balance.
     pub async fn credit_account(&self, id: i64, amount: u64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -154,7 +196,8 @@ impl Store {
         .transpose()
     }
 
-    /// Records a passkey login: the new sign count and a session (by token hash).
+    /// Records a passkey login: the new sign count and a session (by token hash). Deletes
+    /// up to [`CLEANUP_BATCH`] sessions that expired before `now` on the way.
     pub async fn open_session(
         &self,
         device: &str,
@@ -162,8 +205,17 @@ impl Store {
         sign_count: u32,
         token_hash: &str,
         expires: u64,
+        now: u64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE token_hash IN \
+             (SELECT token_hash FROM sessions WHERE expires < $1 ORDER BY expires LIMIT $2)",
+        )
+        .bind(db_int(now)?)
+        .bind(CLEANUP_BATCH)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE devices SET sign_count = $1 WHERE cert_id = $2")
             .bind(i64::from(sign_count))
             .bind(device)
@@ -180,6 +232,21 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The session with token hash `token_hash`, whether or not it expired: account,
+    /// device, expiry.
+    pub async fn session_any(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(i64, String, i64)>, StoreError> {
+        let row =
+            sqlx::query("SELECT account_id, device, expires FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
     }
 
     /// The session with token hash `token_hash`, if valid at `now`: account, device,
@@ -200,7 +267,10 @@ impl Store {
             .transpose()
     }
 
-    /// Stores a single-use challenge for `account_id`, valid until `expires`.
+    /// Stores a single-use challenge for `account_id`, valid until `expires`. Deletes up
+    /// to [`CLEANUP_BATCH`] challenges that expired before `now` in the same transaction
+    /// (bounded work per request; the table holds at most what was asked for in the last
+    /// challenge lifetime plus the backlog this drains).
     pub async fn create_challenge(
         &self,
         id: &str,
@@ -208,8 +278,17 @@ impl Store {
         account_id: i64,
         challenge: &[u8],
         expires: u64,
+        now: u64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM challenges WHERE id IN \
+             (SELECT id FROM challenges WHERE expires < $1 ORDER BY expires LIMIT $2)",
+        )
+        .bind(db_int(now)?)
+        .bind(CLEANUP_BATCH)
+        .execute(&mut *tx)
+        .await?;
         let exists = sqlx::query("SELECT id FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(&mut *tx)

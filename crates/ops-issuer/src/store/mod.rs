@@ -6,7 +6,7 @@ mod accounts;
 mod deposits;
 mod fraud;
 
-pub use accounts::{AccountRow, DeviceRow, NewDevice, NewNote};
+pub use accounts::{AccountRow, CLEANUP_BATCH, DeviceRow, NewDevice, NewNote};
 pub use deposits::{
     DepositOutcome, FraudBuilder, NewDeposit, NewFraudCase, RecordError, SpendRecord,
 };

@@ -36,11 +36,12 @@ pub struct Server {
     owns_dir: bool,
 }
 
-/// Limits the harness relaxes unless a test sets them: the suites sign up many accounts
-/// and read balances often from one address.
-const RELAXED: [(&str, &str); 2] = [
+/// Limits the harness relaxes unless a test sets them: the suites sign up many accounts,
+/// read balances and ask for WebAuthn challenges often from one address.
+const RELAXED: [(&str, &str); 3] = [
     ("--signups-per-address-per-hour", "1000000"),
     ("--reads-per-address-per-minute", "1000000"),
+    ("--challenges-per-address-per-minute", "1000000"),
 ];
 
 fn free_port() -> u16 {
@@ -235,17 +236,65 @@ impl Server {
             .collect()
     }
 
-    /// A new demo account; returns its id.
-    pub async fn sign_up(&self, name: &str) -> i64 {
-        let (s, v) = self.post("/api/v1/accounts", json!({"name": name})).await;
-        assert_eq!(s, 201, "{v}");
-        v["id"].as_i64().unwrap()
+    /// POST with `Authorization: Bearer token`.
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// GET with `Authorization: Bearer token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A new demo account; returns its id.
+    pub async fn sign_up(&self, name: &str) -> i64 {
+        self.sign_up_with_token(name).await.0
+    }
+
+    /// A new demo account; returns its id and its access token (shown once).
+    pub async fn sign_up_with_token(&self, name: &str) -> (i64, String) {
+        let (s, v) = self.post("/api/v1/accounts", json!({"name": name})).await;
+        assert_eq!(s, 201, "{v}");
+        (
+            v["id"].as_i64().unwrap(),
+            v["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The balance of `account`, read with the admin token.
     pub async fn balance(&self, account: i64) -> i64 {
-        let (s, v) = self.get(&format!("/api/v1/accounts/{account}")).await;
+        let (s, v) = self.admin_get(&format!("/api/v1/accounts/{account}")).await;
         assert_eq!(s, 200, "{v}");
         v["balance"].as_i64().unwrap()
+    }
+
+    /// A second connection to the server's database (the same SQLite file or PostgreSQL
+    /// database), to look at or plant rows the API does not expose.
+    pub async fn store(&self) -> ops_issuer::store::Store {
+        let location = self.database.clone().unwrap_or_else(|| {
+            self.dir
+                .join("data/issuer.sqlite")
+                .to_string_lossy()
+                .into_owned()
+        });
+        ops_issuer::store::Store::connect(&location).await.unwrap()
     }
 
     /// Registers a software-key device for `account` (admin endpoint).

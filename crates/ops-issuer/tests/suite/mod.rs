@@ -287,10 +287,11 @@ pub async fn bad_input(s: &Server) {
     expect((status, v), 413, "body_too_large");
     expect(s.get("/api/v1/nothing").await, 404, "no_such_endpoint");
     expect(
-        s.get("/api/v1/accounts/999999").await,
+        s.admin_get("/api/v1/accounts/999999").await,
         404,
         "no_such_account",
     );
+    expect(s.get("/api/v1/accounts/999999").await, 401, "auth_required");
     expect(s.get("/api/v1/accounts/abc").await, 400, "malformed_id");
     // The apps are still served as the fallback.
     let r = s.http.get(s.url("/pos/")).send().await.unwrap();
@@ -593,12 +594,38 @@ fn soft_registration(seed: u64, rp_id: &str, origin: &str, challenge: &[u8]) -> 
 pub async fn webauthn_registration_then_pay(s: &Server) {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let alice = s.sign_up("alice").await;
-    let shop = s.sign_up("shop").await;
+    let (alice, alice_token) = s.sign_up_with_token("alice").await;
+    let (shop, shop_token) = s.sign_up_with_token("shop").await;
     let pos = s.device(shop, 61).await;
     let origin = format!("http://localhost:{}", s.port);
+    // Registering a device for an account needs the account's token (or a passkey
+    // session of it, or the admin token): nobody else can add a passkey to it.
+    let (status, v) = s
+        .post(
+            "/api/v1/registrations/challenge",
+            json!({"account_id": alice}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("auth_required")),
+        "{v}"
+    );
+    let (status, v) = s
+        .post_as(
+            &shop_token,
+            "/api/v1/registrations/challenge",
+            json!({"account_id": alice}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("no_such_account")),
+        "{v}"
+    );
     let ask = || {
-        s.post(
+        s.post_as(
+            &alice_token,
             "/api/v1/registrations/challenge",
             json!({"account_id": alice}),
         )
@@ -725,10 +752,62 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
         "client_data_json": b64.encode(&a.client_data_json),
         "signature": b64.encode(&a.signature_der),
     });
+    // An expired session of this device, planted in the database: refused as expired on
+    // an account read, and deleted by the next login.
+    let store = s.store().await;
+    let expired = "11".repeat(32);
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, device, expires) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(ops_core::ids::to_hex(&ops_core::ids::sha256(
+        expired.as_bytes(),
+    )))
+    .bind(alice)
+    .bind(reg["cert_id"].as_str().unwrap())
+    .bind(crate::common::now() as i64 - 10)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let (status, v) = s
+        .get_as(&expired, &format!("/api/v1/accounts/{alice}"))
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("session_expired")),
+        "{v}"
+    );
     let (status, session) = s.post("/api/v1/login", login.clone()).await;
     assert_eq!(status, 200, "{session}");
     assert_eq!(session["account_id"], alice);
     let token = session["token"].as_str().unwrap();
+    let left: i64 = sqlx::Row::try_get(
+        &sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) FROM sessions WHERE expires < $1")
+            .bind(crate::common::now() as i64)
+            .fetch_one(store.pool())
+            .await
+            .unwrap(),
+        0,
+    )
+    .unwrap();
+    assert_eq!(left, 0, "the login deleted the expired session");
+    // The passkey session reads its own account, not another one (404, as for none).
+    let (status, v) = s.get_as(token, &format!("/api/v1/accounts/{alice}")).await;
+    assert_eq!((status, v["balance"].as_i64()), (200, Some(STARTING - 800)));
+    let (status, v) = s.get_as(token, &format!("/api/v1/accounts/{shop}")).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("no_such_account")),
+        "{v}"
+    );
+    // A session can register another device of its account.
+    let (status, v) = s
+        .post_as(
+            token,
+            "/api/v1/registrations/challenge",
+            json!({"account_id": alice}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
     let r = s
         .http
         .get(s.url("/api/v1/session"))
@@ -1124,6 +1203,165 @@ pub async fn concurrent_funding(s: &Server) {
     s.assert_conserved(STARTING).await;
 }
 
+/// Account reads need a bearer token: the account's own (from the sign-up, shown once and
+/// stored only as its SHA-256), a passkey session of one of its devices (see
+/// `webauthn_registration_then_pay`) or the admin token. No token → 401 saying what to
+/// send; another account's token → 404, the same answer as for an account that does not
+/// exist.
+pub async fn account_access(s: &Server) {
+    let (status, v) = s.post("/api/v1/accounts", json!({"name": "alice"})).await;
+    assert_eq!(status, 201, "{v}");
+    let alice = v["id"].as_i64().unwrap();
+    let alice_token = v["token"].as_str().unwrap().to_owned();
+    assert_eq!(alice_token.len(), 64, "32 random bytes in hex: {v}");
+    assert!(alice_token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (bob, bob_token) = s.sign_up_with_token("bob").await;
+    assert_ne!(alice_token, bob_token);
+    let path = format!("/api/v1/accounts/{alice}");
+
+    // No token, or not a bearer token: 401 naming what to send.
+    for r in [
+        s.http.get(s.url(&path)).send().await.unwrap(),
+        s.http
+            .get(s.url(&path))
+            .header("authorization", format!("Basic {alice_token}"))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r.status().as_u16(), 401);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "auth_required", "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("Authorization: Bearer") && message.contains("POST /api/v1/accounts"),
+            "{v}"
+        );
+    }
+    // Its own token, and the admin token.
+    let (status, v) = s.get_as(&alice_token, &path).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"id": alice, "name": "alice", "balance": STARTING})
+    );
+    let (status, v) = s.admin_get(&path).await;
+    assert_eq!((status, v["id"].as_i64()), (200, Some(alice)));
+    // Someone else's token, a made-up one, or an account that does not exist: one answer.
+    let (status, other) = s.get_as(&bob_token, &path).await;
+    assert_eq!(
+        (status, other["error"]["code"].as_str()),
+        (404, Some("no_such_account")),
+        "{other}"
+    );
+    assert_eq!(
+        s.get_as(&"ab".repeat(32), &path).await,
+        (404, other.clone())
+    );
+    assert_eq!(
+        s.get_as(&bob_token, "/api/v1/accounts/999999").await,
+        (404, other.clone())
+    );
+    let (status, v) = s
+        .get_as(&bob_token, &format!("/api/v1/accounts/{bob}"))
+        .await;
+    assert_eq!((status, v["name"].as_str()), (200, Some("bob")));
+    // Only the token's SHA-256 is stored.
+    let store = s.store().await;
+    let row = sqlx::query("SELECT token_hash FROM accounts WHERE id = $1")
+        .bind(alice)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let stored: String = sqlx::Row::try_get(&row, 0).unwrap();
+    assert_eq!(
+        stored,
+        ops_core::ids::to_hex(&ops_core::ids::sha256(alice_token.as_bytes()))
+    );
+    // An account made with the admin CLI has no token: admin (or a passkey session) only.
+    let cli = store
+        .create_account("cli", 5, crate::common::now())
+        .await
+        .unwrap();
+    let (status, v) = s.get(&format!("/api/v1/accounts/{}", cli.id)).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("auth_required"))
+    );
+    assert_eq!(
+        s.get_as(&alice_token, &format!("/api/v1/accounts/{}", cli.id))
+            .await,
+        (404, other)
+    );
+    assert_eq!(s.balance(cli.id).await, 5);
+}
+
+/// Creating a WebAuthn challenge deletes expired ones (a bounded batch per request), so
+/// the table does not grow with abandoned challenges; unexpired ones stay usable.
+pub async fn expired_challenges_are_deleted(s: &Server) {
+    let (alice, token) = s.sign_up_with_token("alice").await;
+    let store = s.store().await;
+    let count = |expired: bool| {
+        let store = store.clone();
+        async move {
+            let sql = if expired {
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM challenges WHERE expires < $1"
+            } else {
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM challenges WHERE expires >= $1"
+            };
+            let row = sqlx::query(sql)
+                .bind(crate::common::now() as i64)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
+        }
+    };
+    // Abandoned challenges, expired a while ago: more than one batch of them.
+    let planted = ops_issuer::store::CLEANUP_BATCH + 6;
+    for i in 0..planted {
+        sqlx::query(
+            "INSERT INTO challenges (id, account_id, challenge, expires, used, purpose) \
+             VALUES ($1, $2, $3, $4, 0, 'register')",
+        )
+        .bind(format!("expired-{i}"))
+        .bind(alice)
+        .bind(vec![0u8; 32])
+        .bind(crate::common::now() as i64 - 1_000 - i)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    assert_eq!(count(true).await, planted);
+    let ask = || {
+        s.post_as(
+            &token,
+            "/api/v1/registrations/challenge",
+            json!({"account_id": alice}),
+        )
+    };
+    let (status, first) = ask().await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(count(true).await, 6, "one bounded batch deleted");
+    assert_eq!(count(false).await, 1);
+    let (status, v) = ask().await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(count(true).await, 0, "the rest on the next request");
+    assert_eq!(count(false).await, 2, "unexpired challenges are kept");
+    // The first one is still usable (it reaches the attestation check).
+    let (status, v) = s
+        .post(
+            "/api/v1/registrations",
+            json!({"challenge_id": first["challenge_id"], "client_data_json": "e30", "attestation_object": "oA"}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("registration_refused")),
+        "{v}"
+    );
+}
+
 /// Abuse limits on the open endpoints: sign-ups per client address, a global cap per hour
 /// and per day, account reads per address; 429 with a JSON error and `Retry-After`.
 pub async fn abuse_limits(tag: &str, database: Option<String>) {
@@ -1170,7 +1408,12 @@ pub async fn abuse_limits(tag: &str, database: Option<String>) {
     // Keyed by the TCP peer's address (the harness connects from 127.0.0.1).
     refused(sign_up(&s).await.unwrap(), "from your address (127.0.0.1)").await;
     assert_eq!(s.metrics().await["ops_accounts"], accounts + 3);
-    let read = || s.http.get(s.url("/api/v1/accounts/1")).send();
+    let read = || {
+        s.http
+            .get(s.url("/api/v1/accounts/1"))
+            .bearer_auth(&s.admin_token)
+            .send()
+    };
     for _ in 0..5 {
         assert_eq!(read().await.unwrap().status().as_u16(), 200);
     }
@@ -1179,6 +1422,68 @@ pub async fn abuse_limits(tag: &str, database: Option<String>) {
         "account reads from your address (127.0.0.1)",
     )
     .await;
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
+    // WebAuthn registration and login challenges per client address (one budget; each
+    // writes a database row).
+    let dir = temp_dir(&format!("{tag}-challenges"));
+    let s = Server::start_with(
+        dir.clone(),
+        database.clone(),
+        &["--challenges-per-address-per-minute", "3"],
+    )
+    .await;
+    let (alice, token) = s.sign_up_with_token("alice").await;
+    let register = || {
+        s.http
+            .post(s.url("/api/v1/registrations/challenge"))
+            .bearer_auth(&token)
+            .json(&json!({"account_id": alice}))
+            .send()
+    };
+    let login = || {
+        s.http
+            .post(s.url("/api/v1/login/challenge"))
+            .json(&json!({"credential_id": "AAAA"}))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(register().await.unwrap().status().as_u16(), 201);
+    }
+    assert_eq!(
+        login().await.unwrap().status().as_u16(),
+        404,
+        "unknown credential"
+    );
+    let before = {
+        let store = s.store().await;
+        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) FROM challenges")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
+    };
+    assert_eq!(before, 2);
+    refused(
+        register().await.unwrap(),
+        "WebAuthn challenges from your address (127.0.0.1)",
+    )
+    .await;
+    refused(
+        login().await.unwrap(),
+        "WebAuthn challenges from your address (127.0.0.1)",
+    )
+    .await;
+    let store = s.store().await;
+    let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) FROM challenges")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        sqlx::Row::try_get::<i64, _>(&row, 0).unwrap(),
+        before,
+        "a refused request writes nothing"
+    );
     drop(s);
     let _ = std::fs::remove_dir_all(dir);
     // Global caps per hour, then per day.
