@@ -165,7 +165,7 @@ async fn per_device_rate_limit_answers_429() {
     s.fund(&w, 10).await;
     s.fund(&w, 10).await;
     let (status, v) = s
-        .post(
+        .admin_post(
             "/api/v1/fund",
             serde_json::json!({"device": w.id().to_string(), "amount": 10}),
         )
@@ -177,6 +177,7 @@ async fn per_device_rate_limit_answers_429() {
     let r = s
         .http
         .post(s.url("/api/v1/fund"))
+        .bearer_auth(&s.admin_token)
         .json(&serde_json::json!({"device": w.id().to_string(), "amount": 10}))
         .send()
         .await

@@ -28,7 +28,10 @@ struct Fund {
     amount: u64,
 }
 
-/// `POST /api/v1/fund`: debits the device's account and returns the issued notes.
+/// `POST /api/v1/fund`: debits the device's account and returns the issued notes and the
+/// new balance. Needs a passkey session of the account for a WebAuthn-registered device,
+/// and the account token, a passkey session of the account or the admin token for a
+/// device registered by the admin.
 pub async fn fund(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -52,7 +55,18 @@ pub async fn fund(
             )
         })?;
     // A WebAuthn-registered wallet is funded only by its owner, logged in with a passkey.
-    if device.credential_id.is_some() {
+    // Any other device only with a token that may act on its account (the account token,
+    // a passkey session of the account, or the admin token): the answer carries the
+    // account's balance.
+    if device.credential_id.is_none() {
+        super::auth::authorize_account(
+            &state,
+            &headers,
+            device.account_id,
+            "funding a device registered with POST /api/v1/devices",
+        )
+        .await?;
+    } else {
         let (account, _, _) = super::login::current_session(&state, &headers).await?;
         if account != device.account_id {
             return Err(ApiError::new(

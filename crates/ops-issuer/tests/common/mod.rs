@@ -331,10 +331,10 @@ impl Server {
         Certificate::from_bytes(&b).unwrap()
     }
 
-    /// Funds `device` with `amount`; returns the issued notes.
+    /// Funds `device` with `amount` (with the admin token); returns the issued notes.
     pub async fn fund(&self, device: &Device, amount: u64) -> Vec<Issuance> {
         let (s, v) = self
-            .post(
+            .admin_post(
                 "/api/v1/fund",
                 json!({"device": device.cert.id().to_string(), "amount": amount}),
             )

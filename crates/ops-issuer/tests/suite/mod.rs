@@ -51,7 +51,7 @@ pub async fn fund_deposit_and_idempotence(s: &Server) {
 
     // Funding above the device's limit or the balance is refused, nothing written.
     let (status, v) = s
-        .post(
+        .admin_post(
             "/api/v1/fund",
             json!({"device": wallet.id().to_string(), "amount": 100_000}),
         )
@@ -150,7 +150,7 @@ pub async fn concurrent_overlapping_deposits(s: &Server) {
     assert_eq!(crl["version"], 1);
     // The revoked device cannot be funded again.
     let (status, v) = s
-        .post(
+        .admin_post(
             "/api/v1/fund",
             json!({"device": wallet.id().to_string(), "amount": 10}),
         )
@@ -1065,7 +1065,7 @@ pub async fn fraud_case_resolution(s: &Server) {
             .contains(&json!(eve_wallet.cert.body.serial))
     );
     let (status, v) = s
-        .post(
+        .admin_post(
             "/api/v1/fund",
             json!({"device": eve_wallet.id().to_string(), "amount": 10}),
         )
@@ -1153,7 +1153,7 @@ pub async fn concurrent_funding(s: &Server) {
     ) -> std::collections::BTreeMap<(u16, String), usize> {
         let mut set = tokio::task::JoinSet::new();
         for i in 0..requests {
-            let req = s.http.post(s.url("/api/v1/fund")).json(
+            let req = s.http.post(s.url("/api/v1/fund")).bearer_auth(&s.admin_token).json(
                 &json!({"device": devices[i % devices.len()].id().to_string(), "amount": amount}),
             );
             set.spawn(async move {
@@ -1266,6 +1266,26 @@ pub async fn account_access(s: &Server) {
         .get_as(&bob_token, &format!("/api/v1/accounts/{bob}"))
         .await;
     assert_eq!((status, v["name"].as_str()), (200, Some("bob")));
+    // Funding a device answers with the account's balance: the same rule.
+    let wallet = s.device(alice, 81).await;
+    let fund = json!({"device": wallet.id().to_string(), "amount": 10});
+    let (status, v) = s.post("/api/v1/fund", fund.clone()).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("auth_required")),
+        "{v}"
+    );
+    assert_eq!(
+        s.post_as(&bob_token, "/api/v1/fund", fund.clone()).await,
+        (404, other.clone())
+    );
+    let (status, v) = s.post_as(&alice_token, "/api/v1/fund", fund).await;
+    assert_eq!(
+        (status, v["balance"].as_i64()),
+        (201, Some(STARTING - 10)),
+        "{v}"
+    );
+    assert_eq!(s.balance(alice).await, STARTING - 10);
     // Only the token's SHA-256 is stored.
     let store = s.store().await;
     let row = sqlx::query("SELECT token_hash FROM accounts WHERE id = $1")
