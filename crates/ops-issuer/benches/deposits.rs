@@ -40,6 +40,61 @@ fn raw_verifications(p: &ops_core::Payment) -> (f64, usize) {
     )
 }
 
+/// CPU seconds (user + system) used so far by the processes `pick` selects, from
+/// `/proc/<pid>/stat` (Linux; 0 elsewhere).
+fn cpu_seconds(pick: &dyn Fn(&str, &str) -> bool) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    // Clock ticks per second: 100 on every Linux this runs on (USER_HZ).
+    let hz = 100.0;
+    let mut total = 0.0;
+    for entry in dir.flatten() {
+        let path = entry.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let cmdline = std::fs::read(path.join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        if !pick(comm.trim(), &cmdline) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<f64>().ok()))
+            .sum();
+        total += ticks / hz;
+    }
+    total
+}
+
+/// CPU seconds of (this load generator, the server process, PostgreSQL's processes).
+fn cpu_by_party(port: u16) -> [f64; 3] {
+    let me = std::process::id().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    [
+        cpu_seconds(&|_, _| false) + {
+            let stat = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap_or_default();
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            [11, 12]
+                .iter()
+                .filter_map(|i| f.get(*i).and_then(|v| v.parse::<f64>().ok()))
+                .sum::<f64>()
+                / 100.0
+        },
+        cpu_seconds(&|_, cmd| cmd.contains("ops-issuer") && cmd.contains(&addr)),
+        cpu_seconds(&|comm, _| comm == "postgres"),
+    ]
+}
+
 /// Uploads every body with `parallel` requests in flight at all times (a new one starts as
 /// soon as one answers); bodies are encoded before the clock starts. Returns the count of
 /// 200 answers.
@@ -81,9 +136,11 @@ async fn run(label: &str, s: &common::Server) -> (f64, f64) {
             .to_string()
         })
         .collect();
+    let cpu_before = cpu_by_party(s.port);
     let started = Instant::now();
     let ok = upload(s, bodies, 64).await;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_by_party(s.port);
     assert_eq!(ok, batch.len());
     assert_eq!(
         s.balance(shops[0]).await + s.balance(shops[1]).await - 2 * common::STARTING,
@@ -106,6 +163,17 @@ async fn run(label: &str, s: &common::Server) -> (f64, f64) {
         "{label:>10}: signatures verified by the server {misses:.0} (cache hits {hits:.0}) = {:.2} per deposit including set-up; bound at that count {:>6.0} deposits/s",
         misses / batch.len() as f64,
         raw / (misses / batch.len() as f64).max(1.0)
+    );
+    let n = batch.len() as f64;
+    let per = |i: usize| 1e6 * (cpu_after[i] - cpu_before[i]) / n;
+    let verify_us = 1e6 * threads as f64 / raw * (misses / n);
+    println!(
+        "{label:>10}: CPU per deposit: load generator {:.0} µs, server {:.0} µs (of which signature verification ≈ {verify_us:.0} µs), PostgreSQL processes {:.0} µs; machine {:.0} µs of {:.0} µs available",
+        per(0),
+        per(1),
+        per(2),
+        per(0) + per(1) + per(2),
+        1e6 * threads as f64 * elapsed / n
     );
     (rate, bound)
 }

@@ -26,6 +26,23 @@ fn deposit(hash: &str, account_id: i64, note: &str, from: u64, to: u64) -> NewDe
     }
 }
 
+fn synthetic_case(recorded: &[u8], new: &SpendRecord) -> Result<NewFraudCase, String> {
+    assert_eq!(
+        recorded,
+        [1, 2, 3],
+        "the recorded spend's bytes reach the builder"
+    );
+    Ok(NewFraudCase {
+        spend_a: "spend-r1".into(),
+        spend_b: new.spend_id.clone(),
+        input_note: new.input_note.clone(),
+        culprit: "wallet".into(),
+        culprit_serial: 4242,
+        overlap: 3,
+        proof: vec![9],
+    })
+}
+
 fn no_proof(_: &[u8], _: &SpendRecord) -> Result<NewFraudCase, String> {
     Err("test: no proof can be built".into())
 }
@@ -77,6 +94,48 @@ async fn scenario(store: &Store) {
     assert!(store.record_batch(&jobs).await.iter().all(Result::is_ok));
     assert_eq!(store.account(shop.id).await.unwrap().unwrap().balance, 110);
     assert_eq!(store.account(other.id).await.unwrap().unwrap().balance, 115);
+
+    // Conflicts found by the multi-row statements, resolved inside the batch: a hop
+    // recorded by an earlier batch (a retry of the same spend: not recorded again), and
+    // an overlap with another body (a fraud case; the payee is still credited).
+    let r1 = deposit("r1", shop.id, "n9", 0, 10);
+    assert!(store.record_batch(&[(&r1, &no_proof)]).await[0].is_ok());
+    let mut shared_hop = deposit("r2", other.id, "n9", 10, 20);
+    shared_hop.spends.insert(0, r1.spends[0].clone());
+    shared_hop.amount = 10;
+    let mut overlap = deposit("r3", other.id, "n9", 5, 8);
+    overlap.spends[0].spend_id = "spend-r3".into();
+    let plain = deposit("r4", shop.id, "n10", 0, 7);
+    let jobs: Vec<(&NewDeposit, ops_issuer::store::FraudBuilder<'_>)> = vec![
+        (&shared_hop, &no_proof),
+        (&overlap, &synthetic_case),
+        (&plain, &no_proof),
+    ];
+    let out: Vec<_> = store
+        .record_batch(&jobs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!((out[0].spends_recorded, out[0].fraud_cases), (1, 0));
+    assert_eq!(
+        (out[1].spends_recorded, out[1].fraud_cases, out[1].amount),
+        (0, 1, 3)
+    );
+    assert_eq!((out[2].spends_recorded, out[2].amount), (1, 7));
+    assert_eq!(
+        store.account(shop.id).await.unwrap().unwrap().balance,
+        110 + 10 + 7
+    );
+    assert_eq!(
+        store.account(other.id).await.unwrap().unwrap().balance,
+        115 + 10 + 3
+    );
+    let t = store.totals().await.unwrap();
+    assert_eq!(t.fraud_cases, 1);
+    // The recorded outcome matches what the batch answered.
+    let again = store.record_batch(&[(&overlap, &no_proof)]).await;
+    assert_eq!(again[0].as_ref().unwrap(), &out[1]);
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! Recording a deposit: every spend, the credit, and any fraud case, in one transaction.
 
+mod batch;
+
 use sqlx::{Any, Row, Transaction};
 
 use super::{Backend, Store, StoreError, db_int};
@@ -119,7 +121,7 @@ impl Store {
         fraud: FraudBuilder<'_>,
     ) -> Result<DepositOutcome, RecordError> {
         let mut tx = self.begin_write().await?;
-        let (outcome, _) = record_in_tx(&mut tx, self.backend, deposit, fraud, Credit::Now).await?;
+        let outcome = record_in_tx(&mut tx, self.backend, deposit, fraud).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -156,34 +158,10 @@ impl Store {
         jobs: &[(&NewDeposit, FraudBuilder<'_>)],
     ) -> Result<Vec<DepositOutcome>, RecordError> {
         let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(jobs.len());
-        let mut credits: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-        for (deposit, fraud) in jobs {
-            let (outcome, fresh) =
-                record_in_tx(&mut tx, self.backend, deposit, *fraud, Credit::Deferred).await?;
-            if fresh {
-                let sum = credits.entry(outcome.account_id).or_default();
-                *sum = sum
-                    .checked_add(outcome.amount)
-                    .ok_or_else(|| StoreError::Corrupt("credit overflows".into()))?;
-            }
-            out.push(outcome);
-        }
-        for (account, amount) in credits {
-            credit(&mut tx, account, amount).await?;
-        }
+        let out = batch::record(&mut tx, self.backend, jobs).await?;
         tx.commit().await?;
         Ok(out)
     }
-}
-
-/// When [`record_in_tx`] credits the payee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Credit {
-    /// At the end of the deposit.
-    Now,
-    /// The caller credits (summed over a batch).
-    Deferred,
 }
 
 /// Adds `amount` to `account`.
@@ -214,8 +192,7 @@ async fn record_in_tx(
     backend: Backend,
     deposit: &NewDeposit,
     fraud: FraudBuilder<'_>,
-    when: Credit,
-) -> Result<(DepositOutcome, bool), RecordError> {
+) -> Result<DepositOutcome, RecordError> {
     let amount = db_int(deposit.amount)?;
     let expected_spends = i64::try_from(deposit.spends.len())
         .map_err(|_| StoreError::Corrupt("too many spends".into()))?;
@@ -239,7 +216,7 @@ async fn record_in_tx(
         .bind(&deposit.payment_hash)
         .fetch_one(&mut **tx)
         .await?;
-        return Ok((outcome(&r)?, false));
+        return Ok(outcome(&r)?);
     }
     let mut recorded = 0i64;
     let mut cases = 0i64;
@@ -279,17 +256,14 @@ async fn record_in_tx(
         .execute(&mut **tx)
         .await?;
     }
-    if when == Credit::Now {
-        credit(tx, deposit.account_id, amount).await?;
-    }
-    let outcome = DepositOutcome {
+    credit(tx, deposit.account_id, amount).await?;
+    Ok(DepositOutcome {
         payment_hash: deposit.payment_hash.clone(),
         account_id: deposit.account_id,
         amount,
         spends_recorded: recorded,
         fraud_cases: cases,
-    };
-    Ok((outcome, true))
+    })
 }
 
 /// Inserts one spend; `false` when a recorded spend overlaps it (or is the same spend).
