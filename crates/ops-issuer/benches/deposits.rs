@@ -117,14 +117,14 @@ fn in_flight() -> usize {
 /// Uploads every body with `parallel` requests in flight at all times (a new one starts as
 /// soon as one answers); bodies are encoded before the clock starts. Returns the count of
 /// 200 answers.
-async fn upload(s: &common::Server, bodies: Vec<String>, parallel: usize) -> usize {
+async fn upload(s: &common::Server, path: &str, bodies: Vec<String>, parallel: usize) -> usize {
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut set = tokio::task::JoinSet::new();
     for body in bodies {
         let permit = std::sync::Arc::clone(&sem).acquire_owned().await.unwrap();
         let req = s
             .http
-            .post(s.url("/api/v1/deposits"))
+            .post(s.url(path))
             .header("content-type", "application/json")
             .body(body);
         set.spawn(async move {
@@ -140,6 +140,50 @@ async fn upload(s: &common::Server, bodies: Vec<String>, parallel: usize) -> usi
         }
     }
     ok
+}
+
+/// Payments per request in the batch-upload phase.
+const PER_REQUEST: usize = 100;
+
+/// The same load through `POST /api/v1/deposits/batch` (a POS syncing many payments in
+/// one request): fresh payments, [`PER_REQUEST`] per request, as many payments in flight as
+/// the single-payment phase.
+async fn batch_phase(label: &str, s: &common::Server, bound: f64) {
+    use base64::Engine as _;
+    let (batch, total, shops) = suite::payment_batch(s, 8, 250, 900).await;
+    let before = s.balance(shops[0]).await + s.balance(shops[1]).await;
+    let mut by_depositor: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (p, depositor) in &batch {
+        by_depositor
+            .entry(depositor.to_string())
+            .or_default()
+            .push(base64::engine::general_purpose::STANDARD.encode(p.to_bytes()));
+    }
+    let bodies: Vec<String> = by_depositor
+        .iter()
+        .flat_map(|(depositor, payments)| {
+            payments.chunks(PER_REQUEST).map(move |chunk| {
+                serde_json::json!({"depositor": depositor, "payments": chunk}).to_string()
+            })
+        })
+        .collect();
+    let requests = bodies.len();
+    let parallel = (in_flight() / PER_REQUEST).max(1);
+    let started = Instant::now();
+    let ok = upload(s, "/api/v1/deposits/batch", bodies, parallel).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(ok, requests);
+    assert_eq!(
+        s.balance(shops[0]).await + s.balance(shops[1]).await - before,
+        total,
+        "every payment of the batch upload credited once"
+    );
+    let rate = batch.len() as f64 / elapsed;
+    println!(
+        "{label:>10}: batch upload: {} deposits in {requests} requests of {PER_REQUEST} ({parallel} in flight) in {elapsed:.2} s = {rate:>6.0} deposits/s | {:.0} % of bound",
+        batch.len(),
+        100.0 * rate / bound
+    );
 }
 
 async fn run(label: &str, s: &common::Server) -> (f64, f64) {
@@ -160,7 +204,7 @@ async fn run(label: &str, s: &common::Server) -> (f64, f64) {
     let (raw_before, _) = raw_verifications(&batch[0].0);
     let cpu_before = cpu_by_party(s.port);
     let started = Instant::now();
-    let ok = upload(s, bodies, in_flight()).await;
+    let ok = upload(s, "/api/v1/deposits", bodies, in_flight()).await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_after = cpu_by_party(s.port);
     assert_eq!(ok, batch.len());
@@ -200,6 +244,7 @@ async fn run(label: &str, s: &common::Server) -> (f64, f64) {
         per(0) + per(1) + per(2),
         1e6 * threads as f64 * elapsed / n
     );
+    batch_phase(label, s, bound).await;
     (rate, bound)
 }
 

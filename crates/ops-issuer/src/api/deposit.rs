@@ -31,6 +31,103 @@ pub async fn deposit(
     settle(&state, bytes, Settlement::Deposit(depositor)).await
 }
 
+/// Most payments in one batch upload (the 256 KiB body limit also bounds it: about 280
+/// single-hop or 125 three-hop payments).
+pub const MAX_BATCH_PAYMENTS: usize = 256;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepositBatch {
+    /// The depositor's (the final payee's) certificate id, hex.
+    depositor: String,
+    /// The payments' canonical bytes, standard base64 each.
+    payments: Vec<String>,
+}
+
+/// `POST /api/v1/deposits/batch`: a payee syncing many payments at once. Each payment is
+/// settled exactly as by [`deposit`] (they share the group commit); the answer lists, in
+/// order, each payment's outcome or its error, so one refused payment never hides the
+/// others. The request itself is refused only when it is malformed.
+pub async fn deposit_batch(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req: DepositBatch = parse_json(&body)?;
+    if req.payments.is_empty() {
+        return Err(ApiError::bad_request(
+            "no_payments",
+            "the batch holds no payments; send at least one in `payments`",
+        ));
+    }
+    if req.payments.len() > MAX_BATCH_PAYMENTS {
+        return Err(ApiError::bad_request(
+            "too_many_payments",
+            format!(
+                "{} payments in one upload; send at most {MAX_BATCH_PAYMENTS} per request",
+                req.payments.len()
+            ),
+        ));
+    }
+    let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
+    state.settings.device_limit.check(&depositor.to_string())?;
+    let count = req.payments.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, text) in req.payments.into_iter().enumerate() {
+        let state = state.clone();
+        tasks.spawn(async move {
+            let outcome = match parse_base64("payment", &text) {
+                Ok(bytes) => settle::deposit(
+                    &state.store,
+                    &state.settler,
+                    &state.trust,
+                    bytes,
+                    Settlement::Deposit(depositor),
+                    now(),
+                )
+                .await
+                .map_err(deposit_error),
+                Err(e) => Err(e),
+            };
+            (index, outcome)
+        });
+    }
+    let mut results: Vec<serde_json::Value> = vec![serde_json::Value::Null; count];
+    let (mut settled, mut refused) = (0usize, 0usize);
+    while let Some(joined) = tasks.join_next().await {
+        let (index, outcome) = joined.map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("a settlement task failed ({e}); upload the batch again: settled payments are not credited twice"),
+            )
+        })?;
+        let item = match outcome {
+            Ok(o) => {
+                settled += 1;
+                serde_json::json!({ "ok": o })
+            }
+            Err(e) => {
+                refused += 1;
+                if e.status.is_server_error() {
+                    tracing::error!("batch deposit {index}: {}: {}", e.code, e.message);
+                }
+                serde_json::json!({
+                    "status": e.status.as_u16(),
+                    "error": { "code": e.code, "message": e.message },
+                })
+            }
+        };
+        if let Some(slot) = results.get_mut(index) {
+            *slot = item;
+        }
+    }
+    Ok(Json(serde_json::json!({
+        "settled": settled,
+        "refused": refused,
+        "results": results,
+    })))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Defund {
@@ -64,7 +161,13 @@ async fn settle(
         now(),
     )
     .await
-    .map_err(|e| match e {
+    .map_err(deposit_error)?;
+    Ok(Json(serde_json::json!(outcome)))
+}
+
+/// The API answer for a refused deposit: what went wrong and what to do.
+fn deposit_error(e: DepositError) -> ApiError {
+    match e {
         DepositError::Decode(m) => ApiError::bad_request(
             "malformed_payment",
             format!(
@@ -99,6 +202,5 @@ async fn settle(
             format!("{m}; the payment overlaps a recorded spend and cannot be credited"),
         ),
         DepositError::Store(s) => s.into(),
-    })?;
-    Ok(Json(serde_json::json!(outcome)))
+    }
 }

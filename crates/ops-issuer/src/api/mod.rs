@@ -240,6 +240,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/session", get(login::session))
         .route("/v1/fund", post(fund::fund))
         .route("/v1/deposits", post(deposit::deposit))
+        .route("/v1/deposits/batch", post(deposit::deposit_batch))
         .route("/v1/defund", post(deposit::defund))
         .route("/v1/crl", get(admin::crl))
         .route("/v1/trust", get(admin::trust))
