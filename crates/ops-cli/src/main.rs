@@ -31,6 +31,10 @@ enum Command {
     /// (docs/WEBAUTHN.md). Exit 0 and `ok` if accepted; exit 2 and the failing check if not.
     #[command(subcommand)]
     Webauthn(webauthn_cmd::Command),
+    /// Key ceremony (central bank and FIs): create-root, create-fi, export-trust. Private
+    /// keys are written owner-only and never printed.
+    #[command(flatten)]
+    Ceremony(ops_ceremony::cli::CeremonyCommand),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Inspect { input } => inspect(&input),
         Command::VerifyPayment(args) => verify_cmd::run(&args),
         Command::Webauthn(cmd) => webauthn_cmd::run(&cmd),
+        Command::Ceremony(cmd) => ceremony(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +76,20 @@ impl Failure {
             hint: Some(hint.to_string()),
         }
     }
+}
+
+fn ceremony(command: ops_ceremony::cli::CeremonyCommand) -> Result<(), Failure> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let message = ops_ceremony::cli::run(command, now).map_err(|e| {
+        Failure::input(
+            e.to_string(),
+            "check the --dir folder: a ceremony never overwrites a key, and create-fi and export-trust need the root's files there",
+        )
+    })?;
+    println!("{message}");
+    Ok(())
 }
 
 fn inspect(input: &str) -> Result<(), Failure> {

@@ -4,7 +4,7 @@
 
 pub mod admin_token;
 pub mod api;
-pub mod ceremony;
+pub use ops_ceremony as ceremony;
 pub mod settle;
 mod static_apps;
 pub mod store;

@@ -85,36 +85,9 @@ struct Options {
 /// Key ceremony commands (the service itself runs when none is given).
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Creates the central bank's root key and self-signed certificate in DIR.
-    CreateRoot {
-        /// Key folder (root.key is written owner-only).
-        #[arg(long)]
-        dir: PathBuf,
-        /// The central bank's name.
-        #[arg(long, default_value = "Central Bank")]
-        name: String,
-    },
-    /// Creates an FI key in DIR and certifies it with the root key there.
-    CreateFi {
-        /// Key folder holding root.key and root.cert (fi.key is written owner-only).
-        #[arg(long)]
-        dir: PathBuf,
-        /// The FI's name.
-        #[arg(long)]
-        name: String,
-        /// Certificate serial.
-        #[arg(long, default_value_t = 10)]
-        serial: u64,
-        /// Currency the FI issues.
-        #[arg(long, default_value = "EUR")]
-        currency: String,
-        /// Largest note, in minor units.
-        #[arg(long, default_value_t = 100_000)]
-        max_note_value: u64,
-        /// Largest number of offline hops.
-        #[arg(long, default_value_t = 4)]
-        hop_limit: u8,
-    },
+    /// Central bank and FI key management (the same commands as `ops create-root` …).
+    #[command(flatten)]
+    Ceremony(ops_issuer::ceremony::cli::CeremonyCommand),
     /// Creates an account (admin), in the database of --data-dir / --database.
     CreateAccount {
         /// Account name.
@@ -132,15 +105,6 @@ enum Command {
         /// Amount in minor units.
         #[arg(long)]
         amount: u64,
-    },
-    /// Writes the trust bundle (root and FI certificates) the apps pin.
-    ExportTrust {
-        /// Key folder.
-        #[arg(long)]
-        dir: PathBuf,
-        /// Output JSON file.
-        #[arg(long)]
-        out: PathBuf,
     },
 }
 
@@ -180,41 +144,8 @@ async fn account_command(options: &Options, command: &Command) -> Result<String,
 }
 
 fn run_command(command: Command) -> Result<String, ops_issuer::ceremony::CeremonyError> {
-    use ops_issuer::ceremony;
-    let now = ops_issuer::api::now();
     match command {
-        Command::CreateRoot { dir, name } => {
-            let cert = ceremony::create_root(&dir, &name, now)?;
-            Ok(format!(
-                "root certificate {} written to {}; the private key is in root.key (owner-only)",
-                cert.id(),
-                dir.display()
-            ))
-        }
-        Command::CreateFi {
-            dir,
-            name,
-            serial,
-            currency,
-            max_note_value,
-            hop_limit,
-        } => {
-            let limits = ceremony::FiLimits {
-                currency,
-                max_note_value,
-                hop_limit,
-            };
-            let cert = ceremony::create_fi(&dir, &name, serial, &limits, now)?;
-            Ok(format!(
-                "FI certificate {} written to {}; the private key is in fi.key (owner-only)",
-                cert.id(),
-                dir.display()
-            ))
-        }
-        Command::ExportTrust { dir, out } => {
-            ceremony::export_bundle(&dir, &out)?;
-            Ok(format!("trust bundle written to {}", out.display()))
-        }
+        Command::Ceremony(c) => ops_issuer::ceremony::cli::run(c, ops_issuer::api::now()),
         Command::CreateAccount { .. } | Command::CreditAccount { .. } => Ok(String::new()),
     }
 }

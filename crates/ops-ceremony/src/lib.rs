@@ -1,10 +1,13 @@
 //! Key ceremony: the central bank's root key and self-signed certificate, an FI key
-//! certified by the root with its limits, and the trust bundle the apps pin.
+//! certified by the root with its limits, and the trust bundle the apps pin. The commands
+//! ([`cli::CeremonyCommand`]) are part of the `ops` CLI and of the issuer service's binary.
 //!
 //! A key directory holds `root.key`, `root.cert`, `fi.key`, `fi.cert` (and optionally
 //! `peer-fis/*.cert`, other FIs' certificates the settlement verifier must know). Keys are
 //! 32 secret bytes in hex, written with owner-only permissions and never printed;
 //! certificates are the canonical message bytes.
+
+pub mod cli;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
