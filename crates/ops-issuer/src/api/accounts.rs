@@ -87,6 +87,32 @@ pub async fn get(
     Ok(Json(serde_json::json!(account)))
 }
 
+/// `POST /api/v1/accounts/{id}/token`: a new access token for the account (shown once),
+/// for the bearer of its current token, of a passkey session of one of its devices, or of
+/// the admin token (for a lost or leaked token, or an account made by the admin CLI). The
+/// previous token stops working at once.
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.settings.abuse.read(&client)?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request("malformed_id", "the account id must be a decimal number")
+    })?;
+    authorize_account(&state, &headers, id, "replacing an account token").await?;
+    let (token, token_hash) = new_account_token()?;
+    if !state.store.replace_account_token(id, &token_hash).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_account",
+            "no account with this id; sign up with POST /api/v1/accounts",
+        ));
+    }
+    Ok(Json(serde_json::json!({ "id": id, "token": token })))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterDevice {

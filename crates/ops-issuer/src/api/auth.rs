@@ -85,7 +85,14 @@ pub async fn authorize_account(
             "session_expired",
             "the passkey session expired: log in again with POST /api/v1/login/challenge and POST /api/v1/login",
         )),
-        Some((account, _, _)) if account == id => Ok(()),
+        Some((account, device, _)) if account == id => match state.store.device(&device).await? {
+            Some(d) if d.revoked => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "device_revoked",
+                "this passkey session belongs to a device whose certificate is revoked; use the account token, or log in with another device of the account",
+            )),
+            _ => Ok(()),
+        },
         _ => Err(not_found()),
     }
 }

@@ -232,6 +232,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
     let v1 = Router::new()
         .route("/v1/accounts", post(accounts::create))
         .route("/v1/accounts/{id}", get(accounts::get))
+        .route("/v1/accounts/{id}/token", post(accounts::rotate_token))
         .route("/v1/devices", post(accounts::register_device))
         .route("/v1/registrations/challenge", post(webauthn::challenge))
         .route("/v1/registrations", post(webauthn::register))

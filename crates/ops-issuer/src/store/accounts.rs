@@ -124,6 +124,23 @@ impl Store {
         })
     }
 
+    /// Replaces the access token of account `id` by the one hashing to `token_hash` (the
+    /// previous token stops working); `false` if there is no such account.
+    pub async fn replace_account_token(
+        &self,
+        id: i64,
+        token_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE accounts SET token_hash = $1 WHERE id = $2")
+            .bind(token_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The SHA-256 (hex) of account `id`'s access token: `None` if the account does not
     /// exist, `Some(None)` if it has no token (created by the admin CLI).
     pub async fn account_token_hash(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {

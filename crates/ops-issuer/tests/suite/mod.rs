@@ -857,6 +857,24 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+    // Once the device's certificate is revoked, its sessions no longer open the account.
+    sqlx::query("UPDATE devices SET revoked = 1 WHERE cert_id = $1")
+        .bind(reg["cert_id"].as_str().unwrap())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let (status, v) = s.get_as(token, &format!("/api/v1/accounts/{alice}")).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("device_revoked")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("account token")
+    );
 }
 
 /// Opens a fraud case: a new account's wallet spends one range of a note to two POS
@@ -1314,6 +1332,42 @@ pub async fn account_access(s: &Server) {
         (404, other)
     );
     assert_eq!(s.balance(cli.id).await, 5);
+
+    // A new token replaces the old one at once: by the account itself, or by the admin
+    // (an account made by the CLI gets its first token that way); nobody else.
+    let rotate = format!("/api/v1/accounts/{alice}/token");
+    let (status, v) = s.post(&rotate, json!({})).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("auth_required"))
+    );
+    assert_eq!(s.post_as(&bob_token, &rotate, json!({})).await.0, 404);
+    let (status, v) = s.post_as(&alice_token, &rotate, json!({})).await;
+    assert_eq!((status, v["id"].as_i64()), (200, Some(alice)), "{v}");
+    let new_token = v["token"].as_str().unwrap().to_owned();
+    assert_eq!(new_token.len(), 64);
+    assert_eq!(
+        s.get_as(&alice_token, &path).await.0,
+        404,
+        "the old token is dead"
+    );
+    assert_eq!(s.get_as(&new_token, &path).await.0, 200);
+    let cli_rotate = format!("/api/v1/accounts/{}/token", cli.id);
+    let (status, v) = s.admin_post(&cli_rotate, json!({})).await;
+    assert_eq!(status, 200, "{v}");
+    let cli_token = v["token"].as_str().unwrap();
+    assert_eq!(
+        s.get_as(cli_token, &format!("/api/v1/accounts/{}", cli.id))
+            .await
+            .1["balance"],
+        5
+    );
+    assert_eq!(
+        s.admin_post("/api/v1/accounts/999999/token", json!({}))
+            .await
+            .0,
+        404
+    );
 }
 
 /// Creating a WebAuthn challenge deletes expired ones (a bounded batch per request), so
