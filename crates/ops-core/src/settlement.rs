@@ -38,14 +38,10 @@ pub struct AcceptedAfterRevocation {
 /// Every certificate a chain relies on: the issuing FI, the note's owner and each hop's
 /// signer (the owner of its input), in chain order, without repeats.
 pub fn relied_on(chain: &Chain) -> Vec<CertId> {
-    let mut out = vec![chain.issuance.body.issuer, chain.issuance.body.owner];
-    for s in chain
-        .spends
-        .iter()
-        .take(chain.spends.len().saturating_sub(1))
-    {
-        if !out.contains(&s.body.payee) {
-            out.push(s.body.payee);
+    let mut out = vec![chain.issuance.body.issuer];
+    for (_, signer) in chain.spends_with_signers() {
+        if !out.contains(&signer) {
+            out.push(signer);
         }
     }
     out
@@ -168,6 +164,13 @@ mod tests {
         assert_eq!(e.cert, middle);
         let payee = p.chains[0].last().unwrap().body.payee;
         assert!(check_revocations(&policy(), &p, &|c| (*c == payee).then_some(revoked)).is_ok());
+    }
+
+    #[test]
+    fn each_spend_is_signed_by_the_owner_of_its_input() {
+        let (p, first, _, middle) = payment_hops(2, 100, T0);
+        let signers: Vec<CertId> = p.chains[0].spends_with_signers().map(|(_, c)| c).collect();
+        assert_eq!(signers, [first, middle]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::cbor::{Decoder, Encoder, MapReader};
 use crate::error::DecodeError;
-use crate::ids::{Digest32, sha256};
+use crate::ids::{CertId, Digest32, sha256};
 use crate::msg::cert::Certificate;
 use crate::msg::issuance::Issuance;
 use crate::msg::spend::Spend;
@@ -34,6 +34,15 @@ impl Chain {
     /// The spend that pays the payee.
     pub fn last(&self) -> Option<&Spend> {
         self.spends.last()
+    }
+
+    /// Each spend with the certificate id of the device that signed it: the owner of its
+    /// input note (the issuance's owner for the first hop, the previous hop's payee after
+    /// that). Signatures are not checked here.
+    pub fn spends_with_signers(&self) -> impl Iterator<Item = (&Spend, CertId)> {
+        let owners = std::iter::once(self.issuance.body.owner)
+            .chain(self.spends.iter().map(|s| s.body.payee));
+        self.spends.iter().zip(owners)
     }
 
     fn encode(&self, e: &mut Encoder) {

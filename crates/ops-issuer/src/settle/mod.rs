@@ -13,7 +13,7 @@ use ops_core::provider::RingProvider;
 use ops_core::settlement::{AcceptedAfterRevocation, check_revocations};
 use ops_core::sig_cache::{CacheStats, CachingProvider};
 use ops_core::verify::{Policy, Verifier, VerifyError};
-use ops_core::{CertId, Certificate, FraudProof, Payment, Spend};
+use ops_core::{CertId, Certificate, Chain, FraudProof, Payment, Spend};
 
 use crate::ceremony::Trust;
 use crate::store::{
@@ -306,20 +306,13 @@ async fn earlier_outcome(
 fn final_signer(payment: &Payment) -> Result<CertId, DepositError> {
     let mut signer = None;
     for chain in &payment.chains {
-        let mut owner = chain.issuance.body.owner;
-        for s in chain
-            .spends
-            .iter()
-            .take(chain.spends.len().saturating_sub(1))
-        {
-            owner = s.body.payee;
-        }
-        if chain.spends.is_empty() || signer.is_some_and(|x| x != owner) {
+        let owner = chain.spends_with_signers().last().map(|(_, owner)| owner);
+        if owner.is_none() || signer.is_some_and(|x| Some(x) != owner) {
             return Err(DepositError::Decode(
                 "a defund must return spends signed by one device, one per chain".into(),
             ));
         }
-        signer = Some(owner);
+        signer = owner;
     }
     signer.ok_or_else(|| DepositError::Decode("the payment has no chains".into()))
 }
@@ -329,22 +322,18 @@ fn final_signer(payment: &Payment) -> Result<CertId, DepositError> {
 fn spend_records(payment: &Payment) -> Vec<SpendRecord> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for chain in &payment.chains {
-        let mut owner = chain.issuance.body.owner;
-        for s in &chain.spends {
-            let id = s.id();
-            if seen.insert(id) {
-                out.push(SpendRecord {
-                    spend_id: id.to_string(),
-                    input_note: s.body.input.to_string(),
-                    from: s.body.from,
-                    to: s.body.to,
-                    payee: s.body.payee.to_string(),
-                    signer: owner.to_string(),
-                    bytes: s.to_bytes(),
-                });
-            }
-            owner = s.body.payee;
+    for (s, signer) in payment.chains.iter().flat_map(Chain::spends_with_signers) {
+        let id = s.id();
+        if seen.insert(id) {
+            out.push(SpendRecord {
+                spend_id: id.to_string(),
+                input_note: s.body.input.to_string(),
+                from: s.body.from,
+                to: s.body.to,
+                payee: s.body.payee.to_string(),
+                signer: signer.to_string(),
+                bytes: s.to_bytes(),
+            });
         }
     }
     out
