@@ -4,7 +4,7 @@ mod batch;
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Backend, Store, StoreError, db_int};
+use super::{Store, StoreError, db_int};
 
 /// One spend of a deposited payment, with the device that signed it.
 #[derive(Debug, Clone)]
@@ -98,16 +98,17 @@ impl From<sqlx::Error> for RecordError {
     }
 }
 
+/// The recorded outcome of the deposit with payment hash `$1`.
+const OUTCOME_BY_HASH: &str = "SELECT payment_hash, account_id, amount, spends_recorded, fraud_cases \
+     FROM deposits WHERE payment_hash = $1";
+
 impl Store {
     /// The outcome of an already recorded deposit.
     pub async fn deposit(&self, payment_hash: &str) -> Result<Option<DepositOutcome>, StoreError> {
-        let row = sqlx::query(
-            "SELECT payment_hash, account_id, amount, spends_recorded, fraud_cases \
-             FROM deposits WHERE payment_hash = $1",
-        )
-        .bind(payment_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(OUTCOME_BY_HASH)
+            .bind(payment_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| outcome(&r)).transpose()
     }
 
@@ -120,10 +121,10 @@ impl Store {
         deposit: &NewDeposit,
         fraud: FraudBuilder<'_>,
     ) -> Result<DepositOutcome, RecordError> {
-        let mut tx = self.begin_write().await?;
-        let outcome = record_in_tx(&mut tx, self.backend, deposit, fraud).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        self.try_batch(&[(deposit, fraud)])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a deposit outcome went missing".into()).into())
     }
 
     /// Records several deposits in one transaction (group commit: one lock hand-over and
@@ -179,137 +180,6 @@ async fn credit(
         return Err(StoreError::NotFound("depositor account").into());
     }
     Ok(())
-}
-
-/// Records one deposit inside `tx` (see [`Store::record_deposit`]).
-///
-/// Statement order keeps the common path short and the contended row brief: the deposit
-/// row first (its primary key makes a concurrent upload of the same payment wait, then
-/// find it), then the spends, and last the credit to the payee's account — the row every
-/// deposit to a busy merchant touches, locked (PostgreSQL) only from there to the commit.
-async fn record_in_tx(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    deposit: &NewDeposit,
-    fraud: FraudBuilder<'_>,
-) -> Result<DepositOutcome, RecordError> {
-    let amount = db_int(deposit.amount)?;
-    let expected_spends = i64::try_from(deposit.spends.len())
-        .map_err(|_| StoreError::Corrupt("too many spends".into()))?;
-    let inserted = sqlx::query(
-        "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (payment_hash) DO NOTHING",
-    )
-    .bind(&deposit.payment_hash)
-    .bind(&deposit.depositor)
-    .bind(deposit.account_id)
-    .bind(amount)
-    .bind(expected_spends)
-    .bind(db_int(deposit.now)?)
-    .execute(&mut **tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        let r = sqlx::query(
-            "SELECT payment_hash, account_id, amount, spends_recorded, fraud_cases \
-             FROM deposits WHERE payment_hash = $1",
-        )
-        .bind(&deposit.payment_hash)
-        .fetch_one(&mut **tx)
-        .await?;
-        return Ok(outcome(&r)?);
-    }
-    let mut recorded = 0i64;
-    let mut cases = 0i64;
-    for s in &deposit.spends {
-        if record_spend(tx, backend, deposit, s).await? {
-            recorded += 1;
-            continue;
-        }
-        let row = sqlx::query(
-            "SELECT spend_id, spend FROM spends \
-             WHERE input_note = $1 AND range_from < $2 AND range_to > $3 \
-             ORDER BY range_from LIMIT 1",
-        )
-        .bind(&s.input_note)
-        .bind(db_int(s.to)?)
-        .bind(db_int(s.from)?)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::Conflict)?;
-        let id: String = row.try_get(0)?;
-        if id == s.spend_id {
-            continue;
-        }
-        let bytes: Vec<u8> = row.try_get(1)?;
-        let case = fraud(&bytes, s).map_err(RecordError::UnprovableConflict)?;
-        if open_case(tx, &case, &deposit.payment_hash, deposit.now).await? {
-            cases += 1;
-        }
-    }
-    if (recorded, cases) != (expected_spends, 0) {
-        sqlx::query(
-            "UPDATE deposits SET spends_recorded = $1, fraud_cases = $2 WHERE payment_hash = $3",
-        )
-        .bind(recorded)
-        .bind(cases)
-        .bind(&deposit.payment_hash)
-        .execute(&mut **tx)
-        .await?;
-    }
-    credit(tx, deposit.account_id, amount).await?;
-    Ok(DepositOutcome {
-        payment_hash: deposit.payment_hash.clone(),
-        account_id: deposit.account_id,
-        amount,
-        spends_recorded: recorded,
-        fraud_cases: cases,
-    })
-}
-
-/// Inserts one spend; `false` when a recorded spend overlaps it (or is the same spend).
-///
-/// PostgreSQL: one statement, `ON CONFLICT DO NOTHING` covering the primary key and the
-/// exclusion constraint (a concurrent overlapping insert waits for the other transaction,
-/// then conflicts). SQLite: the writer holds the database lock (`BEGIN IMMEDIATE`), so a
-/// look-up before the insert cannot race; the trigger still refuses any overlap.
-async fn record_spend(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    deposit: &NewDeposit,
-    s: &SpendRecord,
-) -> Result<bool, RecordError> {
-    if backend == Backend::Sqlite {
-        let overlapping = sqlx::query(
-            "SELECT 1 FROM spends WHERE input_note = $1 AND range_from < $2 AND range_to > $3 LIMIT 1",
-        )
-        .bind(&s.input_note)
-        .bind(db_int(s.to)?)
-        .bind(db_int(s.from)?)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if overlapping.is_some() {
-            return Ok(false);
-        }
-    }
-    let conflict = match backend {
-        Backend::Postgres => " ON CONFLICT DO NOTHING",
-        Backend::Sqlite => "",
-    };
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8){conflict}"
-    ))
-    .bind(&s.spend_id)
-    .bind(&s.input_note)
-    .bind(db_int(s.from)?)
-    .bind(db_int(s.to)?)
-    .bind(&s.payee)
-    .bind(&s.signer)
-    .bind(&deposit.payment_hash)
-    .bind(&s.bytes)
-    .execute(&mut **tx)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
 }
 
 impl Store {

@@ -3,8 +3,8 @@
 //! [`MAX_ROWS`] rows), instead of statements per deposit. Conflicts — a payment recorded
 //! before, a spend recorded before (a retry or a shared hop), an overlapping spend (a double
 //! spend) — are what the databases report back by *not* returning a row, and are then
-//! resolved one by one exactly as the single-deposit path does. The database remains the
-//! judge of overlaps: the PostgreSQL exclusion constraint (`ON CONFLICT DO NOTHING`), and
+//! resolved one by one. A single deposit is a batch of one (`Store::record_deposit`).
+//! The database remains the judge of overlaps: the PostgreSQL exclusion constraint (`ON CONFLICT DO NOTHING`), and
 //! on SQLite the `NOT EXISTS` filter with the trigger behind it (an overlap between two
 //! rows of the same statement aborts it, and the caller records the batch deposit by
 //! deposit instead).
@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    DepositOutcome, FraudBuilder, NewDeposit, RecordError, SpendRecord, credit, open_case, outcome,
+    DepositOutcome, FraudBuilder, NewDeposit, OUTCOME_BY_HASH, RecordError, SpendRecord, credit,
+    open_case, outcome,
 };
 use crate::store::{Backend, StoreError, db_int};
 
@@ -176,13 +177,10 @@ pub(super) async fn record(
         if new.contains(&d.payment_hash) {
             continue;
         }
-        let r = sqlx::query(
-            "SELECT payment_hash, account_id, amount, spends_recorded, fraud_cases \
-             FROM deposits WHERE payment_hash = $1",
-        )
-        .bind(&d.payment_hash)
-        .fetch_one(&mut **tx)
-        .await?;
+        let r = sqlx::query(OUTCOME_BY_HASH)
+            .bind(&d.payment_hash)
+            .fetch_one(&mut **tx)
+            .await?;
         outcomes.insert(d.payment_hash.as_str(), outcome(&r)?);
     }
     let fresh: Vec<(&NewDeposit, FraudBuilder<'_>)> = unique
