@@ -73,18 +73,26 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     state.settings.abuse.read(&client)?;
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::bad_request("malformed_id", "the account id must be a decimal number")
-    })?;
+    let id = parse_account_id(&id)?;
     authorize_account(&state, &headers, id, "reading an account").await?;
-    let account = state.store.account(id).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_account",
-            "no account with this id; sign up with POST /api/v1/accounts",
-        )
-    })?;
+    let account = state.store.account(id).await?.ok_or_else(no_such_account)?;
     Ok(Json(serde_json::json!(account)))
+}
+
+/// The account id of a path, a decimal number.
+fn parse_account_id(text: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request("malformed_id", "the account id must be a decimal number")
+    })
+}
+
+/// No account with this id (after authorization: only the admin can learn this).
+fn no_such_account() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_account",
+        "no account with this id; sign up with POST /api/v1/accounts",
+    )
 }
 
 /// `POST /api/v1/accounts/{id}/token`: a new access token for the account (shown once),
@@ -98,17 +106,11 @@ pub async fn rotate_token(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     state.settings.abuse.read(&client)?;
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::bad_request("malformed_id", "the account id must be a decimal number")
-    })?;
+    let id = parse_account_id(&id)?;
     authorize_account(&state, &headers, id, "replacing an account token").await?;
     let (token, token_hash) = new_account_token()?;
     if !state.store.replace_account_token(id, &token_hash).await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_account",
-            "no account with this id; sign up with POST /api/v1/accounts",
-        ));
+        return Err(no_such_account());
     }
     Ok(Json(serde_json::json!({ "id": id, "token": token })))
 }
