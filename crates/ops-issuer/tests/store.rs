@@ -19,7 +19,7 @@ async fn sqlite_refuses_overlapping_spends() {
     let store = ops_issuer::store::Store::connect(path.to_str().unwrap())
         .await
         .unwrap();
-    assert_eq!(store.totals().await.unwrap().spends, 4);
+    assert_eq!(store.totals().await.unwrap().spends, 2);
     let mode: String = sqlx::Row::get(
         &sqlx::query("PRAGMA journal_mode")
             .fetch_one(store.pool())

@@ -1,27 +1,58 @@
 //! Group commit (`Store::record_batch`) on SQLite and PostgreSQL: a refused deposit inside
 //! a batch leaves the others recorded and credited once; a payment twice in one batch is
-//! credited once; credits summed per account equal the deposits.
+//! credited once (idempotency by note); credits summed per account equal the deposits;
+//! an overlap is recorded, covered once and its excess in one case.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use ops_issuer::store::{NewDeposit, NewFraudCase, RecordError, SpendRecord, Store};
+use ops_issuer::store::{
+    ConsumptionKind, HoldPolicy, LedgerNote, NewDeposit, NewFraudCase, NoteKind, RecordError,
+    SpendRecord, Store,
+};
+
+/// A note of 1,000 issued to "wallet".
+fn issuance(note: &str) -> LedgerNote {
+    LedgerNote {
+        id: note.into(),
+        value: 1_000,
+        owner: "wallet".into(),
+        kind: NoteKind::Issuance,
+    }
+}
+
+fn final_note(spend: &SpendRecord) -> LedgerNote {
+    LedgerNote {
+        id: spend.spend_id.clone(),
+        value: spend.to - spend.from,
+        owner: spend.payee.clone(),
+        kind: NoteKind::Spend,
+    }
+}
 
 fn deposit(hash: &str, account_id: i64, note: &str, from: u64, to: u64) -> NewDeposit {
+    let spend = SpendRecord {
+        spend_id: format!("spend-{hash}"),
+        input: issuance(note),
+        from,
+        to,
+        payee: "pos".into(),
+        signer: "wallet".into(),
+        bytes: vec![1, 2, 3],
+    };
     NewDeposit {
         payment_hash: hash.into(),
+        kind: ConsumptionKind::Deposit,
         depositor: "pos".into(),
         account_id,
         amount: to - from,
-        spends: vec![SpendRecord {
-            spend_id: format!("spend-{hash}"),
-            input_note: note.into(),
-            from,
-            to,
-            payee: "pos".into(),
-            signer: "wallet".into(),
-            bytes: vec![1, 2, 3],
-        }],
+        finals: vec![final_note(&spend)],
+        spends: vec![spend],
+        payment: std::sync::Arc::new(vec![7]),
+        hold: HoldPolicy {
+            enabled: true,
+            max_excess_per_culprit: 1_000_000,
+        },
         now: 1_800_000_000,
     }
 }
@@ -33,9 +64,10 @@ fn synthetic_case(recorded: &[u8], new: &SpendRecord) -> Result<NewFraudCase, St
         "the recorded spend's bytes reach the builder"
     );
     Ok(NewFraudCase {
+        kind: "spends",
         spend_a: "spend-r1".into(),
         spend_b: new.spend_id.clone(),
-        input_note: new.input_note.clone(),
+        input_note: new.input.id.clone(),
         culprit: "wallet".into(),
         culprit_serial: 4242,
         overlap: 3,
@@ -67,10 +99,11 @@ async fn scenario(store: &Store) {
     assert_eq!((first.amount, first.spends_recorded), (10, 1));
     assert!(out[1].is_err(), "unknown account refused");
     assert_eq!(out[2].as_ref().unwrap().amount, 15);
+    let again = out[3].as_ref().unwrap();
     assert_eq!(
-        out[3].as_ref().unwrap(),
-        first,
-        "same payment: first outcome"
+        (again.amount, again.credited, again.spends_recorded),
+        (10, 0, 0),
+        "same payment: its note is credited once"
     );
     assert!(
         matches!(out[4], Err(RecordError::UnprovableConflict(_))),
@@ -100,9 +133,15 @@ async fn scenario(store: &Store) {
     // an overlap with another body (a fraud case; the payee is still credited).
     let r1 = deposit("r1", shop.id, "n9", 0, 10);
     assert!(store.record_batch(&[(&r1, &no_proof)]).await[0].is_ok());
-    let mut shared_hop = deposit("r2", other.id, "n9", 10, 20);
+    // A second hop spending r1's note [0,5): the first hop is shared and recorded once; the
+    // note r1 deposited is a claim too, so this is a double spend by its owner "pos".
+    let mut shared_hop = deposit("r2", other.id, "n9", 0, 5);
+    shared_hop.spends[0].input = final_note(&r1.spends[0]);
+    shared_hop.spends[0].signer = "pos".into();
+    shared_hop.spends[0].payee = "pos2".into();
+    shared_hop.finals = vec![final_note(&shared_hop.spends[0])];
     shared_hop.spends.insert(0, r1.spends[0].clone());
-    shared_hop.amount = 10;
+    shared_hop.amount = 5;
     let mut overlap = deposit("r3", other.id, "n9", 5, 8);
     overlap.spends[0].spend_id = "spend-r3".into();
     let plain = deposit("r4", shop.id, "n10", 0, 7);
@@ -117,25 +156,25 @@ async fn scenario(store: &Store) {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert_eq!((out[0].spends_recorded, out[0].fraud_cases), (1, 0));
+    assert_eq!((out[0].spends_recorded, out[0].fraud_cases), (1, 1));
     assert_eq!(
-        (out[1].spends_recorded, out[1].fraud_cases, out[1].amount),
-        (0, 1, 3)
+        (out[1].spends_recorded, out[1].fraud_cases, out[1].credited),
+        (1, 1, 3)
     );
-    assert_eq!((out[2].spends_recorded, out[2].amount), (1, 7));
-    assert_eq!(
-        store.account(shop.id).await.unwrap().unwrap().balance,
-        110 + 10 + 7
-    );
-    assert_eq!(
-        store.account(other.id).await.unwrap().unwrap().balance,
-        115 + 10 + 3
-    );
+    assert_eq!((out[2].spends_recorded, out[2].credited), (1, 7));
     let t = store.totals().await.unwrap();
-    assert_eq!(t.fraud_cases, 1);
-    // The recorded outcome matches what the batch answered.
+    assert_eq!(t.fraud_cases, 2);
+    // Excess: 5 (r1's deposited note spent onward) + 3 (r3 inside r1's range).
+    assert_eq!(t.fraud_debited + t.fraud_shortfall, 8);
+    // A retry of the overlap, with another builder: nothing new.
     let again = store.record_batch(&[(&overlap, &no_proof)]).await;
-    assert_eq!(again[0].as_ref().unwrap(), &out[1]);
+    let again = again[0].as_ref().unwrap();
+    assert_eq!(
+        (again.credited, again.spends_recorded, again.fraud_cases),
+        (0, 0, 0)
+    );
+    let audit = store.audit().await.unwrap();
+    assert!(audit.violations.is_empty(), "{audit:?}");
 }
 
 #[tokio::test]

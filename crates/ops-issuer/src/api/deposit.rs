@@ -3,12 +3,13 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use ops_core::CertId;
 use serde::Deserialize;
 
 use super::{ApiError, AppState, now, parse_base64, parse_hex, parse_json};
 use crate::settle::{self, DepositError, Settlement};
+use crate::store::DepositStatus;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,15 +20,40 @@ struct Deposit {
     depositor: String,
 }
 
-/// Verifies and settles the payment; the same payment again returns the first outcome.
+/// Admits a deposit for `depositor`: the request must be allowed to act on the depositor
+/// device's account (its account token, a passkey session of one of its devices, or the
+/// admin token). Depositing consumes the final notes in the FI's ledger, which only their
+/// owner may do: a later spend of a deposited note is the owner's double spend. Only then
+/// is the device's rate-limit bucket charged, so nobody can exhaust someone else's.
+async fn admit_depositor(
+    state: &AppState,
+    headers: &HeaderMap,
+    depositor: &CertId,
+) -> Result<(), ApiError> {
+    let id = depositor.to_string();
+    let Some(device) = state.store.device(&id).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_depositor",
+            format!("{id} is not a device registered here; register the payee device first"),
+        ));
+    };
+    super::auth::authorize_account(state, headers, device.account_id, "depositing for a device")
+        .await?;
+    state.settings.device_limit.check(&id)
+}
+
+/// Verifies and settles the payment. Idempotent by note: the same payment again, in any
+/// bytes, credits nothing more (`credited: 0`).
 pub async fn deposit(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Deposit = parse_json(&body)?;
     let bytes = parse_base64("payment", &req.payment)?;
     let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
-    state.settings.device_limit.check(&depositor.to_string())?;
+    admit_depositor(&state, &headers, &depositor).await?;
     settle(&state, bytes, Settlement::Deposit(depositor)).await
 }
 
@@ -50,6 +76,7 @@ struct DepositBatch {
 /// others. The request itself is refused only when it is malformed.
 pub async fn deposit_batch(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let req: DepositBatch = parse_json(&body)?;
@@ -69,7 +96,7 @@ pub async fn deposit_batch(
         ));
     }
     let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
-    state.settings.device_limit.check(&depositor.to_string())?;
+    admit_depositor(&state, &headers, &depositor).await?;
     let count = req.payments.len();
     let mut tasks = tokio::task::JoinSet::new();
     for (index, text) in req.payments.into_iter().enumerate() {
@@ -141,17 +168,19 @@ struct Defund {
 pub async fn defund(
     State(state): State<AppState>,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Defund = parse_json(&body)?;
     let bytes = parse_base64("payment", &req.payment)?;
     settle(&state, bytes, Settlement::Defund).await
 }
 
+/// Settles and answers: 200 with the outcome when credited (now or before), 202 when the
+/// deposit is held for review.
 async fn settle(
     state: &AppState,
     bytes: Vec<u8>,
     kind: Settlement,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let outcome = settle::deposit(
         &state.store,
         &state.settler,
@@ -162,7 +191,21 @@ async fn settle(
     )
     .await
     .map_err(deposit_error)?;
-    Ok(Json(serde_json::json!(outcome)))
+    let status = match outcome.status {
+        DepositStatus::Credited => StatusCode::OK,
+        DepositStatus::Held => StatusCode::ACCEPTED,
+        DepositStatus::Rejected => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "deposit_rejected",
+                format!(
+                    "this payment was held for review (hold {}) and an operator rejected it: it relies on value its payer had already spent; nothing is credited",
+                    outcome.held_id.unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    Ok((status, Json(serde_json::json!(outcome))))
 }
 
 /// The API answer for a refused deposit: what went wrong and what to do.

@@ -17,7 +17,8 @@ use ops_core::{CertId, Certificate, Chain, FraudProof, Payment, Spend};
 
 use crate::ceremony::Trust;
 use crate::store::{
-    DepositOutcome, NewDeposit, NewFraudCase, RecordError, SpendRecord, Store, StoreError,
+    ConsumptionKind, DepositOutcome, HoldPolicy, LedgerNote, NewDeposit, NewFraudCase, NoteKind,
+    RecordError, SpendRecord, Store, StoreError,
 };
 
 /// How many times a deposit transaction is retried after losing a race.
@@ -49,7 +50,14 @@ pub struct Settler {
     /// The account of each registered device seen so far (a device never changes
     /// account), sparing a look-up per deposit.
     accounts: Arc<std::sync::RwLock<std::collections::HashMap<CertId, i64>>>,
+    /// When deposits that duplicate value wait for an operator.
+    hold: HoldPolicy,
 }
+
+/// The default cap on the value one culprit may have credited more than once before
+/// further deposits relying on it are held: 50,000 minor units, the top of the
+/// central bank's 7-day CRL tier (docs/PROTOCOL.md §8).
+pub const DEFAULT_MAX_EXCESS_PER_CULPRIT: u64 = 50_000;
 
 /// Concurrent batch writers on PostgreSQL (each a connection of the pool).
 pub const POSTGRES_WRITERS: usize = 4;
@@ -61,8 +69,15 @@ impl std::fmt::Debug for Job {
 }
 
 impl Settler {
-    /// Starts the settlement writers on `store` (see [`Settler`]).
+    /// Starts the settlement writers on `store` with the default hold policy.
     pub fn spawn(store: Store) -> Self {
+        Self::spawn_with(store, DEFAULT_MAX_EXCESS_PER_CULPRIT)
+    }
+
+    /// Starts the settlement writers on `store` (see [`Settler`]); deposits that would
+    /// credit a culprit's double-spent value beyond `max_excess_per_culprit`, or any
+    /// further copy after it was revoked, are held.
+    pub fn spawn_with(store: Store, max_excess_per_culprit: u64) -> Self {
         let writers = match store.backend() {
             crate::store::Backend::Sqlite => 1,
             crate::store::Backend::Postgres => POSTGRES_WRITERS,
@@ -97,6 +112,10 @@ impl Settler {
             provider: Arc::new(CachingProvider::new(RingProvider)),
             revocations: revocations::Revocations::default(),
             accounts: Arc::default(),
+            hold: HoldPolicy {
+                enabled: true,
+                max_excess_per_culprit,
+            },
         }
     }
 
@@ -203,7 +222,8 @@ pub enum Settlement {
     Defund,
 }
 
-/// Settles `payment_bytes` at time `now`: a deposit or a defund.
+/// Settles `payment_bytes` at time `now`: a deposit or a defund. Deposits that would
+/// credit a further copy of a revoked culprit's value are held (see [`HoldPolicy`]).
 pub async fn deposit(
     store: &Store,
     settler: &Settler,
@@ -211,6 +231,28 @@ pub async fn deposit(
     payment_bytes: Vec<u8>,
     kind: Settlement,
     now: u64,
+) -> Result<DepositOutcome, DepositError> {
+    settle_payment(
+        store,
+        settler,
+        trust,
+        payment_bytes,
+        kind,
+        now,
+        settler.hold,
+    )
+    .await
+}
+
+/// Settles a payment under `hold` (an operator's release records with holding off).
+async fn settle_payment(
+    store: &Store,
+    settler: &Settler,
+    trust: &Arc<Trust>,
+    payment_bytes: Vec<u8>,
+    kind: Settlement,
+    now: u64,
+    hold: HoldPolicy,
 ) -> Result<DepositOutcome, DepositError> {
     let payment =
         Payment::from_bytes(&payment_bytes).map_err(|e| DepositError::Decode(e.to_string()))?;
@@ -220,6 +262,7 @@ pub async fn deposit(
         Settlement::Defund => (trust.fi.id(), final_signer(&payment)?),
     };
     let account_id = settler.account_of(store, &credited).await?;
+    let finals = final_notes(&payment);
     // Verification runs on the request's task: with the cache it is mostly one signature
     // (the new spend); handing it to the blocking pool cost more in thread switches than it
     // saved on this 2-core bound (docs/STORAGE.md).
@@ -244,18 +287,28 @@ pub async fn deposit(
                 culprit: case.culprit,
             });
         }
-        Err(e) => return earlier_outcome(store, &hash, DepositError::Verify(e)).await,
+        Err(e) => {
+            return earlier_outcome(store, &hash, account_id, &finals, DepositError::Verify(e))
+                .await;
+        }
     };
     let revoked = settler.revocations.current(store).await?;
     if let Err(e) = check_revocations(&policy, &payment, &|c| revoked.get(c).copied()) {
-        return earlier_outcome(store, &hash, DepositError::Revoked(e)).await;
+        return earlier_outcome(store, &hash, account_id, &finals, DepositError::Revoked(e)).await;
     }
     let record = NewDeposit {
         payment_hash: hash,
+        kind: match kind {
+            Settlement::Deposit(_) => ConsumptionKind::Deposit,
+            Settlement::Defund => ConsumptionKind::Defund,
+        },
         depositor: credited.to_string(),
         account_id,
         amount: verified.amount,
         spends: spend_records(&payment),
+        finals,
+        payment: Arc::new(payment_bytes),
+        hold,
         now,
     };
     let mut certs: BTreeMap<CertId, Certificate> =
@@ -272,7 +325,7 @@ pub async fn deposit(
         attempt += 1;
         match settler.record(record.clone(), Arc::clone(&builder)).await {
             Ok(outcome) => {
-                if outcome.fraud_cases > 0 {
+                if outcome.fraud_cases > 0 || outcome.held_id.is_some() {
                     settler.revocations.invalidate();
                 }
                 return Ok(outcome);
@@ -287,15 +340,18 @@ pub async fn deposit(
     }
 }
 
-/// A payment refused now (e.g. its certificates have since expired) may have been
-/// recorded earlier: then the upload is a retry and gets the first outcome (idempotency
-/// without a look-up on the common path); otherwise `refusal`.
+/// A payment refused now (e.g. its certificates have since expired) may have been settled
+/// earlier, in these or other bytes: then the upload is a retry and gets what became of its
+/// final notes (idempotency by note, without a look-up on the common path); otherwise
+/// `refusal`.
 async fn earlier_outcome(
     store: &Store,
     hash: &str,
+    account: i64,
+    finals: &[LedgerNote],
     refusal: DepositError,
 ) -> Result<DepositOutcome, DepositError> {
-    match store.deposit(hash).await? {
+    match store.settled_before(hash, account, finals).await? {
         Some(done) => Ok(done),
         None => Err(refusal),
     }
@@ -317,26 +373,58 @@ fn final_signer(payment: &Payment) -> Result<CertId, DepositError> {
     signer.ok_or_else(|| DepositError::Decode("the payment has no chains".into()))
 }
 
-/// Every distinct spend of every chain, with its signer (the owner of its input note: the
-/// issuance's owner for the first hop, the previous hop's payee after that).
+/// Every distinct spend of every chain, in chain order, with the note it spends (the
+/// issuance for the first hop, the previous hop's note after that) and its signer (that
+/// note's owner).
 fn spend_records(payment: &Payment) -> Vec<SpendRecord> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for (s, signer) in payment.chains.iter().flat_map(Chain::spends_with_signers) {
-        let id = s.id();
-        if seen.insert(id) {
-            out.push(SpendRecord {
-                spend_id: id.to_string(),
-                input_note: s.body.input.to_string(),
-                from: s.body.from,
-                to: s.body.to,
-                payee: s.body.payee.to_string(),
-                signer: signer.to_string(),
-                bytes: s.to_bytes(),
-            });
+    for chain in &payment.chains {
+        let mut input = LedgerNote {
+            id: chain.issuance.note_id().to_string(),
+            value: chain.issuance.body.amount,
+            owner: chain.issuance.body.owner.to_string(),
+            kind: NoteKind::Issuance,
+        };
+        for s in &chain.spends {
+            let id = s.id();
+            let note = LedgerNote {
+                id: id.to_string(),
+                value: s.body.value(),
+                owner: s.body.payee.to_string(),
+                kind: NoteKind::Spend,
+            };
+            if seen.insert(id) {
+                out.push(SpendRecord {
+                    spend_id: note.id.clone(),
+                    from: s.body.from,
+                    to: s.body.to,
+                    payee: note.owner.clone(),
+                    signer: input.owner.clone(),
+                    bytes: s.to_bytes(),
+                    input,
+                });
+            }
+            input = note;
         }
     }
     out
+}
+
+/// The final note of every chain: what the payee (or, for a defund, the FI) now owns and
+/// the deposit consumes.
+fn final_notes(payment: &Payment) -> Vec<LedgerNote> {
+    payment
+        .chains
+        .iter()
+        .filter_map(Chain::last)
+        .map(|s| LedgerNote {
+            id: s.id().to_string(),
+            value: s.body.value(),
+            owner: s.body.payee.to_string(),
+            kind: NoteKind::Spend,
+        })
+        .collect()
 }
 
 /// Builds and checks the fraud proof for a recorded spend and a new overlapping one.
@@ -366,6 +454,7 @@ fn case_from_proof(root: &Certificate, proof: &FraudProof) -> Result<NewFraudCas
         .verify(root, &RingProvider)
         .map_err(|e| e.to_string())?;
     Ok(NewFraudCase {
+        kind: "spends",
         spend_a: proof.first.id().to_string(),
         spend_b: proof.second.id().to_string(),
         input_note: verdict.note.to_string(),

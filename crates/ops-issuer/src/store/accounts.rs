@@ -79,7 +79,7 @@ impl Store {
     ) -> Result<AccountRow, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "INSERT INTO accounts (name, balance, created) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO accounts (name, balance, opening, created) VALUES ($1, $2, $2, $3) RETURNING id",
         )
         .bind(name)
         .bind(db_int(balance)?)
@@ -106,8 +106,8 @@ impl Store {
     ) -> Result<AccountRow, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "INSERT INTO accounts (name, balance, created, token_hash) VALUES ($1, $2, $3, $4) \
-             RETURNING id",
+            "INSERT INTO accounts (name, balance, opening, created, token_hash) \
+             VALUES ($1, $2, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(db_int(balance)?)
@@ -151,14 +151,17 @@ impl Store {
         row.map(|r| Ok(r.try_get(0)?)).transpose()
     }
 
-    /// Credits `amount` to account `id` (operator action); returns the new balance.
+    /// Credits `amount` to account `id` (operator action, counted in the account's opening
+    /// value for the audit); returns the new balance.
     pub async fn credit_account(&self, id: i64, amount: u64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
-            .bind(db_int(amount)?)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE accounts SET balance = balance + $1, opening = opening + $1 WHERE id = $2",
+        )
+        .bind(db_int(amount)?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound("account"));
         }

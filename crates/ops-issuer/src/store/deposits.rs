@@ -1,82 +1,180 @@
-//! Recording a deposit: every spend, the credit, and any fraud case, in one transaction.
+//! Recording deposits and defunds in the per-note ledger: every spend of every hop, the
+//! consumption of each final note, the credit, and a fraud case for every pair of claims on
+//! one note that overlap, in one transaction (docs/STORAGE.md, "The per-note ledger").
 
 mod batch;
+pub mod coverage;
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use super::{Store, StoreError, db_int};
 
-/// One spend of a deposited payment, with the device that signed it.
+/// What kind of note a claim's input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// An FI issuance.
+    Issuance,
+    /// A note created by a spend.
+    Spend,
+}
+
+impl NoteKind {
+    /// The `ledger_notes.kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Issuance => "issuance",
+            NoteKind::Spend => "spend",
+        }
+    }
+}
+
+/// A note as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerNote {
+    /// Note id (hex).
+    pub id: String,
+    /// Its value.
+    pub value: u64,
+    /// The certificate id (hex) of its owner: the only key that may spend it.
+    pub owner: String,
+    /// Issuance or spend.
+    pub kind: NoteKind,
+}
+
+/// One spend of a deposited payment, with the note it spends.
 #[derive(Debug, Clone)]
 pub struct SpendRecord {
     /// Spend id (hex): hash of the signed body.
     pub spend_id: String,
-    /// The note it consumes (hex).
-    pub input_note: String,
+    /// The note it consumes (its owner signed this spend).
+    pub input: LedgerNote,
     /// Range start.
     pub from: u64,
     /// Range end (exclusive).
     pub to: u64,
     /// Payee certificate id (hex).
     pub payee: String,
-    /// Signer certificate id (hex).
+    /// Signer certificate id (hex): the input note's owner.
     pub signer: String,
     /// The signed spend's canonical bytes.
     pub bytes: Vec<u8>,
 }
 
+/// Whether a payment is deposited by its payee or returned to the FI by its payer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumptionKind {
+    /// The payee deposits what it received.
+    Deposit,
+    /// A wallet returns value to its account (the payment pays the FI).
+    Defund,
+}
+
+impl ConsumptionKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumptionKind::Deposit => "deposit",
+            ConsumptionKind::Defund => "defund",
+        }
+    }
+}
+
+/// When a deposit that duplicates value waits for an operator instead of being credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldPolicy {
+    /// Hold at all (an operator's release records with `false`).
+    pub enabled: bool,
+    /// Largest excess (value credited more than once) one culprit may cause before further
+    /// deposits relying on it are held.
+    pub max_excess_per_culprit: u64,
+}
+
 /// A verified payment to record.
 #[derive(Debug, Clone)]
 pub struct NewDeposit {
-    /// Payment hash (hex): the idempotency key.
+    /// Payment hash (hex): names the request in logs and holds (not the idempotency key).
     pub payment_hash: String,
-    /// Depositor certificate id (hex).
+    /// Deposit or defund.
+    pub kind: ConsumptionKind,
+    /// The credited device's certificate id (hex): the payee, or for a defund the signer.
     pub depositor: String,
-    /// The depositor's account.
+    /// The credited account.
     pub account_id: i64,
-    /// Amount to credit.
+    /// The value of the final notes.
     pub amount: u64,
-    /// Every distinct spend of every hop.
+    /// Every distinct spend of every hop, in chain order.
     pub spends: Vec<SpendRecord>,
+    /// The final note of every chain (each consumed whole).
+    pub finals: Vec<LedgerNote>,
+    /// The payment's canonical bytes (kept with a held deposit).
+    pub payment: std::sync::Arc<Vec<u8>>,
+    /// When to hold instead of credit.
+    pub hold: HoldPolicy,
     /// Time of recording.
     pub now: u64,
 }
 
-/// A fraud case built from a recorded spend and a new overlapping one.
+/// A fraud case: two claims on one note whose ranges overlap.
 #[derive(Debug, Clone)]
 pub struct NewFraudCase {
-    /// The spend with the smaller id (hex).
+    /// `spends` (two spends of the note) or `spend_and_deposit` (a spend of a note that
+    /// its owner also deposited).
+    pub kind: &'static str,
+    /// The first claim: the spend with the smaller id, or for `spend_and_deposit` the
+    /// spend (hex).
     pub spend_a: String,
-    /// The spend with the larger id (hex).
+    /// The second claim: the spend with the larger id, or for `spend_and_deposit` the
+    /// deposited note (hex).
     pub spend_b: String,
-    /// The note spent twice (hex).
+    /// The note claimed twice (hex).
     pub input_note: String,
-    /// The certificate that signed both (hex).
+    /// The note's owner, who made both claims (hex).
     pub culprit: String,
-    /// Its serial.
+    /// Its serial (0 when it is not a certificate of this FI).
     pub culprit_serial: u64,
-    /// Value spent twice.
+    /// Units the two claims share.
     pub overlap: u64,
-    /// The fraud proof's canonical bytes.
+    /// The proof's canonical bytes: a fraud proof for `spends`; for `spend_and_deposit`
+    /// the spend signed by the culprit (the deposit is this FI's record).
     pub proof: Vec<u8>,
 }
 
-/// What a deposit did (the same answer on every retry of the same payment).
+/// Whether a deposit was credited or waits for an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositStatus {
+    /// The final notes are consumed and the account credited (now or before).
+    Credited,
+    /// Held for review: nothing recorded, nothing credited.
+    Held,
+    /// An operator rejected the held deposit.
+    Rejected,
+}
+
+/// What a deposit did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DepositOutcome {
     /// Payment hash (hex).
     pub payment_hash: String,
     /// The credited account.
     pub account_id: i64,
-    /// Amount credited.
+    /// Credited, held or rejected.
+    pub status: DepositStatus,
+    /// The value of the payment's final notes.
     pub amount: i64,
-    /// Spends newly recorded by this deposit.
+    /// Credited by this request (0 when every final note was credited before: a retry,
+    /// whatever its bytes).
+    pub credited: i64,
+    /// Spends newly recorded by this request.
     pub spends_recorded: i64,
-    /// Fraud cases opened by this deposit.
+    /// Fraud cases opened by this request.
     pub fraud_cases: i64,
+    /// The hold, when held or rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_id: Option<i64>,
 }
 
-/// Builds a fraud case from (recorded spend bytes, new spend record); `None` if no valid
+/// Builds a fraud proof from (recorded spend bytes, new spend); an error if no valid
 /// proof can be built (then the deposit is refused).
 pub type FraudBuilder<'a> =
     &'a (dyn Fn(&[u8], &SpendRecord) -> Result<NewFraudCase, String> + Send + Sync);
@@ -98,24 +196,8 @@ impl From<sqlx::Error> for RecordError {
     }
 }
 
-/// The recorded outcome of the deposit with payment hash `$1`.
-const OUTCOME_BY_HASH: &str = "SELECT payment_hash, account_id, amount, spends_recorded, fraud_cases \
-     FROM deposits WHERE payment_hash = $1";
-
 impl Store {
-    /// The outcome of an already recorded deposit.
-    pub async fn deposit(&self, payment_hash: &str) -> Result<Option<DepositOutcome>, StoreError> {
-        let row = sqlx::query(OUTCOME_BY_HASH)
-            .bind(payment_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| outcome(&r)).transpose()
-    }
-
-    /// Records a verified deposit in one transaction: returns the earlier outcome if this
-    /// payment was recorded before; otherwise records each spend (an overlap with a recorded
-    /// spend of another body opens a fraud case, revokes and debits the culprit), credits
-    /// the depositor and stores the outcome. Nothing is written unless all of it is.
+    /// Records one verified deposit (a batch of one).
     pub async fn record_deposit(
         &self,
         deposit: &NewDeposit,
@@ -128,11 +210,10 @@ impl Store {
     }
 
     /// Records several deposits in one transaction (group commit: one lock hand-over and
-    /// one flush for the batch; the credits are summed per account and applied last, in
-    /// account order, so batches on concurrent connections take busy merchants' rows
-    /// briefly and always in the same order). If any deposit of the batch fails, the batch
-    /// is rolled back and each deposit is recorded in its own transaction, so one refused
-    /// deposit never affects the others; the outcomes are in input order.
+    /// one flush for the batch; the credits are summed per account and applied in account
+    /// order, then the culprits' debits). If the batch fails, it is rolled back and each
+    /// deposit is recorded in its own transaction, so one refused deposit never affects the
+    /// others; the outcomes are in input order.
     pub async fn record_batch(
         &self,
         jobs: &[(&NewDeposit, FraudBuilder<'_>)],
@@ -163,28 +244,45 @@ impl Store {
         tx.commit().await?;
         Ok(out)
     }
-}
 
-/// Adds `amount` to `account`.
-async fn credit(
-    tx: &mut Transaction<'static, Any>,
-    account: i64,
-    amount: i64,
-) -> Result<(), RecordError> {
-    let credited = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
-        .bind(amount)
-        .bind(account)
-        .execute(&mut **tx)
-        .await?;
-    if credited.rows_affected() != 1 {
-        return Err(StoreError::NotFound("depositor account").into());
+    /// What became of a payment whose final notes are `finals`, if all of them were
+    /// settled for `account` before (a retry, whatever its bytes) or one is held: the
+    /// answer for a payment that no longer verifies (certificates expired since).
+    pub async fn settled_before(
+        &self,
+        payment_hash: &str,
+        account: i64,
+        finals: &[LedgerNote],
+    ) -> Result<Option<DepositOutcome>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        if let Some(held) = batch::hold_of(&mut conn, payment_hash, account, finals).await? {
+            return Ok(Some(held));
+        }
+        let mut amount = 0i64;
+        for f in finals {
+            let row = sqlx::query("SELECT account_id FROM consumptions WHERE note_id = $1")
+                .bind(&f.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                Some(r) if r.try_get::<i64, _>(0)? == account => amount += db_int(f.value)?,
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(DepositOutcome {
+            payment_hash: payment_hash.to_owned(),
+            account_id: account,
+            status: DepositStatus::Credited,
+            amount,
+            credited: 0,
+            spends_recorded: 0,
+            fraud_cases: 0,
+            held_id: None,
+        }))
     }
-    Ok(())
-}
 
-impl Store {
-    /// Opens a fraud case found outside a deposit transaction (two overlapping spends in
-    /// one uploaded payment): revokes and debits the culprit. Returns whether it was new.
+    /// Opens a fraud case found outside a deposit (two overlapping spends in one uploaded
+    /// payment, nothing credited): revokes the culprit. Returns whether it was new.
     pub async fn open_fraud_case(
         &self,
         case: &NewFraudCase,
@@ -192,97 +290,141 @@ impl Store {
         now: u64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let opened = open_case(&mut tx, case, payment_hash, now).await?;
+        let opened = open_case(&mut tx, case, 0, payment_hash, now).await?;
         tx.commit().await?;
-        Ok(opened)
+        Ok(opened.is_some())
     }
 }
 
-/// Opens a fraud case unless this pair is already a case: revokes the culprit (CRL entry,
-/// new CRL version) and debits its account up to the overlap. Returns whether it opened.
-async fn open_case(
-    tx: &mut Transaction<'static, Any>,
+/// A case opened by [`open_case`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OpenedCase {
+    /// Its id.
+    pub id: i64,
+    /// Whether it revoked the culprit (false: revoked before, or not ours).
+    pub revoked_now: bool,
+}
+
+/// Opens a fraud case unless this pair is already one, with `excess` duplicated units to
+/// recover later (see [`debit_culprit`]); revokes the culprit (CRL entry, new CRL version)
+/// when it is a device of this FI. `None` when the pair was a case already.
+pub(crate) async fn open_case(
+    conn: &mut AnyConnection,
     case: &NewFraudCase,
+    excess: u64,
     deposit: &str,
     now: u64,
-) -> Result<bool, StoreError> {
+) -> Result<Option<OpenedCase>, StoreError> {
     let known = sqlx::query("SELECT id FROM fraud_cases WHERE spend_a = $1 AND spend_b = $2")
         .bind(&case.spend_a)
         .bind(&case.spend_b)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
     if known.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
-    let overlap = db_int(case.overlap)?;
-    let account = sqlx::query(
-        "SELECT a.id, a.balance FROM devices d JOIN accounts a ON a.id = d.account_id \
-         WHERE d.cert_id = $1",
-    )
-    .bind(&case.culprit)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let debited = match account {
-        Some(row) => {
-            let id: i64 = row.try_get(0)?;
-            let balance: i64 = row.try_get(1)?;
-            let debit = balance.min(overlap).max(0);
-            sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
-                .bind(debit)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            debit
-        }
-        None => 0,
-    };
-    sqlx::query(
-        "INSERT INTO fraud_cases (spend_a, spend_b, input_note, culprit, culprit_serial, overlap, proof, debited, shortfall, deposit, resolved, created) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)",
+    let excess = db_int(excess)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO fraud_cases (spend_a, spend_b, input_note, culprit, culprit_serial, overlap, proof, debited, shortfall, deposit, resolved, created, kind, excess) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, 0, $10, $11, $8) RETURNING id",
     )
     .bind(&case.spend_a)
     .bind(&case.spend_b)
     .bind(&case.input_note)
     .bind(&case.culprit)
     .bind(db_int(case.culprit_serial)?)
-    .bind(overlap)
+    .bind(db_int(case.overlap)?)
     .bind(&case.proof)
-    .bind(debited)
-    .bind(overlap - debited)
+    .bind(excess)
     .bind(deposit)
     .bind(db_int(now)?)
-    .execute(&mut **tx)
-    .await?;
+    .bind(case.kind)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    let revoked_now = revoke(conn, &case.culprit, "double spend", now).await?;
+    Ok(Some(OpenedCase { id, revoked_now }))
+}
+
+/// Revokes `cert_id` if it is a device of this FI and not revoked yet (CRL entry, new CRL
+/// version); returns whether it did.
+pub(crate) async fn revoke(
+    conn: &mut AnyConnection,
+    cert_id: &str,
+    reason: &str,
+    now: u64,
+) -> Result<bool, StoreError> {
+    let Some(row) = sqlx::query("SELECT serial FROM devices WHERE cert_id = $1")
+        .bind(cert_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let serial: i64 = row.try_get(0)?;
     sqlx::query("UPDATE devices SET revoked = 1 WHERE cert_id = $1")
-        .bind(&case.culprit)
-        .execute(&mut **tx)
+        .bind(cert_id)
+        .execute(&mut *conn)
         .await?;
     let revoked = sqlx::query(
         "INSERT INTO crl_entries (serial, cert_id, reason, revoked_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (serial) DO NOTHING",
     )
-    .bind(db_int(case.culprit_serial)?)
-    .bind(&case.culprit)
-    .bind("double spend")
+    .bind(serial)
+    .bind(cert_id)
+    .bind(reason)
     .bind(db_int(now)?)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     if revoked.rows_affected() == 1 {
         sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'crl_version'")
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
+        return Ok(true);
     }
-    Ok(true)
+    Ok(false)
 }
 
-fn outcome(r: &sqlx::any::AnyRow) -> Result<DepositOutcome, StoreError> {
-    Ok(DepositOutcome {
-        payment_hash: r.try_get(0)?,
-        account_id: r.try_get(1)?,
-        amount: r.try_get(2)?,
-        spends_recorded: r.try_get(3)?,
-        fraud_cases: r.try_get(4)?,
-    })
+/// Recovers case `id`'s excess from its culprit's account, as far as the balance goes;
+/// the rest is the case's shortfall (the FI's loss).
+pub(crate) async fn debit_culprit(
+    conn: &mut AnyConnection,
+    case_id: i64,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(
+        "SELECT f.excess, f.debited, a.id, a.balance FROM fraud_cases f \
+         LEFT JOIN devices d ON d.cert_id = f.culprit \
+         LEFT JOIN accounts a ON a.id = d.account_id WHERE f.id = $1",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let excess: i64 = row.try_get(0)?;
+    let already: i64 = row.try_get(1)?;
+    let account: Option<i64> = row.try_get(2)?;
+    let balance: Option<i64> = row.try_get(3)?;
+    let owed = (excess - already).max(0);
+    let debit = match (account, balance) {
+        (Some(id), Some(balance)) if owed > 0 => {
+            let debit = balance.min(owed).max(0);
+            sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
+                .bind(debit)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            debit
+        }
+        _ => 0,
+    };
+    sqlx::query(
+        "UPDATE fraud_cases SET debited = debited + $1, shortfall = excess - debited - $1 \
+         WHERE id = $2",
+    )
+    .bind(debit)
+    .bind(case_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 impl Store {

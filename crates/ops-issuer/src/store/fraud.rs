@@ -143,7 +143,7 @@ pub struct Totals {
     pub notes: i64,
     /// Deposits recorded.
     pub deposits: i64,
-    /// Value credited by deposits.
+    /// Value credited by deposits and defunds (the consumed final notes).
     pub credited: i64,
     /// Spends recorded.
     pub spends: i64,
@@ -304,7 +304,7 @@ impl Store {
              CAST(COALESCE((SELECT SUM(amount) FROM notes), 0) AS BIGINT), \
              (SELECT COUNT(*) FROM notes), \
              (SELECT COUNT(*) FROM deposits), \
-             CAST(COALESCE((SELECT SUM(amount) FROM deposits), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(value) FROM consumptions), 0) AS BIGINT), \
              (SELECT COUNT(*) FROM spends), \
              (SELECT COUNT(*) FROM fraud_cases), \
              CAST(COALESCE((SELECT SUM(debited) FROM fraud_cases), 0) AS BIGINT), \

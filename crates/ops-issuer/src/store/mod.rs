@@ -3,12 +3,16 @@
 //! (an exclusion constraint on PostgreSQL, a trigger on SQLite); see `docs/STORAGE.md`.
 
 mod accounts;
+mod audit;
 mod deposits;
 mod fraud;
 
 pub use accounts::{AccountRow, CLEANUP_BATCH, DeviceRow, NewDevice, NewNote};
+pub use audit::{AuditReport, Violation};
+pub use deposits::coverage::ClaimRef;
 pub use deposits::{
-    DepositOutcome, FraudBuilder, NewDeposit, NewFraudCase, RecordError, SpendRecord,
+    ConsumptionKind, DepositOutcome, DepositStatus, FraudBuilder, HoldPolicy, LedgerNote,
+    NewDeposit, NewFraudCase, NoteKind, RecordError, SpendRecord,
 };
 pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
 

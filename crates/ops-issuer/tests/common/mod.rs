@@ -348,9 +348,10 @@ impl Server {
             .collect()
     }
 
-    /// Deposits `payment` for `depositor`.
+    /// Deposits `payment` for `depositor` (with the admin token, which may act on any
+    /// account).
     pub async fn deposit(&self, payment: &Payment, depositor: CertId) -> (u16, Value) {
-        self.post(
+        self.admin_post(
             "/api/v1/deposits",
             json!({"payment": STANDARD.encode(payment.to_bytes()), "depositor": depositor.to_string()}),
         )

@@ -4,6 +4,18 @@
 use crate::common::{STARTING, Server, payment};
 use serde_json::json;
 
+/// A retry (in any bytes) of a settled payment: the same payment, account and amount,
+/// nothing newly credited, recorded or opened.
+#[track_caller]
+pub fn assert_retry(again: &serde_json::Value, first: &serde_json::Value) {
+    for field in ["payment_hash", "account_id", "amount", "status"] {
+        assert_eq!(again[field], first[field], "{field}: {again} / {first}");
+    }
+    for field in ["credited", "spends_recorded", "fraud_cases"] {
+        assert_eq!(again[field], 0, "{field}: {again}");
+    }
+}
+
 pub async fn fund_deposit_and_idempotence(s: &Server) {
     let alice = s.sign_up("alice").await;
     let shop = s.sign_up("shop").await;
@@ -30,10 +42,11 @@ pub async fn fund_deposit_and_idempotence(s: &Server) {
     assert_eq!(first["fraud_cases"], 0);
     assert_eq!(s.balance(shop).await, STARTING + 1_200);
 
-    // The same payment again: the first outcome, credited once.
+    assert_eq!(first["credited"], 1_200);
+    // The same payment again: nothing more credited.
     let (status, again) = s.deposit(&p, pos.id()).await;
     assert_eq!(status, 200, "{again}");
-    assert_eq!(again, first);
+    assert_retry(&again, &first);
     assert_eq!(s.balance(shop).await, STARTING + 1_200);
 
     // A second payment from the rest of the note.
@@ -160,8 +173,8 @@ pub async fn concurrent_overlapping_deposits(s: &Server) {
         (403, Some("device_revoked"))
     );
     // Re-uploading either payment changes nothing.
-    assert_eq!(s.deposit(&pa, pos1.id()).await.1, ra.1);
-    assert_eq!(s.deposit(&pb, pos2.id()).await.1, rb.1);
+    assert_retry(&s.deposit(&pa, pos1.id()).await.1, &ra.1);
+    assert_retry(&s.deposit(&pb, pos2.id()).await.1, &rb.1);
     assert_eq!(s.metrics().await["ops_fraud_cases"], 1);
     s.assert_conserved(STARTING).await;
 }
@@ -192,7 +205,7 @@ pub async fn bad_input(s: &Server) {
     };
     expect(raw("{not json").await, 400, "malformed_json");
     expect(
-        s.post(
+        s.admin_post(
             "/api/v1/deposits",
             json!({"payment": "!!", "depositor": pos.id().to_string()}),
         )
@@ -201,7 +214,7 @@ pub async fn bad_input(s: &Server) {
         "malformed_base64",
     );
     expect(
-        s.post(
+        s.admin_post(
             "/api/v1/deposits",
             json!({"payment": "AAAA", "depositor": "zz"}),
         )
@@ -210,7 +223,7 @@ pub async fn bad_input(s: &Server) {
         "malformed_id",
     );
     expect(
-        s.post(
+        s.admin_post(
             "/api/v1/deposits",
             json!({"payment": "AAAA", "depositor": pos.id().to_string()}),
         )
@@ -267,8 +280,9 @@ pub async fn bad_input(s: &Server) {
         "double_spend_in_payment",
     );
     assert_eq!(s.metrics().await["ops_fraud_cases"], 1);
-    // The culprit (this shop's own wallet) is debited the overlap, nobody credited.
-    assert_eq!(s.balance(shop).await, before - 10);
+    // The culprit (this shop's own wallet) is revoked; nothing was credited, so nothing
+    // was duplicated and nothing is debited (per-note conservation).
+    assert_eq!(s.balance(shop).await, before);
     // Nothing else was written by any of these.
     let m = s.metrics().await;
     assert_eq!((m["ops_deposits"], m["ops_spends_recorded"]), (0, 0));
@@ -339,36 +353,72 @@ pub async fn crl_caching(s: &Server) {
 
 /// The database itself refuses an overlapping range of one note, whatever the code does.
 pub async fn db_refuses_overlap(store: &ops_issuer::store::Store) {
-    let insert = |id: &'static str, note: &'static str, from: i64, to: i64| {
+    let insert = |id: &'static str, note: &'static str, from: i64, to: i64, value: i64| {
         sqlx::query(
-            "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
-             VALUES ($1, $2, $3, $4, 'p', 's', 'd', $5)",
+            "INSERT INTO coverage (note_id, range_from, range_to, note_value, claim_kind, claim) \
+             VALUES ($1, $2, $3, $4, 'spend', $5)",
         )
-        .bind(id)
         .bind(note)
         .bind(from)
         .bind(to)
-        .bind(vec![0u8])
+        .bind(value)
+        .bind(id)
         .execute(store.pool())
     };
-    insert("a", "n1", 0, 10).await.unwrap();
-    insert("b", "n1", 10, 20).await.unwrap();
-    insert("c", "n2", 5, 15).await.unwrap();
+    insert("a", "n1", 0, 10, 100).await.unwrap();
+    insert("b", "n1", 10, 20, 100).await.unwrap();
+    insert("c", "n2", 5, 15, 100).await.unwrap();
     for (id, from, to) in [("d", 9, 11), ("e", 0, 5), ("f", 15, 16), ("g", 0, 100)] {
-        let e = insert(id, "n1", from, to).await.unwrap_err();
+        let e = insert(id, "n1", from, to, 100).await.unwrap_err();
         let sqlx::Error::Database(e) = e else {
             panic!("{e}")
         };
         assert!(
-            e.message().contains("double spend") || e.code().as_deref() == Some("23P01"),
+            e.message().contains("double spend")
+                || matches!(e.code().as_deref(), Some("23P01" | "23505")),
             "{e}"
         );
     }
     assert!(
-        insert("h", "n1", 5, 5).await.is_err(),
+        insert("h", "n1", 5, 5, 100).await.is_err(),
         "empty range refused"
     );
-    insert("i", "n1", 20, 30).await.unwrap();
+    assert!(
+        insert("j", "n1", 90, 101, 100).await.is_err(),
+        "a range beyond the note's value refused"
+    );
+    assert!(
+        insert("k", "n1", 40, 50, 200).await.is_err(),
+        "a second value for one note refused"
+    );
+    insert("i", "n1", 20, 30, 100).await.unwrap();
+    // Coverage is never changed or removed.
+    assert!(
+        sqlx::query("UPDATE coverage SET range_to = 25 WHERE claim = 'i'")
+            .execute(store.pool())
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM coverage WHERE claim = 'a'")
+            .execute(store.pool())
+            .await
+            .is_err()
+    );
+    // Spends themselves may overlap: conflicting spends are recorded too.
+    for (id, from, to) in [("s1", 0, 10), ("s2", 5, 15)] {
+        sqlx::query(
+            "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
+             VALUES ($1, 'n1', $2, $3, 'p', 's', 'd', $4)",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(vec![0u8])
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
 }
 
 /// A batch of valid payments: `payers` wallets each pay `per_payer` disjoint slices of one
@@ -422,10 +472,14 @@ pub async fn deposit_all(
     for chunk in batch.chunks(parallel) {
         let mut set = tokio::task::JoinSet::new();
         for (p, depositor) in chunk {
-            let req = s.http.post(s.url("/api/v1/deposits")).json(&json!({
-                "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
-                "depositor": depositor.to_string(),
-            }));
+            let req = s
+                .http
+                .post(s.url("/api/v1/deposits"))
+                .bearer_auth(&s.admin_token)
+                .json(&json!({
+                    "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
+                    "depositor": depositor.to_string(),
+                }));
             set.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
         }
         while let Some(r) = set.join_next().await {
@@ -500,7 +554,11 @@ pub async fn defund_returns_unspent_value(s: &Server) {
     assert_eq!(first["amount"], 700);
     assert_eq!(s.balance(alice).await, STARTING - 300);
     let (status, again) = s.post("/api/v1/defund", body).await;
-    assert_eq!((status, &again), (200, &first));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        (&again["amount"], &again["credited"]),
+        (&json!(700), &json!(0))
+    );
     assert_eq!(s.balance(alice).await, STARTING - 300);
     let m = s.metrics().await;
     assert_eq!(m["ops_outstanding_value"], 0);
@@ -1590,16 +1648,20 @@ pub async fn crash_then_reupload(tag: &str, database: Option<String>) {
     let (batch, total, shops) = payment_batch(&s, 2, 250, 200).await;
     let http = s.http.clone();
     let url = s.url("");
+    let token = s.admin_token.clone();
     let load = {
         let batch = batch.clone();
         tokio::spawn(async move {
             use base64::Engine as _;
             let mut set = tokio::task::JoinSet::new();
             for (p, d) in batch {
-                let req = http.post(format!("{url}/api/v1/deposits")).json(&json!({
-                    "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
-                    "depositor": d.to_string(),
-                }));
+                let req = http
+                    .post(format!("{url}/api/v1/deposits"))
+                    .bearer_auth(&token)
+                    .json(&json!({
+                        "payment": base64::engine::general_purpose::STANDARD.encode(p.to_bytes()),
+                        "depositor": d.to_string(),
+                    }));
                 set.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
             }
             let mut ok = 0;

@@ -1,158 +1,491 @@
-//! Group commit with multi-row statements: a batch of deposits is recorded with one
-//! `INSERT` of its deposit rows and one `INSERT` of its spends (per chunk of at most
-//! [`MAX_ROWS`] rows), instead of statements per deposit. Conflicts — a payment recorded
-//! before, a spend recorded before (a retry or a shared hop), an overlapping spend (a double
-//! spend) — are what the databases report back by *not* returning a row, and are then
-//! resolved one by one. A single deposit is a batch of one (`Store::record_deposit`).
-//! The database remains the judge of overlaps: the PostgreSQL exclusion constraint (`ON CONFLICT DO NOTHING`), and
-//! on SQLite the `NOT EXISTS` filter with the trigger behind it (an overlap between two
-//! rows of the same statement aborts it, and the caller records the batch deposit by
-//! deposit instead).
+//! Group commit of deposits into the per-note ledger. Every deposit of a batch is recorded
+//! in its own savepoint, in order: its spends (each new one a claim on its input note), then
+//! the consumption of each final note (a claim of the whole note). A claim first tries to
+//! cover its whole range in one statement (the common case: nothing overlaps); otherwise
+//! its free units become coverage and its covered units are its excess, by earlier claim,
+//! each overlapping pair a fraud case. A deposit whose excess relies on a culprit revoked
+//! before it, or above the per-culprit cap, is rolled back to its savepoint and held for an
+//! operator. Credits are summed per account and applied after the whole batch, in account
+//! order; then the culprits are debited (so a culprit's own credit in the batch is there to
+//! recover from). The database remains the judge of coverage: the PostgreSQL exclusion
+//! constraints and the SQLite trigger refuse any unit covered twice.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Acquire, Any, AnyConnection, Row, Transaction};
 
+use super::coverage::{ClaimRef, Fragment, overlap, split};
 use super::{
-    DepositOutcome, FraudBuilder, NewDeposit, OUTCOME_BY_HASH, RecordError, SpendRecord, credit,
-    open_case, outcome,
+    DepositOutcome, DepositStatus, FraudBuilder, LedgerNote, NewDeposit, NewFraudCase, RecordError,
+    SpendRecord, debit_culprit, open_case, revoke,
 };
 use crate::store::{Backend, StoreError, db_int};
 
-/// Most rows per multi-row statement (8 parameters per spend row: 512 parameters).
-pub const MAX_ROWS: usize = 64;
+/// An earlier claim that overlaps a new one.
+#[derive(Debug)]
+struct Conflict {
+    other: ClaimRef,
+    /// The earlier spend's bytes (for a spend).
+    other_bytes: Option<Vec<u8>>,
+    overlap: u64,
+    /// Units of the new claim that `other` had covered first.
+    excess: u64,
+}
 
-/// Splits `n` rows into chunks whose sizes are powers of two (at most [`MAX_ROWS`]), so
-/// each connection prepares at most 7 statement shapes per table.
-fn chunk_sizes(mut n: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    while n > 0 {
-        let mut size = MAX_ROWS;
-        while size > n {
-            size /= 2;
+/// Records a new claim `this` of `[from, to)` on `note`; returns the earlier claims it
+/// overlaps.
+async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    note: &LedgerNote,
+    from: u64,
+    to: u64,
+    this: &ClaimRef,
+) -> Result<Vec<Conflict>, RecordError> {
+    sqlx::query(
+        "INSERT INTO ledger_notes (note_id, value, owner, kind) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (note_id) DO NOTHING",
+    )
+    .bind(&note.id)
+    .bind(db_int(note.value)?)
+    .bind(&note.owner)
+    .bind(note.kind.as_str())
+    .execute(&mut *conn)
+    .await?;
+    // The common case in one statement: nothing of the note overlaps the range.
+    let whole = match backend {
+        Backend::Postgres => {
+            "INSERT INTO coverage (note_id, range_from, range_to, note_value, claim_kind, claim) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING note_id"
         }
-        out.push(size);
-        n -= size;
+        Backend::Sqlite => {
+            "INSERT INTO coverage (note_id, range_from, range_to, note_value, claim_kind, claim) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM coverage \
+             WHERE note_id = $1 AND range_from < $3 AND range_to > $2) RETURNING note_id"
+        }
+    };
+    let inserted = sqlx::query(whole)
+        .bind(&note.id)
+        .bind(db_int(from)?)
+        .bind(db_int(to)?)
+        .bind(db_int(note.value)?)
+        .bind(this.kind())
+        .bind(this.id())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if inserted.is_some() {
+        return Ok(Vec::new());
     }
-    out
-}
-
-/// `($1, $2, …), (…)`: `rows` groups of `cols` numbered placeholders.
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let group: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", group.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Inserts the deposit rows (outcome columns as if every spend records and no fraud case
-/// opens; corrected later when not); returns the hashes that were new.
-async fn insert_deposit_rows(
-    tx: &mut Transaction<'static, Any>,
-    deposits: &[&NewDeposit],
-) -> Result<HashSet<String>, RecordError> {
-    let mut new = HashSet::with_capacity(deposits.len());
-    let mut at = 0;
-    for size in chunk_sizes(deposits.len()) {
-        let sql = format!(
-            "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
-             VALUES {} ON CONFLICT (payment_hash) DO NOTHING RETURNING payment_hash",
-            placeholders(size, 7)
+    let rows = sqlx::query(
+        "SELECT range_from, range_to, claim_kind, claim FROM coverage \
+         WHERE note_id = $1 AND range_from < $2 AND range_to > $3 ORDER BY range_from",
+    )
+    .bind(&note.id)
+    .bind(db_int(to)?)
+    .bind(db_int(from)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut fragments = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let kind: String = r.try_get(2)?;
+        let claim = ClaimRef::from_columns(&kind, r.try_get(3)?)
+            .ok_or_else(|| StoreError::Corrupt(format!("coverage claim kind {kind:?}")))?;
+        fragments.push(Fragment {
+            from: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
+            to: u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+            claim,
+        });
+    }
+    if fragments.is_empty() {
+        // Refused although nothing overlaps: a concurrent writer (PostgreSQL) or a
+        // different value for the note. Retried as a whole by the caller.
+        return Err(StoreError::Conflict.into());
+    }
+    let (gaps, excess) = split(from, to, &fragments);
+    for (a, b) in gaps {
+        sqlx::query(
+            "INSERT INTO coverage (note_id, range_from, range_to, note_value, claim_kind, claim) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&note.id)
+        .bind(db_int(a)?)
+        .bind(db_int(b)?)
+        .bind(db_int(note.value)?)
+        .bind(this.kind())
+        .bind(this.id())
+        .execute(&mut *conn)
+        .await?;
+    }
+    // Every earlier claim on the note that overlaps: one case per pair, with the exact
+    // overlap (the union of the claims is the union of the coverage, so there are some).
+    let mut conflicts = Vec::new();
+    let spends = sqlx::query(
+        "SELECT spend_id, range_from, range_to, spend FROM spends \
+         WHERE input_note = $1 AND range_from < $2 AND range_to > $3 AND spend_id <> $4 \
+         ORDER BY spend_id",
+    )
+    .bind(&note.id)
+    .bind(db_int(to)?)
+    .bind(db_int(from)?)
+    .bind(this.id())
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in spends {
+        let other = ClaimRef::Spend(r.try_get(0)?);
+        let range = (
+            u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+            u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
         );
-        let mut q = sqlx::query(&sql);
-        for d in &deposits[at..at + size] {
-            let spends = i64::try_from(d.spends.len())
-                .map_err(|_| StoreError::Corrupt("too many spends".into()))?;
-            q = q
-                .bind(d.payment_hash.clone())
-                .bind(d.depositor.clone())
-                .bind(d.account_id)
-                .bind(db_int(d.amount)?)
-                .bind(spends)
-                .bind(0i64)
-                .bind(db_int(d.now)?);
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            new.insert(row.try_get::<String, _>(0)?);
-        }
-        at += size;
+        conflicts.push(Conflict {
+            excess: excess.get(&other).copied().unwrap_or(0),
+            other,
+            other_bytes: Some(r.try_get(3)?),
+            overlap: overlap(range, (from, to)),
+        });
     }
-    Ok(new)
+    if matches!(this, ClaimRef::Spend(_)) {
+        let consumed = sqlx::query("SELECT value FROM consumptions WHERE note_id = $1")
+            .bind(&note.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(r) = consumed {
+            let value = u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0);
+            let other = ClaimRef::Consumption(note.id.clone());
+            conflicts.push(Conflict {
+                excess: excess.get(&other).copied().unwrap_or(0),
+                other,
+                other_bytes: None,
+                overlap: overlap((0, value), (from, to)),
+            });
+        }
+    }
+    Ok(conflicts)
 }
 
-/// Inserts spends that overlap nothing recorded; returns the ids inserted.
-async fn insert_spend_rows(
+/// The fraud case for a new claim and an earlier one it overlaps.
+async fn case_for(
+    conn: &mut AnyConnection,
+    note: &LedgerNote,
+    new_spend: Option<&SpendRecord>,
+    conflict: &Conflict,
+    fraud: FraudBuilder<'_>,
+) -> Result<NewFraudCase, RecordError> {
+    match (new_spend, &conflict.other, &conflict.other_bytes) {
+        // Two spends of the note: a standalone fraud proof.
+        (Some(new), ClaimRef::Spend(_), Some(bytes)) => {
+            fraud(bytes, new).map_err(RecordError::UnprovableConflict)
+        }
+        // A spend of a note its owner deposited (in either order): the spend signed by the
+        // owner, against this FI's record of the deposit.
+        (spend, _, bytes) => {
+            let (spend_id, proof) = match (spend, bytes) {
+                (Some(new), _) => (new.spend_id.clone(), new.bytes.clone()),
+                (None, Some(b)) => (conflict.other.id().to_owned(), b.clone()),
+                (None, None) => {
+                    return Err(StoreError::Corrupt("a conflict without a spend".into()).into());
+                }
+            };
+            let serial = sqlx::query("SELECT serial FROM devices WHERE cert_id = $1")
+                .bind(&note.owner)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?
+                .unwrap_or(0);
+            Ok(NewFraudCase {
+                kind: "spend_and_deposit",
+                spend_a: spend_id,
+                spend_b: note.id.clone(),
+                input_note: note.id.clone(),
+                culprit: note.owner.clone(),
+                culprit_serial: u64::try_from(serial).unwrap_or(0),
+                overlap: conflict.overlap,
+                proof,
+            })
+        }
+    }
+}
+
+/// What recording one deposit produced, before the batch's credits and debits.
+struct Recorded {
+    outcome: DepositOutcome,
+    /// Cases whose excess is to be recovered from their culprits.
+    debits: Vec<i64>,
+}
+
+/// The hold that covers one of `finals`, as an outcome.
+pub(super) async fn hold_of(
+    conn: &mut AnyConnection,
+    payment_hash: &str,
+    account: i64,
+    finals: &[LedgerNote],
+) -> Result<Option<DepositOutcome>, StoreError> {
+    for f in finals {
+        let row = sqlx::query(
+            "SELECT h.id, h.status, h.amount FROM held_notes n \
+             JOIN held_deposits h ON h.id = n.held_id WHERE n.note_id = $1",
+        )
+        .bind(&f.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(r) = row {
+            let status: String = r.try_get(1)?;
+            let status = match status.as_str() {
+                "held" => DepositStatus::Held,
+                "rejected" => DepositStatus::Rejected,
+                // Released: recorded like any deposit since; the ledger answers.
+                _ => continue,
+            };
+            return Ok(Some(DepositOutcome {
+                payment_hash: payment_hash.to_owned(),
+                account_id: account,
+                status,
+                amount: r.try_get(2)?,
+                credited: 0,
+                spends_recorded: 0,
+                fraud_cases: 0,
+                held_id: Some(r.try_get(0)?),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Why a deposit must wait for an operator, if it must: it duplicates value of a culprit
+/// revoked before it, or more than the cap allows.
+async fn hold_reason(
+    conn: &mut AnyConnection,
+    deposit: &NewDeposit,
+    excess_by_culprit: &BTreeMap<String, u64>,
+    revoked_now: &BTreeSet<String>,
+) -> Result<Option<(String, u64, String)>, StoreError> {
+    if !deposit.hold.enabled {
+        return Ok(None);
+    }
+    for (culprit, excess) in excess_by_culprit {
+        if *excess == 0 {
+            continue;
+        }
+        let before = sqlx::query(
+            "SELECT \
+             (SELECT COUNT(*) FROM crl_entries WHERE cert_id = $1), \
+             CAST(COALESCE((SELECT SUM(excess) FROM fraud_cases WHERE culprit = $1 AND deposit <> $2), 0) AS BIGINT)",
+        )
+        .bind(culprit)
+        .bind(&deposit.payment_hash)
+        .fetch_one(&mut *conn)
+        .await?;
+        let listed: i64 = before.try_get(0)?;
+        let earlier: i64 = before.try_get(1)?;
+        let earlier = u64::try_from(earlier).unwrap_or(0);
+        if (listed > 0 && !revoked_now.contains(culprit)) || earlier > 0 {
+            return Ok(Some((
+                culprit.clone(),
+                *excess,
+                format!(
+                    "it credits {excess} more of value that {culprit} already spent, after {culprit} was revoked"
+                ),
+            )));
+        }
+        if earlier + excess > deposit.hold.max_excess_per_culprit {
+            return Ok(Some((
+                culprit.clone(),
+                *excess,
+                format!(
+                    "it credits {excess} of value that {culprit} spent twice, above the cap of {} per culprit",
+                    deposit.hold.max_excess_per_culprit
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Records one deposit in its own savepoint of `tx`.
+async fn record_one(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    rows: &[(&NewDeposit, &SpendRecord)],
-) -> Result<HashSet<String>, RecordError> {
-    let mut inserted = HashSet::with_capacity(rows.len());
-    let mut at = 0;
-    for size in chunk_sizes(rows.len()) {
-        let values = placeholders(size, 8);
-        let sql = match backend {
-            Backend::Postgres => format!(
-                "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
-                 VALUES {values} ON CONFLICT DO NOTHING RETURNING spend_id"
-            ),
-            // SQLite names the VALUES columns column1…column8.
-            Backend::Sqlite => format!(
-                "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
-                 SELECT * FROM (VALUES {values}) AS v \
-                 WHERE NOT EXISTS (SELECT 1 FROM spends s WHERE s.input_note = v.column2 \
-                   AND s.range_from < v.column4 AND s.range_to > v.column3) \
-                 RETURNING spend_id"
-            ),
-        };
-        let mut q = sqlx::query(&sql);
-        for (d, s) in &rows[at..at + size] {
-            q = q
-                .bind(s.spend_id.clone())
-                .bind(s.input_note.clone())
-                .bind(db_int(s.from)?)
-                .bind(db_int(s.to)?)
-                .bind(s.payee.clone())
-                .bind(s.signer.clone())
-                .bind(d.payment_hash.clone())
-                .bind(s.bytes.clone());
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            inserted.insert(row.try_get::<String, _>(0)?);
-        }
-        at += size;
+    d: &NewDeposit,
+    fraud: FraudBuilder<'_>,
+) -> Result<Recorded, RecordError> {
+    if let Some(outcome) = hold_of(tx, &d.payment_hash, d.account_id, &d.finals).await? {
+        return Ok(Recorded {
+            outcome,
+            debits: Vec::new(),
+        });
     }
-    Ok(inserted)
+    sqlx::query(
+        "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
+         VALUES ($1, $2, $3, $4, 0, 0, $5) ON CONFLICT (payment_hash) DO NOTHING",
+    )
+    .bind(&d.payment_hash)
+    .bind(&d.depositor)
+    .bind(d.account_id)
+    .bind(db_int(d.amount)?)
+    .bind(db_int(d.now)?)
+    .execute(&mut **tx)
+    .await?;
+    let mut sp = tx.begin().await?;
+    let mut recorded = 0i64;
+    let mut credited = 0i64;
+    let mut cases = Vec::new();
+    let mut excess_by_culprit: BTreeMap<String, u64> = BTreeMap::new();
+    let mut revoked_now = BTreeSet::new();
+    for s in &d.spends {
+        let new = sqlx::query(
+            "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (spend_id) DO NOTHING RETURNING spend_id",
+        )
+        .bind(&s.spend_id)
+        .bind(&s.input.id)
+        .bind(db_int(s.from)?)
+        .bind(db_int(s.to)?)
+        .bind(&s.payee)
+        .bind(&s.signer)
+        .bind(&d.payment_hash)
+        .bind(&s.bytes)
+        .fetch_optional(&mut *sp)
+        .await?;
+        if new.is_none() {
+            continue; // The same spend recorded before: a shared hop or a retry.
+        }
+        recorded += 1;
+        let this = ClaimRef::Spend(s.spend_id.clone());
+        for c in claim(&mut sp, backend, &s.input, s.from, s.to, &this).await? {
+            let case = case_for(&mut sp, &s.input, Some(s), &c, fraud).await?;
+            *excess_by_culprit.entry(case.culprit.clone()).or_default() += c.excess;
+            if let Some(opened) =
+                open_case(&mut sp, &case, c.excess, &d.payment_hash, d.now).await?
+            {
+                if opened.revoked_now {
+                    revoked_now.insert(case.culprit.clone());
+                }
+                cases.push((opened.id, c.excess));
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    for f in &d.finals {
+        if !seen.insert(f.id.as_str()) {
+            continue;
+        }
+        let new = sqlx::query(
+            "INSERT INTO consumptions (note_id, value, kind, account_id, depositor, deposit, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (note_id) DO NOTHING RETURNING note_id",
+        )
+        .bind(&f.id)
+        .bind(db_int(f.value)?)
+        .bind(d.kind.as_str())
+        .bind(d.account_id)
+        .bind(&d.depositor)
+        .bind(&d.payment_hash)
+        .bind(db_int(d.now)?)
+        .fetch_optional(&mut *sp)
+        .await?;
+        if new.is_none() {
+            continue; // Credited before: idempotency by note, whatever the bytes.
+        }
+        credited += db_int(f.value)?;
+        let this = ClaimRef::Consumption(f.id.clone());
+        for c in claim(&mut sp, backend, f, 0, f.value, &this).await? {
+            let case = case_for(&mut sp, f, None, &c, fraud).await?;
+            *excess_by_culprit.entry(case.culprit.clone()).or_default() += c.excess;
+            if let Some(opened) =
+                open_case(&mut sp, &case, c.excess, &d.payment_hash, d.now).await?
+            {
+                if opened.revoked_now {
+                    revoked_now.insert(case.culprit.clone());
+                }
+                cases.push((opened.id, c.excess));
+            }
+        }
+    }
+    if let Some((culprit, excess, reason)) =
+        hold_reason(&mut sp, d, &excess_by_culprit, &revoked_now).await?
+    {
+        sp.rollback().await?;
+        let held = hold(tx, d, &culprit, excess, &reason).await?;
+        return Ok(Recorded {
+            outcome: held,
+            debits: Vec::new(),
+        });
+    }
+    sp.commit().await?;
+    let opened = i64::try_from(cases.len()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "UPDATE deposits SET spends_recorded = spends_recorded + $1, fraud_cases = fraud_cases + $2 \
+         WHERE payment_hash = $3",
+    )
+    .bind(recorded)
+    .bind(opened)
+    .bind(&d.payment_hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Recorded {
+        outcome: DepositOutcome {
+            payment_hash: d.payment_hash.clone(),
+            account_id: d.account_id,
+            status: DepositStatus::Credited,
+            amount: db_int(d.amount)?,
+            credited,
+            spends_recorded: recorded,
+            fraud_cases: opened,
+            held_id: None,
+        },
+        debits: cases
+            .into_iter()
+            .filter(|(_, excess)| *excess > 0)
+            .map(|(id, _)| id)
+            .collect(),
+    })
 }
 
-/// A spend the database did not insert: the same spend recorded before (`Ok(false)`), or
-/// an overlap with another body: a fraud case (`Ok(true)` if it is new).
-async fn resolve_conflict(
+/// Holds `d` for an operator: its payment and final notes are kept, nothing is credited,
+/// and the culprit is revoked if it was not.
+async fn hold(
     tx: &mut Transaction<'static, Any>,
-    deposit: &NewDeposit,
-    spend: &SpendRecord,
-    fraud: FraudBuilder<'_>,
-) -> Result<bool, RecordError> {
-    let row = sqlx::query(
-        "SELECT spend_id, spend FROM spends \
-         WHERE input_note = $1 AND range_from < $2 AND range_to > $3 \
-         ORDER BY range_from LIMIT 1",
+    d: &NewDeposit,
+    culprit: &str,
+    excess: u64,
+    reason: &str,
+) -> Result<DepositOutcome, RecordError> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO held_deposits (payment_hash, kind, depositor, account_id, amount, culprit, excess, reason, payment, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
-    .bind(&spend.input_note)
-    .bind(db_int(spend.to)?)
-    .bind(db_int(spend.from)?)
-    .fetch_optional(&mut **tx)
+    .bind(&d.payment_hash)
+    .bind(d.kind.as_str())
+    .bind(&d.depositor)
+    .bind(d.account_id)
+    .bind(db_int(d.amount)?)
+    .bind(culprit)
+    .bind(db_int(excess)?)
+    .bind(reason)
+    .bind(d.payment.as_slice())
+    .bind(db_int(d.now)?)
+    .fetch_one(&mut **tx)
     .await?
-    .ok_or(StoreError::Conflict)?;
-    let id: String = row.try_get(0)?;
-    if id == spend.spend_id {
-        return Ok(false);
+    .try_get(0)?;
+    for f in &d.finals {
+        sqlx::query(
+            "INSERT INTO held_notes (note_id, held_id) VALUES ($1, $2) ON CONFLICT (note_id) DO NOTHING",
+        )
+        .bind(&f.id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     }
-    let bytes: Vec<u8> = row.try_get(1)?;
-    let case = fraud(&bytes, spend).map_err(RecordError::UnprovableConflict)?;
-    Ok(open_case(tx, &case, &deposit.payment_hash, deposit.now).await?)
+    revoke(tx, culprit, "double spend", d.now).await?;
+    Ok(DepositOutcome {
+        payment_hash: d.payment_hash.clone(),
+        account_id: d.account_id,
+        status: DepositStatus::Held,
+        amount: db_int(d.amount)?,
+        credited: 0,
+        spends_recorded: 0,
+        fraud_cases: 0,
+        held_id: Some(id),
+    })
 }
 
 /// Records `jobs` in `tx` (see the module documentation); outcomes in input order. Any
@@ -162,109 +495,34 @@ pub(super) async fn record(
     backend: Backend,
     jobs: &[(&NewDeposit, FraudBuilder<'_>)],
 ) -> Result<Vec<DepositOutcome>, RecordError> {
-    // One row per payment: a payment twice in a batch is recorded by its first occurrence.
-    let mut unique: Vec<(&NewDeposit, FraudBuilder<'_>)> = Vec::with_capacity(jobs.len());
-    let mut seen = HashSet::with_capacity(jobs.len());
-    for (d, f) in jobs {
-        if seen.insert(d.payment_hash.as_str()) {
-            unique.push((d, *f));
-        }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut credits: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut debits = Vec::new();
+    for (d, fraud) in jobs {
+        let r = record_one(tx, backend, d, *fraud).await?;
+        let sum = credits.entry(r.outcome.account_id).or_default();
+        *sum = sum
+            .checked_add(r.outcome.credited)
+            .ok_or_else(|| StoreError::Corrupt("credit overflows".into()))?;
+        debits.extend(r.debits);
+        outcomes.push(r.outcome);
     }
-    let deposits: Vec<&NewDeposit> = unique.iter().map(|(d, _)| *d).collect();
-    let new = insert_deposit_rows(tx, &deposits).await?;
-    let mut outcomes: HashMap<&str, DepositOutcome> = HashMap::with_capacity(unique.len());
-    for d in &deposits {
-        if new.contains(&d.payment_hash) {
+    // Credits first, in account order (see `Store::record_batch`), then the debits.
+    for (account, amount) in credits {
+        if amount == 0 {
             continue;
         }
-        let r = sqlx::query(OUTCOME_BY_HASH)
-            .bind(&d.payment_hash)
-            .fetch_one(&mut **tx)
-            .await?;
-        outcomes.insert(d.payment_hash.as_str(), outcome(&r)?);
-    }
-    let fresh: Vec<(&NewDeposit, FraudBuilder<'_>)> = unique
-        .into_iter()
-        .filter(|(d, _)| new.contains(&d.payment_hash))
-        .collect();
-    let rows: Vec<(&NewDeposit, &SpendRecord)> = fresh
-        .iter()
-        .flat_map(|(d, _)| d.spends.iter().map(move |s| (*d, s)))
-        .collect();
-    let inserted = insert_spend_rows(tx, backend, &rows).await?;
-    let mut credits: BTreeMap<i64, i64> = BTreeMap::new();
-    for (d, fraud) in &fresh {
-        let mut recorded = 0i64;
-        let mut cases = 0i64;
-        for s in &d.spends {
-            if inserted.contains(&s.spend_id) {
-                recorded += 1;
-            } else if resolve_conflict(tx, d, s, *fraud).await? {
-                cases += 1;
-            }
-        }
-        let expected = i64::try_from(d.spends.len())
-            .map_err(|_| StoreError::Corrupt("too many spends".into()))?;
-        if (recorded, cases) != (expected, 0) {
-            sqlx::query(
-                "UPDATE deposits SET spends_recorded = $1, fraud_cases = $2 WHERE payment_hash = $3",
-            )
-            .bind(recorded)
-            .bind(cases)
-            .bind(&d.payment_hash)
+        let credited = sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
+            .bind(amount)
+            .bind(account)
             .execute(&mut **tx)
             .await?;
-        }
-        let amount = db_int(d.amount)?;
-        let sum = credits.entry(d.account_id).or_default();
-        *sum = sum
-            .checked_add(amount)
-            .ok_or_else(|| StoreError::Corrupt("credit overflows".into()))?;
-        outcomes.insert(
-            d.payment_hash.as_str(),
-            DepositOutcome {
-                payment_hash: d.payment_hash.clone(),
-                account_id: d.account_id,
-                amount,
-                spends_recorded: recorded,
-                fraud_cases: cases,
-            },
-        );
-    }
-    // Credits last, in account order (see `Store::record_batch`).
-    for (account, amount) in credits {
-        credit(tx, account, amount).await?;
-    }
-    jobs.iter()
-        .map(|(d, _)| {
-            outcomes
-                .get(d.payment_hash.as_str())
-                .cloned()
-                .ok_or_else(|| StoreError::Corrupt("a batch outcome went missing".into()).into())
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunks_are_powers_of_two_up_to_the_limit_and_cover_every_row() {
-        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
-        assert_eq!(chunk_sizes(1), vec![1]);
-        assert_eq!(chunk_sizes(13), vec![8, 4, 1]);
-        assert_eq!(chunk_sizes(64), vec![64]);
-        assert_eq!(chunk_sizes(200), vec![64, 64, 64, 8]);
-        for n in 0..300 {
-            let c = chunk_sizes(n);
-            assert_eq!(c.iter().sum::<usize>(), n);
-            assert!(c.iter().all(|s| s.is_power_of_two() && *s <= MAX_ROWS));
+        if credited.rows_affected() != 1 {
+            return Err(StoreError::NotFound("depositor account").into());
         }
     }
-
-    #[test]
-    fn placeholders_number_rows_then_columns() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    for case in debits {
+        debit_culprit(tx, case).await?;
     }
+    Ok(outcomes)
 }
