@@ -43,6 +43,12 @@ pub enum CeremonyError {
     /// The operating system's random source failed.
     #[error("no randomness available: {0}")]
     Random(String),
+    /// A private key file that group or others may read or write: refused, as the admin
+    /// token file is.
+    #[error(
+        "private key file {0} is readable or writable by other users; run `chmod 600 {0}` (and check who could have copied it)"
+    )]
+    KeyNotPrivate(PathBuf),
 }
 
 /// What the service trusts and signs with.
@@ -126,7 +132,26 @@ fn write_key(path: &Path, secret: &[u8; 32]) -> Result<(), CeremonyError> {
     f.sync_all().map_err(io(path))
 }
 
+/// Refuses a private key file that group or others may read or write.
+fn check_private(path: &Path) -> Result<(), CeremonyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .map_err(io(path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(CeremonyError::KeyNotPrivate(path.to_owned()));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn read_key(path: &Path) -> Result<SoftwareKey, CeremonyError> {
+    check_private(path)?;
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let bytes = from_hex(text.trim()).ok_or_else(|| CeremonyError::Malformed(path.to_owned()))?;
     let secret: [u8; 32] = bytes
@@ -308,5 +333,26 @@ mod tests {
             create_root(&dir, "x", 1),
             Err(CeremonyError::Exists(_))
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A private key that group or others can read is refused, naming the chmod to run.
+    #[cfg(unix)]
+    #[test]
+    fn readable_fi_key_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("ops-ceremony-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        ensure_demo(&dir, 1_800_000_000).unwrap();
+        let key = dir.join("fi.key");
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = load(&dir).unwrap_err();
+            assert!(matches!(err, CeremonyError::KeyNotPrivate(_)), "{mode:o}");
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+        }
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(load(&dir).is_ok(), "owner-only read is fine");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

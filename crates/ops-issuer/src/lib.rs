@@ -81,7 +81,7 @@ pub enum ServeError {
 /// a lock file.
 pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
     let apps = apps_router(&config.dist)?;
-    std::fs::create_dir_all(&config.data_dir)?;
+    create_private_dir(&config.data_dir)?;
     let lock = InitLock::acquire(&config.data_dir).await?;
     let (trust, created) = ceremony::ensure_demo(&config.data_dir, api::now())?;
     if created {
@@ -136,6 +136,34 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
         }),
     };
     Ok(api::router(state, Some(apps)))
+}
+
+/// Creates the data folder (and missing parents) owner-only (0700): it holds the FI key,
+/// the admin token and the database. A folder that exists already is left as it is, with
+/// a warning if group or others may enter it.
+fn create_private_dir(dir: &Path) -> Result<(), std::io::Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        if dir.is_dir() {
+            let mode = std::fs::metadata(dir)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "the data folder {} is open to other users (mode {:o}); run `chmod 700 {}`",
+                    dir.display(),
+                    mode & 0o777,
+                    dir.display()
+                );
+            }
+            return Ok(());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }
 
 /// The strict registration policy (user verification, device-bound keys, every

@@ -65,7 +65,12 @@ struct Options {
     /// WebAuthn registration and login challenges allowed per client address per minute.
     #[arg(long, default_value_t = 30)]
     challenges_per_address_per_minute: u32,
-    /// Sustained fund and deposit requests per second allowed per device.
+    /// Fund and deposit requests that fail authentication allowed per client address per
+    /// minute (429 beyond, before credentials are looked at).
+    #[arg(long, default_value_t = 60)]
+    auth_failures_per_address_per_minute: u32,
+    /// Sustained fund and deposit requests per second allowed per device (authenticated
+    /// requests only).
     #[arg(long, default_value_t = 100)]
     device_rate: u32,
     /// Burst of fund and deposit requests allowed per device.
@@ -198,6 +203,7 @@ async fn main() -> std::process::ExitCode {
             signups_per_day: options.signups_per_day,
             reads_per_address_per_minute: options.reads_per_address_per_minute,
             challenges_per_address_per_minute: options.challenges_per_address_per_minute,
+            auth_failures_per_address_per_minute: options.auth_failures_per_address_per_minute,
         },
         device_rate: options.device_rate,
         device_burst: options.device_burst,

@@ -78,6 +78,14 @@ async fn api_suite_on_postgres() {
     let db = pg.create_database("abuse").await;
     suite::abuse_limits("pg-abuse", Some(db)).await;
 
+    let db = pg.create_database("hardening").await;
+    let s = common::Server::start("pg-hardening", Some(db)).await;
+    suite::api_hardening(&s).await;
+    drop(s);
+
+    let db = pg.create_database("fundauth").await;
+    suite::fund_limits_after_auth("pg-fund-auth", Some(db)).await;
+
     let db = pg.create_database("load").await;
     let s = common::Server::start("pg-load", Some(db)).await;
     suite::parallel_load(&s, "PostgreSQL").await;

@@ -207,3 +207,66 @@ async fn webauthn_registration_then_pay() {
     let s = common::Server::start("webauthn", None).await;
     suite::webauthn_registration_then_pay(&s).await;
 }
+
+#[tokio::test]
+async fn api_hardening_metrics_bearer_keys_names_and_storage_errors() {
+    let s = common::Server::start("hardening", None).await;
+    suite::api_hardening(&s).await;
+}
+
+#[tokio::test]
+async fn fund_charges_the_device_limit_only_after_authentication() {
+    suite::fund_limits_after_auth("fund-auth", None).await;
+}
+
+/// The data folder is owner-only (0700), the SQLite database and its WAL and shared-memory
+/// files too (0600); a private key that others can read is refused at start, naming the
+/// chmod to run.
+#[tokio::test]
+async fn data_files_are_owner_only_and_a_readable_fi_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = common::temp_dir("modes");
+    let s = common::Server::start_in(dir.clone(), None).await;
+    // Write something, so the WAL holds frames.
+    s.sign_up("alice").await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = dir.join("data");
+    assert_eq!(mode(&data), 0o700, "data folder");
+    for f in [
+        "issuer.sqlite",
+        "issuer.sqlite-wal",
+        "issuer.sqlite-shm",
+        "fi.key",
+        "admin.token",
+    ] {
+        let path = data.join(f);
+        assert!(path.exists(), "{f}");
+        assert_eq!(mode(&path), 0o600, "{f}");
+    }
+    drop(s);
+    // An existing database others could read is made owner-only at the next start.
+    std::fs::set_permissions(
+        data.join("issuer.sqlite"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let s = common::Server::start_in(dir.clone(), None).await;
+    assert_eq!(mode(&data.join("issuer.sqlite")), 0o600);
+    drop(s);
+    // fi.key readable by others: the service refuses to start and says what to run.
+    std::fs::set_permissions(data.join("fi.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ops-issuer"))
+        .arg("--dist")
+        .arg(dir.join("dist"))
+        .arg("--addr")
+        .arg("127.0.0.1:1")
+        .arg("--data-dir")
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fi.key") && err.contains("chmod 600"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

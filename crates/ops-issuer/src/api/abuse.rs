@@ -1,6 +1,8 @@
 //! Abuse limits on the open endpoints: the demo sign-up (per client address, and a global
 //! cap per hour and per day), account reads and WebAuthn challenges (registration and
-//! login; each writes a database row) per client address. In memory, per process.
+//! login; each writes a database row) per client address, and requests that fail
+//! authentication per client address (before the per-device limits, which only
+//! authenticated requests are charged). In memory, per process.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -32,6 +34,10 @@ pub struct AbuseLimits {
     pub reads_per_address_per_minute: u32,
     /// WebAuthn registration and login challenges per client address per minute.
     pub challenges_per_address_per_minute: u32,
+    /// Requests to device endpoints (fund, deposits) that fail authentication, per client
+    /// address per minute; beyond, the address is refused before its credentials are
+    /// looked at.
+    pub auth_failures_per_address_per_minute: u32,
 }
 
 impl Default for AbuseLimits {
@@ -42,6 +48,7 @@ impl Default for AbuseLimits {
             signups_per_day: 10_000,
             reads_per_address_per_minute: 600,
             challenges_per_address_per_minute: 30,
+            auth_failures_per_address_per_minute: 60,
         }
     }
 }
@@ -53,6 +60,7 @@ pub struct AbuseGuard {
     signups: Mutex<SlidingCap>,
     reads_per_address: RateLimiter,
     challenges_per_address: RateLimiter,
+    auth_failures_per_address: RateLimiter,
 }
 
 impl AbuseGuard {
@@ -71,6 +79,10 @@ impl AbuseGuard {
             ),
             challenges_per_address: RateLimiter::per_period(
                 limits.challenges_per_address_per_minute,
+                Duration::from_secs(60),
+            ),
+            auth_failures_per_address: RateLimiter::per_period(
+                limits.auth_failures_per_address_per_minute,
                 Duration::from_secs(60),
             ),
         }
@@ -126,6 +138,45 @@ impl AbuseGuard {
                 wait,
             )
         })
+    }
+
+    /// Refuses (429 with `Retry-After`) a client address that failed authentication too
+    /// often lately, before its credentials are looked at. Takes nothing: only failures
+    /// are counted ([`AbuseGuard::auth_failed`]).
+    pub fn before_auth(&self, client: &ClientAddr) -> Result<(), ApiError> {
+        self.auth_failures_per_address.peek(&client.0).map_err(|wait| {
+            too_many(
+                format!(
+                    "too many requests that failed authentication from your address ({}); check the token you send and retry in {wait} s",
+                    client.0
+                ),
+                wait,
+            )
+        })
+    }
+
+    /// Counts one request from `client` that failed authentication.
+    pub fn auth_failed(&self, client: &ClientAddr) {
+        let _ = self.auth_failures_per_address.take(&client.0);
+    }
+
+    /// Runs `authenticate` for a request on a device endpoint: refused at once if
+    /// `client` failed too often lately ([`AbuseGuard::before_auth`]); a refusal by
+    /// `authenticate` (a 4xx) is counted against `client`. Charge the per-device limit
+    /// (`RateLimiter::check`) only after this succeeded.
+    pub async fn authenticated<T>(
+        &self,
+        client: &ClientAddr,
+        authenticate: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        self.before_auth(client)?;
+        let outcome = authenticate.await;
+        if let Err(e) = &outcome
+            && e.is_client_error()
+        {
+            self.auth_failed(client);
+        }
+        outcome
     }
 }
 

@@ -7,7 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ops_core::{CertBody, Limits, PublicKey, Role};
+use ops_core::msg::MAX_LABEL_LEN;
+use ops_core::{CertBody, Certificate, Limits, PublicKey, Role};
 use serde::Deserialize;
 
 use super::auth::{authorize_account, new_account_token};
@@ -136,13 +137,9 @@ pub async fn register_device(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_admin(&state, &headers)?;
     let req: RegisterDevice = parse_json(&body)?;
-    let key = PublicKey(parse_hex::<33>("public_key", &req.public_key)?);
-    if key.0[0] != 2 && key.0[0] != 3 {
-        return Err(ApiError::bad_request(
-            "malformed_public_key",
-            "`public_key` must be a SEC1 compressed P-256 point (starting 02 or 03)",
-        ));
-    }
+    let key = parse_public_key(&req.public_key)?;
+    // The admin checked the name: it is certified (bounded and decodable, see `certified_name`).
+    let name = certified_name(req.name)?;
     let max_outstanding = req
         .max_outstanding
         .unwrap_or(DEFAULT_MAX_OUTSTANDING)
@@ -152,7 +149,7 @@ pub async fn register_device(
         NewCertificate {
             account_id: req.account_id,
             key,
-            name: req.name,
+            name,
             max_outstanding,
             webauthn: None,
             credential_id: None,
@@ -160,6 +157,74 @@ pub async fn register_device(
         },
     )
     .await
+}
+
+/// Parses a device public key: 33 bytes in hex, SEC1 compressed (prefix 02 or 03), and a
+/// point on the P-256 curve (`400 malformed_public_key` otherwise: a certificate of a key
+/// that cannot verify anything certifies nothing).
+pub(super) fn parse_public_key(text: &str) -> Result<PublicKey, ApiError> {
+    let key = PublicKey(parse_hex::<33>("public_key", text)?);
+    if !matches!(key.0[0], 2 | 3) || p256::PublicKey::from_sec1_bytes(&key.0).is_err() {
+        return Err(ApiError::bad_request(
+            "malformed_public_key",
+            "`public_key` must be a SEC1 compressed P-256 point (33 bytes in hex, starting 02 or 03, on the curve): send the key the device generated",
+        ));
+    }
+    Ok(key)
+}
+
+/// Checks a name that goes into a device certificate, where payers see it as certified by
+/// the FI: trimmed, 1 to [`MAX_LABEL_LEN`] bytes (what every client decodes), no control
+/// or invisible formatting characters (line breaks, bidirectional overrides, zero-width
+/// characters: they disguise what a payer reads). `None` (or absent) → no name.
+pub(super) fn certified_name(name: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "name_invalid",
+            "`name` is empty: omit it, or send 1 to 64 bytes of visible text",
+        ));
+    }
+    if name.len() > MAX_LABEL_LEN {
+        return Err(ApiError::bad_request(
+            "name_too_long",
+            format!(
+                "`name` is {} bytes; a certified name holds at most {MAX_LABEL_LEN} bytes (UTF-8): shorten it",
+                name.len()
+            ),
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| !is_visible(*c)) {
+        return Err(ApiError::bad_request(
+            "name_invalid",
+            format!(
+                "`name` contains the control or invisible character U+{:04X}; send visible text only",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(Some(name.to_owned()))
+}
+
+/// Whether `c` may appear in a certified name: not a control character, nor an invisible
+/// formatting one (zero-width, bidirectional embedding/override/isolate, byte-order mark,
+/// line and paragraph separators).
+fn is_visible(c: char) -> bool {
+    !(c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        ))
 }
 
 /// What a new device certificate says, and the credential behind it.
@@ -200,17 +265,35 @@ pub(super) async fn certify_device(
             },
             &state.trust.fi_key,
         );
+        // Never issue a certificate no client can decode: decode what was signed, and
+        // expect the same certificate back.
+        let bytes = cert.to_bytes();
+        if Certificate::from_bytes(&bytes).ok().as_ref() != Some(&cert) {
+            return Err(ApiError::bad_request(
+                "certificate_undecodable",
+                "the certificate this request asks for would not decode in the apps; send a shorter name of visible text (at most 64 bytes) or none",
+            ));
+        }
         let device = NewDevice {
             cert_id: cert.id().to_string(),
             serial,
             account_id: new.account_id,
             public_key: new.key.to_string(),
-            cert: cert.to_bytes(),
+            cert: bytes,
             credential_id: new.credential_id.clone(),
             sign_count: new.sign_count,
         };
         match state.store.insert_device(&device, t).await {
-            Ok(()) => {
+            Ok(Some(holder)) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "key_registered",
+                    format!(
+                        "this public key is already certified (device {holder}); use that certificate, or generate a new key for a new device"
+                    ),
+                ));
+            }
+            Ok(None) => {
                 return Ok((
                     StatusCode::CREATED,
                     Json(serde_json::json!({

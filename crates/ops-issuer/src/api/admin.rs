@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ops_core::CrlBody;
 
-use super::{ApiError, AppState, now};
+use super::{ApiError, AppState, now, require_admin};
 use crate::ceremony::sign;
 
 /// CRLs are reissued (same version, fresh `issued`) at this period, in seconds.
@@ -21,8 +21,14 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let issued = now() / CRL_PERIOD * CRL_PERIOD;
     let etag = format!("\"crl-{version}-{issued}\"");
     let cache = HeaderValue::from_static("public, max-age=60, must-revalidate");
-    let etag_value = HeaderValue::from_str(&etag)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let etag_value = HeaderValue::from_str(&etag).map_err(|e| {
+        tracing::error!("CRL ETag {etag:?}: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the service could not build the CRL answer; retry later, and tell the operator if it persists",
+        )
+    })?;
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag.as_bytes())
@@ -67,17 +73,24 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiE
         .execute(state.store.pool())
         .await
         .map_err(|e| {
+            tracing::error!("health check: the database does not answer: {e}");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
-                format!("the database does not answer: {e}"),
+                "the service's database does not answer; retry later, and tell the operator if it persists",
             )
         })?;
     Ok("ok")
 }
 
-/// `GET /metrics`: ledger counts and sums in the Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `GET /metrics` (admin): ledger counts and sums in the Prometheus text format. Needs the
+/// admin token: the figures (total balances, value outstanding, fraud losses) are the
+/// FI's business, not the public's; `/healthz` is the public liveness check.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &headers)?;
     let t = state.store.totals().await?;
     let cache = state.settler.verification_cache();
     let mut out = String::new();

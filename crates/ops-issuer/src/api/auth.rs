@@ -2,7 +2,7 @@
 //! only its SHA-256 is stored, compared in constant time), a passkey session of one of its
 //! devices, or the admin token.
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use ops_core::ids::{sha256, to_hex};
 
 use super::{ApiError, AppState, now};
@@ -30,14 +30,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// The bearer token of the request, if any.
+/// The bearer token of the request, if any (scheme matched without regard to case).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    super::bearer_token(headers)
 }
 
 /// The answer for an account the caller may not see: the same as for one that does not
@@ -86,12 +81,8 @@ pub async fn authorize_account(
             "the passkey session expired: log in again with POST /api/v1/login/challenge and POST /api/v1/login",
         )),
         Some((account, device, _)) if account == id => match state.store.device(&device).await? {
-            Some(d) if d.revoked => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "device_revoked",
-                "this passkey session belongs to a device whose certificate is revoked; use the account token, or log in with another device of the account",
-            )),
-            _ => Ok(()),
+            Some(d) if !d.revoked => Ok(()),
+            _ => Err(super::login::session_of_revoked_device()),
         },
         _ => Err(not_found()),
     }

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use ops_core::{Certificate, IssuanceBody, Nonce};
 use serde::Deserialize;
 
-use super::{ApiError, AppState, now, parse_hex, parse_json};
+use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json};
 use crate::ceremony::{DAY, sign};
 use crate::store::NewNote;
 
@@ -34,48 +34,21 @@ struct Fund {
 /// device registered by the admin.
 pub async fn fund(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Fund = parse_json(&body)?;
-    let device_id = parse_hex::<16>("device", &req.device)?;
-    state
-        .settings
-        .device_limit
-        .check(&ops_core::ids::to_hex(&device_id))?;
+    let device_id = ops_core::ids::to_hex(&parse_hex::<16>("device", &req.device)?);
+    // Who asks first (failures counted per client address), then the device's bucket:
+    // device ids are public, so charging it before authentication would let anyone lock
+    // a wallet out of funding.
     let device = state
-        .store
-        .device(&ops_core::ids::to_hex(&device_id))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_such_device",
-                "the device is not registered here; register it first",
-            )
-        })?;
-    // A WebAuthn-registered wallet is funded only by its owner, logged in with a passkey.
-    // Any other device only with a token that may act on its account (the account token,
-    // a passkey session of the account, or the admin token): the answer carries the
-    // account's balance.
-    if device.credential_id.is_none() {
-        super::auth::authorize_account(
-            &state,
-            &headers,
-            device.account_id,
-            "funding a device registered with POST /api/v1/devices",
-        )
+        .settings
+        .abuse
+        .authenticated(&client, authenticate(&state, &headers, &device_id))
         .await?;
-    } else {
-        let (account, _, _) = super::login::current_session(&state, &headers).await?;
-        if account != device.account_id {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_your_device",
-                "the session belongs to another account than the device",
-            ));
-        }
-    }
+    state.settings.device_limit.check(&device.cert_id)?;
     if device.revoked {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -83,8 +56,17 @@ pub async fn fund(
             "the device's certificate is revoked; it cannot be funded",
         ));
     }
-    let cert = Certificate::from_bytes(&device.cert)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
+    let cert = Certificate::from_bytes(&device.cert).map_err(|e| {
+        tracing::error!(
+            "device {}: stored certificate does not decode: {e}",
+            device.cert_id
+        );
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage",
+            super::STORAGE_FAULT_MESSAGE,
+        )
+    })?;
     let fi_limits = &state.trust.fi.body.limits;
     let max_note = fi_limits.max_note_value.unwrap_or(u64::MAX).max(1);
     let max_outstanding = cert.body.limits.max_outstanding.unwrap_or(0);
@@ -166,4 +148,41 @@ pub async fn fund(
             "note_ids": notes.iter().map(|n| n.note_id.clone()).collect::<Vec<_>>(),
         })),
     ))
+}
+
+/// The device `device_id` if the request may fund it. A WebAuthn-registered wallet is
+/// funded only by its owner, logged in with a passkey. Any other device only with a token
+/// that may act on its account (the account token, a passkey session of the account, or
+/// the admin token): the answer carries the account's balance.
+async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    device_id: &str,
+) -> Result<crate::store::DeviceRow, ApiError> {
+    let device = state.store.device(device_id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_device",
+            "the device is not registered here; register it first",
+        )
+    })?;
+    if device.credential_id.is_none() {
+        super::auth::authorize_account(
+            state,
+            headers,
+            device.account_id,
+            "funding a device registered with POST /api/v1/devices",
+        )
+        .await?;
+    } else {
+        let (account, _, _) = super::login::current_session(state, headers).await?;
+        if account != device.account_id {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_your_device",
+                "the session belongs to another account than the device",
+            ));
+        }
+    }
+    Ok(device)
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_core::PublicKey;
@@ -167,25 +167,23 @@ pub async fn session(
     })))
 }
 
-/// The valid session named by the request's bearer token: account, device, expiry.
+/// The valid session named by the request's bearer token: account, device, expiry. A
+/// session of a device whose certificate has been revoked since it opened authorizes
+/// nothing (`403 device_revoked`).
 pub async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(i64, String, i64), ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "no_session",
-                "send `Authorization: Bearer <token>` from POST /api/v1/login",
-            )
-        })?;
-    state
+    let token = super::bearer_token(headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "no_session",
+            "send `Authorization: Bearer <token>` from POST /api/v1/login",
+        )
+    })?;
+    let (account, device, expires) = state
         .store
-        .session(&to_hex(&sha256(token.trim().as_bytes())), now())
+        .session(&to_hex(&sha256(token.as_bytes())), now())
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -193,5 +191,18 @@ pub async fn current_session(
                 "no_session",
                 "the session is unknown or expired: log in again",
             )
-        })
+        })?;
+    if state.store.device(&device).await?.is_none_or(|d| d.revoked) {
+        return Err(session_of_revoked_device());
+    }
+    Ok((account, device, expires))
+}
+
+/// The answer to a passkey session whose device's certificate is revoked.
+pub(super) fn session_of_revoked_device() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "device_revoked",
+        "this passkey session belongs to a device whose certificate is revoked; use the account token, or log in with another device of the account",
+    )
 }

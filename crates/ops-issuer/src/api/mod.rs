@@ -87,6 +87,11 @@ impl ApiError {
         self
     }
 
+    /// Whether this is a refusal of the request (4xx), not a fault of the service.
+    pub fn is_client_error(&self) -> bool {
+        self.status.is_client_error()
+    }
+
     fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
@@ -149,19 +154,31 @@ impl From<StoreError> for ApiError {
                 "not_found",
                 format!("{what} not found; check the id"),
             ),
-            e if e.is_retryable() => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                format!("{e}; retry the request"),
-            ),
-            e => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "storage",
-                format!("{e}; retry later"),
-            ),
+            // Never the database's own text: it can name tables, constraints and values.
+            // The detail goes to the log; the client learns what to do.
+            e if e.is_retryable() => {
+                tracing::warn!("storage busy: {e}");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the service is busy; retry the request in a moment",
+                )
+                .retry_after(1)
+            }
+            e => {
+                tracing::error!("storage fault: {e}");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage",
+                    STORAGE_FAULT_MESSAGE,
+                )
+            }
         }
     }
 }
+
+/// What a client is told when storage fails (the detail is only logged).
+pub const STORAGE_FAULT_MESSAGE: &str = "the service could not complete the request because of an internal storage fault; retry later, and contact the operator if it persists";
 
 /// Parses a JSON body into `T`, answering malformed input with a JSON 400.
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -198,14 +215,26 @@ pub fn parse_hex<const N: usize>(field: &str, text: &str) -> Result<[u8; N], Api
         })
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is matched without
+/// regard to case (RFC 7235 §2.1: `bearer`, `BEARER` and `Bearer` are the same); spaces
+/// around the token are ignored; an empty token counts as none.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim_start();
+    let (scheme, token) = value.split_once([' ', '\t'])?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    Some(token.trim()).filter(|t| !t.is_empty())
+}
+
 /// Checks the admin bearer token (always required; compared in constant time).
 pub fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(token) if state.settings.admin_token.matches(token.trim()) => Ok(()),
+    match bearer_token(headers) {
+        Some(token) if state.settings.admin_token.matches(token) => Ok(()),
         Some(_) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "admin_only",

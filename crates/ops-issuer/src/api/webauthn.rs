@@ -13,7 +13,7 @@ use ops_core::provider::RingProvider;
 use ops_core::registration::verify_registration;
 use serde::Deserialize;
 
-use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certify_device};
+use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certified_name, certify_device};
 use super::auth::authorize_account;
 use super::{ApiError, AppState, ClientAddr, now, parse_json};
 
@@ -105,12 +105,18 @@ struct Registration {
 }
 
 /// `POST /api/v1/registrations`: verifies the attestation and answers with the device
-/// certificate and its chain.
+/// certificate and its chain. The certificate carries no name (self-service names are not
+/// checked by the FI); a requested `name` is answered back as `self_declared_name`.
 pub async fn register(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Registration = parse_json(&body)?;
+    // A self-service registration never gets a name into the certificate: payers see a
+    // certificate's name as checked by the FI, and nobody checked this one. It is
+    // answered back as the device's self-declared name (same bounds), for the app to
+    // show as such.
+    let self_declared = certified_name(req.name)?;
     let cdj = b64url("client_data_json", &req.client_data_json)?;
     let att = b64url("attestation_object", &req.attestation_object)?;
     let (account_id, challenge) = state
@@ -146,7 +152,7 @@ pub async fn register(
         NewCertificate {
             account_id,
             key: credential.public_key,
-            name: req.name,
+            name: None,
             max_outstanding: DEFAULT_MAX_OUTSTANDING,
             webauthn: Some(policy.webauthn_policy()),
             credential_id: Some(credential_id.clone()),
@@ -156,5 +162,6 @@ pub async fn register(
     .await?;
     answer["credential_id"] = serde_json::Value::String(credential_id);
     answer["attestation_format"] = serde_json::Value::String(credential.format.name().into());
+    answer["self_declared_name"] = self_declared.map_or(serde_json::Value::Null, Into::into);
     Ok((status, Json(answer)))
 }

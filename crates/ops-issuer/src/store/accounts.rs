@@ -377,15 +377,41 @@ impl Store {
         Ok(u64::try_from(max).unwrap_or(999) + 1)
     }
 
-    /// Registers a certified device for an existing account.
-    pub async fn insert_device(&self, device: &NewDevice, now: u64) -> Result<(), StoreError> {
+    /// Registers a certified device for an existing account, unless its public key is
+    /// already registered: then nothing is written and the certificate id of the device
+    /// holding the key is returned (`Ok(Some(cert_id))`). One key is certified once: two
+    /// certificates of one key would let one signer appear as two devices (two limits,
+    /// two revocations). Atomic against concurrent registrations of one key: SQLite's
+    /// `BEGIN IMMEDIATE` holds the write lock; on PostgreSQL a transaction advisory lock
+    /// keyed by the key's hash serialises them.
+    pub async fn insert_device(
+        &self,
+        device: &NewDevice,
+        now: u64,
+    ) -> Result<Option<String>, StoreError> {
         let mut tx = self.begin_write().await?;
+        if self.backend == super::Backend::Postgres {
+            let digest = ops_core::ids::sha256(device.public_key.as_bytes());
+            let mut key = [0u8; 8];
+            key.copy_from_slice(&digest[..8]);
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+                .bind(i64::from_be_bytes(key))
+                .execute(&mut *tx)
+                .await?;
+        }
         let exists = sqlx::query("SELECT id FROM accounts WHERE id = $1")
             .bind(device.account_id)
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound("account"));
+        }
+        let holder = sqlx::query("SELECT cert_id FROM devices WHERE public_key = $1")
+            .bind(&device.public_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = holder {
+            return Ok(Some(row.try_get(0)?));
         }
         sqlx::query(
             "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created, credential_id, sign_count) \
@@ -402,7 +428,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(None)
     }
 
     /// The registered device with certificate id `cert_id` (hex).

@@ -143,7 +143,22 @@ impl Store {
                 && !location.starts_with("sqlite:")
                 && !p.as_os_str().is_empty()
         }) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+            // [issue 10, item 7: file modes] a folder made for the database is owner-only.
+            let mut folder = std::fs::DirBuilder::new();
+            folder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+            folder
+                .create(parent)
+                .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        // [issue 10, item 7: file modes] The SQLite file is created owner-only before
+        // sqlx opens it (SQLite gives its -wal and -shm the database file's mode).
+        let sqlite_file = (backend == Backend::Sqlite)
+            .then(|| sqlite_path(location))
+            .flatten();
+        if let Some(file) = &sqlite_file {
+            owner_only_files(file, false)?;
         }
         let max = match backend {
             Backend::Sqlite => 4,
@@ -174,6 +189,10 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
+            // [issue 10, item 7: file modes] -wal and -shm exist now: owner-only too.
+            if let Some(file) = &sqlite_file {
+                owner_only_files(file, true)?;
+            }
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         } else {
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
@@ -205,3 +224,60 @@ impl Store {
 pub fn db_int(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit in 63 bits")))
 }
+
+// [issue 10, item 7: file modes] begin
+/// The file of a SQLite location (a plain path or a `sqlite:` URL), unless in memory.
+fn sqlite_path(location: &str) -> Option<std::path::PathBuf> {
+    let path = location
+        .strip_prefix("sqlite://")
+        .or_else(|| location.strip_prefix("sqlite:"))
+        .unwrap_or(location);
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && !path.contains(":memory:") && !location.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// Makes the database file owner-only (0600): creates it empty with that mode if missing,
+/// removes group and other bits if present; with `journals`, also of its `-wal` and
+/// `-shm` files. The database holds balances and account token hashes.
+fn owner_only_files(file: &Path, journals: bool) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let io = |e| StoreError::Db(sqlx::Error::Io(e));
+        if !journals {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let mut files = vec![file.to_path_buf()];
+        if journals {
+            for suffix in ["-wal", "-shm"] {
+                let mut name = file.as_os_str().to_owned();
+                name.push(suffix);
+                files.push(name.into());
+            }
+        }
+        for f in files {
+            let Ok(meta) = std::fs::metadata(&f) else {
+                continue;
+            };
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode & 0o700))
+                    .map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, journals);
+    Ok(())
+}
+// [issue 10, item 7: file modes] end

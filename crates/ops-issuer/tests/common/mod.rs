@@ -38,10 +38,11 @@ pub struct Server {
 
 /// Limits the harness relaxes unless a test sets them: the suites sign up many accounts,
 /// read balances and ask for WebAuthn challenges often from one address.
-const RELAXED: [(&str, &str); 3] = [
+const RELAXED: [(&str, &str); 4] = [
     ("--signups-per-address-per-hour", "1000000"),
     ("--reads-per-address-per-minute", "1000000"),
     ("--challenges-per-address-per-minute", "1000000"),
+    ("--auth-failures-per-address-per-minute", "1000000"),
 ];
 
 fn free_port() -> u16 {
@@ -220,10 +221,12 @@ impl Server {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The `/metrics` counters (read with the admin token).
     pub async fn metrics(&self) -> std::collections::BTreeMap<String, i64> {
         let text = self
             .http
             .get(self.url("/metrics"))
+            .bearer_auth(&self.admin_token)
             .send()
             .await
             .unwrap()

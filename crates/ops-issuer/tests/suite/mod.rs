@@ -699,9 +699,36 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
         "attestation_object": b64.encode(&att),
         "name": "Alice's phone",
     });
+    // A name that cannot be certified is refused before the challenge is consumed.
+    for (name, code) in [
+        ("x".repeat(300), "name_too_long"),
+        ("Demo Bank\u{202E}".to_owned(), "name_invalid"),
+    ] {
+        let mut bad = body.clone();
+        bad["name"] = json!(name);
+        let (status, v) = s.post("/api/v1/registrations", bad).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{v}"
+        );
+    }
     let (status, reg) = s.post("/api/v1/registrations", body.clone()).await;
     assert_eq!(status, 201, "{reg}");
     assert_eq!(reg["account_id"], alice);
+    // A self-service name is not certified: the certificate carries none; the name comes
+    // back as self-declared.
+    assert_eq!(reg["self_declared_name"], "Alice's phone");
+    let registered = ops_core::Certificate::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(reg["cert"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        registered.body.name, None,
+        "an unchecked name was certified"
+    );
     // The challenge is single-use.
     let (status, v) = s.post("/api/v1/registrations", body).await;
     assert_eq!(
@@ -933,6 +960,45 @@ pub async fn webauthn_registration_then_pay(s: &Server) {
             .unwrap()
             .contains("account token")
     );
+    // Nor anything else: the session endpoint, a new account token, funding another
+    // (software-key) device of the account, or the revoked device itself.
+    let r = s
+        .http
+        .get(s.url("/api/v1/session"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "device_revoked", "{v}");
+    let (status, v) = s
+        .post_as(token, &format!("/api/v1/accounts/{alice}/token"), json!({}))
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("device_revoked")),
+        "{v}"
+    );
+    let other = s.device(alice, 62).await;
+    for device in [
+        other.id().to_string(),
+        reg["cert_id"].as_str().unwrap().to_owned(),
+    ] {
+        let (status, v) = s
+            .post_as(
+                token,
+                "/api/v1/fund",
+                json!({"device": device, "amount": 10}),
+            )
+            .await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (403, Some("device_revoked")),
+            "{v}"
+        );
+    }
+    assert_eq!(s.balance(alice).await, STARTING - 800, "nothing funded");
 }
 
 /// Opens a fraud case: a new account's wallet spends one range of a note to two POS
@@ -1171,9 +1237,10 @@ pub async fn fraud_case_resolution(s: &Server) {
 /// Admin endpoints refuse requests without the right token and write nothing.
 pub async fn admin_requires_token(s: &Server) {
     let a = s.sign_up("a").await;
+    // A key of its own per call (a key is certified once; this runs twice on one database).
     let key = ops_core::sig::SoftwareKey::from_secret(&ops_core::testing::secret_from_seed(
-        "issuer test device",
-        99,
+        "issuer admin-token test device",
+        a as u64,
     ))
     .unwrap();
     let body = json!({"account_id": a, "public_key": key.public_key().to_string()});
@@ -1708,6 +1775,279 @@ pub async fn crash_then_reupload(tag: &str, database: Option<String>) {
         total
     );
     s.assert_conserved(STARTING).await;
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Issue 10, items 6 and 7 (server side): `/metrics` needs the admin token; the bearer
+/// scheme in any case; the admin registration refuses an invalid point and a key
+/// certified before; certified names are bounded, visible text and decodable; database
+/// errors never reach a client.
+pub async fn api_hardening(s: &Server) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (alice, alice_token) = s.sign_up_with_token("alice").await;
+
+    // /metrics: admin only (the figures are the FI's business); /healthz stays public.
+    let r = s.http.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "admin_only", "{v}");
+    let r = s
+        .http
+        .get(s.url("/metrics"))
+        .bearer_auth("not-the-admin-token-at-all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(s.metrics().await["ops_accounts"] >= 1);
+    assert_eq!(s.get("/healthz").await.0, 200);
+
+    // The bearer scheme is case-insensitive (RFC 7235), for admin and account tokens.
+    for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+        let r = s
+            .http
+            .get(s.url("/api/v1/fraud-cases"))
+            .header("authorization", format!("{scheme} {}", s.admin_token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "admin with {scheme}");
+        let r = s
+            .http
+            .get(s.url(&format!("/api/v1/accounts/{alice}")))
+            .header("authorization", format!("{scheme}  {alice_token} "))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "account token with {scheme}");
+    }
+    // Another scheme is still no bearer token.
+    let r = s
+        .http
+        .get(s.url("/api/v1/fraud-cases"))
+        .header("authorization", format!("Basic {}", s.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+
+    // The admin registration: a point that is not on the curve, then one key twice.
+    let register = |key: String, name: serde_json::Value| {
+        s.admin_post(
+            "/api/v1/devices",
+            json!({"account_id": alice, "public_key": key, "name": name}),
+        )
+    };
+    let devices = s.metrics().await["ops_devices"];
+    for bad in [
+        format!("02{}", "ff".repeat(32)), // x ≥ p
+        "03ffffffff00000001000000000000000000000000ffffffffffffffffffffffff".to_owned(), // x = p
+        format!("04{}", "11".repeat(32)), // not a compressed prefix
+    ] {
+        let (status, v) = register(bad.clone(), serde_json::Value::Null).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some("malformed_public_key")),
+            "{bad}: {v}"
+        );
+    }
+    assert_eq!(
+        s.metrics().await["ops_devices"],
+        devices,
+        "nothing certified"
+    );
+    let key = ops_core::sig::SoftwareKey::from_secret(&ops_core::testing::secret_from_seed(
+        "issuer hardening device",
+        1,
+    ))
+    .unwrap()
+    .public_key()
+    .to_string();
+    // Certified names: bounded (64 bytes, what every client decodes), visible text.
+    for (name, code) in [
+        ("x".repeat(300), "name_too_long"),
+        ("é".repeat(33), "name_too_long"), // 66 bytes in 33 characters
+        ("   ".to_owned(), "name_invalid"),
+        ("Demo Bank\nofficial refunds".to_owned(), "name_invalid"),
+        ("Shop\u{202E}kcab".to_owned(), "name_invalid"),
+        ("Sh\u{200B}op".to_owned(), "name_invalid"),
+    ] {
+        let (status, v) = register(key.clone(), json!(name)).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{name:?}: {v}"
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("name"),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        s.metrics().await["ops_devices"],
+        devices,
+        "nothing certified"
+    );
+    let (status, v) = register(key.clone(), json!(format!("  {}  ", "M".repeat(64)))).await;
+    assert_eq!(status, 201, "{v}");
+    let cert = ops_core::Certificate::from_bytes(&b64.decode(v["cert"].as_str().unwrap()).unwrap())
+        .expect("every issued certificate decodes");
+    assert_eq!(cert.body.name.as_deref(), Some("M".repeat(64).as_str()));
+    let first = v["cert_id"].as_str().unwrap().to_owned();
+    // The same key again, for this account or another: 409, nothing certified.
+    let bob = s.sign_up("bob").await;
+    for account in [alice, bob] {
+        let (status, v) = s
+            .admin_post(
+                "/api/v1/devices",
+                json!({"account_id": account, "public_key": key}),
+            )
+            .await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (409, Some("key_registered")),
+            "{v}"
+        );
+        assert!(v["error"]["message"].as_str().unwrap().contains(&first));
+    }
+    assert_eq!(s.metrics().await["ops_devices"], devices + 1);
+    // Two registrations of one new key at once: exactly one certificate.
+    let key2 = ops_core::sig::SoftwareKey::from_secret(&ops_core::testing::secret_from_seed(
+        "issuer hardening device",
+        2,
+    ))
+    .unwrap()
+    .public_key()
+    .to_string();
+    let r = || register(key2.clone(), serde_json::Value::Null);
+    let (a, b, c, d, e, f) = tokio::join!(r(), r(), r(), r(), r(), r());
+    let answers = [a, b, c, d, e, f];
+    let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409], "{answers:?}");
+    assert_eq!(s.metrics().await["ops_devices"], devices + 2);
+
+    // A database fault: logged, answered with a generic message, never the database's text.
+    let store = s.store().await;
+    sqlx::query("ALTER TABLE sessions RENAME TO sessions_hidden")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let r = s
+        .http
+        .get(s.url("/api/v1/session"))
+        .bearer_auth("ab".repeat(32))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let v: serde_json::Value = r.json().await.unwrap();
+    sqlx::query("ALTER TABLE sessions_hidden RENAME TO sessions")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(status == 500 || status == 503, "{status} {v}");
+    let message = v["error"]["message"].as_str().unwrap().to_lowercase();
+    for leak in [
+        "sessions",
+        "table",
+        "relation",
+        "database error",
+        "sqlx",
+        "no such",
+    ] {
+        assert!(
+            !message.contains(leak),
+            "database text reached the client: {v}"
+        );
+    }
+    assert!(
+        message.contains("retry") && message.contains("operator"),
+        "says what to do: {v}"
+    );
+}
+
+/// Issue 10, item 5: requests that do not authenticate never charge a device's bucket (a
+/// stranger cannot lock a wallet out of funding); they are limited per client address.
+pub async fn fund_limits_after_auth(tag: &str, database: Option<String>) {
+    let dir = crate::common::temp_dir(tag);
+    let s = Server::start_with(
+        dir.clone(),
+        database,
+        &[
+            "--device-rate",
+            "0",
+            "--device-burst",
+            "2",
+            "--auth-failures-per-address-per-minute",
+            "5",
+        ],
+    )
+    .await;
+    let (alice, alice_token) = s.sign_up_with_token("alice").await;
+    let wallet = s.device(alice, 71).await;
+    let fund = json!({"device": wallet.id().to_string(), "amount": 10});
+    // A stranger on another address (127.0.0.2) sends 65 requests for the public device
+    // id: without a token, or with a made-up one.
+    let stranger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let mut codes = Vec::new();
+    for i in 0..65 {
+        let mut req = stranger.post(s.url("/api/v1/fund")).json(&fund);
+        if i % 2 == 1 {
+            req = req.bearer_auth("cd".repeat(32));
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        if status == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+        }
+        let v: serde_json::Value = r.json().await.unwrap();
+        codes.push((status, v["error"]["code"].as_str().unwrap().to_owned()));
+        if status == 429 {
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("failed authentication from your address"),
+                "{v}"
+            );
+        }
+    }
+    assert!(
+        codes[..5].iter().all(|(s, _)| *s == 401 || *s == 404),
+        "{codes:?}"
+    );
+    assert!(
+        codes[5..]
+            .iter()
+            .all(|(s, c)| *s == 429 && c == "rate_limited"),
+        "the stranger's address is limited after 5 failures: {codes:?}"
+    );
+    // The owner, on its own address, is not locked out: the device's bucket (2) is whole.
+    let (status, v) = s.post_as(&alice_token, "/api/v1/fund", fund.clone()).await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = s.admin_post("/api/v1/fund", fund.clone()).await;
+    assert_eq!(status, 201, "{v}");
+    // Authenticated requests are charged: the third is over the device's burst.
+    let (status, v) = s.post_as(&alice_token, "/api/v1/fund", fund.clone()).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("for device"),
+        "{v}"
+    );
+    assert_eq!(s.balance(alice).await, STARTING - 20);
     drop(s);
     let _ = std::fs::remove_dir_all(dir);
 }
