@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use ops_core::CertId;
 use serde::Deserialize;
 
-use super::{ApiError, AppState, now, parse_base64, parse_hex, parse_json};
+use super::{ApiError, AppState, ClientAddr, now, parse_base64, parse_hex, parse_json};
 use crate::settle::{self, DepositError, Settlement};
 use crate::store::DepositStatus;
 
@@ -47,13 +47,14 @@ async fn admit_depositor(
 /// bytes, credits nothing more (`credited: 0`).
 pub async fn deposit(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let req: Deposit = parse_json(&body)?;
     let bytes = parse_base64("payment", &req.payment)?;
     let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
-    admit_depositor(&state, &headers, &depositor).await?;
+    admit_depositor(&state, &client, &headers, &depositor).await?;
     settle(&state, bytes, Settlement::Deposit(depositor)).await
 }
 
@@ -76,6 +77,7 @@ struct DepositBatch {
 /// others. The request itself is refused only when it is malformed.
 pub async fn deposit_batch(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -96,7 +98,7 @@ pub async fn deposit_batch(
         ));
     }
     let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
-    admit_depositor(&state, &headers, &depositor).await?;
+    admit_depositor(&state, &client, &headers, &depositor).await?;
     let count = req.payments.len();
     let mut tasks = tokio::task::JoinSet::new();
     for (index, text) in req.payments.into_iter().enumerate() {
