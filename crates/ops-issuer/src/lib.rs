@@ -46,6 +46,9 @@ pub struct Config {
     /// Origins registrations may come from (empty: `http://localhost:PORT` and
     /// `http://127.0.0.1:PORT` of `addr`).
     pub origins: Vec<String>,
+    /// Value one double-spender may have credited more than once before further deposits
+    /// relying on it are held for review (see `settle::HoldPolicy`).
+    pub max_excess_per_culprit: u64,
 }
 
 /// Why the service could not run.
@@ -124,7 +127,7 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
     }
     tracing::info!("database: {:?}", store.backend());
     let state = api::AppState {
-        settler: settle::Settler::spawn(store.clone()),
+        settler: settle::Settler::spawn_with(store.clone(), config.max_excess_per_culprit),
         store,
         trust: Arc::new(trust),
         settings: Arc::new(api::Settings {

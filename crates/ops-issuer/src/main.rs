@@ -83,6 +83,11 @@ struct Options {
     /// http://127.0.0.1:PORT of --addr.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// Value (minor units) one double-spender may have credited more than once before
+    /// further deposits relying on it wait for an operator (GET /api/v1/held-deposits).
+    /// Any further copy after it was revoked is held whatever this says.
+    #[arg(long, default_value_t = ops_issuer::settle::DEFAULT_MAX_EXCESS_PER_CULPRIT)]
+    max_excess_per_culprit: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -101,6 +106,15 @@ enum Command {
         /// Opening balance in minor units.
         #[arg(long, default_value_t = 0)]
         balance: u64,
+    },
+    /// Audits the ledger in the database of --data-dir / --database: the per-note
+    /// invariant, every account's balance and the global sum. Prints every violation and
+    /// exits with status 1 if there is any (2 if the database cannot be read). Read-only;
+    /// safe while the service runs.
+    Audit {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Credits an account (admin), in the database of --data-dir / --database.
     CreditAccount {
@@ -148,10 +162,73 @@ async fn account_command(options: &Options, command: &Command) -> Result<String,
     })
 }
 
+/// The database location of --database / --data-dir.
+fn database_location(options: &Options) -> String {
+    options.database.clone().unwrap_or_else(|| {
+        options
+            .data_dir
+            .join("issuer.sqlite")
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+/// `ops-issuer audit`: exit 0 when the ledger is sound, 1 with violations, 2 on errors.
+async fn audit(options: &Options, json: bool) -> std::process::ExitCode {
+    let location = database_location(options);
+    let report = match ops_issuer::store::Store::connect(&location).await {
+        Ok(store) => store.audit().await,
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ops-issuer audit: cannot read the ledger at {location}: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "audited {} notes, {} claims, {} accounts: issued {}, credited {}, excess {} (in fraud cases), unclaimed {}, {} deposits held",
+            report.notes,
+            report.claims,
+            report.accounts,
+            report.issued,
+            report.credited,
+            report.excess,
+            report.unclaimed,
+            report.held
+        );
+        for v in &report.violations {
+            println!("VIOLATION {} {}: {}", v.rule, v.subject, v.detail);
+        }
+        if report.violations.is_empty() {
+            println!("no violation");
+        } else {
+            println!(
+                "{} violations: the ledger does not balance; stop settlement and investigate",
+                report.violations.len()
+            );
+        }
+    }
+    if report.violations.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    }
+}
+
 fn run_command(command: Command) -> Result<String, ops_issuer::ceremony::CeremonyError> {
     match command {
         Command::Ceremony(c) => ops_issuer::ceremony::cli::run(c, ops_issuer::api::now()),
-        Command::CreateAccount { .. } | Command::CreditAccount { .. } => Ok(String::new()),
+        Command::CreateAccount { .. } | Command::CreditAccount { .. } | Command::Audit { .. } => {
+            Ok(String::new())
+        }
     }
 }
 
@@ -163,6 +240,9 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let mut options = Options::parse();
+    if let Some(Command::Audit { json }) = &options.command {
+        return audit(&options, *json).await;
+    }
     if let Some(command @ (Command::CreateAccount { .. } | Command::CreditAccount { .. })) =
         &options.command
     {
@@ -209,6 +289,7 @@ async fn main() -> std::process::ExitCode {
         device_burst: options.device_burst,
         rp_id: options.rp_id,
         origins: options.origins,
+        max_excess_per_culprit: options.max_excess_per_culprit,
     };
     match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -53,6 +53,7 @@ fn deposit(hash: &str, account_id: i64, note: &str, from: u64, to: u64) -> NewDe
             enabled: true,
             max_excess_per_culprit: 1_000_000,
         },
+        release: None,
         now: 1_800_000_000,
     }
 }

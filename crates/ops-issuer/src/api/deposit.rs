@@ -27,19 +27,24 @@ struct Deposit {
 /// is the device's rate-limit bucket charged, so nobody can exhaust someone else's.
 async fn admit_depositor(
     state: &AppState,
+    client: &ClientAddr,
     headers: &HeaderMap,
     depositor: &CertId,
 ) -> Result<(), ApiError> {
     let id = depositor.to_string();
-    let Some(device) = state.store.device(&id).await? else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_depositor",
-            format!("{id} is not a device registered here; register the payee device first"),
-        ));
+    let authenticate = async {
+        let Some(device) = state.store.device(&id).await? else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_depositor",
+                format!("{id} is not a device registered here; register the payee device first"),
+            ));
+        };
+        super::auth::authorize_account(state, headers, device.account_id, "depositing for a device")
+            .await
     };
-    super::auth::authorize_account(state, headers, device.account_id, "depositing for a device")
-        .await?;
+    // Failures are counted per client address; the device's bucket only after success.
+    state.settings.abuse.authenticated(client, authenticate).await?;
     state.settings.device_limit.check(&id)
 }
 
@@ -211,8 +216,13 @@ async fn settle(
 }
 
 /// The API answer for a refused deposit: what went wrong and what to do.
-fn deposit_error(e: DepositError) -> ApiError {
+pub(super) fn deposit_error(e: DepositError) -> ApiError {
     match e {
+        e @ DepositError::AlreadyDecided { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "already_decided",
+            format!("{e}; a decision on a held deposit is final: read it with GET /api/v1/held-deposits"),
+        ),
         DepositError::Decode(m) => ApiError::bad_request(
             "malformed_payment",
             format!(

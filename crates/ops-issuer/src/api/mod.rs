@@ -8,6 +8,7 @@ mod auth;
 mod deposit;
 mod fraud;
 mod fund;
+mod held;
 pub(crate) mod login;
 mod ratelimit;
 mod webauthn;
@@ -278,6 +279,10 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/fraud-cases/{id}", get(fraud::show))
         .route("/v1/fraud-cases/{id}/proof", get(fraud::proof))
         .route("/v1/fraud-cases/{id}/resolve", post(fraud::resolve))
+        .route("/v1/held-deposits", get(held::list))
+        .route("/v1/held-deposits/{id}/release", post(held::release))
+        .route("/v1/held-deposits/{id}/reject", post(held::reject))
+        .route("/v1/audit", get(held::audit))
         .fallback(api_not_found);
     let service = Router::new()
         .nest("/api", v1)

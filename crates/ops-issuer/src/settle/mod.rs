@@ -18,7 +18,7 @@ use ops_core::{CertId, Certificate, Chain, FraudProof, Payment, Spend};
 use crate::ceremony::Trust;
 use crate::store::{
     ConsumptionKind, DepositOutcome, HoldPolicy, LedgerNote, NewDeposit, NewFraudCase, NoteKind,
-    RecordError, SpendRecord, Store, StoreError,
+    RecordError, Release, SpendRecord, Store, StoreError,
 };
 
 /// How many times a deposit transaction is retried after losing a race.
@@ -190,6 +190,14 @@ pub enum DepositError {
     /// accepted it honestly.
     #[error("{0}")]
     Revoked(AcceptedAfterRevocation),
+    /// A held deposit was already released or rejected.
+    #[error("held deposit {id} is already {status}")]
+    AlreadyDecided {
+        /// Hold id.
+        id: i64,
+        /// `released` or `rejected`.
+        status: String,
+    },
     /// An overlap without a valid fraud proof.
     #[error("double spend that cannot be attributed: {0}")]
     Unprovable(String),
@@ -232,19 +240,49 @@ pub async fn deposit(
     kind: Settlement,
     now: u64,
 ) -> Result<DepositOutcome, DepositError> {
-    settle_payment(
-        store,
-        settler,
-        trust,
-        payment_bytes,
-        kind,
-        now,
-        settler.hold,
-    )
-    .await
+    settle_payment(store, settler, trust, payment_bytes, kind, now, None).await
 }
 
-/// Settles a payment under `hold` (an operator's release records with holding off).
+/// Releases held deposit `id` (an operator's decision): its payment is recorded and
+/// credited as it would have been when it was held (verified at that time, no revocation
+/// window, no hold), and the hold marked released in the same transaction.
+pub async fn release(
+    store: &Store,
+    settler: &Settler,
+    trust: &Arc<Trust>,
+    id: i64,
+    operator: &str,
+    note: &str,
+) -> Result<DepositOutcome, DepositError> {
+    let (held, payment) = store
+        .held_deposit(id)
+        .await?
+        .ok_or(DepositError::Store(StoreError::NotFound("held deposit")))?;
+    if held.status != "held" {
+        return Err(DepositError::AlreadyDecided {
+            id,
+            status: held.status,
+        });
+    }
+    let kind = if held.kind == "defund" {
+        Settlement::Defund
+    } else {
+        let depositor = ops_core::ids::from_hex(&held.depositor)
+            .and_then(|v| <[u8; 16]>::try_from(v).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("held depositor {}", held.depositor)))?;
+        Settlement::Deposit(CertId(depositor))
+    };
+    let held_at = u64::try_from(held.created).unwrap_or(0);
+    let release = Release {
+        held_id: id,
+        operator: operator.to_owned(),
+        note: note.to_owned(),
+    };
+    settle_payment(store, settler, trust, payment, kind, held_at, Some(release)).await
+}
+
+/// Settles a payment at `now`; an operator's `release` of a held one records with holding
+/// and the revocation window off.
 async fn settle_payment(
     store: &Store,
     settler: &Settler,
@@ -252,8 +290,12 @@ async fn settle_payment(
     payment_bytes: Vec<u8>,
     kind: Settlement,
     now: u64,
-    hold: HoldPolicy,
+    release: Option<Release>,
 ) -> Result<DepositOutcome, DepositError> {
+    let hold = HoldPolicy {
+        enabled: release.is_none(),
+        ..settler.hold
+    };
     let payment =
         Payment::from_bytes(&payment_bytes).map_err(|e| DepositError::Decode(e.to_string()))?;
     let hash = payment.hash().to_string();
@@ -293,7 +335,9 @@ async fn settle_payment(
         }
     };
     let revoked = settler.revocations.current(store).await?;
-    if let Err(e) = check_revocations(&policy, &payment, &|c| revoked.get(c).copied()) {
+    if release.is_none()
+        && let Err(e) = check_revocations(&policy, &payment, &|c| revoked.get(c).copied())
+    {
         return earlier_outcome(store, &hash, account_id, &finals, DepositError::Revoked(e)).await;
     }
     let record = NewDeposit {
@@ -309,6 +353,7 @@ async fn settle_payment(
         finals,
         payment: Arc::new(payment_bytes),
         hold,
+        release,
         now,
     };
     let mut certs: BTreeMap<CertId, Certificate> =

@@ -89,6 +89,17 @@ pub struct HoldPolicy {
     pub max_excess_per_culprit: u64,
 }
 
+/// An operator's release of a held deposit, recorded with the deposit it releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// The hold.
+    pub held_id: i64,
+    /// Who decided.
+    pub operator: String,
+    /// Why.
+    pub note: String,
+}
+
 /// A verified payment to record.
 #[derive(Debug, Clone)]
 pub struct NewDeposit {
@@ -110,6 +121,8 @@ pub struct NewDeposit {
     pub payment: std::sync::Arc<Vec<u8>>,
     /// When to hold instead of credit.
     pub hold: HoldPolicy,
+    /// The hold this recording releases (an operator's decision; `None` for an upload).
+    pub release: Option<Release>,
     /// Time of recording.
     pub now: u64,
 }

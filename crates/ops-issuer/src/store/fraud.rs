@@ -40,7 +40,8 @@ pub struct CaseFilter {
 
 const CASE_COLUMNS: &str = "SELECT f.id, f.spend_a, f.spend_b, f.input_note, f.culprit, \
      f.culprit_serial, f.overlap, f.debited, f.shortfall, f.deposit, f.proof, f.created, \
-     f.resolution, f.resolution_note, f.resolved_by, f.resolved_at, f.refunded, d.account_id \
+     f.resolution, f.resolution_note, f.resolved_by, f.resolved_at, f.refunded, d.account_id, \
+     f.kind, f.excess \
      FROM fraud_cases f LEFT JOIN devices d ON d.cert_id = f.culprit";
 
 /// A fraud case as stored.
@@ -48,6 +49,14 @@ const CASE_COLUMNS: &str = "SELECT f.id, f.spend_a, f.spend_b, f.input_note, f.c
 pub struct FraudCaseRow {
     /// Case id.
     pub id: i64,
+    /// `spends` (two spends of one note: `proof` is a standalone fraud proof) or
+    /// `spend_and_deposit` (a spend of a note its owner deposited: `proof` is that spend,
+    /// signed by the culprit; the deposit is this FI's record).
+    pub kind: String,
+    /// Units this case duplicated: the later claim's units the earlier one had covered
+    /// first (`debited + shortfall`). Over all cases of a note, exactly the value credited
+    /// beyond the note's value.
+    pub excess: i64,
     /// First spend id (hex).
     pub spend_a: String,
     /// Second spend id (hex).
@@ -58,7 +67,7 @@ pub struct FraudCaseRow {
     pub culprit: String,
     /// Its serial.
     pub culprit_serial: i64,
-    /// Value spent twice.
+    /// Units the two claims share.
     pub overlap: i64,
     /// Debited from the culprit's account.
     pub debited: i64,
@@ -105,6 +114,8 @@ impl FraudCaseRow {
         };
         Ok(FraudCaseRow {
             id: r.try_get(0)?,
+            kind: r.try_get(18)?,
+            excess: r.try_get(19)?,
             spend_a: r.try_get(1)?,
             spend_b: r.try_get(2)?,
             input_note: r.try_get(3)?,

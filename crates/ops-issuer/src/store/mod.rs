@@ -6,15 +6,17 @@ mod accounts;
 mod audit;
 mod deposits;
 mod fraud;
+mod held;
 
 pub use accounts::{AccountRow, CLEANUP_BATCH, DeviceRow, NewDevice, NewNote};
 pub use audit::{AuditReport, Violation};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
     ConsumptionKind, DepositOutcome, DepositStatus, FraudBuilder, HoldPolicy, LedgerNote,
-    NewDeposit, NewFraudCase, NoteKind, RecordError, SpendRecord,
+    NewDeposit, NewFraudCase, NoteKind, RecordError, Release, SpendRecord,
 };
 pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
+pub use held::HeldDeposit;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};

@@ -308,11 +308,31 @@ async fn record_one(
     d: &NewDeposit,
     fraud: FraudBuilder<'_>,
 ) -> Result<Recorded, RecordError> {
-    if let Some(outcome) = hold_of(tx, &d.payment_hash, d.account_id, &d.finals).await? {
-        return Ok(Recorded {
-            outcome,
-            debits: Vec::new(),
-        });
+    match &d.release {
+        // An operator's release: the hold is decided with this recording, atomically.
+        Some(r) => {
+            let released = sqlx::query(
+                "UPDATE held_deposits SET status = 'released', decided_by = $1, decision_note = $2, \
+                 decided_at = $3 WHERE id = $4 AND status = 'held'",
+            )
+            .bind(&r.operator)
+            .bind(&r.note)
+            .bind(db_int(d.now)?)
+            .bind(r.held_id)
+            .execute(&mut **tx)
+            .await?;
+            if released.rows_affected() != 1 {
+                return Err(StoreError::NotFound("held deposit still held").into());
+            }
+        }
+        None => {
+            if let Some(outcome) = hold_of(tx, &d.payment_hash, d.account_id, &d.finals).await? {
+                return Ok(Recorded {
+                    outcome,
+                    debits: Vec::new(),
+                });
+            }
+        }
     }
     sqlx::query(
         "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
