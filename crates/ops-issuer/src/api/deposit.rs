@@ -44,7 +44,11 @@ async fn admit_depositor(
             .await
     };
     // Failures are counted per client address; the device's bucket only after success.
-    state.settings.abuse.authenticated(client, authenticate).await?;
+    state
+        .settings
+        .abuse
+        .authenticated(client, authenticate)
+        .await?;
     state.settings.device_limit.check(&id)
 }
 
@@ -221,7 +225,9 @@ pub(super) fn deposit_error(e: DepositError) -> ApiError {
         e @ DepositError::AlreadyDecided { .. } => ApiError::new(
             StatusCode::CONFLICT,
             "already_decided",
-            format!("{e}; a decision on a held deposit is final: read it with GET /api/v1/held-deposits"),
+            format!(
+                "{e}; a decision on a held deposit is final: read it with GET /api/v1/held-deposits"
+            ),
         ),
         DepositError::Decode(m) => ApiError::bad_request(
             "malformed_payment",

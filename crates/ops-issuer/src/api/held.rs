@@ -20,7 +20,12 @@ pub async fn list(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
     let mut status = Some("held");
-    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         status = match pair {
             "status=held" => Some("held"),
             "status=released" => Some("released"),
@@ -85,7 +90,9 @@ pub async fn release(
     )
     .await
     .map_err(super::deposit::deposit_error)?;
-    Ok(Json(serde_json::json!({ "released": id, "outcome": outcome })))
+    Ok(Json(
+        serde_json::json!({ "released": id, "outcome": outcome }),
+    ))
 }
 
 /// `POST /api/v1/held-deposits/{id}/reject` (admin): never credit it.
