@@ -36,6 +36,8 @@ pub struct HeldDeposit {
     pub decided_at: Option<i64>,
     /// When it was held.
     pub created: i64,
+    /// The final notes it would consume (hex), filled by the listing.
+    pub notes: Vec<String>,
 }
 
 const COLUMNS: &str = "SELECT id, payment_hash, kind, depositor, account_id, amount, culprit, \
@@ -58,6 +60,7 @@ impl HeldDeposit {
             decision_note: r.try_get(11)?,
             decided_at: r.try_get(12)?,
             created: r.try_get(13)?,
+            notes: Vec::new(),
         })
     }
 }
@@ -86,7 +89,21 @@ impl Store {
                     .await?
             }
         };
-        rows.iter().map(HeldDeposit::from_row).collect()
+        let mut out = rows
+            .iter()
+            .map(HeldDeposit::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        for h in &mut out {
+            h.notes =
+                sqlx::query("SELECT note_id FROM held_notes WHERE held_id = $1 ORDER BY note_id")
+                    .bind(h.id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?;
+        }
+        Ok(out)
     }
 
     /// Held deposit `id` and its payment's bytes.
