@@ -96,3 +96,82 @@ fn ceremony_and_account_commands() {
     assert!(!ok && err.contains("not found"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `ops-issuer audit`: exit 0 on a sound ledger, 1 with every violation listed, 2 when the
+/// database cannot be read.
+#[test]
+fn audit_command_exits_non_zero_on_violations() {
+    let dir = std::env::temp_dir().join(format!("ops-issuer-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("issuer.sqlite");
+    let d = db.to_str().unwrap();
+    let (ok, out, err) = issuer(&[
+        "--database",
+        d,
+        "create-account",
+        "--name",
+        "a",
+        "--balance",
+        "500",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("created"), "{out}");
+    let (ok, out, err) = issuer(&["--database", d, "audit"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("no violation"), "{out}");
+    // Money appears in an account from nowhere: the audit names it and fails.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = ops_issuer::store::Store::connect(d).await.unwrap();
+        sqlx::query("UPDATE accounts SET balance = balance + 1")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // And a unit of a note credited with no fraud case.
+        sqlx::query("INSERT INTO ledger_notes (note_id, value, owner, kind) VALUES ('n', 10, 'o', 'issuance')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) VALUES ('x', 'n', 0, 10, 'p', 'o', 'd', x'00')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+    });
+    let (ok, out, _) = issuer(&["--database", d, "audit"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("VIOLATION account_balance account 1"), "{out}");
+    assert!(out.contains("VIOLATION note_conservation n"), "{out}");
+    let status = Command::new(env!("CARGO_BIN_EXE_ops-issuer"))
+        .args(["--database", d, "audit"])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let (_, json, _) = issuer(&["--database", d, "audit", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rules: Vec<&str> = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "note_conservation",
+            "account_balance",
+            "global_conservation"
+        ],
+        "{v}"
+    );
+    // A database that cannot be opened: status 2 with what failed.
+    let status = Command::new(env!("CARGO_BIN_EXE_ops-issuer"))
+        .args(["--database", "sqlite:///proc/no-such-ledger.sqlite?mode=ro", "audit"])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
