@@ -28,7 +28,7 @@ async fn cases(s: &Server) -> Vec<Value> {
     v["cases"].as_array().unwrap().clone()
 }
 
-/// 1. The same payment in other bytes (other certificate lists), singly, in one batch and
+/// Attack 1: The same payment in other bytes (other certificate lists), singly, in one batch and
 /// as a defund: credited once.
 async fn reencoded_payment_is_credited_once(s: &Server) {
     let payer = s.sign_up("payer").await;
@@ -92,7 +92,7 @@ async fn reencoded_payment_is_credited_once(s: &Server) {
     assert_audit_clean(s).await;
 }
 
-/// 2. A note deposited by its payee after the payee spent it onward (and the other order):
+/// Attack 2: A note deposited by its payee after the payee spent it onward (and the other order):
 /// a double spend by that payee, who ends up with nothing extra; the honest merchant is paid.
 async fn deposit_of_a_note_spent_onward(s: &Server, onward_first: bool) {
     let a = s.sign_up("a").await;
@@ -145,7 +145,7 @@ async fn onward_spend_after_deposit(s: &Server) {
     deposit_of_a_note_spent_onward(s, false).await;
 }
 
-/// 3. Partial overlaps: every covered unit counted, one case per overlapping pair with the
+/// Attack 3: Partial overlaps: every covered unit counted, one case per overlapping pair with the
 /// exact overlap, the conflicting spend recorded; a further copy after the culprit's
 /// revocation is held, then released by an operator.
 async fn partial_overlaps_count_every_unit(s: &Server) {
@@ -267,7 +267,7 @@ async fn deposit_as(
     .await
 }
 
-/// 4. A payer and a payee acting together keep depositing copies after the payer's
+/// Attack 4: A payer and a payee acting together keep depositing copies after the payer's
 /// revocation: the first copy is credited (and recovered), every further one is held;
 /// an operator rejects them. A copy larger than the per-culprit cap is held at once.
 async fn colluding_copies_are_held(s: &Server) {
@@ -330,7 +330,7 @@ async fn colluding_copies_are_held(s: &Server) {
     assert_audit_clean(s).await;
 }
 
-/// 4b. With a cap of 500, the first copy of 1,000 is held (and the payer revoked).
+/// Attack 4b: With a cap of 500, the first copy of 1,000 is held (and the payer revoked).
 async fn copies_above_the_cap_are_held(s: &Server) {
     let payer = s.sign_up("payer").await;
     let shop = s.sign_up("shop").await;
