@@ -125,6 +125,7 @@ async fn upload(s: &common::Server, path: &str, bodies: Vec<String>, parallel: u
         let req = s
             .http
             .post(s.url(path))
+            .bearer_auth(&s.admin_token)
             .header("content-type", "application/json")
             .body(body);
         set.spawn(async move {

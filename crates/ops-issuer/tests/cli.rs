@@ -169,7 +169,11 @@ fn audit_command_exits_non_zero_on_violations() {
     );
     // A database that cannot be opened: status 2 with what failed.
     let status = Command::new(env!("CARGO_BIN_EXE_ops-issuer"))
-        .args(["--database", "sqlite:///proc/no-such-ledger.sqlite?mode=ro", "audit"])
+        .args([
+            "--database",
+            "sqlite:///proc/no-such-ledger.sqlite?mode=ro",
+            "audit",
+        ])
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(2));

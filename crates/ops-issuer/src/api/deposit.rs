@@ -33,15 +33,12 @@ async fn admit_depositor(
 ) -> Result<(), ApiError> {
     let id = depositor.to_string();
     let authenticate = async {
-        let Some(device) = state.store.device(&id).await? else {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_depositor",
-                format!("{id} is not a device registered here; register the payee device first"),
-            ));
-        };
-        super::auth::authorize_account(state, headers, device.account_id, "depositing for a device")
+        let account = state
+            .settler
+            .account_of(&state.store, depositor)
             .await
+            .map_err(deposit_error)?;
+        super::auth::authorize_account(state, headers, account, "depositing for a device").await
     };
     // Failures are counted per client address; the device's bucket only after success.
     state

@@ -119,8 +119,13 @@ impl Settler {
         }
     }
 
-    /// The account credited for deposits to `device`; an error if it is not registered.
-    async fn account_of(&self, store: &Store, device: &CertId) -> Result<i64, DepositError> {
+    /// The account credited for deposits to `device` (cached: a device never changes
+    /// account); an error if it is not registered.
+    pub(crate) async fn account_of(
+        &self,
+        store: &Store,
+        device: &CertId,
+    ) -> Result<i64, DepositError> {
         let cached = self
             .accounts
             .read()

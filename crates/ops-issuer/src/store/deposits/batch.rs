@@ -334,17 +334,6 @@ async fn record_one(
             }
         }
     }
-    sqlx::query(
-        "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
-         VALUES ($1, $2, $3, $4, 0, 0, $5) ON CONFLICT (payment_hash) DO NOTHING",
-    )
-    .bind(&d.payment_hash)
-    .bind(&d.depositor)
-    .bind(d.account_id)
-    .bind(db_int(d.amount)?)
-    .bind(db_int(d.now)?)
-    .execute(&mut **tx)
-    .await?;
     let mut sp = tx.begin().await?;
     let mut recorded = 0i64;
     let mut credited = 0i64;
@@ -432,13 +421,20 @@ async fn record_one(
     }
     sp.commit().await?;
     let opened = i64::try_from(cases.len()).unwrap_or(i64::MAX);
+    // The upload log: one row per distinct payment hash, counting what its uploads did.
     sqlx::query(
-        "UPDATE deposits SET spends_recorded = spends_recorded + $1, fraud_cases = fraud_cases + $2 \
-         WHERE payment_hash = $3",
+        "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_hash) DO UPDATE SET \
+         spends_recorded = deposits.spends_recorded + excluded.spends_recorded, \
+         fraud_cases = deposits.fraud_cases + excluded.fraud_cases",
     )
+    .bind(&d.payment_hash)
+    .bind(&d.depositor)
+    .bind(d.account_id)
+    .bind(db_int(d.amount)?)
     .bind(recorded)
     .bind(opened)
-    .bind(&d.payment_hash)
+    .bind(db_int(d.now)?)
     .execute(&mut **tx)
     .await?;
     Ok(Recorded {
