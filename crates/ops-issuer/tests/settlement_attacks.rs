@@ -330,6 +330,66 @@ async fn colluding_copies_are_held(s: &Server) {
     assert_audit_clean(s).await;
 }
 
+/// Attack 4, racing: eight copies uploaded at once (different notes of one culprit, so
+/// the database's per-note rule alone does not serialise them): at most the first
+/// duplicate is credited, the rest are held.
+async fn colluding_copies_in_parallel(s: &Server) {
+    let payer = s.sign_up("colluding payer").await;
+    let payee = s.sign_up("colluding payee").await;
+    let wallet = s.device(payer, 61).await;
+    let pos = s.device(payee, 62).await;
+    let fi = s.fi_cert().await;
+    let certs = vec![fi, wallet.cert.clone()];
+    let mut originals = Vec::new();
+    let mut copies = Vec::new();
+    for i in 0..8u8 {
+        let notes = s.fund(&wallet, 100).await;
+        let note = notes[0].note_id();
+        originals.push(payment(
+            certs.clone(),
+            &notes[0],
+            vec![wallet.spend(note, 0, 100, pos.id(), 2 * i)],
+        ));
+        copies.push(payment(
+            certs.clone(),
+            &notes[0],
+            vec![wallet.spend(note, 0, 100, pos.id(), 2 * i + 1)],
+        ));
+    }
+    for p in &originals {
+        assert_eq!(s.deposit(p, pos.id()).await.0, 200);
+    }
+    let answers = {
+        let mut set = tokio::task::JoinSet::new();
+        for p in copies {
+            let http = s.http.clone();
+            let url = s.url("/api/v1/deposits");
+            let token = s.admin_token.clone();
+            let body = json!({"payment": b64(&p.to_bytes()), "depositor": pos.id().to_string()});
+            set.spawn(async move {
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap());
+        }
+        out
+    };
+    let credited = answers.iter().filter(|s| **s == 200).count();
+    let held = answers.iter().filter(|s| **s == 202).count();
+    assert_eq!((credited, held), (1, 7), "{answers:?}");
+    assert_eq!(s.balance(payee).await, STARTING + 900);
+    assert_audit_clean(s).await;
+}
+
 /// Attack 4b: With a cap of 500, the first copy of 1,000 is held (and the payer revoked).
 async fn copies_above_the_cap_are_held(s: &Server) {
     let payer = s.sign_up("payer").await;
@@ -432,6 +492,7 @@ on_both_engines!(
     onward_spend_after_deposit,
     partial_overlaps_count_every_unit,
     colluding_copies_are_held,
+    colluding_copies_in_parallel,
     copies_above_the_cap_are_held with ["--max-excess-per-culprit", "500"],
     deposits_need_the_depositors_account,
 );

@@ -255,6 +255,7 @@ pub(super) async fn hold_of(
 /// revoked before it, or more than the cap allows.
 async fn hold_reason(
     conn: &mut AnyConnection,
+    backend: Backend,
     deposit: &NewDeposit,
     excess_by_culprit: &BTreeMap<String, u64>,
     revoked_now: &BTreeSet<String>,
@@ -265,6 +266,15 @@ async fn hold_reason(
     for (culprit, excess) in excess_by_culprit {
         if *excess == 0 {
             continue;
+        }
+        if backend == Backend::Postgres {
+            // Concurrent writers serialise per culprit, so two deposits duplicating one
+            // culprit's value cannot both see it unrevoked or under the cap. (SQLite has
+            // one writer.) Held to the end of the transaction; a deadlock is retried.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(culprit)
+                .execute(&mut *conn)
+                .await?;
         }
         let before = sqlx::query(
             "SELECT \
@@ -410,7 +420,7 @@ async fn record_one(
         }
     }
     if let Some((culprit, excess, reason)) =
-        hold_reason(&mut sp, d, &excess_by_culprit, &revoked_now).await?
+        hold_reason(&mut sp, backend, d, &excess_by_culprit, &revoked_now).await?
     {
         sp.rollback().await?;
         let held = hold(tx, d, &culprit, excess, &reason).await?;
