@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::ids::CertId;
+
 /// Why a byte string is not a valid canonical encoding of the expected message.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -121,6 +123,53 @@ pub enum DecodeError {
         found: u64,
         /// The version supported.
         supported: u64,
+    },
+    /// A payment's certificate list is not strictly ascending by certificate id.
+    #[error(
+        "payment certificates: certificate {index} sorts before certificate {prev} (the list must be strictly ascending by certificate id)",
+        prev = .index.saturating_sub(1)
+    )]
+    PaymentCertsUnsorted {
+        /// Position of the first certificate out of order (never 0).
+        index: usize,
+    },
+    /// A payment carries the same certificate twice.
+    #[error("payment certificates: certificate {index} ({id}) repeats the one before it")]
+    PaymentCertDuplicate {
+        /// Position of the second copy.
+        index: usize,
+        /// The repeated certificate's id.
+        id: CertId,
+    },
+    /// A payment carries the root certificate (every verifier pins it).
+    #[error(
+        "payment certificates: certificate {index} ({id}) is the root certificate, which payments never carry"
+    )]
+    PaymentCertRoot {
+        /// Position in the list.
+        index: usize,
+        /// The root certificate's id.
+        id: CertId,
+    },
+    /// A payment carries a device certificate that signs none of its hops.
+    #[error(
+        "payment certificates: device certificate {index} ({id}) signs no spend of the payment (it owns no issuance and is the payee of no earlier hop)"
+    )]
+    PaymentCertUnusedDevice {
+        /// Position in the list.
+        index: usize,
+        /// The certificate's id.
+        id: CertId,
+    },
+    /// A payment carries an FI certificate that nothing in it refers to.
+    #[error(
+        "payment certificates: FI certificate {index} ({id}) issued no note of the payment and certified no device certificate it carries"
+    )]
+    PaymentCertUnusedFi {
+        /// Position in the list.
+        index: usize,
+        /// The certificate's id.
+        id: CertId,
     },
     /// A field whose value is out of its domain.
     #[error("{what}: {why}")]

@@ -375,7 +375,8 @@ impl World {
     }
 
     /// A payment of `amount` from a note of `note_value` passed through `hops` wallets:
-    /// wallet 0 → wallet 1 → ... → POS. Spends are made at `now`.
+    /// wallet 0 → wallet 1 → ... → POS. Spends are made at `now`. Its certificate list is
+    /// canonical (as decoded from its bytes): FI 0 and every signer with its FI, by id.
     pub fn payment(
         &mut self,
         hops: usize,
@@ -423,7 +424,8 @@ impl World {
             Payment {
                 certs,
                 chains: vec![chain],
-            },
+            }
+            .canonical(),
         )
     }
 
@@ -450,6 +452,13 @@ impl World {
     pub fn note(i: u8) -> NoteId {
         NoteId([i; 32])
     }
+}
+
+/// A payment's bytes with its `certs` list written exactly as given (unsorted, duplicated,
+/// unreferenced certificates kept), unlike [`Payment::to_bytes`], which canonicalises it.
+/// For tests proving that decoders refuse such lists.
+pub fn encode_payment_certs_as_given(p: &Payment) -> Vec<u8> {
+    p.encode_certs_as_given()
 }
 
 fn dummy_body() -> CertBody {

@@ -391,7 +391,8 @@ impl OutgoingPayment {
     /// Assembles the payment from the signed spends (same order as [`Self::spend_bodies`])
     /// and moves to `Signed`. `own_certs` is the wallet's certificate chain (its device and
     /// FI certificates); the certificates the notes' provenance needs are added, duplicates
-    /// and those the payee already holds are left out.
+    /// and those the payee already holds are left out. The returned payment's list is
+    /// canonical (referenced certificates only, sorted by id: [`Payment::canonical`]).
     pub fn sign(
         &mut self,
         book: &WalletBook,
@@ -433,7 +434,8 @@ impl OutgoingPayment {
             chain.spends.push(s);
             chains.push(chain);
         }
-        let payment = Payment { certs, chains };
+        // Canonical in memory too, so the value returned is what the payee decodes.
+        let payment = Payment { certs, chains }.canonical();
         self.payment = payment.to_bytes();
         self.state = OutgoingState::Signed;
         Ok(payment)
@@ -654,10 +656,9 @@ mod tests {
         let own = vec![w.wallets[1].cert.clone(), w.fis[1].clone()];
         let payment = p.sign(&book, spends, own).unwrap();
         let ids: Vec<CertId> = payment.certs.iter().map(Certificate::id).collect();
-        assert_eq!(
-            ids,
-            vec![w.wallets[1].id(), w.fis[1].id(), w.wallets[0].id()]
-        );
+        let mut expected = vec![w.wallets[1].id(), w.fis[1].id(), w.wallets[0].id()];
+        expected.sort();
+        assert_eq!(ids, expected, "sorted by id");
         // The POS (which holds FI 0's certificate) accepts it.
         let known = vec![w.pos.cert.clone(), w.fis[0].clone()];
         let v = w

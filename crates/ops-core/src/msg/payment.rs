@@ -1,16 +1,22 @@
 //! Payment: the spends answering a request, each with its provenance chain back to an
 //! issuance, plus the certificates the payee may lack.
+//!
+//! One encoding per payment: the certificate list is canonical (strictly ascending by
+//! certificate id, and only certificates the chains refer to, see [`Payment::is_referenced`]).
+//! The decoder refuses any other list; the encoder writes the canonical list whatever the
+//! in-memory `certs` holds. A payment's identity ([`Payment::hash`]) covers neither the
+//! certificates nor any signature: only the issuance and spend bodies, in order.
 
 use serde::Serialize;
 
 use crate::cbor::{Decoder, Encoder, MapReader};
 use crate::error::DecodeError;
 use crate::ids::{CertId, Digest32, sha256};
-use crate::msg::cert::Certificate;
+use crate::msg::cert::{Certificate, Role};
 use crate::msg::issuance::Issuance;
 use crate::msg::spend::Spend;
 use crate::msg::{
-    Body, Signed, decode_signed_list, decode_unsigned, encode_signed_list, encode_unsigned, types,
+    Body, Signed, VERSION, decode_signed_list, decode_unsigned, encode_head, encode_unsigned, types,
 };
 
 /// Largest number of input chains in one payment.
@@ -71,9 +77,16 @@ impl Chain {
 }
 
 /// A payment.
+///
+/// `certs` may hold anything in memory (any order, duplicates, certificates the payment
+/// does not need): [`Payment::to_bytes`] writes only the referenced ones, sorted by id,
+/// without duplicates, so `Payment::from_bytes(&p.to_bytes())` is `p.canonical()`. Bytes
+/// from [`Payment::from_bytes`] always hold the canonical list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payment {
-    /// Certificates the payee may lack (devices on the chains, FIs).
+    /// Certificates the payee may lack: device certificates of the hops' signers, and FI
+    /// certificates of the issuances' issuers and of those devices. Transport aids only:
+    /// they are not part of the payment's identity.
     pub certs: Vec<Certificate>,
     /// One chain per input note.
     pub chains: Vec<Chain>,
@@ -85,18 +98,18 @@ impl Body for Payment {
     const MAX_LEN: usize = 32 * 1024;
 
     fn field_count(&self) -> usize {
-        1 + usize::from(!self.certs.is_empty())
+        1 + usize::from(!self.canonical_certs().is_empty())
     }
 
     fn encode_fields(&self, e: &mut Encoder) {
-        if !self.certs.is_empty() {
-            e.uint(2);
-            encode_signed_list(e, &self.certs);
+        let certs = self.canonical_certs();
+        if !certs.is_empty() {
+            e.uint(2).array(certs.len());
+            for c in certs {
+                c.encode_into(e);
+            }
         }
-        e.uint(3).array(self.chains.len());
-        for c in &self.chains {
-            c.encode(e);
-        }
+        self.encode_chains(e);
     }
 
     fn decode_fields(m: &mut MapReader<'_, '_>) -> Result<Self, DecodeError> {
@@ -124,23 +137,173 @@ impl Body for Payment {
         for _ in 0..n {
             chains.push(Chain::decode(d)?);
         }
-        Ok(Self { certs, chains })
+        let p = Self { certs, chains };
+        p.check_certs()?;
+        Ok(p)
+    }
+}
+
+/// Who a payment's chains refer to: the devices that sign a hop and the FIs that issued
+/// a note.
+struct References {
+    signers: Vec<CertId>,
+    issuers: Vec<CertId>,
+}
+
+impl References {
+    fn of(chains: &[Chain]) -> Self {
+        let mut signers = Vec::new();
+        let mut issuers = Vec::new();
+        for c in chains {
+            issuers.push(c.issuance.body.issuer);
+            signers.extend(c.spends_with_signers().map(|(_, signer)| signer));
+        }
+        Self { signers, issuers }
     }
 }
 
 impl Payment {
-    /// Canonical bytes.
+    /// Canonical bytes: the certificate list canonicalised (see [`Payment::canonical`]),
+    /// whatever `certs` holds. Total: every payment value has exactly one encoding, and
+    /// `from_bytes(&p.to_bytes()) == p.canonical()`.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode_unsigned(self)
     }
 
-    /// Strict decoding.
+    /// Strict decoding: besides the general rules (PROTOCOL §2), the certificate list must
+    /// be canonical — strictly ascending by certificate id, no root, and only certificates
+    /// the chains refer to ([`Payment::is_referenced`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         decode_unsigned(bytes)
     }
 
-    /// SHA-256 of the canonical bytes (what receipts name).
+    /// The payment's identity, what receipts name: SHA-256 of its *id bytes*, the
+    /// canonical encoding without the certificate list (key 2) and with every issuance and
+    /// spend written as its body bytes (without its signature, key 23). Certificates are
+    /// transport aids the payer includes or omits depending on what the payee holds, and
+    /// signatures are malleable (§4): neither changes what was paid, so neither changes the
+    /// hash. Two payments have the same hash exactly when they carry the same issuances and
+    /// spends in the same order.
     pub fn hash(&self) -> Digest32 {
-        Digest32(sha256(&self.to_bytes()))
+        Digest32(sha256(&self.id_bytes()))
+    }
+
+    /// The bytes [`Payment::hash`] hashes: `{0: 5, 1: 1, 3: [[issuance body, spend
+    /// body, ...], ...]}`.
+    pub fn id_bytes(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.map(3);
+        e.uint(0).uint(Self::TYPE);
+        e.uint(1).uint(VERSION);
+        e.uint(3).array(self.chains.len());
+        for c in &self.chains {
+            e.array(1 + c.spends.len());
+            encode_head(&c.issuance.body, &mut e, 0);
+            for s in &c.spends {
+                encode_head(&s.body, &mut e, 0);
+            }
+        }
+        e.into_bytes()
+    }
+
+    /// Whether `cert` belongs in this payment's certificate list: a device certificate
+    /// that signs a hop (the owner of an issuance, or the payee of a spend that is not the
+    /// last of its chain); an FI certificate that issued one of the chains' issuances or
+    /// certified such a device certificate present in `certs`. Never the root, never any
+    /// other certificate. (Whether the certificates are *valid* is verification's business,
+    /// not the encoding's.)
+    pub fn is_referenced(&self, cert: &Certificate) -> bool {
+        self.referenced_by(&References::of(&self.chains), cert)
+    }
+
+    fn referenced_by(&self, refs: &References, cert: &Certificate) -> bool {
+        let id = cert.id();
+        match cert.body.role {
+            Role::Root => false,
+            Role::Device => refs.signers.contains(&id),
+            Role::Fi => {
+                refs.issuers.contains(&id)
+                    || self.certs.iter().any(|d| {
+                        d.body.role == Role::Device
+                            && d.body.issuer == Some(id)
+                            && refs.signers.contains(&d.id())
+                    })
+            }
+        }
+    }
+
+    /// The certificate list as encoded: the referenced certificates, sorted by id, each
+    /// once (the first of equal ids in `certs` is kept).
+    fn canonical_certs(&self) -> Vec<&Certificate> {
+        let refs = References::of(&self.chains);
+        let mut v: Vec<(CertId, &Certificate)> = self
+            .certs
+            .iter()
+            .filter(|c| self.referenced_by(&refs, c))
+            .map(|c| (c.id(), c))
+            .collect();
+        v.sort_by_key(|(id, _)| *id); // stable: the first copy of an id stays first
+        v.dedup_by_key(|(id, _)| *id);
+        v.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// The same payment with its certificate list as the encoder writes it (and the decoder
+    /// returns it).
+    pub fn canonical(mut self) -> Self {
+        self.certs = self.canonical_certs().into_iter().cloned().collect();
+        self
+    }
+
+    /// The decoder's check of a decoded certificate list: each problem has its own error.
+    fn check_certs(&self) -> Result<(), DecodeError> {
+        let refs = References::of(&self.chains);
+        let mut prev: Option<CertId> = None;
+        for (index, c) in self.certs.iter().enumerate() {
+            let id = c.id();
+            if let Some(p) = prev {
+                if id == p {
+                    return Err(DecodeError::PaymentCertDuplicate { index, id });
+                }
+                if id < p {
+                    return Err(DecodeError::PaymentCertsUnsorted { index });
+                }
+            }
+            prev = Some(id);
+            if !self.referenced_by(&refs, c) {
+                return Err(match c.body.role {
+                    Role::Root => DecodeError::PaymentCertRoot { index, id },
+                    Role::Device => DecodeError::PaymentCertUnusedDevice { index, id },
+                    Role::Fi => DecodeError::PaymentCertUnusedFi { index, id },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_chains(&self, e: &mut Encoder) {
+        e.uint(3).array(self.chains.len());
+        for c in &self.chains {
+            c.encode(e);
+        }
+    }
+
+    /// Encodes `certs` exactly as given (any order, duplicates, unreferenced ones): bytes
+    /// the decoder refuses unless the list happens to be canonical. For tests only (see
+    /// `testing::encode_payment_certs_as_given`).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) fn encode_certs_as_given(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.map(3 + usize::from(!self.certs.is_empty()));
+        e.uint(0).uint(Self::TYPE);
+        e.uint(1).uint(VERSION);
+        if !self.certs.is_empty() {
+            e.uint(2);
+            crate::msg::encode_signed_list(&mut e, &self.certs);
+        }
+        self.encode_chains(&mut e);
+        e.into_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -178,12 +178,22 @@ fn v11_certificate_chain() {
     let mut w = world();
     let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
     // The owner's certificate re-signed by a key that is not its FI's.
-    let forged_body: CertBody = pay.certs[1].body.clone();
-    pay.certs[1] = sign_body(forged_body, &w.root_key);
+    let dev = pay
+        .certs
+        .iter()
+        .position(|c| c.body.role == Role::Device)
+        .unwrap();
+    let forged_body: CertBody = pay.certs[dev].body.clone();
+    pay.certs[dev] = sign_body(forged_body, &w.root_key);
     assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 11);
     // An "FI" whose certificate was not issued by the pinned root.
     let (req, mut pay) = w.payment(1, 1_000, 250, NOW);
-    pay.certs[0] = sign_body(pay.certs[0].body.clone(), &w.fi_keys[1]);
+    let fi = pay
+        .certs
+        .iter()
+        .position(|c| c.body.role == Role::Fi)
+        .unwrap();
+    pay.certs[fi] = sign_body(pay.certs[fi].body.clone(), &w.fi_keys[1]);
     assert_eq!(rule(run(&w, &req, &pay, false, &NoHistory, NOW)), 11);
 }
 
