@@ -8,6 +8,7 @@ mod common;
 
 use base64::Engine as _;
 use common::{STARTING, Server, payment};
+use ops_core::Certificate;
 use serde_json::{Value, json};
 
 fn b64(bytes: &[u8]) -> String {
@@ -38,12 +39,45 @@ async fn reencoded_payment_is_credited_once(s: &Server) {
     let fi = s.fi_cert().await;
     let notes = s.fund(&wallet, 5_000).await;
     let spend = wallet.spend(notes[0].note_id(), 0, 1_200, pos.id(), 1);
+    // Two canonical encodings (with and without the FI's certificate, which the FI holds)
+    // and five more re-encodings, each a different list.
     let lists = [
         vec![fi.clone(), wallet.cert.clone()],
-        vec![wallet.cert.clone(), fi.clone()],
         vec![wallet.cert.clone()],
+        vec![wallet.cert.clone(), fi.clone()],
         vec![fi.clone(), wallet.cert.clone(), wallet.cert.clone()],
+        vec![wallet.cert.clone(), wallet.cert.clone()],
     ];
+    // Non-canonical bytes (unsorted, duplicated, the root, a stranger's certificate) do not
+    // even decode: one encoding per payment (PROTOCOL.md §3.1).
+    let (_, trust) = s.get("/api/v1/trust").await;
+    let root = ops_core::Certificate::from_bytes(
+        &base64::engine::general_purpose::STANDARD
+            .decode(trust["root"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let stranger = s.device(shop, 3).await;
+    let mut raw = vec![fi.clone(), wallet.cert.clone()];
+    raw.sort_by_key(Certificate::id);
+    let variants = [
+        raw.iter().rev().cloned().collect::<Vec<_>>(),
+        vec![raw[0].clone(), raw[0].clone(), raw[1].clone()],
+        [vec![root], raw.clone()].concat(),
+        [raw.clone(), vec![stranger.cert.clone()]].concat(),
+    ];
+    for certs in variants {
+        let mut p = payment(vec![], &notes[0], vec![spend.clone()]);
+        p.certs = certs;
+        let bytes = ops_core::testing::encode_payment_certs_as_given(&p);
+        let (status, v) = s
+            .admin_post(
+                "/api/v1/deposits",
+                json!({"payment": b64(&bytes), "depositor": pos.id().to_string()}),
+            )
+            .await;
+        assert_eq!((status, v["error"]["code"].as_str()), (400, Some("malformed_payment")), "{v}");
+    }
     let mut credited = 0;
     for certs in &lists {
         let p = payment(certs.clone(), &notes[0], vec![spend.clone()]);
