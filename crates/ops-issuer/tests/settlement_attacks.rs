@@ -76,7 +76,11 @@ async fn reencoded_payment_is_credited_once(s: &Server) {
                 json!({"payment": b64(&bytes), "depositor": pos.id().to_string()}),
             )
             .await;
-        assert_eq!((status, v["error"]["code"].as_str()), (400, Some("malformed_payment")), "{v}");
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some("malformed_payment")),
+            "{v}"
+        );
     }
     let mut credited = 0;
     for certs in &lists {

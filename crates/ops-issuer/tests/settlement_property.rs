@@ -63,6 +63,8 @@ struct World<'a> {
     uploads: Vec<Upload>,
     /// Final notes the model knows to be credited.
     credited: BTreeSet<String>,
+    /// Every answer, per final note (to explain a failure).
+    history: BTreeMap<String, Vec<String>>,
     tag: u8,
 }
 
@@ -240,6 +242,12 @@ impl World<'_> {
                 matches!(status, 200 | 202 | 422),
                 "unexpected answer {status}: {v}"
             );
+            for (note, _) in Self::finals(&u.payment) {
+                self.history
+                    .entry(note)
+                    .or_default()
+                    .push(format!("{status} {v} (batch of {})", batch.len()));
+            }
             if *status != 200 {
                 continue;
             }
@@ -304,7 +312,17 @@ impl World<'_> {
                 expected += value as i64;
             }
         }
-        assert_eq!(v["outcome"]["credited"].as_i64(), Some(expected), "{v}");
+        assert_eq!(
+            v["outcome"]["credited"].as_i64(),
+            Some(expected),
+            "{v}\nhold {h}\nhistory {:#?}",
+            h["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| self.history.get(n.as_str().unwrap()))
+                .collect::<Vec<_>>()
+        );
     }
 
     async fn deposit_parallel(&mut self) {
@@ -375,6 +393,7 @@ async fn sequence(s: &Server, seed: u64, steps: usize) {
         held: Vec::new(),
         uploads: Vec::new(),
         credited: BTreeSet::new(),
+        history: BTreeMap::new(),
         tag: 0,
     };
     for _ in 0..3 {

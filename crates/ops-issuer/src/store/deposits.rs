@@ -4,6 +4,7 @@
 
 mod batch;
 pub mod coverage;
+mod fast;
 
 use sqlx::{AnyConnection, Row};
 

@@ -492,14 +492,35 @@ async fn hold(
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
+    let mut claimed = 0;
+    let mut distinct = HashSet::new();
     for f in &d.finals {
-        sqlx::query(
+        if !distinct.insert(f.id.as_str()) {
+            continue;
+        }
+        claimed += sqlx::query(
             "INSERT INTO held_notes (note_id, held_id) VALUES ($1, $2) ON CONFLICT (note_id) DO NOTHING",
         )
         .bind(&f.id)
         .bind(id)
         .execute(&mut **tx)
-        .await?;
+        .await?
+        .rows_affected();
+    }
+    if claimed != distinct.len() as u64 {
+        // Another upload of these notes was held first (a concurrent writer committed it
+        // while this one recorded): answer with that hold, keep one hold per note.
+        sqlx::query("DELETE FROM held_notes WHERE held_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM held_deposits WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        return hold_of(tx, &d.payment_hash, d.account_id, &d.finals)
+            .await?
+            .ok_or_else(|| StoreError::Conflict.into());
     }
     revoke(tx, culprit, "double spend", d.now).await?;
     Ok(DepositOutcome {
@@ -521,17 +542,39 @@ pub(super) async fn record(
     backend: Backend,
     jobs: &[(&NewDeposit, FraudBuilder<'_>)],
 ) -> Result<Vec<DepositOutcome>, RecordError> {
+    // The common case first: nothing overlaps, a few statements for the whole batch.
+    let deposits: Vec<&NewDeposit> = jobs.iter().map(|(d, _)| *d).collect();
+    let mut fast_path = tx.begin().await?;
+    let fast = super::fast::record(&mut fast_path, backend, &deposits).await;
+    let recorded = match fast {
+        Ok(Some(outcomes)) => {
+            fast_path.commit().await?;
+            Some(outcomes)
+        }
+        Ok(None) => {
+            fast_path.rollback().await?;
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut credits: BTreeMap<i64, i64> = BTreeMap::new();
     let mut debits = Vec::new();
-    for (d, fraud) in jobs {
-        let r = record_one(tx, backend, d, *fraud).await?;
-        let sum = credits.entry(r.outcome.account_id).or_default();
+    match recorded {
+        Some(fast) => outcomes = fast,
+        None => {
+            for (d, fraud) in jobs {
+                let r = record_one(tx, backend, d, *fraud).await?;
+                debits.extend(r.debits);
+                outcomes.push(r.outcome);
+            }
+        }
+    }
+    let mut credits: BTreeMap<i64, i64> = BTreeMap::new();
+    for o in &outcomes {
+        let sum = credits.entry(o.account_id).or_default();
         *sum = sum
-            .checked_add(r.outcome.credited)
+            .checked_add(o.credited)
             .ok_or_else(|| StoreError::Corrupt("credit overflows".into()))?;
-        debits.extend(r.debits);
-        outcomes.push(r.outcome);
     }
     // Credits first, in account order (see `Store::record_batch`), then the debits.
     for (account, amount) in credits {
