@@ -32,7 +32,8 @@ pub struct AuditReport {
     pub issued: i64,
     /// Value credited by deposits and defunds.
     pub credited: i64,
-    /// Value claimed more than once (sum of the fraud cases' excess).
+    /// Value claimed more than once (sum of the fraud cases' excess; cases migrated from
+    /// before the per-note ledger, kind `legacy`, are outside it and not counted).
     pub excess: i64,
     /// Value of all notes not claimed by anything (still spendable or unspent).
     pub unclaimed: i64,
@@ -133,7 +134,8 @@ impl Store {
         }
         let mut excess: HashMap<String, i64> = HashMap::new();
         for r in sqlx::query(
-            "SELECT input_note, CAST(SUM(excess) AS BIGINT) FROM fraud_cases GROUP BY input_note",
+            "SELECT input_note, CAST(SUM(excess) AS BIGINT) FROM fraud_cases \
+             WHERE kind <> 'legacy' GROUP BY input_note",
         )
         .fetch_all(pool)
         .await?

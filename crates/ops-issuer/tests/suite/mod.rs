@@ -365,6 +365,15 @@ pub async fn db_refuses_overlap(store: &ops_issuer::store::Store) {
         .bind(id)
         .execute(store.pool())
     };
+    for note in ["n1", "n2"] {
+        sqlx::query(
+            "INSERT INTO ledger_notes (note_id, value, owner, kind) VALUES ($1, 100, 'o', 'issuance')",
+        )
+        .bind(note)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
     insert("a", "n1", 0, 10, 100).await.unwrap();
     insert("b", "n1", 10, 20, 100).await.unwrap();
     insert("c", "n2", 5, 15, 100).await.unwrap();
@@ -390,6 +399,10 @@ pub async fn db_refuses_overlap(store: &ops_issuer::store::Store) {
     assert!(
         insert("k", "n1", 40, 50, 200).await.is_err(),
         "a second value for one note refused"
+    );
+    assert!(
+        insert("l", "n3", 0, 10, 100).await.is_err(),
+        "coverage of a note the ledger does not know refused"
     );
     insert("i", "n1", 20, 30, 100).await.unwrap();
     // Coverage is never changed or removed.

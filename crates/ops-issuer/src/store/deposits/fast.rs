@@ -262,7 +262,7 @@ pub(super) async fn record(
         conn,
         "INSERT INTO ledger_notes (note_id, value, owner, kind)",
         &note_rows,
-        "ON CONFLICT (note_id) DO NOTHING RETURNING note_id",
+        "ON CONFLICT (note_id) DO NOTHING",
         None,
     )
     .await?;
@@ -319,7 +319,7 @@ pub(super) async fn record(
         "INSERT INTO deposits (payment_hash, depositor, account_id, amount, spends_recorded, fraud_cases, created)",
         &log_rows,
         "ON CONFLICT (payment_hash) DO UPDATE SET spends_recorded = deposits.spends_recorded + excluded.spends_recorded \
-         RETURNING payment_hash",
+",
         None,
     )
     .await?;
