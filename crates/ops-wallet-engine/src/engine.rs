@@ -347,7 +347,8 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         Ok(out)
     }
 
-    async fn step(&self, id: &SagaId, event: Event, now: u64) -> Result<Output, EngineError> {
+    /// Feeds exactly one event: one transition, one batch (no automatic follow-up).
+    pub async fn step(&self, id: &SagaId, event: Event, now: u64) -> Result<Output, EngineError> {
         let record = self.saga(id).await?;
         let snap = self.snapshot().await?;
         let t = saga::advance(&record, event, &snap, now)?;
