@@ -58,13 +58,12 @@ impl Lab {
                 what: Shown::Payment,
                 bytes,
             } = c
+                && let Some(before) = self.shown.insert(saga.clone(), bytes.clone())
             {
-                if let Some(before) = self.shown.insert(saga.clone(), bytes.clone()) {
-                    assert_eq!(
-                        &before, bytes,
-                        "a payment is always shown with the same bytes"
-                    );
-                }
+                assert_eq!(
+                    &before, bytes,
+                    "a payment is always shown with the same bytes"
+                );
             }
         }
         self.ids.insert(name, out.record.id.clone());
