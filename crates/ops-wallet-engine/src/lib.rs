@@ -27,6 +27,9 @@ mod testkit;
 #[cfg(test)]
 mod crash_tests;
 
+#[cfg(test)]
+mod flow_tests;
+
 pub use engine::{Config, Engine, Output};
 pub use error::{EngineError, SagaError};
 pub use recovery::{Action, RecoveryReport};
