@@ -605,6 +605,13 @@ impl Engine<'_, MemoryStore> {
 
 use crate::Engine;
 
+fn start_of(p: crate::engine::Prepared) -> saga::Transition {
+    match p {
+        crate::engine::Prepared::Start(t) => t,
+        crate::engine::Prepared::Existing(o) => panic!("already started: {o:?}"),
+    }
+}
+
 #[test]
 fn two_windows_race_for_one_note() {
     let w = world(1);
@@ -623,8 +630,8 @@ fn two_windows_race_for_one_note() {
     let r1 = pos_request(&lab.w, 600, 1, NOW).to_bytes();
     let r2 = pos_request(&lab.w, 600, 2, NOW).to_bytes();
     // Both windows decide on the same snapshot: both pick [0, 600) of the one note.
-    let t1 = block_on(tab1.prepare_pay(&r1, NOW)).unwrap().unwrap();
-    let t2 = block_on(tab2.prepare_pay(&r2, NOW)).unwrap().unwrap();
+    let t1 = start_of(block_on(tab1.prepare_pay(&r1, NOW)).unwrap());
+    let t2 = start_of(block_on(tab2.prepare_pay(&r2, NOW)).unwrap());
     block_on(tab1.commit(t1)).unwrap();
     let e = block_on(tab2.commit(t2)).unwrap_err();
     assert!(
@@ -646,8 +653,8 @@ fn losing_window_picks_another_note() {
     let (tab1, tab2) = (engine(store), engine(store));
     let r1 = pos_request(&lab.w, 600, 1, lab.now).to_bytes();
     let r2 = pos_request(&lab.w, 600, 2, lab.now).to_bytes();
-    let t1 = block_on(tab1.prepare_pay(&r1, lab.now)).unwrap().unwrap();
-    let t2 = block_on(tab2.prepare_pay(&r2, lab.now)).unwrap().unwrap();
+    let t1 = start_of(block_on(tab1.prepare_pay(&r1, lab.now)).unwrap());
+    let t2 = start_of(block_on(tab2.prepare_pay(&r2, lab.now)).unwrap());
     let pieces = |t: &saga::Transition| match &t.record.state {
         SagaState::Pay(PayState::Reserved { pieces, .. }) => pieces.clone(),
         _ => panic!(),

@@ -51,6 +51,15 @@ pub struct Output {
     pub commands: Vec<Command>,
 }
 
+/// What [`Engine::prepare_pay`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// A new payment: commit this transition.
+    Start(Transition),
+    /// The request already has an unfinished payment: here it is, with its commands.
+    Existing(Output),
+}
+
 /// The wallet engine over a store.
 #[derive(Debug)]
 pub struct Engine<'s, S> {
@@ -170,13 +179,9 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         Ok(SagaId::new("pay", &req.hash().0))
     }
 
-    /// Decides (without committing) the start of a payment of `request`. `None` when the
-    /// request already has an unfinished payment (see [`Self::start_pay`]).
-    pub async fn prepare_pay(
-        &self,
-        request: &[u8],
-        now: u64,
-    ) -> Result<Result<Transition, Output>, EngineError> {
+    /// Decides (without committing) the start of a payment of `request`, or finds the
+    /// unfinished payment of that request (see [`Self::start_pay`]).
+    pub async fn prepare_pay(&self, request: &[u8], now: u64) -> Result<Prepared, EngineError> {
         let id = Self::pay_id(request)?;
         let existing = self.store.saga(&id).await?;
         let snap = self.snapshot().await?;
@@ -188,18 +193,22 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         match existing {
             None => {
                 let step = pay::start(&at, request, &snap, self.config.min_life)?;
-                Ok(Ok(Transition::create(id, step.map(SagaState::Pay), now)))
+                Ok(Prepared::Start(Transition::create(
+                    id,
+                    step.map(SagaState::Pay),
+                    now,
+                )))
             }
             Some(old) => match &old.state {
                 SagaState::Pay(pay::PayState::Released { .. }) => {
                     let step = pay::start(&at, request, &snap, self.config.min_life)?;
-                    Ok(Ok(Transition::recreate(
+                    Ok(Prepared::Start(Transition::recreate(
                         &old,
                         step.map(SagaState::Pay),
                         now,
                     )))
                 }
-                s if !s.is_finished() => Ok(Err(Output {
+                s if !s.is_finished() => Ok(Prepared::Existing(Output {
                     commands: saga::pending_commands(&old, &snap),
                     record: old,
                 })),
@@ -216,8 +225,8 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         loop {
             attempt += 1;
             match self.prepare_pay(request, now).await? {
-                Err(existing) => return Ok(existing),
-                Ok(t) => match self.commit(t).await {
+                Prepared::Existing(existing) => return Ok(existing),
+                Prepared::Start(t) => match self.commit(t).await {
                     Err(EngineError::Store(StoreError::RangeTaken { .. }))
                         if attempt < self.config.reserve_attempts => {}
                     other => return other,

@@ -30,7 +30,7 @@ mod crash_tests;
 #[cfg(test)]
 mod flow_tests;
 
-pub use engine::{Config, Engine, Output};
+pub use engine::{Config, Engine, Output, Prepared};
 pub use error::{EngineError, SagaError};
 pub use recovery::{Action, RecoveryReport};
 pub use saga::{Command, Event, SagaRecord, SagaState};
