@@ -378,3 +378,47 @@ fn every_saga_record_round_trips_through_json() {
         assert_eq!(back, r, "{json}");
     }
 }
+
+#[test]
+fn a_range_received_before_is_refused_from_the_stored_ledger() {
+    let mut w = world(2);
+    let payer = onboarded(&w, 0);
+    let payee = onboarded(&w, 1);
+    fund(&mut w, &payer, 1, 1_000);
+    let pe = engine(&payee);
+    let show = |nonce: u8| {
+        let out = block_on(pe.start_receive(&pe.ask([nonce; 16], 300, "EUR", None), NOW)).unwrap();
+        let Some(Command::Show { bytes, .. }) = out.commands.first().cloned() else {
+            panic!()
+        };
+        (out.record.id, bytes)
+    };
+    let (r1, req1) = show(1);
+    let out = block_on(engine(&payer).start_pay(&req1, NOW)).unwrap();
+    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
+        panic!()
+    };
+    let a = sign(&mut w, 0, &items);
+    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
+    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
+        panic!()
+    };
+    block_on(pe.handle(&r1, Event::Scanned(payment.clone()), NOW)).unwrap();
+    // The payer copies the same range into a payment for a second request of this payee
+    // (a double spend a modified wallet could make).
+    let (r2, req2) = show(2);
+    let req2 = ops_core::PaymentRequest::from_bytes(&req2).unwrap();
+    let mut copy = ops_core::Payment::from_bytes(&payment).unwrap();
+    let mut body = copy.chains[0].spends[0].body.clone();
+    body.request = req2.hash();
+    copy.chains[0].spends[0] = ops_core::testing::World::spend_by(&mut w.wallets[0], body);
+    let out = block_on(pe.handle(&r2, Event::Scanned(copy.to_bytes()), NOW + 1)).unwrap();
+    assert!(matches!(
+        out.record.state,
+        SagaState::Receive(ReceiveState::Shown { .. })
+    ));
+    assert!(
+        matches!(&out.commands[0], Command::Notify { message, .. } if message.contains("V23 "))
+    );
+    assert_eq!(check(&payee).came_in, 300, "counted once");
+}
