@@ -421,4 +421,12 @@ fn a_range_received_before_is_refused_from_the_stored_ledger() {
         matches!(&out.commands[0], Command::Notify { message, .. } if message.contains("V23 "))
     );
     assert_eq!(check(&payee).came_in, 300, "counted once");
+    // The two signed spends are kept as a fraud proof for the FI.
+    let proofs = block_on(payee.fraud_proofs()).unwrap();
+    assert_eq!(proofs.len(), 1);
+    let proof = ops_core::FraudProof::from_bytes(&proofs[0]).unwrap();
+    assert_eq!(
+        proof.verify(&w.root, &P256Provider).unwrap().culprit,
+        w.wallets[0].id()
+    );
 }

@@ -3,8 +3,8 @@
 //! ```text
 //! start ─► Shown ──Scanned──► Scanned ──Verify──► Received
 //!            │  ▲                 │
-//!          Abort └──── refused ───┘ (Notify: what was wrong; the request is shown again)
-//!            ▼
+//!          Abort └──── refused ───┘ (Notify: what was wrong; the request is shown again;
+//!            ▼                            a double spend's fraud proof is kept for the FI)
 //!          Closed
 //! ```
 //!
@@ -169,7 +169,14 @@ fn verify(
         scanned_at,
     ) {
         Ok(v) => v,
-        Err(e) => return Ok(refuse(at, request, e.to_string())),
+        Err(e) => {
+            let mut step = refuse(at, request, e.to_string());
+            if let Some(proof) = e.fraud_proof() {
+                step.writes
+                    .push(Write::Note(NoteWrite::KeepFraudProof(proof.to_bytes())));
+            }
+            return Ok(step);
+        }
     };
     let mut writes = Vec::new();
     let mut notes = Vec::new();

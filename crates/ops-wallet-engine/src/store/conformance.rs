@@ -446,4 +446,14 @@ pub async fn received_spends_kept_once<S: WalletStore>(s: &S) {
     let mut got = s.received_spends().await.unwrap();
     got.sort();
     assert_eq!(got, vec![vec![1, 2], vec![3]]);
+    // Fraud proofs likewise, apart from the spends.
+    for _ in 0..2 {
+        s.apply(batch(vec![Write::Note(NoteWrite::KeepFraudProof(vec![
+            7, 7,
+        ]))]))
+        .await
+        .unwrap();
+    }
+    assert_eq!(s.fraud_proofs().await.unwrap(), vec![vec![7, 7]]);
+    assert_eq!(s.received_spends().await.unwrap().len(), 2);
 }

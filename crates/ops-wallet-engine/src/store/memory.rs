@@ -19,6 +19,7 @@ struct State {
     notes: BTreeMap<NoteId, WalletNote>,
     claims: Vec<Claim>,
     spends: BTreeMap<[u8; 32], Vec<u8>>,
+    fraud: BTreeMap<[u8; 32], Vec<u8>>,
     sagas: BTreeMap<SagaId, SagaRecord>,
     trust: Option<TrustBundle>,
     crls: BTreeMap<CertId, (u64, Vec<u8>)>,
@@ -117,6 +118,9 @@ impl State {
                     self.spends.entry(spend_key(&s)).or_insert(s);
                 }
             }
+            NoteWrite::KeepFraudProof(p) => {
+                self.fraud.entry(spend_key(&p)).or_insert(p);
+            }
         }
         Ok(())
     }
@@ -172,7 +176,7 @@ impl State {
     }
 }
 
-/// The key a received spend is stored under: SHA-256 of its bytes (the store does not
+/// The key a received spend or a fraud proof is stored under: SHA-256 of its bytes (the store does not
 /// decode; identical bytes are one entry).
 fn spend_key(bytes: &[u8]) -> [u8; 32] {
     sha256(bytes)
@@ -189,6 +193,10 @@ impl NoteStore for MemoryStore {
 
     async fn received_spends(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         Ok(self.state.borrow().spends.values().cloned().collect())
+    }
+
+    async fn fraud_proofs(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self.state.borrow().fraud.values().cloned().collect())
     }
 }
 

@@ -59,6 +59,9 @@ pub enum NoteWrite {
     /// Records received spends (canonical bytes) in the wallet's range ledger, by spend id;
     /// a spend recorded before is kept once.
     RecordSpends(Vec<Vec<u8>>),
+    /// Keeps a fraud proof (canonical bytes) from a refused double spend, for the FI at the
+    /// next sync; the same proof is kept once.
+    KeepFraudProof(Vec<u8>),
 }
 
 /// A write to the sagas concern.
@@ -220,6 +223,8 @@ pub trait NoteStore {
     async fn claims(&self) -> Result<Vec<Claim>, StoreError>;
     /// Every received spend recorded (canonical bytes).
     async fn received_spends(&self) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Fraud proofs kept from refused double spends (canonical bytes).
+    async fn fraud_proofs(&self) -> Result<Vec<Vec<u8>>, StoreError>;
 }
 
 /// Saga records.
