@@ -1,0 +1,39 @@
+//! The OPS wallet's UI-free engine: every flow that moves value (pay, receive, fund,
+//! defund, deposit) as a persisted saga, start-up recovery, storage traits with an
+//! in-memory store, and the home screen's figures.
+//!
+//! No I/O and no clock: time comes in as `now` (Unix seconds), randomness as keys and
+//! nonces chosen by the app, and every effect goes out as a [`saga::Command`] that the app
+//! performs and answers with a [`saga::Event`]. Builds for `wasm32-unknown-unknown`.
+//!
+//! The loop, for every step of every flow: load a [`snapshot::Snapshot`] → decide with a
+//! pure transition ([`saga::advance`]) → commit one atomic [`store::Batch`] (the saga
+//! record, with its version checked, and the writes it implies) → return the commands.
+//! See `docs/ENGINE.md`.
+
+pub mod engine;
+pub mod error;
+pub mod hexser;
+pub mod recovery;
+pub mod saga;
+pub mod snapshot;
+pub mod store;
+pub mod summary;
+pub mod types;
+
+#[cfg(test)]
+mod testkit;
+
+#[cfg(test)]
+mod crash_tests;
+
+#[cfg(test)]
+mod flow_tests;
+
+pub use engine::{Config, Engine, Output, Prepared};
+pub use error::{EngineError, SagaError};
+pub use recovery::{Action, RecoveryReport};
+pub use saga::{Command, Event, SagaRecord, SagaState};
+pub use store::{Batch, MemoryStore, StoreError, WalletStore};
+pub use summary::HomeSummary;
+pub use types::{Assertion, Claim, ClaimStatus, SagaId};

@@ -1,0 +1,287 @@
+//! Test fixtures: onboarded wallets over memory stores, a fake FI answering the engine's
+//! posts, an authenticator answering its sign commands, and the invariant checks every
+//! crash test runs (value conserved, no range held twice, claims match their sagas).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use futures_executor::block_on;
+use ops_core::ids::from_hex;
+use ops_core::msg::Signed;
+use ops_core::testing::{DAY, DeviceSigner, T0, World};
+use ops_core::{P256Provider, PaymentRequest, ReceiptBody};
+
+use crate::saga::fi::b64;
+use crate::saga::{
+    Command, DefundState, DepositState, Event, FundState, PayState, ReceiveState, SagaState, Shown,
+    SignItem,
+};
+use crate::store::{MemoryStore, NoteStore, SagaStore};
+use crate::types::{Assertion, ClaimStatus, Identity, SagaId, TrustBundle};
+use crate::{Config, Engine};
+
+/// The time tests run at.
+pub const NOW: u64 = T0 + DAY;
+
+pub fn identity(w: &World, i: usize) -> Identity {
+    Identity {
+        device_cert: w.wallets[i].cert.to_bytes(),
+        fi_cert: w.fis[i % 2].to_bytes(),
+        credential_id: vec![i as u8; 8],
+        account_id: i as u64 + 1,
+    }
+}
+
+pub fn bundle(w: &World) -> TrustBundle {
+    TrustBundle {
+        root: w.root.to_bytes(),
+        fis: w.fis.iter().map(|f| f.to_bytes()).collect(),
+    }
+}
+
+/// A world with fresh CRLs and `n` wallets.
+pub fn world(n: usize) -> World {
+    let mut w = World::new(n);
+    w.publish_crls(NOW - 60, &[], &P256Provider);
+    w
+}
+
+pub fn engine(store: &MemoryStore) -> Engine<'_, MemoryStore> {
+    Engine::new(store, Config::default())
+}
+
+/// A store with wallet `i` onboarded and the world's CRLs.
+pub fn onboarded(w: &World, i: usize) -> MemoryStore {
+    let store = MemoryStore::new();
+    let e = engine(&store);
+    block_on(e.onboard(identity(w, i), bundle(w))).unwrap();
+    for crl in w.crls.iter() {
+        block_on(e.store_crl(&crl.to_bytes())).unwrap();
+    }
+    store
+}
+
+/// A POS request carrying the certificates a payer needs.
+pub fn pos_request(w: &World, amount: u64, seed: u8, created: u64) -> PaymentRequest {
+    let mut r = w.request(amount, seed, created);
+    r.certs = vec![w.pos.cert.clone(), w.fis[0].clone()];
+    r
+}
+
+/// The authenticator of wallet `i` answers a sign command.
+pub fn sign(w: &mut World, i: usize, items: &[SignItem]) -> Vec<Assertion> {
+    let DeviceSigner::WebAuthn(auth) = &mut w.wallets[i].signer else {
+        panic!("wallet signs with WebAuthn");
+    };
+    items
+        .iter()
+        .map(|it| {
+            let a = auth.assert(&it.challenge);
+            Assertion {
+                authenticator_data: a.authenticator_data,
+                client_data_json: a.client_data_json,
+                signature_der: a.signature_der,
+            }
+        })
+        .collect()
+}
+
+/// The fake FI's answer to a post: fund issues notes derived from the idempotency key
+/// (so a re-post returns the same notes, as an FI honouring the key would).
+pub fn fi_answer(w: &World, i: usize, path: &str, body: &str, key: &str) -> (u16, String) {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    match path {
+        "/api/v1/fund" => {
+            let amount = v["amount"].as_u64().unwrap();
+            let seed = from_hex(key).map_or(0, |k| k[0]);
+            let iss = w.issue(i % 2, w.wallets[i].id(), amount, seed);
+            let body = serde_json::json!({
+                "account_id": 1, "balance": 0,
+                "notes": [b64(&iss.to_bytes())],
+                "note_ids": [iss.note_id().to_string()],
+            });
+            (201, body.to_string())
+        }
+        "/api/v1/defund" | "/api/v1/deposits" => (
+            200,
+            serde_json::json!({"status": "credited", "credited": 1}).to_string(),
+        ),
+        _ => (404, String::new()),
+    }
+}
+
+/// The POS's receipt for a payment.
+pub fn receipt(w: &mut World, req: &PaymentRequest, payment: &[u8], time: u64) -> Vec<u8> {
+    let p = ops_core::Payment::from_bytes(payment).unwrap();
+    let body = ReceiptBody {
+        payment: p.hash(),
+        request: req.hash(),
+        payee: w.pos.id(),
+        amount: req.amount,
+        time,
+    };
+    let signature = w.pos.sign(&Signed::body_bytes_of(&body));
+    Signed { body, signature }.to_bytes()
+}
+
+/// Runs commands as a cooperative app would until the saga stops asking: signs, hands
+/// over and confirms payments, closes requests nobody will pay, answers posts.
+pub fn complete(w: &mut World, i: usize, store: &MemoryStore, commands: Vec<Command>, now: u64) {
+    let e = engine(store);
+    let mut queue = commands;
+    let mut rounds = 0;
+    while let Some(c) = queue.pop() {
+        rounds += 1;
+        assert!(rounds < 100, "commands never settle");
+        let (saga, event) = match c {
+            Command::Sign { saga, items } => {
+                let a = sign(w, i, &items);
+                (saga, Event::Signed(a))
+            }
+            Command::Show {
+                saga,
+                what: Shown::Payment,
+                ..
+            } => {
+                let r = block_on(e.saga(&saga)).unwrap();
+                if matches!(r.state, SagaState::Pay(PayState::Signed { .. })) {
+                    (saga, Event::HandedOver)
+                } else {
+                    (saga, Event::Confirmed)
+                }
+            }
+            Command::Show {
+                saga,
+                what: Shown::Request,
+                ..
+            } => (saga, Event::Abort),
+            Command::Post {
+                saga,
+                path,
+                body,
+                idempotency_key,
+            } => {
+                let (status, body) = fi_answer(w, i, &path, &body, &idempotency_key);
+                (saga, Event::Http { status, body })
+            }
+            Command::Notify { .. } => continue,
+        };
+        let out = block_on(e.handle(&saga, event, now)).unwrap();
+        queue.extend(out.commands);
+    }
+}
+
+/// Figures of one wallet, from two independent sources.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Books {
+    /// Σ note values.
+    pub notes: u64,
+    /// Σ funded + received, from the sagas.
+    pub came_in: u64,
+    pub free: u64,
+    pub reserved: u64,
+    pub handed_over: u64,
+    pub spent: u64,
+}
+
+/// Checks the invariants of a store and returns its books:
+/// * no range held twice, every claim inside its note;
+/// * every claim belongs to a saga whose state holds it with that status, and every
+///   saga holding value has exactly its claims;
+/// * value conserved: free + reserved + handed over = funded + received − confirmed spent.
+pub fn check(store: &MemoryStore) -> Books {
+    block_on(check_async(store))
+}
+
+async fn check_async(store: &MemoryStore) -> Books {
+    let notes = store.notes().await.unwrap();
+    let claims = store.claims().await.unwrap();
+    let sagas = store.sagas().await.unwrap();
+    for (k, a) in claims.iter().enumerate() {
+        let n = notes
+            .iter()
+            .find(|n| n.id == a.note)
+            .expect("claim on a held note");
+        assert!(a.from < a.to && a.to <= n.value, "claim inside its note");
+        for b in &claims[k + 1..] {
+            assert!(
+                !a.overlaps(&b.note, b.from, b.to),
+                "range held twice: {a:?} {b:?}"
+            );
+        }
+    }
+    let mut b = Books {
+        notes: notes.iter().map(|n| n.value).sum(),
+        ..Books::default()
+    };
+    for c in &claims {
+        match c.status {
+            ClaimStatus::Reserved => b.reserved += c.value(),
+            ClaimStatus::Signed => b.handed_over += c.value(),
+            ClaimStatus::Spent => b.spent += c.value(),
+        }
+    }
+    b.free = b.notes - b.reserved - b.handed_over - b.spent;
+    for r in &sagas {
+        let held: Vec<_> = claims.iter().filter(|c| c.saga == r.id).collect();
+        let total: u64 = held.iter().map(|c| c.value()).sum();
+        let (want_status, want_total): (Option<ClaimStatus>, u64) = match &r.state {
+            SagaState::Fund(FundState::Funded { amount, .. }) => {
+                b.came_in += amount;
+                (None, 0)
+            }
+            SagaState::Fund(_) => (None, 0),
+            SagaState::Receive(ReceiveState::Received { amount, .. }) => {
+                b.came_in += amount;
+                (None, 0)
+            }
+            SagaState::Receive(_) => (None, 0),
+            SagaState::Pay(p) => {
+                let amount = PaymentRequest::from_bytes(p.request()).unwrap().amount;
+                match p {
+                    PayState::Reserved { .. } => (Some(ClaimStatus::Reserved), amount),
+                    PayState::Signed { .. }
+                    | PayState::HandedOver { .. }
+                    | PayState::Abandoned { .. } => (Some(ClaimStatus::Signed), amount),
+                    PayState::Confirmed { .. } => (Some(ClaimStatus::Spent), amount),
+                    PayState::Released { .. } => (None, 0),
+                }
+            }
+            SagaState::Defund(d) => match d.clone() {
+                DefundState::Reserved { pieces, .. } => (
+                    Some(ClaimStatus::Reserved),
+                    crate::saga::spending::total(&pieces),
+                ),
+                DefundState::Signed { pieces, .. } | DefundState::Refused { pieces, .. } => (
+                    Some(ClaimStatus::Signed),
+                    crate::saga::spending::total(&pieces),
+                ),
+                DefundState::Done { amount, .. } => (Some(ClaimStatus::Spent), amount),
+                DefundState::Released { .. } => (None, 0),
+            },
+            SagaState::Deposit(d) => match d.clone() {
+                DepositState::Posting { amount, .. }
+                | DepositState::Held { amount }
+                | DepositState::Refused { amount, .. } => (Some(ClaimStatus::Signed), amount),
+                DepositState::Deposited { amount, .. } => (Some(ClaimStatus::Spent), amount),
+            },
+        };
+        assert_eq!(total, want_total, "claims of {} ({})", r.id, r.state.name());
+        if let Some(s) = want_status {
+            assert!(
+                held.iter().all(|c| c.status == s),
+                "claim status of {}",
+                r.id
+            );
+        }
+    }
+    assert!(
+        claims.iter().all(|c| sagas.iter().any(|r| r.id == c.saga)),
+        "every claim has its saga"
+    );
+    assert_eq!(b.notes, b.came_in, "notes = funded + received");
+    assert_eq!(b.free + b.reserved + b.handed_over, b.came_in - b.spent);
+    b
+}
+
+pub fn saga_state(store: &MemoryStore, id: &SagaId) -> SagaState {
+    block_on(store.saga(id)).unwrap().unwrap().state
+}
