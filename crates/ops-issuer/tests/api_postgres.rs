@@ -70,6 +70,11 @@ async fn api_suite_on_postgres() {
     suite::admin_requires_token(&s).await;
     drop(s);
 
+    let db = pg.create_database("fundkey").await;
+    let s = common::Server::start("pg-fund-key", Some(db)).await;
+    suite::fund_is_idempotent_by_key(&s).await;
+    drop(s);
+
     let db = pg.create_database("fundrace").await;
     let s = common::Server::start("pg-fund-race", Some(db)).await;
     suite::concurrent_funding(&s).await;

@@ -270,3 +270,9 @@ async fn data_files_are_owner_only_and_a_readable_fi_key_is_refused() {
     assert!(err.contains("fi.key") && err.contains("chmod 600"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn fund_is_idempotent_by_key() {
+    let s = common::Server::start("fund-key", None).await;
+    suite::fund_is_idempotent_by_key(&s).await;
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json};
 use crate::ceremony::{DAY, sign};
-use crate::store::NewNote;
+use crate::store::{FundKey, Funded, NewNote};
 
 /// How many times a funding transaction is retried after losing a race.
 const MAX_ATTEMPTS: usize = 8;
@@ -127,27 +127,76 @@ pub async fn fund(
     // Balance, revocation and the certificate's limit are checked inside the funding
     // transaction (concurrent requests cannot overdraw or exceed the limit); a transaction
     // that lost a race (PostgreSQL deadlock or serialization failure) is retried.
+    let issued = serde_json::json!({
+        "notes": issuances,
+        "note_ids": notes.iter().map(|n| n.note_id.clone()).collect::<Vec<_>>(),
+    });
+    let issued_json = issued.to_string();
+    let key = idempotency_key(&headers)?.map(|key| FundKey {
+        key,
+        amount: req.amount,
+        notes_json: &issued_json,
+        now: t,
+    });
     let mut attempt = 0;
-    let balance = loop {
+    let funded = loop {
         attempt += 1;
         match state
             .store
-            .fund(device.account_id, &device.cert_id, max_outstanding, &notes)
+            .fund(
+                device.account_id,
+                &device.cert_id,
+                max_outstanding,
+                &notes,
+                key.as_ref(),
+            )
             .await
         {
             Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => continue,
             other => break other?,
         }
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({
-            "account_id": device.account_id,
-            "balance": balance,
-            "notes": issuances,
-            "note_ids": notes.iter().map(|n| n.note_id.clone()).collect::<Vec<_>>(),
-        })),
-    ))
+    let (issued, balance, replayed) = match funded {
+        Funded::New { balance } => (issued, balance, false),
+        Funded::Replayed {
+            notes_json,
+            balance,
+        } => {
+            let issued = serde_json::from_str(&notes_json).map_err(|e| {
+                tracing::error!("stored funding answer does not decode: {e}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage",
+                    super::STORAGE_FAULT_MESSAGE,
+                )
+            })?;
+            (issued, balance, true)
+        }
+    };
+    let mut answer = serde_json::json!({
+        "account_id": device.account_id,
+        "balance": balance,
+        "replayed": replayed,
+    });
+    answer["notes"] = issued["notes"].clone();
+    answer["note_ids"] = issued["note_ids"].clone();
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// The request's `Idempotency-Key` header, if any: 1 to 100 visible ASCII characters.
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 100 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k))
+        }
+        _ => Err(ApiError::bad_request(
+            "malformed_idempotency_key",
+            "`Idempotency-Key` must be 1 to 100 visible ASCII characters (a random id the client keeps for this funding and sends again with every retry)",
+        )),
+    }
 }
 
 /// The device `device_id` if the request may fund it. A WebAuthn-registered wallet is

@@ -133,6 +133,13 @@ impl From<StoreError> for ApiError {
                     max_outstanding.saturating_sub(outstanding)
                 ),
             ),
+            StoreError::IdempotencyKeyReused { amount } => Self::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                format!(
+                    "this Idempotency-Key was already used to fund {amount}; use a new key for a new funding, or repeat the first request unchanged to get its answer"
+                ),
+            ),
             StoreError::DeviceRevoked => Self::new(
                 StatusCode::FORBIDDEN,
                 "device_revoked",

@@ -472,10 +472,47 @@ impl Store {
         device: &str,
         max_outstanding: u64,
         notes: &[NewNote],
-    ) -> Result<i64, StoreError> {
+        idempotency: Option<&FundKey<'_>>,
+    ) -> Result<Funded, StoreError> {
         let total_value: u64 = notes.iter().map(|n| n.amount).sum();
         let total = db_int(total_value)?;
         let mut tx = self.begin_write().await?;
+        if let Some(key) = idempotency {
+            // The key first: a concurrent request with the same key waits here (PostgreSQL)
+            // and then finds the first one's row; a refused funding rolls it back.
+            let fresh = sqlx::query(
+                "INSERT INTO fund_requests (device, idempotency_key, amount, notes, balance, created) \
+                 VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (device, idempotency_key) DO NOTHING \
+                 RETURNING device",
+            )
+            .bind(device)
+            .bind(key.key)
+            .bind(db_int(key.amount)?)
+            .bind(key.notes_json)
+            .bind(db_int(key.now)?)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if fresh.is_none() {
+                let row = sqlx::query(
+                    "SELECT amount, notes, balance FROM fund_requests \
+                     WHERE device = $1 AND idempotency_key = $2",
+                )
+                .bind(device)
+                .bind(key.key)
+                .fetch_one(&mut *tx)
+                .await?;
+                let amount: i64 = row.try_get(0)?;
+                if amount != db_int(key.amount)? {
+                    return Err(StoreError::IdempotencyKeyReused {
+                        amount: u64::try_from(amount).unwrap_or(0),
+                    });
+                }
+                return Ok(Funded::Replayed {
+                    notes_json: row.try_get(1)?,
+                    balance: row.try_get(2)?,
+                });
+            }
+        }
         // Accounts before devices: the order a deposit's fraud case takes them in.
         let debited = sqlx::query(
             "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
@@ -519,9 +556,50 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(key) = idempotency {
+            sqlx::query(
+                "UPDATE fund_requests SET balance = $1 WHERE device = $2 AND idempotency_key = $3",
+            )
+            .bind(balance)
+            .bind(device)
+            .bind(key.key)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(balance)
+        Ok(Funded::New { balance })
     }
+}
+
+/// A funding request's idempotency key and what to answer a retry with.
+#[derive(Debug, Clone, Copy)]
+pub struct FundKey<'a> {
+    /// The client's key (`Idempotency-Key` header).
+    pub key: &'a str,
+    /// The amount asked for (a retry must ask for the same).
+    pub amount: u64,
+    /// The answer's notes, as JSON, returned again to a retry.
+    pub notes_json: &'a str,
+    /// Now.
+    pub now: u64,
+}
+
+/// What a funding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Funded {
+    /// The account was debited and the notes stored; the new balance.
+    New {
+        /// Balance after the debit.
+        balance: i64,
+    },
+    /// A retry of an earlier request with the same key: its notes and balance, nothing
+    /// debited again.
+    Replayed {
+        /// The first answer's notes, as JSON.
+        notes_json: String,
+        /// The balance the first answer reported.
+        balance: i64,
+    },
 }
 
 impl Store {

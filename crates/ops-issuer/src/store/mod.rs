@@ -8,7 +8,7 @@ mod deposits;
 mod fraud;
 mod held;
 
-pub use accounts::{AccountRow, CLEANUP_BATCH, DeviceRow, NewDevice, NewNote};
+pub use accounts::{AccountRow, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote};
 pub use audit::{AuditReport, Violation};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
@@ -59,6 +59,12 @@ pub enum StoreError {
         max_outstanding: u64,
         /// Value issued to the device and not yet spent by it.
         outstanding: u64,
+    },
+    /// An idempotency key was used before for another amount.
+    #[error("this idempotency key was used for a funding of {amount}")]
+    IdempotencyKeyReused {
+        /// The amount of the first request.
+        amount: u64,
     },
     /// The device's certificate is revoked.
     #[error("the device's certificate is revoked")]

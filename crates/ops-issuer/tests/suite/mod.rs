@@ -2064,3 +2064,82 @@ pub async fn fund_limits_after_auth(tag: &str, database: Option<String>) {
     drop(s);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Funding with an `Idempotency-Key`: a retry (in sequence or racing) gets the first
+/// answer's notes and debits nothing more; the same key for another amount is refused.
+pub async fn fund_is_idempotent_by_key(s: &Server) {
+    let alice = s.sign_up("alice").await;
+    let wallet = s.device(alice, 81).await;
+    let fund = |key: &'static str, amount: u64| {
+        let req = s
+            .http
+            .post(s.url("/api/v1/fund"))
+            .bearer_auth(&s.admin_token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"device": wallet.id().to_string(), "amount": amount}));
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, first) = fund("load-1", 700).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["replayed"], false);
+    let (status, again) = fund("load-1", 700).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["notes"], first["notes"]);
+    assert_eq!(again["balance"], first["balance"]);
+    assert_eq!(s.balance(alice).await, STARTING - 700);
+    let (status, v) = fund("load-1", 800).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("idempotency_key_reused")),
+        "{v}"
+    );
+    // Twenty retries of one new key at once: one funding.
+    let answers = futures_like_join((0..20).map(|_| fund("load-2", 300)).collect()).await;
+    let notes: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(status, v)| {
+            assert_eq!(*status, 201, "{v}");
+            v["notes"].to_string()
+        })
+        .collect();
+    assert_eq!(notes.len(), 1, "every retry answered with the same notes");
+    assert_eq!(s.balance(alice).await, STARTING - 1_000);
+    let (status, v) = fund("", 1).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("malformed_idempotency_key")),
+        "{v}"
+    );
+    s.assert_conserved(STARTING).await;
+}
+
+/// Runs futures at once on this task.
+async fn futures_like_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|v| v.unwrap()).collect()
+}
