@@ -347,33 +347,9 @@ async fn futures_join(w: &World<'_>, picks: &[Upload]) -> Vec<(u16, Value)> {
     }
     let mut out = Vec::new();
     // Drive all requests at once: the server sees them concurrently.
-    let joined = join_all(set).await;
+    let joined = common::join_all(set).await;
     out.extend(joined);
     out
-}
-
-/// Runs futures concurrently (no extra dependency: a tiny join over a Vec).
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|v| v.unwrap()).collect()
 }
 
 async fn sequence(s: &Server, seed: u64, steps: usize) {

@@ -168,6 +168,33 @@ struct Resolve {
     operator: String,
 }
 
+/// An operator's name and note for a decision (a case resolution, a held deposit),
+/// trimmed and bounded: `400 operator_required` / `note_required` otherwise.
+pub(super) fn operator_and_note<'a>(
+    operator: &'a str,
+    note: &'a str,
+) -> Result<(&'a str, &'a str), ApiError> {
+    let operator = operator.trim();
+    let note = note.trim();
+    if operator.is_empty() || operator.len() > MAX_OPERATOR {
+        return Err(ApiError::bad_request(
+            "operator_required",
+            format!(
+                "`operator` must name who decides (1 to {MAX_OPERATOR} bytes); it is recorded with the decision"
+            ),
+        ));
+    }
+    if note.is_empty() || note.len() > MAX_NOTE {
+        return Err(ApiError::bad_request(
+            "note_required",
+            format!(
+                "`note` must say why (1 to {MAX_NOTE} bytes); it is recorded with the decision"
+            ),
+        ));
+    }
+    Ok((operator, note))
+}
+
 /// `POST /api/v1/fraud-cases/{id}/resolve` (admin): records an operator's final decision.
 pub async fn resolve(
     State(state): State<AppState>,
@@ -178,24 +205,7 @@ pub async fn resolve(
     require_admin(&state, &headers)?;
     let id = parse_id(&id)?;
     let req: Resolve = parse_json(&body)?;
-    let operator = req.operator.trim();
-    let note = req.note.trim();
-    if operator.is_empty() || operator.len() > MAX_OPERATOR {
-        return Err(ApiError::bad_request(
-            "operator_required",
-            format!(
-                "`operator` must name who decides (1 to {MAX_OPERATOR} bytes); it is recorded with the resolution"
-            ),
-        ));
-    }
-    if note.is_empty() || note.len() > MAX_NOTE {
-        return Err(ApiError::bad_request(
-            "note_required",
-            format!(
-                "`note` must say why (1 to {MAX_NOTE} bytes); it is recorded with the resolution"
-            ),
-        ));
-    }
+    let (operator, note) = operator_and_note(&req.operator, &req.note)?;
     let (case, newly) = match state
         .store
         .resolve_fraud_case(id, req.resolution, note, operator, now())

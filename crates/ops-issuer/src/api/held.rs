@@ -54,19 +54,11 @@ struct Decision {
 
 fn decision(body: &Bytes) -> Result<Decision, ApiError> {
     let d: Decision = parse_json(body)?;
-    if d.operator.trim().is_empty() || d.operator.len() > 100 {
-        return Err(ApiError::bad_request(
-            "operator_required",
-            "`operator` must name who decides (1-100 bytes)",
-        ));
-    }
-    if d.note.trim().is_empty() || d.note.len() > 2_000 {
-        return Err(ApiError::bad_request(
-            "note_required",
-            "`note` must say why (1-2000 bytes)",
-        ));
-    }
-    Ok(d)
+    let (operator, note) = super::fraud::operator_and_note(&d.operator, &d.note)?;
+    Ok(Decision {
+        operator: operator.to_owned(),
+        note: note.to_owned(),
+    })
 }
 
 /// `POST /api/v1/held-deposits/{id}/release` (admin): credit the held payment after all
@@ -85,8 +77,8 @@ pub async fn release(
         &state.settler,
         &state.trust,
         id,
-        d.operator.trim(),
-        d.note.trim(),
+        &d.operator,
+        &d.note,
     )
     .await
     .map_err(super::deposit::deposit_error)?;
@@ -106,7 +98,7 @@ pub async fn reject(
     let d = decision(&body)?;
     if !state
         .store
-        .reject_held(id, d.operator.trim(), d.note.trim(), super::now())
+        .reject_held(id, &d.operator, &d.note, super::now())
         .await?
     {
         return Err(ApiError::new(

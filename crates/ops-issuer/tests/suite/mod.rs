@@ -2101,7 +2101,7 @@ pub async fn fund_is_idempotent_by_key(s: &Server) {
         "{v}"
     );
     // Twenty retries of one new key at once: one funding.
-    let answers = futures_like_join((0..20).map(|_| fund("load-2", 300)).collect()).await;
+    let answers = crate::common::join_all((0..20).map(|_| fund("load-2", 300)).collect()).await;
     let notes: std::collections::BTreeSet<String> = answers
         .iter()
         .map(|(status, v)| {
@@ -2118,28 +2118,4 @@ pub async fn fund_is_idempotent_by_key(s: &Server) {
         "{v}"
     );
     s.assert_conserved(STARTING).await;
-}
-
-/// Runs futures at once on this task.
-async fn futures_like_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|v| v.unwrap()).collect()
 }
