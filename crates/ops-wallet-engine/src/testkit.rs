@@ -89,21 +89,42 @@ pub fn sign(w: &mut World, i: usize, items: &[SignItem]) -> Vec<Assertion> {
 pub fn fi_answer(w: &World, i: usize, path: &str, body: &str, key: &str) -> (u16, String) {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     match path {
-        "/api/v1/fund" => {
+        ops_api::paths::FUND => {
             let amount = v["amount"].as_u64().unwrap();
             let seed = from_hex(key).map_or(0, |k| k[0]);
             let iss = w.issue(i % 2, w.wallets[i].id(), amount, seed);
-            let body = serde_json::json!({
-                "account_id": 1, "balance": 0,
-                "notes": [b64(&iss.to_bytes())],
-                "note_ids": [iss.note_id().to_string()],
-            });
-            (201, body.to_string())
+            let body = ops_api::FundResponse {
+                account_id: 1,
+                balance: 0,
+                notes: vec![b64(&iss.to_bytes())],
+                note_ids: vec![iss.note_id().to_string()],
+                replayed: false,
+            };
+            (201, serde_json::to_string(&body).unwrap())
         }
-        "/api/v1/defund" | "/api/v1/deposits" => (
-            200,
-            serde_json::json!({"status": "credited", "credited": 1}).to_string(),
-        ),
+        ops_api::paths::DEFUND | ops_api::paths::DEPOSITS => {
+            let payment = ops_core::Payment::from_bytes(
+                &crate::saga::fi::unb64(v["payment"].as_str().unwrap()).unwrap(),
+            )
+            .unwrap();
+            let amount: u64 = payment
+                .chains
+                .iter()
+                .filter_map(|c| c.last())
+                .map(|s| s.body.value())
+                .sum();
+            let outcome = ops_api::DepositOutcome {
+                payment_hash: payment.hash().to_string(),
+                account_id: 1,
+                status: ops_api::DepositStatus::Credited,
+                amount: i64::try_from(amount).unwrap(),
+                credited: i64::try_from(amount).unwrap(),
+                spends_recorded: 1,
+                fraud_cases: 0,
+                held_id: None,
+            };
+            (200, serde_json::to_string(&outcome).unwrap())
+        }
         _ => (404, String::new()),
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 /// fixture page is left out on purpose: it turns on `ops-transport-web`'s `test-hooks`,
 /// and this lint checks the code the apps build; the native lint of the whole workspace
 /// and the fixture's Trunk build cover the hooks.)
-const WASM_PACKAGES: [&str; 8] = [
+const WASM_PACKAGES: [&str; 9] = [
     "ops-wallet",
     "ops-pos",
     "ops-browser",
@@ -19,6 +19,7 @@ const WASM_PACKAGES: [&str; 8] = [
     "ops-transport-web",
     "ops-qr-worker",
     "ops-wallet-engine",
+    "ops-api",
 ];
 /// Packages with `wasm-bindgen-test` tests that run in headless Chromium.
 const BROWSER_TEST_PACKAGES: [&str; 3] = ["ops-wallet", "ops-pos", "ops-browser"];

@@ -48,13 +48,13 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         },
         &state.trust.fi_key,
     );
-    let body = serde_json::json!({
-        "issuer": state.trust.fi.id().to_string(),
-        "version": version,
-        "issued": issued,
-        "revoked": revoked,
-        "crl": STANDARD.encode(crl.to_bytes()),
-    });
+    let body = ops_api::CrlResponse {
+        issuer: state.trust.fi.id().to_string(),
+        version,
+        issued,
+        revoked,
+        crl: STANDARD.encode(crl.to_bytes()),
+    };
     Ok((
         [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
         Json(body),

@@ -5,20 +5,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use ops_core::CertId;
-use serde::Deserialize;
 
 use super::{ApiError, AppState, ClientAddr, now, parse_base64, parse_hex, parse_json};
 use crate::settle::{self, DepositError, Settlement};
 use crate::store::DepositStatus;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Deposit {
-    /// The payment's canonical bytes, standard base64.
-    payment: String,
-    /// The depositor's (the final payee's) certificate id, hex.
-    depositor: String,
-}
 
 /// Admits a deposit for `depositor`: the request must be allowed to act on the depositor
 /// device's account (its account token, a passkey session of one of its devices, or the
@@ -56,8 +46,8 @@ pub async fn deposit(
     client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let req: Deposit = parse_json(&body)?;
+) -> Result<(StatusCode, Json<ops_api::DepositOutcome>), ApiError> {
+    let req: ops_api::DepositRequest = parse_json(&body)?;
     let bytes = parse_base64("payment", &req.payment)?;
     let depositor = CertId(parse_hex::<16>("depositor", &req.depositor)?);
     admit_depositor(&state, &client, &headers, &depositor).await?;
@@ -68,15 +58,6 @@ pub async fn deposit(
 /// single-hop or 125 three-hop payments).
 pub const MAX_BATCH_PAYMENTS: usize = 256;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DepositBatch {
-    /// The depositor's (the final payee's) certificate id, hex.
-    depositor: String,
-    /// The payments' canonical bytes, standard base64 each.
-    payments: Vec<String>,
-}
-
 /// `POST /api/v1/deposits/batch`: a payee syncing many payments at once. Each payment is
 /// settled exactly as by [`deposit`] (they share the group commit); the answer lists, in
 /// order, each payment's outcome or its error, so one refused payment never hides the
@@ -86,8 +67,8 @@ pub async fn deposit_batch(
     client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let req: DepositBatch = parse_json(&body)?;
+) -> Result<Json<ops_api::DepositBatchResponse>, ApiError> {
+    let req: ops_api::DepositBatchRequest = parse_json(&body)?;
     if req.payments.is_empty() {
         return Err(ApiError::bad_request(
             "no_payments",
@@ -126,7 +107,7 @@ pub async fn deposit_batch(
             (index, outcome)
         });
     }
-    let mut results: Vec<serde_json::Value> = vec![serde_json::Value::Null; count];
+    let mut results: Vec<Option<ops_api::BatchItem>> = vec![None; count];
     let (mut settled, mut refused) = (0usize, 0usize);
     while let Some(joined) = tasks.join_next().await {
         let (index, outcome) = joined.map_err(|e| {
@@ -139,35 +120,56 @@ pub async fn deposit_batch(
         let item = match outcome {
             Ok(o) => {
                 settled += 1;
-                serde_json::json!({ "ok": o })
+                ops_api::BatchItem::Ok { ok: wire(o) }
             }
             Err(e) => {
                 refused += 1;
                 if e.status.is_server_error() {
                     tracing::error!("batch deposit {index}: {}: {}", e.code, e.message);
                 }
-                serde_json::json!({
-                    "status": e.status.as_u16(),
-                    "error": { "code": e.code, "message": e.message },
-                })
+                ops_api::BatchItem::Refused {
+                    status: e.status.as_u16(),
+                    error: ops_api::ErrorDetail {
+                        code: e.code.to_owned(),
+                        message: e.message,
+                    },
+                }
             }
         };
         if let Some(slot) = results.get_mut(index) {
-            *slot = item;
+            *slot = Some(item);
         }
     }
-    Ok(Json(serde_json::json!({
-        "settled": settled,
-        "refused": refused,
-        "results": results,
-    })))
+    let results = results.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "a payment of the batch got no answer; upload the batch again: settled payments are not credited twice",
+        )
+    })?;
+    Ok(Json(ops_api::DepositBatchResponse {
+        settled,
+        refused,
+        results,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Defund {
-    /// A payment of the wallet's unspent ranges to this FI, standard base64.
-    payment: String,
+/// The store's outcome as the API carries it.
+fn wire(o: crate::store::DepositOutcome) -> ops_api::DepositOutcome {
+    ops_api::DepositOutcome {
+        payment_hash: o.payment_hash,
+        account_id: o.account_id,
+        status: match o.status {
+            DepositStatus::Credited => ops_api::DepositStatus::Credited,
+            DepositStatus::Held => ops_api::DepositStatus::Held,
+            DepositStatus::Rejected => ops_api::DepositStatus::Rejected,
+        },
+        amount: o.amount,
+        credited: o.credited,
+        spends_recorded: o.spends_recorded,
+        fraud_cases: o.fraud_cases,
+        held_id: o.held_id,
+    }
 }
 
 /// `POST /api/v1/defund`: a wallet returns the unspent ranges of its notes as a payment to
@@ -176,8 +178,8 @@ struct Defund {
 pub async fn defund(
     State(state): State<AppState>,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let req: Defund = parse_json(&body)?;
+) -> Result<(StatusCode, Json<ops_api::DepositOutcome>), ApiError> {
+    let req: ops_api::DefundRequest = parse_json(&body)?;
     let bytes = parse_base64("payment", &req.payment)?;
     settle(&state, bytes, Settlement::Defund).await
 }
@@ -188,7 +190,7 @@ async fn settle(
     state: &AppState,
     bytes: Vec<u8>,
     kind: Settlement,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<ops_api::DepositOutcome>), ApiError> {
     let outcome = settle::deposit(
         &state.store,
         &state.settler,
@@ -213,7 +215,7 @@ async fn settle(
             ));
         }
     };
-    Ok((status, Json(serde_json::json!(outcome))))
+    Ok((status, Json(wire(outcome))))
 }
 
 /// The API answer for a refused deposit: what went wrong and what to do.

@@ -19,15 +19,6 @@ const MAX_ATTEMPTS: usize = 8;
 /// Notes expire this long after issue.
 pub const NOTE_LIFETIME: u64 = 90 * DAY;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Fund {
-    /// The device's certificate id, hex.
-    device: String,
-    /// Amount in minor units.
-    amount: u64,
-}
-
 /// `POST /api/v1/fund`: debits the device's account and returns the issued notes and the
 /// new balance. Needs a passkey session of the account for a WebAuthn-registered device,
 /// and the account token, a passkey session of the account or the admin token for a
@@ -37,8 +28,8 @@ pub async fn fund(
     client: ClientAddr,
     headers: axum::http::HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let req: Fund = parse_json(&body)?;
+) -> Result<(StatusCode, Json<ops_api::FundResponse>), ApiError> {
+    let req: ops_api::FundRequest = parse_json(&body)?;
     let device_id = ops_core::ids::to_hex(&parse_hex::<16>("device", &req.device)?);
     // Who asks first (failures counted per client address), then the device's bucket:
     // device ids are public, so charging it before authentication would let anyone lock
@@ -127,11 +118,8 @@ pub async fn fund(
     // Balance, revocation and the certificate's limit are checked inside the funding
     // transaction (concurrent requests cannot overdraw or exceed the limit); a transaction
     // that lost a race (PostgreSQL deadlock or serialization failure) is retried.
-    let issued = serde_json::json!({
-        "notes": issuances,
-        "note_ids": notes.iter().map(|n| n.note_id.clone()).collect::<Vec<_>>(),
-    });
-    let issued_json = issued.to_string();
+    let note_ids: Vec<String> = notes.iter().map(|n| n.note_id.clone()).collect();
+    let issued_json = serde_json::json!({ "notes": issuances, "note_ids": note_ids }).to_string();
     let key = idempotency_key(&headers)?.map(|key| FundKey {
         key,
         amount: req.amount,
@@ -156,13 +144,19 @@ pub async fn fund(
             other => break other?,
         }
     };
-    let (issued, balance, replayed) = match funded {
-        Funded::New { balance } => (issued, balance, false),
+    let answer = match funded {
+        Funded::New { balance } => ops_api::FundResponse {
+            account_id: device.account_id,
+            balance,
+            notes: issuances,
+            note_ids,
+            replayed: false,
+        },
         Funded::Replayed {
             notes_json,
             balance,
         } => {
-            let issued = serde_json::from_str(&notes_json).map_err(|e| {
+            let first: StoredNotes = serde_json::from_str(&notes_json).map_err(|e| {
                 tracing::error!("stored funding answer does not decode: {e}");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,28 +164,32 @@ pub async fn fund(
                     super::STORAGE_FAULT_MESSAGE,
                 )
             })?;
-            (issued, balance, true)
+            ops_api::FundResponse {
+                account_id: device.account_id,
+                balance,
+                notes: first.notes,
+                note_ids: first.note_ids,
+                replayed: true,
+            }
         }
     };
-    let mut answer = serde_json::json!({
-        "account_id": device.account_id,
-        "balance": balance,
-        "replayed": replayed,
-    });
-    answer["notes"] = issued["notes"].clone();
-    answer["note_ids"] = issued["note_ids"].clone();
     Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// The notes of a funding, kept with its idempotency key for a retry.
+#[derive(Debug, Deserialize)]
+struct StoredNotes {
+    notes: Vec<String>,
+    note_ids: Vec<String>,
 }
 
 /// The request's `Idempotency-Key` header, if any: 1 to 100 visible ASCII characters.
 fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
+    let Some(value) = headers.get(ops_api::IDEMPOTENCY_KEY_HEADER) else {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= 100 && k.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(k))
-        }
+        Ok(k) if ops_api::fund::valid_idempotency_key(k) => Ok(Some(k)),
         _ => Err(ApiError::bad_request(
             "malformed_idempotency_key",
             "`Idempotency-Key` must be 1 to 100 visible ASCII characters (a random id the client keeps for this funding and sends again with every retry)",

@@ -103,7 +103,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!("{}: {}", self.code, self.message);
         }
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = ops_api::ErrorBody::new(self.code, self.message);
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response

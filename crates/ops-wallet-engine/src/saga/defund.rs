@@ -112,8 +112,11 @@ fn decision<'a>(key: &str, fi: CertId, pieces: &'a [Piece], time: u64) -> Decisi
 fn post(id: &SagaId, key: &str, payment: &[u8]) -> Command {
     Command::Post {
         saga: id.clone(),
-        path: "/api/v1/defund".into(),
-        body: serde_json::json!({ "payment": b64(payment) }).to_string(),
+        path: ops_api::paths::DEFUND.into(),
+        body: serde_json::to_string(&ops_api::DefundRequest {
+            payment: b64(payment),
+        })
+        .unwrap_or_default(),
         idempotency_key: key.to_string(),
     }
 }
@@ -158,12 +161,6 @@ pub fn start(
             sign_time: at.now,
         },
     })
-}
-
-#[derive(Deserialize)]
-struct Outcome {
-    #[serde(default)]
-    credited: u64,
 }
 
 /// The pure transition.
@@ -234,8 +231,8 @@ pub fn advance(
             };
             match answer {
                 Answer::Ok(body) => {
-                    let credited = serde_json::from_str::<Outcome>(&body)
-                        .map(|o| o.credited)
+                    let credited = serde_json::from_str::<ops_api::DepositOutcome>(&body)
+                        .map(|o| u64::try_from(o.credited).unwrap_or(0))
                         .unwrap_or(0);
                     Ok(Step {
                         state: DefundState::Done {

@@ -79,9 +79,12 @@ impl DepositState {
 fn post(id: &SagaId, depositor: &CertId, payment: &[u8]) -> Command {
     Command::Post {
         saga: id.clone(),
-        path: "/api/v1/deposits".into(),
-        body: serde_json::json!({ "payment": b64(payment), "depositor": depositor.to_string() })
-            .to_string(),
+        path: ops_api::paths::DEPOSITS.into(),
+        body: serde_json::to_string(&ops_api::DepositRequest {
+            payment: b64(payment),
+            depositor: depositor.to_string(),
+        })
+        .unwrap_or_default(),
         idempotency_key: id.0.clone(),
     }
 }
@@ -155,14 +158,6 @@ pub fn start(
     })
 }
 
-#[derive(Deserialize)]
-struct Outcome {
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    credited: u64,
-}
-
 /// The pure transition.
 pub fn advance(
     at: &At<'_>,
@@ -184,9 +179,9 @@ pub fn advance(
     let amount = *amount;
     Ok(match answer {
         Answer::Ok(body) => {
-            let o = serde_json::from_str::<Outcome>(&body)
+            let o = serde_json::from_str::<ops_api::DepositOutcome>(&body)
                 .map_err(|e| SagaError::Answer(e.to_string()))?;
-            if o.status == "held" {
+            if o.status == ops_api::DepositStatus::Held {
                 Step {
                     state: DepositState::Held { amount },
                     writes: vec![at.history(line(amount, currency, HistoryState::Pending))],
@@ -199,7 +194,7 @@ pub fn advance(
                 Step {
                     state: DepositState::Deposited {
                         amount,
-                        credited: o.credited,
+                        credited: u64::try_from(o.credited).unwrap_or(0),
                     },
                     writes: vec![
                         Write::Note(NoteWrite::SetClaimStatus {

@@ -3,7 +3,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 
 /// How a saga treats an HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,20 +15,9 @@ pub enum Answer {
     Retry(String),
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorInner,
-}
-
-#[derive(Deserialize)]
-struct ErrorInner {
-    code: String,
-    message: String,
-}
-
 /// Classifies an answer; refusals carry the FI's own message (`/api/v1` error body).
 pub fn classify(status: u16, body: &str) -> Answer {
-    let message = || match serde_json::from_str::<ErrorBody>(body) {
+    let message = || match serde_json::from_str::<ops_api::ErrorBody>(body) {
         Ok(e) => format!("{} ({})", e.error.message, e.error.code),
         Err(_) => format!("the bank answered {status}"),
     };

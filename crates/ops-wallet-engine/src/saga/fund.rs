@@ -72,16 +72,15 @@ impl FundState {
     }
 }
 
-#[derive(Deserialize)]
-struct FundAnswer {
-    notes: Vec<String>,
-}
-
 fn post(id: &SagaId, key: &str, device: &CertId, amount: u64) -> Command {
     Command::Post {
         saga: id.clone(),
-        path: "/api/v1/fund".into(),
-        body: serde_json::json!({ "device": device.to_string(), "amount": amount }).to_string(),
+        path: ops_api::paths::FUND.into(),
+        body: serde_json::to_string(&ops_api::FundRequest {
+            device: device.to_string(),
+            amount,
+        })
+        .unwrap_or_default(),
         idempotency_key: key.to_string(),
     }
 }
@@ -125,7 +124,7 @@ pub fn start(
 fn notes(body: &str, amount: u64, snap: &Snapshot) -> Result<Vec<WalletNote>, SagaError> {
     let device = snap.device.as_ref().ok_or(SagaError::NotOnboarded)?;
     let bad = |why: &str| SagaError::Answer(why.to_string());
-    let answer: FundAnswer =
+    let answer: ops_api::FundResponse =
         serde_json::from_str(body).map_err(|e| SagaError::Answer(e.to_string()))?;
     let fi = &device.fi;
     let hop_limit = fi
