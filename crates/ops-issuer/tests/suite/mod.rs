@@ -593,7 +593,7 @@ pub async fn defund_returns_unspent_value(s: &Server) {
 }
 
 /// Logs in with the wallet's passkey; returns the session token.
-async fn passkey_login(
+pub async fn passkey_login(
     s: &Server,
     wallet: &mut ops_core::testing::Device,
     credential: &str,
@@ -628,7 +628,12 @@ async fn passkey_login(
 
 /// A `none`-attestation registration response from the soft authenticator with `seed`,
 /// as `navigator.credentials.create` returns it.
-fn soft_registration(seed: u64, rp_id: &str, origin: &str, challenge: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub fn soft_registration(
+    seed: u64,
+    rp_id: &str,
+    origin: &str,
+    challenge: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
     use base64::Engine as _;
     let secret = ops_core::testing::secret_from_seed("ops soft authenticator", seed);
     let key = p256::ecdsa::SigningKey::from_slice(&secret).unwrap();
