@@ -163,7 +163,7 @@ struct Contents {
 
 async fn contents(s: &IdbWalletStore) -> Contents {
     let mut claims = s.claims().await.unwrap();
-    claims.sort_by(|a, b| (a.note, a.from).cmp(&(b.note, b.from)));
+    claims.sort_by_key(|c| (c.note, c.from));
     Contents {
         notes: s.notes().await.unwrap(),
         claims,
