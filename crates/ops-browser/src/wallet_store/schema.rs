@@ -17,7 +17,7 @@
 //!
 //! Numbers that are keys or compared (`from`, CRL numbers) are decimal text, not JS
 //! numbers, so every `u64` survives exactly. A later version adds a branch to
-//! [`upgrade`] for `old_version < N`; the browser runs it in the `versionchange`
+//! `upgrade` for `old_version < N`; the browser runs it in the `versionchange`
 //! transaction, all or nothing, and other tabs close their connection when asked
 //! (`onversionchange`) and must reload.
 
@@ -27,7 +27,7 @@ use web_sys::{IdbDatabase, IdbObjectStoreParameters};
 
 /// The database the wallet uses.
 pub const DB_NAME: &str = "ops-wallet";
-/// The schema version [`upgrade`] brings a database to.
+/// The schema version `upgrade` brings a database to.
 pub const DB_VERSION: u32 = 1;
 
 /// Notes by id.
