@@ -3,7 +3,9 @@
 //! Thin wrappers over `web-sys` for the parts of the platform both apps need to work
 //! offline and be installable: the service worker and its updates ([`service_worker`]),
 //! persistent storage ([`storage`]), connectivity ([`connectivity`]), and the small Leptos
-//! components that show them ([`ui`]). Nothing here knows about payments.
+//! components that show them ([`ui`]), WebAuthn ([`webauthn`]), and the wallet engine's
+//! IndexedDB store ([`wallet_store`]), which stores what the engine decides without
+//! knowing what a payment is.
 
 pub mod connectivity;
 pub mod service_worker;
@@ -11,6 +13,7 @@ pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod ui;
+pub mod wallet_store;
 pub mod webauthn;
 
 /// What went wrong talking to the browser.
