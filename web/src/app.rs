@@ -1,14 +1,120 @@
 //! The wallet's components.
 
+use std::rc::Rc;
+
+use crate::amounts;
 use crate::screens::{ACTIONS, Screen};
+use crate::wallet::Wallet;
 use leptos::ev::keydown;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use ops_browser::ui::Shell;
+
+/// What the home screen shows, read from the wallet's store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// The storage is open.
+    pub ready: bool,
+    /// A certified device is set up.
+    pub onboarded: bool,
+    /// Spendable offline, formatted.
+    pub spendable: String,
+    /// Reserved or handed over and not confirmed, formatted (empty when none).
+    pub pending: String,
+    /// The currency of the wallet's FI.
+    pub currency: String,
+}
+
+/// The wallet and what the screens show of it, provided by context.
+#[derive(Clone, Copy)]
+pub struct WalletState {
+    wallet: RwSignal<Option<Rc<Wallet>>, LocalStorage>,
+    /// What the home screen shows.
+    pub view: RwSignal<View>,
+    /// The last outcome or error, in plain words.
+    pub message: RwSignal<Option<String>>,
+    /// A flow is running (buttons disabled).
+    pub busy: RwSignal<bool>,
+}
+
+impl WalletState {
+    fn new() -> Self {
+        let state = Self {
+            wallet: RwSignal::new_local(None),
+            view: RwSignal::new(View::default()),
+            message: RwSignal::new(None),
+            busy: RwSignal::new(false),
+        };
+        spawn_local(async move {
+            match Wallet::open().await {
+                Ok(w) => {
+                    let w = Rc::new(w);
+                    state.wallet.set(Some(Rc::clone(&w)));
+                    state.refresh(&w).await;
+                }
+                Err(e) => state.message.set(Some(e)),
+            }
+        });
+        state
+    }
+
+    async fn refresh(self, w: &Wallet) {
+        let onboarded = w.onboarded().await;
+        let summary = w.summary().await;
+        let mut view = View {
+            ready: true,
+            onboarded,
+            currency: "EUR".into(),
+            ..View::default()
+        };
+        match summary {
+            Ok(s) => {
+                if let Some(a) = s.amounts.first() {
+                    view.currency = a.currency.clone();
+                    view.spendable = amounts::format(a.spendable, &a.currency);
+                    let pending = a.reserved + a.handed_over;
+                    if pending > 0 {
+                        view.pending = amounts::format(pending, &a.currency);
+                    }
+                } else {
+                    view.spendable = amounts::format(0, &view.currency);
+                }
+            }
+            Err(e) => self.message.set(Some(e)),
+        }
+        self.view.set(view);
+    }
+
+    /// Runs a flow on the wallet, then refreshes the view; its error becomes the message.
+    pub fn run<F, Fut>(self, done: &'static str, flow: F)
+    where
+        F: FnOnce(Rc<Wallet>) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        let Some(w) = self.wallet.get_untracked() else {
+            self.message
+                .set(Some("the wallet is still opening its storage; try again in a moment".into()));
+            return;
+        };
+        self.busy.set(true);
+        self.message.set(None);
+        spawn_local(async move {
+            let outcome = flow(Rc::clone(&w)).await;
+            self.refresh(&w).await;
+            self.message.set(Some(match outcome {
+                Ok(()) => done.to_owned(),
+                Err(e) => e,
+            }));
+            self.busy.set(false);
+        });
+    }
+}
 
 /// The whole wallet app.
 #[component]
 pub fn App() -> impl IntoView {
     let (screen, set_screen) = signal(Screen::Home);
+    provide_context(WalletState::new());
     let handle = window_event_listener(keydown, move |event| {
         let target_is_field = event
             .target()
@@ -27,8 +133,10 @@ pub fn App() -> impl IntoView {
     view! {
         <Shell test_id="wallet-app" class="wallet" title=move || screen.get().title()>
             <main>
+                <Message/>
                 {move || match screen.get() {
                     Screen::Home => view! { <Home set_screen/> }.into_any(),
+                    Screen::AddMoney => view! { <AddMoney set_screen/> }.into_any(),
                     other => view! { <Detail screen=other set_screen/> }.into_any(),
                 }}
             </main>
@@ -36,14 +144,59 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Balance card and the primary actions.
+/// The last outcome or error of a flow.
+#[component]
+fn Message() -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    move || {
+        state.message.get().map(|m| {
+            view! { <p class="banner" role="status" data-testid="message">{m}</p> }
+        })
+    }
+}
+
+/// Balance card, set-up, and the primary actions.
 #[component]
 fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let view = state.view;
+    let (name, set_name) = signal(String::from("My wallet"));
+    let setup = move |_| {
+        let name = name.get_untracked();
+        state.run("This wallet is set up: add money while online.", move |w| async move {
+            w.onboard(&name).await
+        });
+    };
+    let sync = move |_| state.run("Synced with your bank.", |w| async move { w.sync().await });
     view! {
         <section class="balance" aria-label="Balance" data-testid="balance">
             <p class="label">"Available offline"</p>
-            <p class="amount" aria-live="polite">"—"</p>
-            <p class="hint">"Not set up yet. Set up this wallet with your bank to add money."</p>
+            <p class="amount" aria-live="polite" data-testid="spendable">
+                {move || {
+                    let v = view.get();
+                    if v.onboarded { v.spendable } else { "—".to_owned() }
+                }}
+            </p>
+            {move || {
+                let v = view.get();
+                (!v.pending.is_empty())
+                    .then(|| view! { <p class="hint" data-testid="pending">"Waiting for confirmation: " {v.pending}</p> })
+            }}
+            {move || {
+                let v = view.get();
+                (v.ready && !v.onboarded).then(|| view! {
+                    <p class="hint">"Not set up yet. Set up this wallet with your bank to add money."</p>
+                    <label for="wallet-name">"Name of this wallet"</label>
+                    <input id="wallet-name" data-testid="wallet-name" prop:value=name
+                        on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                    <button type="button" data-testid="setup" disabled=move || state.busy.get()
+                        on:click=setup>"Set up with my bank"</button>
+                })
+            }}
+            {move || view.get().onboarded.then(|| view! {
+                <button type="button" class="secondary" data-testid="sync"
+                    disabled=move || state.busy.get() on:click=sync>"Sync now"</button>
+            })}
         </section>
         <nav class="actions" aria-label="Primary actions">
             {ACTIONS
@@ -65,6 +218,38 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
                 })
                 .collect_view()}
         </nav>
+    }
+}
+
+/// Load money from the account (online).
+#[component]
+fn AddMoney(set_screen: WriteSignal<Screen>) -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let (amount, set_amount) = signal(String::new());
+    let load = move |_| {
+        let currency = state.view.get_untracked().currency;
+        match amounts::parse(&amount.get_untracked(), &currency) {
+            Ok(minor) => {
+                let done = "Money added: it is spendable offline now.";
+                state.run(done, move |w| async move { w.load(minor).await });
+                set_screen.set(Screen::Home);
+            }
+            Err(e) => state.message.set(Some(format!("{e}"))),
+        }
+    };
+    view! {
+        <section class="detail" data-testid="detail">
+            <p>{Screen::AddMoney.prerequisite()}</p>
+            {move || state.view.get().onboarded.then(|| view! {
+                <label for="load-amount">"Amount (" {move || state.view.get().currency} ")"</label>
+                <input id="load-amount" data-testid="amount" inputmode="decimal" placeholder="20.00"
+                    prop:value=amount on:input=move |ev| set_amount.set(event_target_value(&ev))/>
+                <button type="button" data-testid="load" disabled=move || state.busy.get()
+                    on:click=load>"Add to this wallet"</button>
+            })}
+            <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
+                on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
+        </section>
     }
 }
 

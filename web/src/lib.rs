@@ -2,7 +2,11 @@
 //!
 //! Screen logic lives in plain types ([`screens`]) tested natively; [`app`] renders them.
 
+pub mod amounts;
 pub mod app;
+pub mod fi;
 pub mod screens;
+pub mod session;
+pub mod wallet;
 
 pub use app::App;

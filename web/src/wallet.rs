@@ -1,0 +1,326 @@
+//! The wallet's flows in the browser: the engine (`ops-wallet-engine`) over the IndexedDB
+//! store, and the commands it asks for carried out with the browser's authenticator and
+//! the FI's API. No screen logic here; the components call these and show the results.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ops_browser::wallet_store::IdbWalletStore;
+use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
+use ops_wallet_engine::types::{Identity, TrustBundle};
+use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, HomeSummary};
+use serde_json::json;
+
+use crate::fi::{self, FiError};
+use crate::session::{self, FiSession};
+
+/// Seconds since the Unix epoch, from the browser's clock.
+pub fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn random<const N: usize>() -> Result<[u8; N], String> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b)
+        .map_err(|e| format!("this browser gives no random numbers ({e}); use another browser"))?;
+    Ok(b)
+}
+
+/// The wallet of this browser profile.
+#[derive(Debug)]
+pub struct Wallet {
+    store: IdbWalletStore,
+}
+
+impl Wallet {
+    /// Opens the wallet's database and finishes whatever a reload interrupted.
+    pub async fn open() -> Result<Self, String> {
+        let store = IdbWalletStore::open_default()
+            .await
+            .map_err(|e| format!("the wallet's storage cannot be opened: {e}"))?;
+        let wallet = Self { store };
+        wallet.recover().await?;
+        Ok(wallet)
+    }
+
+    fn engine(&self) -> Engine<'_, IdbWalletStore> {
+        Engine::new(&self.store, Config::default())
+    }
+
+    /// Start-up recovery: every unfinished flow continues (a load posts again with the
+    /// same key, so it never funds twice).
+    async fn recover(&self) -> Result<(), String> {
+        let report = self
+            .engine()
+            .recover(now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let commands: Vec<Command> = report.entries.into_iter().flat_map(|e| e.commands).collect();
+        if !commands.is_empty() && session::load().is_some() {
+            // Best effort while offline: the flows stay persisted and resume next time.
+            let _ = self.run(commands).await;
+        }
+        Ok(())
+    }
+
+    /// Whether this wallet has a certified device.
+    pub async fn onboarded(&self) -> bool {
+        self.engine()
+            .snapshot()
+            .await
+            .is_ok_and(|s| s.device.is_some())
+    }
+
+    /// What the home screen shows.
+    pub async fn summary(&self) -> Result<HomeSummary, String> {
+        self.engine().summary(now()).await.map_err(|e| e.to_string())
+    }
+
+    /// Online onboarding at the demo FI that served the app: a new account, a passkey on
+    /// this device's authenticator, the device certificate and trust bundle stored, a
+    /// passkey session opened, the current CRL kept.
+    pub async fn onboard(&self, name: &str) -> Result<(), String> {
+        let err = |e: FiError| e.to_string();
+        let account: serde_json::Value =
+            fi::call("POST", "/api/v1/accounts", Some(&json!({ "name": name })), None)
+                .await
+                .map_err(err)?;
+        let account_id = account["id"].as_i64().ok_or("the bank sent no account id")?;
+        let account_token = account["token"].as_str().ok_or("the bank sent no token")?.to_owned();
+        let challenge: serde_json::Value = fi::call(
+            "POST",
+            "/api/v1/registrations/challenge",
+            Some(&json!({ "account_id": account_id })),
+            Some(&account_token),
+        )
+        .await
+        .map_err(err)?;
+        let rp_id = challenge["rp_id"].as_str().unwrap_or("localhost").to_owned();
+        let bytes = URL_SAFE_NO_PAD
+            .decode(challenge["challenge"].as_str().unwrap_or_default())
+            .map_err(|_| "the bank's challenge is not readable")?;
+        let user_id = account_id.to_be_bytes();
+        let credential = create_credential(&CreateRequest {
+            rp_id: &rp_id,
+            rp_name: "OPS demo bank",
+            user_id: &user_id,
+            user_name: name,
+            user_display_name: name,
+            challenge: &bytes,
+            require_user_verification: challenge["user_verification"] == "required",
+            exclude_credentials: &[],
+            timeout_ms: 120_000,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let registered: serde_json::Value = fi::call(
+            "POST",
+            "/api/v1/registrations",
+            Some(&json!({
+                "challenge_id": challenge["challenge_id"],
+                "client_data_json": URL_SAFE_NO_PAD.encode(&credential.client_data_json),
+                "attestation_object": URL_SAFE_NO_PAD.encode(&credential.attestation_object),
+            })),
+            None,
+        )
+        .await
+        .map_err(err)?;
+        let device_cert = STANDARD
+            .decode(registered["cert"].as_str().unwrap_or_default())
+            .map_err(|_| "the bank's certificate is not readable")?;
+        let trust: ops_api::TrustBundle = fi::call("GET", ops_api::paths::TRUST, None, None)
+            .await
+            .map_err(err)?;
+        let decode = |b: &str| STANDARD.decode(b).map_err(|_| "the trust bundle is not readable");
+        let fis = trust
+            .fis
+            .iter()
+            .map(|f| decode(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.engine()
+            .onboard(
+                Identity {
+                    device_cert,
+                    fi_cert: fis.first().cloned().unwrap_or_default(),
+                    credential_id: credential.credential_id.clone(),
+                    account_id: u64::try_from(account_id).unwrap_or(0),
+                },
+                TrustBundle {
+                    root: decode(&trust.root)?,
+                    fis,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let session = self.login(&rp_id, &credential.credential_id).await?;
+        session::save(&FiSession {
+            account_token,
+            session,
+        });
+        self.fetch_crl().await
+    }
+
+    /// Opens a passkey session with this device's credential.
+    async fn login(&self, rp_id: &str, credential: &[u8]) -> Result<String, String> {
+        let err = |e: FiError| e.to_string();
+        let id = URL_SAFE_NO_PAD.encode(credential);
+        let c: serde_json::Value = fi::call(
+            "POST",
+            "/api/v1/login/challenge",
+            Some(&json!({ "credential_id": id })),
+            None,
+        )
+        .await
+        .map_err(err)?;
+        let challenge = URL_SAFE_NO_PAD
+            .decode(c["challenge"].as_str().unwrap_or_default())
+            .map_err(|_| "the bank's challenge is not readable")?;
+        let a = get_assertion(&GetRequest {
+            rp_id,
+            challenge: &challenge,
+            allow_credentials: &[credential],
+            require_user_verification: true,
+            timeout_ms: 120_000,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let v: serde_json::Value = fi::call(
+            "POST",
+            "/api/v1/login",
+            Some(&json!({
+                "challenge_id": c["challenge_id"],
+                "credential_id": id,
+                "authenticator_data": URL_SAFE_NO_PAD.encode(&a.authenticator_data),
+                "client_data_json": URL_SAFE_NO_PAD.encode(&a.client_data_json),
+                "signature": URL_SAFE_NO_PAD.encode(&a.signature),
+            })),
+            None,
+        )
+        .await
+        .map_err(err)?;
+        v["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "the bank opened no session".into())
+    }
+
+    /// Keeps the FI's current CRL.
+    async fn fetch_crl(&self) -> Result<(), String> {
+        let crl: ops_api::CrlResponse = fi::call("GET", ops_api::paths::CRL, None, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = STANDARD
+            .decode(&crl.crl)
+            .map_err(|_| "the revocation list is not readable")?;
+        self.engine()
+            .store_crl(&bytes)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Loads `amount` (minor units) from the account; retried requests never fund twice.
+    pub async fn load(&self, amount: u64) -> Result<(), String> {
+        let key = random::<16>()?;
+        let out = self
+            .engine()
+            .start_fund(&key, amount, now())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.run(out.commands).await
+    }
+
+    /// Online sync: the current CRL, then a deposit of everything received.
+    pub async fn sync(&self) -> Result<(), String> {
+        self.fetch_crl().await?;
+        let deposits = self
+            .engine()
+            .start_deposits(now())
+            .await
+            .map_err(|e| e.to_string())?;
+        for d in deposits {
+            self.run(d.commands).await?;
+        }
+        self.engine()
+            .record_sync(now())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Carries out the engine's commands until the flows stop asking; the first refusal
+    /// the engine reports becomes the error.
+    async fn run(&self, commands: Vec<Command>) -> Result<(), String> {
+        let session = session::load()
+            .ok_or("this wallet has no session with its bank: set it up again")?;
+        let snapshot = self.engine().snapshot().await.map_err(|e| e.to_string())?;
+        let rp_id = snapshot
+            .device
+            .as_ref()
+            .and_then(|d| d.cert.body.webauthn.as_ref().map(|p| p.rp_id.clone()))
+            .unwrap_or_else(|| "localhost".into());
+        let mut queue = commands;
+        let mut notice = None;
+        while let Some(c) = queue.pop() {
+            let (saga, event) = match c {
+                Command::Sign { saga, items } => {
+                    let mut assertions = Vec::with_capacity(items.len());
+                    for it in &items {
+                        let a = get_assertion(&GetRequest {
+                            rp_id: &rp_id,
+                            challenge: &it.challenge,
+                            allow_credentials: &[it.credential_id.as_slice()],
+                            require_user_verification: it.user_verification,
+                            timeout_ms: 120_000,
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                        assertions.push(Assertion {
+                            authenticator_data: a.authenticator_data,
+                            client_data_json: a.client_data_json,
+                            signature_der: a.signature,
+                        });
+                    }
+                    (saga, Event::Signed(assertions))
+                }
+                Command::Post {
+                    saga,
+                    path,
+                    body,
+                    idempotency_key,
+                } => match fi::send(
+                    "POST",
+                    &path,
+                    Some(&body),
+                    Some(&session.session),
+                    Some(&idempotency_key),
+                )
+                .await
+                {
+                    Ok((status, body)) => (saga, Event::Http { status, body }),
+                    Err(_) => (saga, Event::Unreachable),
+                },
+                Command::Notify { message, .. } => {
+                    notice = Some(message);
+                    continue;
+                }
+                Command::Show { .. } => continue,
+            };
+            let unreachable = event == Event::Unreachable;
+            let out = self
+                .engine()
+                .handle(&saga, event, now())
+                .await
+                .map_err(|e| e.to_string())?;
+            if unreachable {
+                // The flow keeps its request and posts it again at the next start or sync.
+                return Err(
+                    "the bank cannot be reached; nothing is lost: the wallet retries when you are online".into(),
+                );
+            }
+            queue.extend(out.commands);
+        }
+        match notice {
+            Some(message) => Err(message),
+            None => Ok(()),
+        }
+    }
+}
