@@ -14,6 +14,7 @@
 //! * FI: [`ledger::RangeLedger`], [`msg::fraud::FraudProof::verify`], and the WebAuthn
 //!   building blocks in [`webauthn`] for registration and login.
 
+pub mod batch;
 pub mod cbor;
 pub mod crl_store;
 pub mod der;

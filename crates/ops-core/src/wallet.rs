@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::DecodeError;
-use crate::ids::{CertId, Digest32, NoteId};
+use crate::ids::{CertId, Digest32, NoteId, sha256};
 use crate::msg::cert::Certificate;
 use crate::msg::issuance::Issuance;
 use crate::msg::payment::{Chain, MAX_CHAINS, Payment};
 use crate::msg::request::PaymentRequest;
 use crate::msg::spend::{Spend, SpendBody};
+use crate::sig::batch_signatures;
+use crate::webauthn::AssertionWire;
 
 /// Serde helper: bytes as lowercase hex.
 mod hex_bytes {
@@ -386,6 +388,43 @@ impl OutgoingPayment {
                 time: now,
             })
             .collect()
+    }
+
+    /// The challenge to ask the authenticator with, ONCE, for all of `bodies` (as returned
+    /// by [`Self::spend_bodies`]): `SHA-256(body)` for a single spend (the plain WebAuthn
+    /// form), the batch challenge of [`crate::batch`] for 2..=8 spends. `None` for no
+    /// spend or more than 8 (a payment never has that many).
+    pub fn batch_challenge(bodies: &[SpendBody]) -> Option<[u8; 32]> {
+        crate::batch::challenge(&Self::digests(bodies))
+    }
+
+    fn digests(bodies: &[SpendBody]) -> Vec<[u8; 32]> {
+        bodies
+            .iter()
+            .map(|b| sha256(&Spend::body_bytes_of(b)))
+            .collect()
+    }
+
+    /// [`Self::sign`] with one approval: `assertion` is the (compacted) assertion the
+    /// authenticator made for [`Self::batch_challenge`]`(&bodies)`; each spend gets its
+    /// share of it (its index and audit path, or the plain form for a single spend).
+    /// Check the result with `sig::verify_signature` before handing it over if the
+    /// assertion comes from outside the app's own code.
+    pub fn sign_batch(
+        &mut self,
+        book: &WalletBook,
+        bodies: Vec<SpendBody>,
+        assertion: AssertionWire,
+        own_certs: Vec<Certificate>,
+    ) -> Result<Payment, SignError> {
+        let sigs =
+            batch_signatures(assertion, &Self::digests(&bodies)).ok_or(SignError::Mismatch)?;
+        let spends = bodies
+            .into_iter()
+            .zip(sigs)
+            .map(|(body, signature)| Spend { body, signature })
+            .collect();
+        self.sign(book, spends, own_certs)
     }
 
     /// Assembles the payment from the signed spends (same order as [`Self::spend_bodies`])
