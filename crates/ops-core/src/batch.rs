@@ -289,6 +289,8 @@ impl BatchAssertion {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cbor::Decoder;
+    use crate::sig::Signature;
 
     fn digests(n: usize) -> Vec<[u8; 32]> {
         (0..n).map(|i| sha256(&[i as u8])).collect()
@@ -359,6 +361,103 @@ mod tests {
             "path too long"
         );
         assert!(challenge_from_path(&d[0], 0, 3, &p[..1]).is_err());
+    }
+
+    fn assertion() -> AssertionWire {
+        AssertionWire {
+            auth_data: crate::webauthn::AuthDataWire::Compact {
+                flags: 5,
+                sign_count: 1,
+            },
+            client_data: crate::webauthn::ClientDataWire::Template {
+                origin_index: 0,
+                variant: crate::webauthn::TemplateVariant::CrossOriginFalse,
+            },
+            signature: [3; 64],
+        }
+    }
+
+    fn decode(b: &[u8]) -> Result<Signature, DecodeError> {
+        let mut d = Decoder::new(b);
+        let s = Signature::decode(&mut d)?;
+        d.finish()?;
+        Ok(s)
+    }
+
+    fn encode(b: BatchAssertion) -> Vec<u8> {
+        let mut e = Encoder::new();
+        Signature::WebAuthnBatch(Box::new(b)).encode(&mut e);
+        e.into_bytes()
+    }
+
+    #[test]
+    fn wire_form_round_trips_and_is_bounded() {
+        let d = digests(5);
+        let shares = BatchAssertion::shares(&assertion(), &d).unwrap();
+        for sh in &shares {
+            let b = encode(sh.clone());
+            assert_eq!(
+                decode(&b).unwrap(),
+                Signature::WebAuthnBatch(Box::new(sh.clone()))
+            );
+        }
+        // 2 + 2 + 2 header bytes, 34 per path hash, on top of the 74-byte assertion.
+        assert_eq!(encode(shares[4].clone()).len(), 74 + 6 + 34);
+        assert_eq!(encode(shares[0].clone()).len(), 74 + 6 + 3 * 34);
+        let with = |f: &dyn Fn(&mut BatchAssertion)| {
+            let mut b = shares[0].clone();
+            f(&mut b);
+            decode(&encode(b))
+        };
+        // A batch of one (any path), a batch of nine, an index outside, path lengths
+        // other than (index, n) gives, a path of four hashes: all refused.
+        assert!(
+            with(&|b| {
+                b.size = 1;
+                b.path.clear();
+            })
+            .is_err()
+        );
+        assert!(with(&|b| b.size = 1).is_err());
+        assert!(with(&|b| b.size = 0).is_err());
+        assert!(with(&|b| b.size = 9).is_err());
+        assert!(with(&|b| b.index = 5).is_err());
+        assert!(
+            with(&|b| {
+                b.index = 4;
+            })
+            .is_err()
+        );
+        assert!(
+            with(&|b| {
+                b.path.pop();
+            })
+            .is_err()
+        );
+        assert!(
+            with(&|b| b.path.push(Digest32([0; 32]))).is_err(),
+            "four hashes"
+        );
+        assert!(with(&|b| b.path.clear()).is_err());
+        // Keys 9 and 10 without 8, or 8 without the others, are not a signature.
+        let mut e = Encoder::new();
+        e.map(assertion().field_count() + 2);
+        assertion().encode_fields(&mut e);
+        e.uint(9).uint(0);
+        e.uint(10).array(0);
+        assert!(decode(&e.into_bytes()).is_err());
+        let mut e = Encoder::new();
+        e.map(assertion().field_count() + 1);
+        assertion().encode_fields(&mut e);
+        e.uint(8).uint(2);
+        assert!(decode(&e.into_bytes()).is_err());
+        // The plain assertion still decodes as before.
+        let mut e = Encoder::new();
+        assertion().encode(&mut e);
+        assert_eq!(
+            decode(&e.into_bytes()).unwrap(),
+            Signature::WebAuthn(Box::new(assertion()))
+        );
     }
 
     #[test]
