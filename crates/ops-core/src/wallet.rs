@@ -713,4 +713,58 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.rule(), 10);
     }
+
+    /// One approval per payment: three notes, one authenticator prompt, one assertion.
+    #[test]
+    fn three_notes_signed_with_one_assertion() {
+        use crate::testing::DeviceSigner;
+        let mut w = World::new(2);
+        let now = T0 + DAY;
+        let notes = (0..3)
+            .map(|i| WalletNote::from_issuance(&w.issue(0, w.wallets[0].id(), 100, 40 + i), 4))
+            .collect();
+        let mut book = WalletBook { notes };
+        let req = w.request(250, 9, now - 5);
+        let mut p = OutgoingPayment::reserve(&mut book, &req, now, 0).unwrap();
+        assert_eq!(p.pieces.len(), 3);
+        let bodies = p.spend_bodies(now);
+        let challenge = OutgoingPayment::batch_challenge(&bodies).unwrap();
+        let policy = w.wallets[0].cert.body.webauthn.clone().unwrap();
+        let DeviceSigner::WebAuthn(auth) = &mut w.wallets[0].signer else {
+            unreachable!()
+        };
+        let raw = auth.assert(&challenge); // the single prompt
+        assert_eq!(auth.counter, 1);
+        let wire = AssertionWire::from_raw(&raw.as_raw(), &policy, &challenge).unwrap();
+        let certs = vec![w.fis[0].clone(), w.wallets[0].cert.clone()];
+        let payment = p
+            .sign_batch(&book, bodies.clone(), wire.clone(), certs.clone())
+            .unwrap();
+        assert_eq!(p.state, OutgoingState::Signed);
+        assert_eq!(Payment::from_bytes(&p.payment).unwrap(), payment);
+        w.publish_crls(now - 60, &[], &P256Provider);
+        let known = w.pos_known();
+        let v = w
+            .verifier(&known, &P256Provider)
+            .verify_payment(&req, false, &payment, &NoHistory, now)
+            .unwrap();
+        assert_eq!(v.amount, 250);
+        // The same assertion handed to other bodies (the 50 left, another request) fails.
+        let req2 = w.request(30, 10, now - 5);
+        let mut p2 = OutgoingPayment::reserve(&mut book, &req2, now, 0).unwrap();
+        let b2 = p2.spend_bodies(now);
+        let pay2 = p2.sign_batch(&book, b2, wire, certs).unwrap();
+        let e = w
+            .verifier(&known, &P256Provider)
+            .verify_payment(&req2, false, &pay2, &NoHistory, now)
+            .unwrap_err();
+        assert_eq!(e.rule(), 20);
+        // One spend: the plain WebAuthn form, challenge SHA-256(body).
+        let one = &bodies[..1];
+        assert_eq!(
+            OutgoingPayment::batch_challenge(one),
+            Some(sha256(&Spend::body_bytes_of(&one[0])))
+        );
+        assert_eq!(OutgoingPayment::batch_challenge(&[]), None);
+    }
 }

@@ -563,8 +563,58 @@ mod tamper {
         })
     }
 
+    fn batch_fixture() -> &'static Fixture {
+        static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        F.get_or_init(|| {
+            let mut world = world();
+            let (req, pay) = world.multi_note_payment(3, 1_000, 900, true, NOW);
+            Fixture {
+                bytes: pay.to_bytes(),
+                world,
+                req,
+            }
+        })
+    }
+
+    fn tampered_is_refused(
+        f: &Fixture,
+        idx: prop::sample::Index,
+        val: u8,
+    ) -> Result<(), TestCaseError> {
+        let known = f.world.pos_known();
+        let provider = *all_providers().last().unwrap();
+        let v = f.world.verifier(&known, provider);
+        let original = Payment::from_bytes(&f.bytes).unwrap();
+        prop_assert!(
+            v.verify_payment(&f.req, false, &original, &NoHistory, NOW)
+                .is_ok()
+        );
+        let mut b = f.bytes.clone();
+        let i = idx.index(b.len());
+        prop_assume!(b[i] != val);
+        b[i] = val;
+        if let Ok(p) = Payment::from_bytes(&b) {
+            prop_assert!(p != original);
+            prop_assert!(
+                v.verify_payment(&f.req, false, &p, &NoHistory, NOW)
+                    .is_err(),
+                "byte {} -> {:#x} accepted",
+                i,
+                val
+            );
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The same over a 3-note payment signed with one batch assertion: a changed size,
+        /// index, path byte, leaf or assertion byte is refused.
+        #[test]
+        fn tampered_batch_payment_never_verifies(idx in any::<prop::sample::Index>(), val in any::<u8>()) {
+            tampered_is_refused(batch_fixture(), idx, val)?;
+        }
 
         /// Any single-byte change to a valid payment is refused: by the decoder, or by a
         /// verification rule. (Canonical encoding means a changed byte is a changed value.)
