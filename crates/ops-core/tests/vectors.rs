@@ -248,7 +248,10 @@ fn vectors_match_files_and_verify() {
             )
             .unwrap();
         }
-        assert!(assertions.iter().all(|a| *a == assertions[0]), "one assertion");
+        assert!(
+            assertions.iter().all(|a| *a == assertions[0]),
+            "one assertion"
+        );
         // The fraud proof verifies standalone and names wallet 0.
         let fraud = FraudProof::from_bytes(&get("fraud-proof")).unwrap();
         let verdict = fraud.verify(&root, p).unwrap();
