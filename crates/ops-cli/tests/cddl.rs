@@ -45,7 +45,7 @@ fn validates(rule: &str, bytes: &[u8]) -> Result<(), String> {
     cddl::validate_cbor_from_slice(&cddl, bytes, None).map_err(|e| e.to_string())
 }
 
-const CASES: [(&str, &str); 14] = [
+const CASES: [(&str, &str); 17] = [
     ("root-certificate", "certificate"),
     ("fi-certificate", "certificate"),
     ("device-certificate-webauthn", "certificate"),
@@ -60,6 +60,9 @@ const CASES: [(&str, &str); 14] = [
     ("receipt", "receipt"),
     ("crl", "crl"),
     ("fraud-proof", "fraud-proof"),
+    ("spend-webauthn-batch", "spend"),
+    ("payment-request-batch", "payment-request"),
+    ("payment-batch", "payment"),
 ];
 
 #[test]

@@ -10,10 +10,13 @@
 //!   [`crl_store::CrlStore`], [`verify::Policy`], a [`provider::CryptoProvider`]);
 //! * payer: [`verify::Verifier::check_request`], [`wallet::WalletBook::select`],
 //!   [`wallet::OutgoingPayment`] (`reserve → sign → mark_sent`), and
-//!   [`webauthn::AssertionWire::from_raw`] to compact browser assertions;
+//!   [`webauthn::AssertionWire::from_raw`] to compact browser assertions, one assertion
+//!   for all the spends of a payment ([`wallet::OutgoingPayment::batch_challenge`],
+//!   [`wallet::OutgoingPayment::sign_batch`], [`batch`]);
 //! * FI: [`ledger::RangeLedger`], [`msg::fraud::FraudProof::verify`], and the WebAuthn
 //!   building blocks in [`webauthn`] for registration and login.
 
+pub mod batch;
 pub mod cbor;
 pub mod crl_store;
 pub mod der;

@@ -5,6 +5,7 @@
 
 use thiserror::Error;
 
+use crate::batch::BatchAssertion;
 use crate::cbor::{Decoder, Encoder};
 use crate::error::DecodeError;
 use crate::ids::{PublicKey, sha256, to_hex};
@@ -18,6 +19,10 @@ pub enum Signature {
     Es256([u8; 64]),
     /// A WebAuthn assertion whose challenge is SHA-256(body).
     WebAuthn(Box<AssertionWire>),
+    /// One body's share of a WebAuthn assertion over a batch of 2..=8 bodies: the
+    /// assertion's challenge is the batch challenge, rebuilt from SHA-256(body), the
+    /// index and the audit path ([`crate::batch`]).
+    WebAuthnBatch(Box<BatchAssertion>),
 }
 
 /// Why a signature was refused.
@@ -37,6 +42,10 @@ pub enum SignatureError {
     /// WebAuthn check failure.
     #[error("WebAuthn: {0}")]
     WebAuthn(#[from] WebAuthnError),
+    /// A batch share whose size, index and path do not fit together (the decoder refuses
+    /// these; only a value built in memory can have them).
+    #[error("batch signature: {0}")]
+    BatchShape(&'static str),
 }
 
 impl Signature {
@@ -47,15 +56,35 @@ impl Signature {
                 e.bytes(s);
             }
             Signature::WebAuthn(a) => a.encode(e),
+            Signature::WebAuthnBatch(b) => b.encode(e),
         }
     }
 
-    /// Reads either form.
+    /// The WebAuthn assertion, if this is one (alone or a batch share). Spends of one
+    /// batch carry the same assertion: one authenticator use, one sign count.
+    pub fn assertion(&self) -> Option<&AssertionWire> {
+        match self {
+            Signature::Es256(_) => None,
+            Signature::WebAuthn(a) => Some(a),
+            Signature::WebAuthnBatch(b) => Some(&b.assertion),
+        }
+    }
+
+    /// Reads any form: a byte string is ES256; a map is a WebAuthn assertion, a batch
+    /// share when it has keys 8..=10 after the assertion's.
     pub fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         if d.next_is_bytes() {
             Ok(Signature::Es256(d.bytes_fixed::<64>("signature")?))
         } else if d.next_is_map() {
-            Ok(Signature::WebAuthn(Box::new(AssertionWire::decode(d)?)))
+            let mut m = d.map(8)?;
+            let a = AssertionWire::decode_fields(&mut m)?;
+            let sig = if m.optional(8)? {
+                Signature::WebAuthnBatch(Box::new(BatchAssertion::decode_after_size(a, &mut m)?))
+            } else {
+                Signature::WebAuthn(Box::new(a))
+            };
+            m.finish()?;
+            Ok(sig)
         } else {
             Err(DecodeError::InvalidValue {
                 what: "signature",
@@ -69,7 +98,23 @@ impl Signature {
         match self {
             Signature::Es256(s) => serde_json::json!({ "es256": to_hex(s) }),
             Signature::WebAuthn(a) => a.to_json(),
+            Signature::WebAuthnBatch(b) => b.to_json(),
         }
+    }
+}
+
+/// Each body's signature from ONE assertion made with `crate::batch::challenge(digests)`
+/// (`digests[i] = SHA-256(body_i)`): the plain WebAuthn form for a single body, a
+/// [`Signature::WebAuthnBatch`] share for 2..=8 bodies. `None` for no body or more than 8.
+pub fn batch_signatures(assertion: AssertionWire, digests: &[[u8; 32]]) -> Option<Vec<Signature>> {
+    match digests.len() {
+        1 => Some(vec![Signature::WebAuthn(Box::new(assertion))]),
+        _ => Some(
+            BatchAssertion::shares(&assertion, digests)?
+                .into_iter()
+                .map(|b| Signature::WebAuthnBatch(Box::new(b)))
+                .collect(),
+        ),
     }
 }
 
@@ -87,8 +132,17 @@ pub fn verify_signature(
             verify_assertion(provider, key, policy, &sha256(body), a)?;
             Ok(())
         }
+        (Some(policy), Signature::WebAuthnBatch(b)) => {
+            let challenge = b
+                .challenge_for(&sha256(body))
+                .map_err(SignatureError::BatchShape)?;
+            verify_assertion(provider, key, policy, &challenge, &b.assertion)?;
+            Ok(())
+        }
         (Some(_), Signature::Es256(_)) => Err(SignatureError::WebAuthnRequired),
-        (None, Signature::WebAuthn(_)) => Err(SignatureError::PlainRequired),
+        (None, Signature::WebAuthn(_) | Signature::WebAuthnBatch(_)) => {
+            Err(SignatureError::PlainRequired)
+        }
     }
 }
 

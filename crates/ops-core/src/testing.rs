@@ -173,6 +173,25 @@ impl Device {
     }
 }
 
+impl Device {
+    /// Signs several bodies with one approval: a WebAuthn device makes ONE assertion over
+    /// the batch challenge and hands each body its share (`Signature::WebAuthnBatch`; the
+    /// plain WebAuthn form for a single body); a software key signs each body.
+    pub fn sign_batch(&mut self, bodies: &[Vec<u8>]) -> Vec<Signature> {
+        match &mut self.signer {
+            DeviceSigner::Software(k) => bodies.iter().map(|b| k.sign(b)).collect(),
+            DeviceSigner::WebAuthn(a) => {
+                let policy = self.cert.body.webauthn.clone().unwrap();
+                let digests: Vec<[u8; 32]> = bodies.iter().map(|b| sha256(b)).collect();
+                let challenge = crate::batch::challenge(&digests).unwrap();
+                let raw = a.assert(&challenge);
+                let wire = AssertionWire::from_raw(&raw.as_raw(), &policy, &challenge).unwrap();
+                crate::sig::batch_signatures(wire, &digests).unwrap()
+            }
+        }
+    }
+}
+
 pub fn sign_body<B: Body>(body: B, key: &SoftwareKey) -> Signed<B> {
     let signature = key.sign(&Signed::body_bytes_of(&body));
     Signed { body, signature }
@@ -427,6 +446,55 @@ impl World {
             }
             .canonical(),
         )
+    }
+
+    /// A 1-hop payment of `amount` drawing on `notes` fresh notes of wallet 0 (each of
+    /// `note_value`; the amount split as evenly as possible, the first notes taking the
+    /// remainder), to the POS at `now`. `batch`: the wallet approves once (one assertion
+    /// over all the spends); otherwise one assertion per spend.
+    pub fn multi_note_payment(
+        &mut self,
+        notes: usize,
+        note_value: u64,
+        amount: u64,
+        batch: bool,
+        now: u64,
+    ) -> (PaymentRequest, Payment) {
+        let request = self.request(amount, 100 + notes as u8, now - 10);
+        let rh = request.hash();
+        let n = notes as u64;
+        let mut chains = Vec::new();
+        let mut bodies = Vec::new();
+        for i in 0..notes {
+            let issuance = self.issue(0, self.wallets[0].id(), note_value, 50 + i as u8);
+            let share = amount / n + u64::from((i as u64) < amount % n);
+            bodies.push(SpendBody {
+                input: issuance.note_id(),
+                from: 0,
+                to: share,
+                payee: self.pos.id(),
+                request: rh,
+                time: now - 5,
+            });
+            chains.push(Chain {
+                issuance,
+                spends: Vec::new(),
+            });
+        }
+        let sigs = if batch {
+            let bytes: Vec<Vec<u8>> = bodies.iter().map(Signed::body_bytes_of).collect();
+            self.wallets[0].sign_batch(&bytes)
+        } else {
+            bodies
+                .iter()
+                .map(|b| self.wallets[0].sign(&Signed::body_bytes_of(b)))
+                .collect()
+        };
+        for ((c, body), signature) in chains.iter_mut().zip(bodies).zip(sigs) {
+            c.spends.push(Signed { body, signature });
+        }
+        let certs = vec![self.fis[0].clone(), self.wallets[0].cert.clone()];
+        (request, Payment { certs, chains }.canonical())
     }
 
     /// The certificates the POS holds itself.

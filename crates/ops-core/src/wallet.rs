@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::DecodeError;
-use crate::ids::{CertId, Digest32, NoteId};
+use crate::ids::{CertId, Digest32, NoteId, sha256};
 use crate::msg::cert::Certificate;
 use crate::msg::issuance::Issuance;
 use crate::msg::payment::{Chain, MAX_CHAINS, Payment};
 use crate::msg::request::PaymentRequest;
 use crate::msg::spend::{Spend, SpendBody};
+use crate::sig::batch_signatures;
+use crate::webauthn::AssertionWire;
 
 /// Serde helper: bytes as lowercase hex.
 mod hex_bytes {
@@ -388,6 +390,43 @@ impl OutgoingPayment {
             .collect()
     }
 
+    /// The challenge to ask the authenticator with, ONCE, for all of `bodies` (as returned
+    /// by [`Self::spend_bodies`]): `SHA-256(body)` for a single spend (the plain WebAuthn
+    /// form), the batch challenge of [`crate::batch`] for 2..=8 spends. `None` for no
+    /// spend or more than 8 (a payment never has that many).
+    pub fn batch_challenge(bodies: &[SpendBody]) -> Option<[u8; 32]> {
+        crate::batch::challenge(&Self::digests(bodies))
+    }
+
+    fn digests(bodies: &[SpendBody]) -> Vec<[u8; 32]> {
+        bodies
+            .iter()
+            .map(|b| sha256(&Spend::body_bytes_of(b)))
+            .collect()
+    }
+
+    /// [`Self::sign`] with one approval: `assertion` is the (compacted) assertion the
+    /// authenticator made for [`Self::batch_challenge`]`(&bodies)`; each spend gets its
+    /// share of it (its index and audit path, or the plain form for a single spend).
+    /// Check the result with `sig::verify_signature` before handing it over if the
+    /// assertion comes from outside the app's own code.
+    pub fn sign_batch(
+        &mut self,
+        book: &WalletBook,
+        bodies: Vec<SpendBody>,
+        assertion: AssertionWire,
+        own_certs: Vec<Certificate>,
+    ) -> Result<Payment, SignError> {
+        let sigs =
+            batch_signatures(assertion, &Self::digests(&bodies)).ok_or(SignError::Mismatch)?;
+        let spends = bodies
+            .into_iter()
+            .zip(sigs)
+            .map(|(body, signature)| Spend { body, signature })
+            .collect();
+        self.sign(book, spends, own_certs)
+    }
+
     /// Assembles the payment from the signed spends (same order as [`Self::spend_bodies`])
     /// and moves to `Signed`. `own_certs` is the wallet's certificate chain (its device and
     /// FI certificates); the certificates the notes' provenance needs are added, duplicates
@@ -673,5 +712,59 @@ mod tests {
             .verify_payment(&req, false, &payment, &NoHistory, now)
             .unwrap_err();
         assert_eq!(e.rule(), 10);
+    }
+
+    /// One approval per payment: three notes, one authenticator prompt, one assertion.
+    #[test]
+    fn three_notes_signed_with_one_assertion() {
+        use crate::testing::DeviceSigner;
+        let mut w = World::new(2);
+        let now = T0 + DAY;
+        let notes = (0..3)
+            .map(|i| WalletNote::from_issuance(&w.issue(0, w.wallets[0].id(), 100, 40 + i), 4))
+            .collect();
+        let mut book = WalletBook { notes };
+        let req = w.request(250, 9, now - 5);
+        let mut p = OutgoingPayment::reserve(&mut book, &req, now, 0).unwrap();
+        assert_eq!(p.pieces.len(), 3);
+        let bodies = p.spend_bodies(now);
+        let challenge = OutgoingPayment::batch_challenge(&bodies).unwrap();
+        let policy = w.wallets[0].cert.body.webauthn.clone().unwrap();
+        let DeviceSigner::WebAuthn(auth) = &mut w.wallets[0].signer else {
+            unreachable!()
+        };
+        let raw = auth.assert(&challenge); // the single prompt
+        assert_eq!(auth.counter, 1);
+        let wire = AssertionWire::from_raw(&raw.as_raw(), &policy, &challenge).unwrap();
+        let certs = vec![w.fis[0].clone(), w.wallets[0].cert.clone()];
+        let payment = p
+            .sign_batch(&book, bodies.clone(), wire.clone(), certs.clone())
+            .unwrap();
+        assert_eq!(p.state, OutgoingState::Signed);
+        assert_eq!(Payment::from_bytes(&p.payment).unwrap(), payment);
+        w.publish_crls(now - 60, &[], &P256Provider);
+        let known = w.pos_known();
+        let v = w
+            .verifier(&known, &P256Provider)
+            .verify_payment(&req, false, &payment, &NoHistory, now)
+            .unwrap();
+        assert_eq!(v.amount, 250);
+        // The same assertion handed to other bodies (the 50 left, another request) fails.
+        let req2 = w.request(30, 10, now - 5);
+        let mut p2 = OutgoingPayment::reserve(&mut book, &req2, now, 0).unwrap();
+        let b2 = p2.spend_bodies(now);
+        let pay2 = p2.sign_batch(&book, b2, wire, certs).unwrap();
+        let e = w
+            .verifier(&known, &P256Provider)
+            .verify_payment(&req2, false, &pay2, &NoHistory, now)
+            .unwrap_err();
+        assert_eq!(e.rule(), 20);
+        // One spend: the plain WebAuthn form, challenge SHA-256(body).
+        let one = &bodies[..1];
+        assert_eq!(
+            OutgoingPayment::batch_challenge(one),
+            Some(sha256(&Spend::body_bytes_of(&one[0])))
+        );
+        assert_eq!(OutgoingPayment::batch_challenge(&[]), None);
     }
 }

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::cbor::{Decoder, Encoder};
+use crate::cbor::{Decoder, Encoder, MapReader};
 use crate::der::{DerError, der_to_raw, raw_to_der};
 use crate::error::DecodeError;
 use crate::ids::{PublicKey, sha256, to_hex};
@@ -470,6 +470,12 @@ impl AssertionWire {
     /// Canonical CBOR: `{1: flags, 2: count}` or `{3: raw authData}`, then
     /// `{4: origin index, ?5: variant}` or `{6: raw clientDataJSON}`, then `{7: r||s}`.
     pub fn encode(&self, e: &mut Encoder) {
+        e.map(self.field_count());
+        self.encode_fields(e);
+    }
+
+    /// The number of map entries [`Self::encode_fields`] writes (3 to 5).
+    pub fn field_count(&self) -> usize {
         let mut n = 1;
         n += match self.auth_data {
             AuthDataWire::Compact { .. } => 2,
@@ -483,7 +489,12 @@ impl AssertionWire {
             ClientDataWire::Template { .. } => 2,
             ClientDataWire::Raw(_) => 1,
         };
-        e.map(n);
+        n
+    }
+
+    /// Writes the entries (keys 1..=7) without the map header, so that a larger map (the
+    /// batch form, `sig::BatchAssertion`) can carry them.
+    pub fn encode_fields(&self, e: &mut Encoder) {
         match &self.auth_data {
             AuthDataWire::Compact { flags, sign_count } => {
                 e.uint(1).uint(u64::from(*flags));
@@ -513,6 +524,14 @@ impl AssertionWire {
     /// Strict decoding of [`AssertionWire::encode`]'s output.
     pub fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let mut m = d.map(5)?;
+        let a = Self::decode_fields(&mut m)?;
+        m.finish()?;
+        Ok(a)
+    }
+
+    /// Reads the entries with keys 1..=7 of a map; the caller reads any later keys and
+    /// finishes the map.
+    pub fn decode_fields(m: &mut MapReader<'_, '_>) -> Result<Self, DecodeError> {
         let auth_data = if m.optional(1)? {
             let flags = m.value().u8("authenticator flags")?;
             if flags & (flags::AT | flags::ED) != 0 {
@@ -562,7 +581,6 @@ impl AssertionWire {
             ClientDataWire::Raw(b.to_vec())
         };
         let signature = m.required(7)?.bytes_fixed::<64>("signature")?;
-        m.finish()?;
         Ok(Self {
             auth_data,
             client_data,

@@ -28,6 +28,8 @@ struct Vectors {
     pay1: Payment,
     req3: PaymentRequest,
     pay3: Payment,
+    req_batch: PaymentRequest,
+    pay_batch: Payment,
 }
 
 fn generate() -> Vectors {
@@ -80,6 +82,10 @@ fn generate() -> Vectors {
             ..first.body.clone()
         },
     );
+    // One approval for a payment drawing on three notes: one assertion over the three
+    // spends (batch form, PROTOCOL §4). Made last, so the earlier vectors keep their
+    // authenticator counters.
+    let (req_batch, pay_batch) = w.multi_note_payment(3, 1_000, 900, true, NOW);
     let files = vec![
         ("root-certificate", w.root.to_bytes()),
         ("fi-certificate", w.fis[0].to_bytes()),
@@ -95,6 +101,12 @@ fn generate() -> Vectors {
         ("receipt", receipt.to_bytes()),
         ("crl", fi_crl.to_bytes()),
         ("fraud-proof", fraud.to_bytes()),
+        (
+            "spend-webauthn-batch",
+            pay_batch.chains[0].spends[0].to_bytes(),
+        ),
+        ("payment-request-batch", req_batch.to_bytes()),
+        ("payment-batch", pay_batch.to_bytes()),
     ];
     Vectors {
         world: w,
@@ -103,6 +115,8 @@ fn generate() -> Vectors {
         pay1,
         req3,
         pay3,
+        req_batch,
+        pay_batch,
     }
 }
 
@@ -207,6 +221,37 @@ fn vectors_match_files_and_verify() {
         verifier
             .verify_payment(&req3, false, &pay3, &NoHistory, NOW)
             .unwrap();
+        // The batch-signed payment: three spends, one assertion; each spend verifies alone.
+        let req_b = PaymentRequest::from_bytes(&get("payment-request-batch")).unwrap();
+        let pay_b = Payment::from_bytes(&get("payment-batch")).unwrap();
+        assert_eq!((&req_b, &pay_b), (&v.req_batch, &v.pay_batch));
+        let okb = verifier
+            .verify_payment(&req_b, false, &pay_b, &NoHistory, NOW)
+            .unwrap();
+        assert_eq!((okb.amount, okb.spends.len()), (900, 3));
+        let share = Spend::from_bytes(&get("spend-webauthn-batch")).unwrap();
+        assert_eq!(share, pay_b.chains[0].spends[0]);
+        let mut assertions = Vec::new();
+        for (i, c) in pay_b.chains.iter().enumerate() {
+            let s = &c.spends[0];
+            let ops_core::Signature::WebAuthnBatch(b) = &s.signature else {
+                panic!("batch share expected")
+            };
+            assert_eq!((b.size, usize::from(b.index)), (3, i));
+            assertions.push(b.assertion.clone());
+            verify_signature(
+                p,
+                &dev.body.subject,
+                dev.body.webauthn.as_ref(),
+                &s.body_bytes(),
+                &s.signature,
+            )
+            .unwrap();
+        }
+        assert!(
+            assertions.iter().all(|a| *a == assertions[0]),
+            "one assertion"
+        );
         // The fraud proof verifies standalone and names wallet 0.
         let fraud = FraudProof::from_bytes(&get("fraud-proof")).unwrap();
         let verdict = fraud.verify(&root, p).unwrap();
@@ -217,8 +262,10 @@ fn vectors_match_files_and_verify() {
         assert_eq!(ledger.len(), 1);
     }
     println!(
-        "sizes: payment-1hop {} bytes, payment-3hop {} bytes",
+        "sizes: payment-1hop {} bytes, payment-3hop {} bytes, payment-batch {} bytes, spend-webauthn-batch {} bytes",
         get("payment-1hop").len(),
-        get("payment-3hop").len()
+        get("payment-3hop").len(),
+        get("payment-batch").len(),
+        get("spend-webauthn-batch").len()
     );
 }

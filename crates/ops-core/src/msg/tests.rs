@@ -34,6 +34,7 @@ fn build_samples() -> Vec<Vec<u8>> {
     let mut w = World::new(3);
     let (req, pay) = w.payment(2, 1_000, 300, T0 + DAY);
     let spend = pay.chains[0].spends[0].clone();
+    let (_, batch) = w.multi_note_payment(3, 1_000, 900, true, T0 + DAY);
     vec![
         w.root.to_bytes(),
         w.fis[0].to_bytes(),
@@ -42,6 +43,8 @@ fn build_samples() -> Vec<Vec<u8>> {
         spend.to_bytes(),
         req.to_bytes(),
         pay.to_bytes(),
+        batch.chains[0].spends[0].to_bytes(),
+        batch.to_bytes(),
     ]
 }
 
@@ -285,7 +288,7 @@ proptest! {
 
     /// Mutating any byte of a valid message yields an error or another canonical message.
     #[test]
-    fn mutations_are_rejected_or_canonical(idx in any::<prop::sample::Index>(), which in 0usize..7, val in any::<u8>()) {
+    fn mutations_are_rejected_or_canonical(idx in any::<prop::sample::Index>(), which in 0usize..9, val in any::<u8>()) {
         let msgs = sample_messages();
         let mut b = msgs[which].clone();
         let i = idx.index(b.len());

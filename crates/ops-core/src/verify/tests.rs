@@ -563,8 +563,58 @@ mod tamper {
         })
     }
 
+    fn batch_fixture() -> &'static Fixture {
+        static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        F.get_or_init(|| {
+            let mut world = world();
+            let (req, pay) = world.multi_note_payment(3, 1_000, 900, true, NOW);
+            Fixture {
+                bytes: pay.to_bytes(),
+                world,
+                req,
+            }
+        })
+    }
+
+    fn tampered_is_refused(
+        f: &Fixture,
+        idx: prop::sample::Index,
+        val: u8,
+    ) -> Result<(), TestCaseError> {
+        let known = f.world.pos_known();
+        let provider = *all_providers().last().unwrap();
+        let v = f.world.verifier(&known, provider);
+        let original = Payment::from_bytes(&f.bytes).unwrap();
+        prop_assert!(
+            v.verify_payment(&f.req, false, &original, &NoHistory, NOW)
+                .is_ok()
+        );
+        let mut b = f.bytes.clone();
+        let i = idx.index(b.len());
+        prop_assume!(b[i] != val);
+        b[i] = val;
+        if let Ok(p) = Payment::from_bytes(&b) {
+            prop_assert!(p != original);
+            prop_assert!(
+                v.verify_payment(&f.req, false, &p, &NoHistory, NOW)
+                    .is_err(),
+                "byte {} -> {:#x} accepted",
+                i,
+                val
+            );
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The same over a 3-note payment signed with one batch assertion: a changed size,
+        /// index, path byte, leaf or assertion byte is refused.
+        #[test]
+        fn tampered_batch_payment_never_verifies(idx in any::<prop::sample::Index>(), val in any::<u8>()) {
+            tampered_is_refused(batch_fixture(), idx, val)?;
+        }
 
         /// Any single-byte change to a valid payment is refused: by the decoder, or by a
         /// verification rule. (Canonical encoding means a changed byte is a changed value.)
@@ -634,4 +684,340 @@ fn deposit_verification_at_the_fi() {
         .verify(&w.root, &crate::P256Provider)
         .unwrap();
     assert_eq!(verdict.culprit, w.wallets[1].id());
+}
+
+/// One approval per payment: one WebAuthn assertion over all the spends a wallet signs for
+/// a payment (`Signature::WebAuthnBatch`, PROTOCOL §4 "Batch", V20).
+mod batch {
+    use super::*;
+    use crate::msg::issuance::Issuance;
+    use crate::sig::verify_signature;
+    use crate::testing::DeviceSigner;
+    use crate::webauthn::check_sign_count;
+
+    fn counter(w: &World, i: usize) -> u32 {
+        match &w.wallets[i].signer {
+            DeviceSigner::WebAuthn(a) => a.counter,
+            DeviceSigner::Software(_) => unreachable!(),
+        }
+    }
+
+    fn share(s: &Spend) -> &crate::batch::BatchAssertion {
+        match &s.signature {
+            Signature::WebAuthnBatch(b) => b,
+            other => panic!("batch share expected, found {other:?}"),
+        }
+    }
+
+    fn verifies_alone(w: &World, signer: usize, s: &Spend) -> Result<(), SignatureError> {
+        let c = &w.wallets[signer].cert.body;
+        let mut last = None;
+        for p in all_providers() {
+            let r = verify_signature(
+                p,
+                &c.subject,
+                c.webauthn.as_ref(),
+                &s.body_bytes(),
+                &s.signature,
+            );
+            if let Some(prev) = &last {
+                assert_eq!(prev, &r, "providers disagree");
+            }
+            last = Some(r);
+        }
+        last.unwrap()
+    }
+
+    #[test]
+    fn three_spends_one_assertion_verify_as_a_payment_and_alone() {
+        let mut w = world();
+        let before = counter(&w, 0);
+        let (req, pay) = w.multi_note_payment(3, 1_000, 900, true, NOW);
+        assert_eq!(
+            counter(&w, 0),
+            before + 1,
+            "one authenticator use for three spends"
+        );
+        let spends: Vec<&Spend> = pay.chains.iter().map(|c| &c.spends[0]).collect();
+        for (i, s) in spends.iter().enumerate() {
+            let b = share(s);
+            assert_eq!((b.size, usize::from(b.index)), (3, i));
+            assert_eq!(
+                b.assertion,
+                share(spends[0]).assertion,
+                "the same assertion"
+            );
+            verifies_alone(&w, 0, s).unwrap();
+        }
+        let bytes = pay.to_bytes();
+        let decoded = Payment::from_bytes(&bytes).unwrap();
+        assert_eq!(decoded, pay);
+        let v = run(&w, &req, &decoded, false, &NoHistory, NOW).unwrap();
+        assert_eq!((v.amount, v.spends.len()), (900, 3));
+        // A wallet with a software key signs each spend on its own (no prompt to save).
+        let mut pos = w.pos.clone();
+        let sigs = pos.sign_batch(&[b"a".to_vec(), b"b".to_vec()]);
+        assert!(sigs.iter().all(|s| matches!(s, Signature::Es256(_))));
+    }
+
+    /// The batch spends pay wallet 1; wallet 1 spends each received note onward, alone,
+    /// in its own payment: the batch-signed hop is provenance and still verifies.
+    #[test]
+    fn each_batch_spend_verifies_after_travelling_onward() {
+        let mut w = world();
+        let payee = w.wallets[1].id();
+        let issuances: Vec<Issuance> = (0..3)
+            .map(|i| w.issue(0, w.wallets[0].id(), 1_000, 60 + i))
+            .collect();
+        let bodies: Vec<SpendBody> = issuances
+            .iter()
+            .map(|iss| SpendBody {
+                input: iss.note_id(),
+                from: 0,
+                to: 400,
+                payee,
+                request: Digest32([9; 32]),
+                time: NOW - 100,
+            })
+            .collect();
+        let bytes: Vec<Vec<u8>> = bodies.iter().map(Signed::body_bytes_of).collect();
+        let sigs = w.wallets[0].sign_batch(&bytes);
+        for (k, (iss, (body, signature))) in issuances
+            .iter()
+            .zip(bodies.into_iter().zip(sigs))
+            .enumerate()
+        {
+            let first = Signed { body, signature };
+            // Travel through the wire alone, as a wallet stores provenance.
+            let first = Spend::from_bytes(&first.to_bytes()).unwrap();
+            let req = w.request(150, 200 + k as u8, NOW - 10);
+            let onward = World::spend_by(
+                &mut w.wallets[1],
+                SpendBody {
+                    input: first.id(),
+                    from: 0,
+                    to: 150,
+                    payee: w.pos.id(),
+                    request: req.hash(),
+                    time: NOW - 5,
+                },
+            );
+            let pay = Payment {
+                certs: vec![
+                    w.fis[0].clone(),
+                    w.fis[1].clone(),
+                    w.wallets[0].cert.clone(),
+                    w.wallets[1].cert.clone(),
+                ],
+                chains: vec![Chain {
+                    issuance: iss.clone(),
+                    spends: vec![first, onward],
+                }],
+            }
+            .canonical();
+            let pay = Payment::from_bytes(&pay.to_bytes()).unwrap();
+            let v = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap();
+            assert_eq!((v.received[0].hops, v.spends.len()), (2, 2), "note {k}");
+        }
+    }
+
+    #[test]
+    fn tampered_leaf_path_index_size_or_reused_assertion_is_refused() {
+        let mut w = world();
+        let (req, pay) = w.multi_note_payment(3, 1_000, 900, true, NOW);
+        let spend_sig = |e: VerifyError| matches!(e, VerifyError::SpendSignature { .. });
+        let refused = |p: &Payment| {
+            let e = run(&w, &req, p, false, &NoHistory, NOW).unwrap_err();
+            assert!(spend_sig(e.clone()), "{e}");
+            e
+        };
+        let edit = |k: usize, f: &dyn Fn(&mut crate::batch::BatchAssertion)| {
+            let mut p = pay.clone();
+            if let Signature::WebAuthnBatch(b) = &mut p.chains[k].spends[0].signature {
+                f(b);
+            }
+            p
+        };
+        // Leaf: another body under the same share (amounts kept: only the time changes).
+        let mut p = pay.clone();
+        p.chains[1].spends[0].body.time += 1;
+        refused(&p);
+        // Path: every byte of every element.
+        for k in 0..3 {
+            for j in 0..share(&pay.chains[k].spends[0]).path.len() {
+                for byte in [0, 17, 31] {
+                    refused(&edit(k, &|b| b.path[j].0[byte] ^= 0x40));
+                }
+            }
+        }
+        // Index: 0 and 1 have paths of the same length (2), so the swap is well-formed.
+        refused(&edit(0, &|b| b.index = 1));
+        refused(&edit(1, &|b| b.index = 0));
+        // Size: 4 leaves give leaf 0 a path of 2 as well.
+        refused(&edit(0, &|b| b.size = 4));
+        // Shapes the decoder refuses are refused in memory too.
+        let e = refused(&edit(2, &|b| b.index = 0));
+        assert!(
+            matches!(
+                e,
+                VerifyError::SpendSignature {
+                    error: SignatureError::BatchShape(_),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // The shares of spends 0 and 1 swapped.
+        let mut p = pay.clone();
+        let s0 = p.chains[0].spends[0].signature.clone();
+        p.chains[0].spends[0].signature = p.chains[1].spends[0].signature.clone();
+        p.chains[1].spends[0].signature = s0;
+        refused(&p);
+        // The assertion alone (plain form) over one spend of the batch.
+        let mut p = pay.clone();
+        let a = share(&p.chains[0].spends[0]).assertion.clone();
+        p.chains[0].spends[0].signature = Signature::WebAuthn(Box::new(a));
+        refused(&p);
+        // The assertion and a share reused for a spend not in the batch: a fourth note.
+        let (req4, mut pay4) = w.payment(1, 1_000, 250, NOW);
+        pay4.chains[0].spends[0].signature = pay.chains[0].spends[0].signature.clone();
+        let e = run(&w, &req4, &pay4, false, &NoHistory, NOW).unwrap_err();
+        assert!(spend_sig(e.clone()), "{e}");
+        // Batch shares under a certificate without a WebAuthn policy.
+        let pos = &w.pos.cert.body;
+        let s = &pay.chains[0].spends[0];
+        assert_eq!(
+            verify_signature(
+                &crate::P256Provider,
+                &pos.subject,
+                None,
+                &s.body_bytes(),
+                &s.signature
+            ),
+            Err(SignatureError::PlainRequired)
+        );
+        // And the untouched payment still verifies.
+        run(&w, &req, &pay, false, &NoHistory, NOW).unwrap();
+    }
+
+    #[test]
+    fn fraud_proofs_over_batch_signed_spends_verify() {
+        let mut w = world();
+        let (_, pay) = w.multi_note_payment(3, 1_000, 900, true, NOW);
+        let batch_spend = pay.chains[0].spends[0].clone();
+        // The same range spent again, signed on its own.
+        let again = World::spend_by(
+            &mut w.wallets[0],
+            SpendBody {
+                from: 100,
+                to: 350,
+                ..batch_spend.body.clone()
+            },
+        );
+        let proof = crate::FraudProof::new(
+            batch_spend,
+            again,
+            w.wallets[0].cert.clone(),
+            w.fis[0].clone(),
+        );
+        let proof = crate::FraudProof::from_bytes(&proof.to_bytes()).unwrap();
+        for p in all_providers() {
+            let v = proof.verify(&w.root, p).unwrap();
+            assert_eq!((v.culprit, v.overlap), (w.wallets[0].id(), 200));
+        }
+        // Two overlapping spends of one note approved in ONE batch: both shares verify,
+        // the payment is refused by V22 and its fraud proof holds two batch shares.
+        let iss = w.issue(0, w.wallets[0].id(), 1_000, 77);
+        let mut req = w.request(500, 78, NOW - 10);
+        req.amount = 500;
+        let bodies: Vec<SpendBody> = [(0, 250), (100, 350)]
+            .iter()
+            .map(|&(from, to)| SpendBody {
+                input: iss.note_id(),
+                from,
+                to,
+                payee: w.pos.id(),
+                request: req.hash(),
+                time: NOW - 5,
+            })
+            .collect();
+        let bytes: Vec<Vec<u8>> = bodies.iter().map(Signed::body_bytes_of).collect();
+        let sigs = w.wallets[0].sign_batch(&bytes);
+        let chains = bodies
+            .into_iter()
+            .zip(sigs)
+            .map(|(body, signature)| Chain {
+                issuance: iss.clone(),
+                spends: vec![Signed { body, signature }],
+            })
+            .collect();
+        let pay = Payment {
+            certs: vec![w.fis[0].clone(), w.wallets[0].cert.clone()],
+            chains,
+        };
+        let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+        assert_eq!(e.rule(), 22, "{e}");
+        let proof = e.fraud_proof().unwrap();
+        assert!(matches!(proof.first.signature, Signature::WebAuthnBatch(_)));
+        assert!(matches!(
+            proof.second.signature,
+            Signature::WebAuthnBatch(_)
+        ));
+        assert_eq!(
+            proof.verify(&w.root, &crate::P256Provider).unwrap().overlap,
+            150
+        );
+    }
+
+    /// Sign counts: the spends of one batch share one assertion, hence one count. Where a
+    /// stored count exists (the FI), the rule applies once per distinct assertion
+    /// (`Signature::assertion()`), never once per spend.
+    #[test]
+    fn one_sign_count_per_batch() {
+        let mut w = world();
+        let (_, p1) = w.multi_note_payment(3, 1_000, 900, true, NOW);
+        let (_, p2) = w.multi_note_payment(2, 1_000, 600, true, NOW);
+        let mut stored = 0;
+        let mut seen: Vec<[u8; 64]> = Vec::new();
+        for s in p1.chains.iter().chain(&p2.chains).map(|c| &c.spends[0]) {
+            let a = s.signature.assertion().unwrap();
+            let crate::webauthn::AuthDataWire::Compact { sign_count, .. } = a.auth_data else {
+                panic!("compact expected")
+            };
+            if seen.contains(&a.signature) {
+                assert_eq!(sign_count, stored, "same batch, same count");
+                assert!(
+                    check_sign_count(stored, sign_count).is_err(),
+                    "per spend it would fail"
+                );
+                continue;
+            }
+            check_sign_count(stored, sign_count).unwrap();
+            stored = sign_count;
+            seen.push(a.signature);
+        }
+        assert_eq!(seen.len(), 2);
+    }
+
+    /// Sizes of a 1-hop payment drawing on 1, 2, 3 notes: one assertion per spend against
+    /// one batch assertion. Every spend still carries the assertion (each must verify
+    /// alone), so the batch form adds the index and path: it saves prompts, not bytes.
+    #[test]
+    fn payment_sizes_per_spend_and_batched() {
+        let mut w = world();
+        let mut rows = Vec::new();
+        for n in 1..=3 {
+            let (_, single) = w.multi_note_payment(n, 1_000, 900, false, NOW);
+            let (req, batched) = w.multi_note_payment(n, 1_000, 900, true, NOW);
+            run(&w, &req, &batched, false, &NoHistory, NOW).unwrap();
+            let (a, b) = (single.to_bytes().len(), batched.to_bytes().len());
+            println!(
+                "payment from {n} note(s): one assertion per spend {a} bytes, one batch assertion {b} bytes ({:+})",
+                b as i64 - a as i64
+            );
+            rows.push(b - a);
+        }
+        // n = 1 is the plain form; n = 2: 2 × (6 + 34); n = 3: 2 × (6 + 68) + (6 + 34).
+        assert_eq!(rows, vec![0, 80, 188]);
+    }
 }
