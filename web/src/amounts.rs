@@ -18,7 +18,7 @@ pub fn format(minor: u64, currency: &str) -> String {
     let whole = (minor / scale).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push('\u{2009}');
         }
         grouped.push(c);
@@ -27,7 +27,10 @@ pub fn format(minor: u64, currency: &str) -> String {
         format!("{grouped} {currency}")
     } else {
         let fraction = minor % scale;
-        format!("{grouped}.{fraction:0width$} {currency}", width = digits as usize)
+        format!(
+            "{grouped}.{fraction:0width$} {currency}",
+            width = digits as usize
+        )
     }
 }
 
@@ -117,8 +120,14 @@ mod tests {
         assert_eq!(parse("1.2.3", "EUR"), Err(AmountError::NotANumber));
         assert_eq!(parse("-1", "EUR"), Err(AmountError::NotANumber));
         assert_eq!(parse("0.00", "EUR"), Err(AmountError::Zero));
-        assert!(matches!(parse("1.234", "EUR"), Err(AmountError::TooPrecise { .. })));
-        assert_eq!(parse("99999999999999999999", "EUR"), Err(AmountError::TooLarge));
+        assert!(matches!(
+            parse("1.234", "EUR"),
+            Err(AmountError::TooPrecise { .. })
+        ));
+        assert_eq!(
+            parse("99999999999999999999", "EUR"),
+            Err(AmountError::TooLarge)
+        );
         for minor in [1u64, 99, 100, 12_345, 1_000_000] {
             let shown = format(minor, "EUR");
             let typed = shown.trim_end_matches(" EUR").replace('\u{2009}', "");

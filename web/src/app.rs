@@ -92,8 +92,9 @@ impl WalletState {
         Fut: std::future::Future<Output = Result<(), String>> + 'static,
     {
         let Some(w) = self.wallet.get_untracked() else {
-            self.message
-                .set(Some("the wallet is still opening its storage; try again in a moment".into()));
+            self.message.set(Some(
+                "the wallet is still opening its storage; try again in a moment".into(),
+            ));
             return;
         };
         self.busy.set(true);
@@ -163,9 +164,10 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
     let (name, set_name) = signal(String::from("My wallet"));
     let setup = move |_| {
         let name = name.get_untracked();
-        state.run("This wallet is set up: add money while online.", move |w| async move {
-            w.onboard(&name).await
-        });
+        state.run(
+            "This wallet is set up: add money while online.",
+            move |w| async move { w.onboard(&name).await },
+        );
     };
     let sync = move |_| state.run("Synced with your bank.", |w| async move { w.sync().await });
     view! {

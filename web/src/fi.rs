@@ -48,7 +48,11 @@ pub async fn send(
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|e| FiError::Unreachable(js_text(&e)))?;
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| FiError::Unreachable(js_text(&e)));
+    let set = |k: &str, v: &str| {
+        headers
+            .set(k, v)
+            .map_err(|e| FiError::Unreachable(js_text(&e)))
+    };
     if let Some(b) = body {
         set("content-type", "application/json")?;
         init.set_body(&wasm_bindgen::JsValue::from_str(b));

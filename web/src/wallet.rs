@@ -54,7 +54,11 @@ impl Wallet {
             .recover(now())
             .await
             .map_err(|e| e.to_string())?;
-        let commands: Vec<Command> = report.entries.into_iter().flat_map(|e| e.commands).collect();
+        let commands: Vec<Command> = report
+            .entries
+            .into_iter()
+            .flat_map(|e| e.commands)
+            .collect();
         if !commands.is_empty() && session::load().is_some() {
             // Best effort while offline: the flows stay persisted and resume next time.
             let _ = self.run(commands).await;
@@ -72,7 +76,10 @@ impl Wallet {
 
     /// What the home screen shows.
     pub async fn summary(&self) -> Result<HomeSummary, String> {
-        self.engine().summary(now()).await.map_err(|e| e.to_string())
+        self.engine()
+            .summary(now())
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Online onboarding at the demo FI that served the app: a new account, a passkey on
@@ -80,12 +87,21 @@ impl Wallet {
     /// passkey session opened, the current CRL kept.
     pub async fn onboard(&self, name: &str) -> Result<(), String> {
         let err = |e: FiError| e.to_string();
-        let account: serde_json::Value =
-            fi::call("POST", "/api/v1/accounts", Some(&json!({ "name": name })), None)
-                .await
-                .map_err(err)?;
-        let account_id = account["id"].as_i64().ok_or("the bank sent no account id")?;
-        let account_token = account["token"].as_str().ok_or("the bank sent no token")?.to_owned();
+        let account: serde_json::Value = fi::call(
+            "POST",
+            "/api/v1/accounts",
+            Some(&json!({ "name": name })),
+            None,
+        )
+        .await
+        .map_err(err)?;
+        let account_id = account["id"]
+            .as_i64()
+            .ok_or("the bank sent no account id")?;
+        let account_token = account["token"]
+            .as_str()
+            .ok_or("the bank sent no token")?
+            .to_owned();
         let challenge: serde_json::Value = fi::call(
             "POST",
             "/api/v1/registrations/challenge",
@@ -94,7 +110,10 @@ impl Wallet {
         )
         .await
         .map_err(err)?;
-        let rp_id = challenge["rp_id"].as_str().unwrap_or("localhost").to_owned();
+        let rp_id = challenge["rp_id"]
+            .as_str()
+            .unwrap_or("localhost")
+            .to_owned();
         let bytes = URL_SAFE_NO_PAD
             .decode(challenge["challenge"].as_str().unwrap_or_default())
             .map_err(|_| "the bank's challenge is not readable")?;
@@ -130,7 +149,11 @@ impl Wallet {
         let trust: ops_api::TrustBundle = fi::call("GET", ops_api::paths::TRUST, None, None)
             .await
             .map_err(err)?;
-        let decode = |b: &str| STANDARD.decode(b).map_err(|_| "the trust bundle is not readable");
+        let decode = |b: &str| {
+            STANDARD
+                .decode(b)
+                .map_err(|_| "the trust bundle is not readable")
+        };
         let fis = trust
             .fis
             .iter()
@@ -249,8 +272,8 @@ impl Wallet {
     /// Carries out the engine's commands until the flows stop asking; the first refusal
     /// the engine reports becomes the error.
     async fn run(&self, commands: Vec<Command>) -> Result<(), String> {
-        let session = session::load()
-            .ok_or("this wallet has no session with its bank: set it up again")?;
+        let session =
+            session::load().ok_or("this wallet has no session with its bank: set it up again")?;
         let snapshot = self.engine().snapshot().await.map_err(|e| e.to_string())?;
         let rp_id = snapshot
             .device

@@ -430,3 +430,52 @@ fn a_range_received_before_is_refused_from_the_stored_ledger() {
         w.wallets[0].id()
     );
 }
+
+#[test]
+fn a_payment_drawing_on_three_notes_is_approved_once() {
+    let mut w = world(1);
+    let store = onboarded(&w, 0);
+    for key in 1..=3 {
+        fund(&mut w, &store, key, 100);
+    }
+    let request = pos_request(&w, 250, 9, NOW);
+    let out = block_on(engine(&store).start_pay(&request.to_bytes(), NOW)).unwrap();
+    let items: Vec<usize> = out
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Sign { items, .. } => Some(items.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        items,
+        vec![1],
+        "one authenticator prompt for the whole payment"
+    );
+    complete(&mut w, 0, &store, out.commands, NOW);
+    let record = block_on(store.saga(&out.record.id)).unwrap().unwrap();
+    let SagaState::Pay(crate::saga::PayState::Confirmed { payment, .. }) = record.state else {
+        panic!("the payment completes: {:?}", record.state)
+    };
+    let payment = ops_core::Payment::from_bytes(&payment).unwrap();
+    assert_eq!(payment.chains.len(), 3);
+    for chain in &payment.chains {
+        assert!(matches!(
+            chain.spends[0].signature,
+            ops_core::Signature::WebAuthnBatch(_)
+        ));
+    }
+    // The POS accepts it: every spend verifies on its own under the one approval.
+    // A POS holds its trust bundle's FI certificates.
+    let mut known = w.pos_known();
+    known.extend(w.fis.iter().cloned());
+    let verified = w.verifier(&known, &P256Provider).verify_payment(
+        &request,
+        false,
+        &payment,
+        &ops_core::ledger::NoHistory,
+        NOW,
+    );
+    assert!(verified.is_ok(), "{verified:?}");
+}

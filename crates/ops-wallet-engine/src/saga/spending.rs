@@ -6,7 +6,7 @@
 
 use ops_core::ids::{CertId, Digest32, sha256};
 use ops_core::msg::Signed;
-use ops_core::sig::{Signature, verify_signature};
+use ops_core::sig::verify_signature;
 use ops_core::wallet::{OutgoingPayment, OutgoingState, Piece};
 use ops_core::webauthn::{AssertionWire, RawAssertion};
 use ops_core::{P256Provider, Spend};
@@ -49,16 +49,18 @@ impl Decision<'_> {
     /// The signatures to ask for, one per spend body.
     pub fn sign_items(&self, device: &Device) -> Vec<SignItem> {
         let policy = device.cert.body.webauthn.as_ref();
-        self.outgoing()
-            .spend_bodies(self.time)
-            .iter()
-            .map(|b| SignItem {
-                challenge: sha256(&Spend::body_bytes_of(b)),
-                rp_id: policy.map(|p| p.rp_id.clone()).unwrap_or_default(),
-                credential_id: device.identity.credential_id.clone(),
-                user_verification: policy.is_some_and(|p| p.user_verification),
-            })
-            .collect()
+        let bodies = self.outgoing().spend_bodies(self.time);
+        // One approval per payment: a single assertion over every spend (PROTOCOL.md §4,
+        // batch signatures), or the plain challenge when there is one spend.
+        let Some(challenge) = approval_challenge(&bodies) else {
+            return Vec::new();
+        };
+        vec![SignItem {
+            challenge,
+            rp_id: policy.map(|p| p.rp_id.clone()).unwrap_or_default(),
+            credential_id: device.identity.credential_id.clone(),
+            user_verification: policy.is_some_and(|p| p.user_verification),
+        }]
     }
 
     /// Builds the signed spends from the assertions, checks each against the device's key,
@@ -74,29 +76,34 @@ impl Decision<'_> {
         })?;
         let mut op = self.outgoing();
         let bodies = op.spend_bodies(self.time);
-        if bodies.len() != assertions.len() {
+        let [a] = assertions else {
             return Err(SagaError::Assertion(format!(
-                "{} signatures for {} spends",
-                assertions.len(),
-                bodies.len()
+                "{} signatures for one approval; the payment needs exactly one",
+                assertions.len()
             )));
-        }
+        };
+        let challenge = approval_challenge(&bodies)
+            .ok_or_else(|| SagaError::Assertion("nothing to sign".into()))?;
+        let raw = RawAssertion {
+            authenticator_data: &a.authenticator_data,
+            client_data_json: &a.client_data_json,
+            signature_der: &a.signature_der,
+        };
+        let wire = AssertionWire::from_raw(&raw, policy, &challenge)?;
+        let digests: Vec<[u8; 32]> = bodies
+            .iter()
+            .map(|b| sha256(&Spend::body_bytes_of(b)))
+            .collect();
+        let signatures = ops_core::sig::batch_signatures(wire, &digests).ok_or_else(|| {
+            SagaError::Assertion("the approval does not cover these spends".into())
+        })?;
         let mut spends = Vec::with_capacity(bodies.len());
-        for (body, a) in bodies.into_iter().zip(assertions) {
-            let bytes = Spend::body_bytes_of(&body);
-            let challenge = sha256(&bytes);
-            let raw = RawAssertion {
-                authenticator_data: &a.authenticator_data,
-                client_data_json: &a.client_data_json,
-                signature_der: &a.signature_der,
-            };
-            let wire = AssertionWire::from_raw(&raw, policy, &challenge)?;
-            let signature = Signature::WebAuthn(Box::new(wire));
+        for (body, signature) in bodies.into_iter().zip(signatures) {
             verify_signature(
                 &P256Provider,
                 &device.cert.body.subject,
                 Some(policy),
-                &bytes,
+                &Spend::body_bytes_of(&body),
                 &signature,
             )?;
             spends.push(Signed { body, signature });
@@ -136,4 +143,14 @@ pub fn hops(pieces: &[Piece], snap: &Snapshot) -> Option<usize> {
         .filter_map(|p| snap.notes.iter().find(|n| n.id == p.note))
         .map(|n| n.hops + 1)
         .max()
+}
+
+/// The challenge the user approves for `bodies`: SHA-256 of the one spend's body, or the
+/// batch challenge over all of them (one authenticator prompt per payment).
+fn approval_challenge(bodies: &[ops_core::SpendBody]) -> Option<[u8; 32]> {
+    match bodies {
+        [] => None,
+        [one] => Some(sha256(&Spend::body_bytes_of(one))),
+        _ => ops_core::wallet::OutgoingPayment::batch_challenge(bodies),
+    }
 }

@@ -1,0 +1,118 @@
+//! The wallet app in real headless Chromium against the real FI service (issue 11): set up
+//! with a (virtual) platform authenticator — account, passkey, certificate, trust bundle,
+//! passkey session —, add money through the engine's fund saga, and find the balance again
+//! after a reload (IndexedDB). Screenshots at phone size.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
+
+use std::time::Duration;
+
+use ops_e2e::webauthn::AuthenticatorOptions;
+use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
+use thirtyfour::prelude::*;
+
+const PHONE: (u32, u32) = (390, 844);
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn text(browser: &Browser, id: &str) -> String {
+    match browser
+        .driver
+        .find(By::Css(format!("[data-testid=\"{id}\"]")))
+        .await
+    {
+        Ok(el) => el.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits until element `id` reads `want`; on timeout names what it read and the message.
+async fn wait_text(browser: &Browser, id: &str, want: &str) -> Result<(), HarnessError> {
+    let outcome = wait_until(&format!("{id} to read {want:?}"), WAIT, async || {
+        text(browser, id).await == want
+    })
+    .await;
+    if outcome.is_err() {
+        panic!(
+            "{id} reads {:?}, message {:?}",
+            text(browser, id).await,
+            text(browser, "message").await
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_add_money_and_reload() -> Result<(), HarnessError> {
+    let settings = Settings::from_env()?;
+    let port = free_port()?;
+    let server = Server::start(&settings, &settings.dist, port).await?;
+    let browser = Browser::start(&settings).await?;
+    browser
+        .add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
+        .await?;
+    let origin = format!("http://localhost:{port}");
+    browser.driver.goto(format!("{origin}/")).await?;
+    // Set up: a new demo account, a passkey on the device, the certificate.
+    browser
+        .wait_for_test_id("setup", WAIT)
+        .await?
+        .click()
+        .await?;
+    wait_text(&browser, "spendable", "0.00 EUR").await?;
+    browser
+        .screenshot(&settings, "wallet-home-set-up-phone", PHONE)
+        .await?;
+    // Add 7.00 from the account.
+    browser
+        .wait_for_test_id("action-a", WAIT)
+        .await?
+        .click()
+        .await?;
+    let amount = browser.wait_for_test_id("amount", WAIT).await?;
+    amount.send_keys("7").await?;
+    browser
+        .screenshot(&settings, "wallet-add-money-phone", PHONE)
+        .await?;
+    browser
+        .wait_for_test_id("load", WAIT)
+        .await?
+        .click()
+        .await?;
+    wait_text(&browser, "spendable", "7.00 EUR").await?;
+    assert!(
+        text(&browser, "message").await.contains("Money added"),
+        "{}",
+        text(&browser, "message").await
+    );
+    // A reload finds the same wallet (IndexedDB) and the same balance.
+    browser.driver.refresh().await?;
+    wait_text(&browser, "spendable", "7.00 EUR").await?;
+    assert!(
+        browser
+            .driver
+            .find(By::Css("[data-testid=\"setup\"]"))
+            .await
+            .is_err(),
+        "no second set-up after a reload"
+    );
+    // The balance is what the FI issued: a wrong amount is refused in plain words.
+    browser
+        .wait_for_test_id("action-a", WAIT)
+        .await?
+        .click()
+        .await?;
+    let amount = browser.wait_for_test_id("amount", WAIT).await?;
+    amount.send_keys("1.234").await?;
+    browser
+        .wait_for_test_id("load", WAIT)
+        .await?
+        .click()
+        .await?;
+    wait_until("the refusal", WAIT, async || {
+        text(&browser, "message").await.contains("decimals")
+    })
+    .await?;
+    browser.close().await;
+    drop(server);
+    Ok(())
+}
