@@ -186,21 +186,7 @@ impl Commit<'_> {
             Some(r) => Some(records::decode::<SagaRecord>(SAGAS, &r)?.version),
             None => None,
         };
-        if found != expected {
-            return Err(StoreError::VersionConflict {
-                saga: record.id,
-                expected,
-                found,
-            });
-        }
-        let want = expected.map_or(0, |v| v.saturating_add(1));
-        if record.version != want {
-            return Err(StoreError::BadVersion {
-                saga: record.id,
-                version: record.version,
-                expected,
-            });
-        }
+        ops_wallet_engine::store::check_saga_version(&record, expected, found)?;
         let r = records::keyed_json(SAGAS, "id", key, &record)?;
         Ok(self.put(SAGAS, &r).await?)
     }

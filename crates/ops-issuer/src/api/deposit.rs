@@ -120,7 +120,7 @@ pub async fn deposit_batch(
         let item = match outcome {
             Ok(o) => {
                 settled += 1;
-                ops_api::BatchItem::Ok { ok: wire(o) }
+                ops_api::BatchItem::Ok { ok: o }
             }
             Err(e) => {
                 refused += 1;
@@ -152,24 +152,6 @@ pub async fn deposit_batch(
         refused,
         results,
     }))
-}
-
-/// The store's outcome as the API carries it.
-fn wire(o: crate::store::DepositOutcome) -> ops_api::DepositOutcome {
-    ops_api::DepositOutcome {
-        payment_hash: o.payment_hash,
-        account_id: o.account_id,
-        status: match o.status {
-            DepositStatus::Credited => ops_api::DepositStatus::Credited,
-            DepositStatus::Held => ops_api::DepositStatus::Held,
-            DepositStatus::Rejected => ops_api::DepositStatus::Rejected,
-        },
-        amount: o.amount,
-        credited: o.credited,
-        spends_recorded: o.spends_recorded,
-        fraud_cases: o.fraud_cases,
-        held_id: o.held_id,
-    }
 }
 
 /// `POST /api/v1/defund`: a wallet returns the unspent ranges of its notes as a payment to
@@ -215,7 +197,7 @@ async fn settle(
             ));
         }
     };
-    Ok((status, Json(wire(outcome))))
+    Ok((status, Json(outcome)))
 }
 
 /// The API answer for a refused deposit: what went wrong and what to do.

@@ -153,40 +153,9 @@ pub struct NewFraudCase {
     pub proof: Vec<u8>,
 }
 
-/// Whether a deposit was credited or waits for an operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DepositStatus {
-    /// The final notes are consumed and the account credited (now or before).
-    Credited,
-    /// Held for review: nothing recorded, nothing credited.
-    Held,
-    /// An operator rejected the held deposit.
-    Rejected,
-}
-
-/// What a deposit did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DepositOutcome {
-    /// Payment hash (hex).
-    pub payment_hash: String,
-    /// The credited account.
-    pub account_id: i64,
-    /// Credited, held or rejected.
-    pub status: DepositStatus,
-    /// The value of the payment's final notes.
-    pub amount: i64,
-    /// Credited by this request (0 when every final note was credited before: a retry,
-    /// whatever its bytes).
-    pub credited: i64,
-    /// Spends newly recorded by this request.
-    pub spends_recorded: i64,
-    /// Fraud cases opened by this request.
-    pub fraud_cases: i64,
-    /// The hold, when held or rejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub held_id: Option<i64>,
-}
+/// What a deposit did, and whether it was credited or waits for an operator: the API's
+/// own types (`ops-api`), so the answer the service sends is what the store recorded.
+pub use ops_api::{DepositOutcome, DepositStatus};
 
 /// Builds a fraud proof from (recorded spend bytes, new spend); an error if no valid
 /// proof can be built (then the deposit is refused).

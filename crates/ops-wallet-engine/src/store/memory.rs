@@ -128,21 +128,7 @@ impl State {
     fn apply_saga(&mut self, w: SagaWrite) -> Result<(), StoreError> {
         let SagaWrite::Put { record, expected } = w;
         let found = self.sagas.get(&record.id).map(|r| r.version);
-        if found != expected {
-            return Err(StoreError::VersionConflict {
-                saga: record.id,
-                expected,
-                found,
-            });
-        }
-        let want = expected.map_or(0, |v| v.saturating_add(1));
-        if record.version != want {
-            return Err(StoreError::BadVersion {
-                saga: record.id,
-                version: record.version,
-                expected,
-            });
-        }
+        super::check_saga_version(&record, expected, found)?;
         self.sagas.insert(record.id.clone(), record);
         Ok(())
     }

@@ -263,3 +263,30 @@ pub trait WalletStore: NoteStore + SagaStore + TrustStore + HistoryStore + Setti
     /// transaction.
     async fn apply(&self, batch: Batch) -> Result<(), StoreError>;
 }
+
+/// The optimistic-concurrency rule every store applies to [`SagaWrite::Put`]: the stored
+/// version must be the one the write was decided on (`found == expected`, else
+/// [`StoreError::VersionConflict`]: another tab moved first), and the record's own version
+/// must follow it (`expected + 1`, or 0 for a new saga; else [`StoreError::BadVersion`]).
+pub fn check_saga_version(
+    record: &SagaRecord,
+    expected: Option<u64>,
+    found: Option<u64>,
+) -> Result<(), StoreError> {
+    if found != expected {
+        return Err(StoreError::VersionConflict {
+            saga: record.id.clone(),
+            expected,
+            found,
+        });
+    }
+    let want = expected.map_or(0, |v| v.saturating_add(1));
+    if record.version != want {
+        return Err(StoreError::BadVersion {
+            saga: record.id.clone(),
+            version: record.version,
+            expected,
+        });
+    }
+    Ok(())
+}
