@@ -138,6 +138,8 @@ pub fn App() -> impl IntoView {
                 {move || match screen.get() {
                     Screen::Home => view! { <Home set_screen/> }.into_any(),
                     Screen::AddMoney => view! { <AddMoney set_screen/> }.into_any(),
+                    Screen::Pay => view! { <Pay set_screen/> }.into_any(),
+                    Screen::Receive => view! { <Receive set_screen/> }.into_any(),
                     other => view! { <Detail screen=other set_screen/> }.into_any(),
                 }}
             </main>
@@ -248,6 +250,113 @@ fn AddMoney(set_screen: WriteSignal<Screen>) -> impl IntoView {
                     prop:value=amount on:input=move |ev| set_amount.set(event_target_value(&ev))/>
                 <button type="button" data-testid="load" disabled=move || state.busy.get()
                     on:click=load>"Add to this wallet"</button>
+            })}
+            <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
+                on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
+        </section>
+    }
+}
+
+/// Pay a request (pasted as text; the camera and NFC come next): review, approve once,
+/// hand over the payment.
+#[component]
+fn Pay(set_screen: WriteSignal<Screen>) -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let (request_text, set_request_text) = signal(String::new());
+    let review = RwSignal::new(None::<(Vec<u8>, String)>);
+    let payment = RwSignal::new(None::<String>);
+    let check = move |_| match crate::wallet::from_text(&request_text.get_untracked())
+        .and_then(|b| crate::wallet::describe_request(&b).map(|d| (b, d)))
+    {
+        Ok(r) => {
+            state.message.set(None);
+            review.set(Some(r));
+        }
+        Err(e) => state.message.set(Some(e)),
+    };
+    let approve = move |_| {
+        let Some((bytes, _)) = review.get_untracked() else {
+            return;
+        };
+        state.run(
+            "Payment signed: show it to the payee.",
+            move |w| async move {
+                let p = w.pay(&bytes).await?;
+                payment.set(Some(crate::wallet::to_text(&p)));
+                Ok(())
+            },
+        );
+    };
+    view! {
+        <section class="detail" data-testid="detail">
+            <p>{Screen::Pay.prerequisite()}</p>
+            <label for="request-in">"The payee's request (paste its text)"</label>
+            <textarea id="request-in" data-testid="request-in" rows="3"
+                prop:value=request_text on:input=move |ev| set_request_text.set(event_target_value(&ev))></textarea>
+            <button type="button" data-testid="review" on:click=check>"Review"</button>
+            {move || review.get().map(|(_, text)| view! {
+                <p class="confirm" data-testid="confirm-text">{text}</p>
+                <button type="button" data-testid="approve" disabled=move || state.busy.get()
+                    on:click=approve>"Approve with my security key"</button>
+            })}
+            {move || payment.get().map(|text| view! {
+                <label for="payment-out">"The payment: give this text to the payee"</label>
+                <textarea id="payment-out" data-testid="payment-out" rows="6" readonly prop:value=text></textarea>
+            })}
+            <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
+                on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
+        </section>
+    }
+}
+
+/// Receive from another wallet: show a request, take the payment, verify it offline.
+#[component]
+fn Receive(set_screen: WriteSignal<Screen>) -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let (amount, set_amount) = signal(String::new());
+    let (payment_text, set_payment_text) = signal(String::new());
+    let request = RwSignal::new(None::<(ops_wallet_engine::SagaId, String)>);
+    let show = move |_| {
+        let currency = state.view.get_untracked().currency;
+        match amounts::parse(&amount.get_untracked(), &currency) {
+            Ok(minor) => state.run("Show this request to the payer.", move |w| async move {
+                let (id, bytes) = w.receive(minor).await?;
+                request.set(Some((id, crate::wallet::to_text(&bytes))));
+                Ok(())
+            }),
+            Err(e) => state.message.set(Some(format!("{e}"))),
+        }
+    };
+    let accept = move |_| {
+        let Some((id, _)) = request.get_untracked() else {
+            return;
+        };
+        match crate::wallet::from_text(&payment_text.get_untracked()) {
+            Ok(bytes) => {
+                state.run(
+                    "Payment received: it is in this wallet.",
+                    move |w| async move { w.accept(&id, bytes).await },
+                );
+            }
+            Err(e) => state.message.set(Some(e)),
+        }
+    };
+    view! {
+        <section class="detail" data-testid="detail">
+            <p>{Screen::Receive.prerequisite()}</p>
+            <label for="receive-amount">"Amount (" {move || state.view.get().currency} ")"</label>
+            <input id="receive-amount" data-testid="receive-amount" inputmode="decimal"
+                prop:value=amount on:input=move |ev| set_amount.set(event_target_value(&ev))/>
+            <button type="button" data-testid="show-request" disabled=move || state.busy.get()
+                on:click=show>"Show request"</button>
+            {move || request.get().map(|(_, text)| view! {
+                <label for="request-out">"Your request: give this text to the payer"</label>
+                <textarea id="request-out" data-testid="request-out" rows="3" readonly prop:value=text></textarea>
+                <label for="payment-in">"The payer's payment (paste its text)"</label>
+                <textarea id="payment-in" data-testid="payment-in" rows="4"
+                    prop:value=payment_text on:input=move |ev| set_payment_text.set(event_target_value(&ev))></textarea>
+                <button type="button" data-testid="accept" disabled=move || state.busy.get()
+                    on:click=accept>"Accept payment"</button>
             })}
             <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
                 on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>

@@ -6,8 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ops_browser::wallet_store::IdbWalletStore;
 use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
+use ops_wallet_engine::saga::Shown;
 use ops_wallet_engine::types::{Identity, TrustBundle};
-use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, HomeSummary};
+use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, HomeSummary, SagaId};
 use serde_json::json;
 
 use crate::fi::{self, FiError};
@@ -249,7 +250,7 @@ impl Wallet {
             .start_fund(&key, amount, now())
             .await
             .map_err(|e| e.to_string())?;
-        self.run(out.commands).await
+        self.run(out.commands).await.map(|_| ())
     }
 
     /// Online sync: the current CRL, then a deposit of everything received.
@@ -269,9 +270,72 @@ impl Wallet {
             .map_err(|e| e.to_string())
     }
 
-    /// Carries out the engine's commands until the flows stop asking; the first refusal
-    /// the engine reports becomes the error.
-    async fn run(&self, commands: Vec<Command>) -> Result<(), String> {
+    /// Shows a request to be paid `amount` (minor units) by another wallet; returns the
+    /// receive flow's id and the request's bytes.
+    pub async fn receive(&self, amount: u64) -> Result<(SagaId, Vec<u8>), String> {
+        let currency = self.currency().await;
+        let e = self.engine();
+        let ask = e.ask(random::<16>()?, amount, &currency, Some("Wallet".into()));
+        let out = e
+            .start_receive(&ask, now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let request =
+            shown(&out.commands, Shown::Request).ok_or("the wallet made no request; try again")?;
+        Ok((out.record.id, request))
+    }
+
+    /// Takes the payment `bytes` for the request of receive flow `saga`: verified offline
+    /// with the core's verifier and the wallet's ledger, stored, then counted.
+    pub async fn accept(&self, saga: &SagaId, bytes: Vec<u8>) -> Result<(), String> {
+        let out = self
+            .engine()
+            .handle(saga, Event::Scanned(bytes), now())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.run(out.commands).await.map(|_| ())
+    }
+
+    /// Pays the request `bytes` (one authenticator approval) and returns the payment's
+    /// bytes to hand over; a reload shows the same bytes again.
+    pub async fn pay(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        let e = self.engine();
+        let out = e
+            .start_pay(request, now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let id = out.record.id.clone();
+        let mut commands = out.commands;
+        if let Some(bytes) = shown(&commands, Shown::Payment) {
+            return Ok(bytes);
+        }
+        commands.retain(|c| !matches!(c, Command::Show { .. }));
+        let shown_now = self.run(commands).await?;
+        let payment = shown_now
+            .into_iter()
+            .find(|(what, _)| *what == Shown::Payment)
+            .map(|(_, b)| b)
+            .ok_or("the payment was not signed; try again")?;
+        self.engine()
+            .handle(&id, Event::HandedOver, now())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(payment)
+    }
+
+    /// The currency of this wallet's FI.
+    pub async fn currency(&self) -> String {
+        self.engine()
+            .snapshot()
+            .await
+            .ok()
+            .and_then(|s| s.device.and_then(|d| d.fi.body.limits.currency))
+            .unwrap_or_else(|| "EUR".into())
+    }
+
+    /// Carries out the engine's commands until the flows stop asking; returns what the
+    /// flows asked to show; the first refusal the engine reports becomes the error.
+    async fn run(&self, commands: Vec<Command>) -> Result<Vec<(Shown, Vec<u8>)>, String> {
         let session =
             session::load().ok_or("this wallet has no session with its bank: set it up again")?;
         let snapshot = self.engine().snapshot().await.map_err(|e| e.to_string())?;
@@ -282,6 +346,7 @@ impl Wallet {
             .unwrap_or_else(|| "localhost".into());
         let mut queue = commands;
         let mut notice = None;
+        let mut shown_items = Vec::new();
         while let Some(c) = queue.pop() {
             let (saga, event) = match c {
                 Command::Sign { saga, items } => {
@@ -325,7 +390,10 @@ impl Wallet {
                     notice = Some(message);
                     continue;
                 }
-                Command::Show { .. } => continue,
+                Command::Show { what, bytes, .. } => {
+                    shown_items.push((what, bytes));
+                    continue;
+                }
             };
             let unreachable = event == Event::Unreachable;
             let out = self
@@ -343,7 +411,42 @@ impl Wallet {
         }
         match notice {
             Some(message) => Err(message),
-            None => Ok(()),
+            None => Ok(shown_items),
         }
     }
+}
+
+/// The bytes a command list asks to show as `what`.
+fn shown(commands: &[Command], what: Shown) -> Option<Vec<u8>> {
+    commands.iter().find_map(|c| match c {
+        Command::Show { what: w, bytes, .. } if *w == what => Some(bytes.clone()),
+        _ => None,
+    })
+}
+
+/// A request or payment as text to copy between devices or apps (base45, the QR code's
+/// alphanumeric alphabet).
+pub fn to_text(bytes: &[u8]) -> String {
+    ops_transport::base45::encode(bytes)
+}
+
+/// Bytes from pasted text; an error that says what to do.
+pub fn from_text(text: &str) -> Result<Vec<u8>, String> {
+    ops_transport::base45::decode(text.trim()).map_err(|_| {
+        "this text is not a request or payment from a wallet or shop; copy it again whole".into()
+    })
+}
+
+/// What the payer confirms: amount, currency, and who asks (as certified or self-declared).
+pub fn describe_request(bytes: &[u8]) -> Result<String, String> {
+    let r = ops_core::PaymentRequest::from_bytes(bytes)
+        .map_err(|e| format!("this is not a payment request ({e}); ask the payee for a new one"))?;
+    let who = r
+        .label
+        .clone()
+        .unwrap_or_else(|| "a payee who gave no name".into());
+    Ok(format!(
+        "Pay {} to {who}",
+        crate::amounts::format(r.amount, &r.currency)
+    ))
 }
