@@ -241,6 +241,32 @@ async fn two_wallets_pay_each_other_with_the_server_stopped() -> Result<(), Harn
     // A reload keeps what was received (IndexedDB).
     bob.driver.refresh().await?;
     wait_text(&bob, "spendable", "3.00 EUR").await?;
+    // Each activity list says what happened and where it stands, with exports.
+    bob.wait_for_test_id("action-h", WAIT)
+        .await?
+        .click()
+        .await?;
+    wait_until("Bob's activity", WAIT, async || {
+        text(&bob, "history")
+            .await
+            .contains("Received 3.00 EUR — received")
+    })
+    .await?;
+    alice
+        .wait_for_test_id("action-h", WAIT)
+        .await?
+        .click()
+        .await?;
+    wait_until("Alice's activity", WAIT, async || {
+        let list = text(&alice, "history").await;
+        list.contains("Paid 3.00 EUR — handed over, not confirmed yet")
+            && list.contains("Added from your bank 10.00 EUR")
+    })
+    .await?;
+    alice.wait_for_test_id("export-csv", WAIT).await?;
+    alice
+        .screenshot(&settings, "wallet-activity-phone", PHONE)
+        .await?;
     alice.close().await;
     bob.close().await;
     Ok(())

@@ -140,7 +140,7 @@ pub fn App() -> impl IntoView {
                     Screen::AddMoney => view! { <AddMoney set_screen/> }.into_any(),
                     Screen::Pay => view! { <Pay set_screen/> }.into_any(),
                     Screen::Receive => view! { <Receive set_screen/> }.into_any(),
-                    other => view! { <Detail screen=other set_screen/> }.into_any(),
+                    Screen::Activity => view! { <Activity set_screen/> }.into_any(),
                 }}
             </main>
         </Shell>
@@ -364,22 +364,47 @@ fn Receive(set_screen: WriteSignal<Screen>) -> impl IntoView {
     }
 }
 
-/// A screen behind a primary action.
+/// Every payment in and out with where it stands; export as CSV or JSON.
 #[component]
-fn Detail(screen: Screen, set_screen: WriteSignal<Screen>) -> impl IntoView {
+fn Activity(set_screen: WriteSignal<Screen>) -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let entries = RwSignal::new(Vec::<ops_wallet_engine::types::HistoryEntry>::new());
+    if let Some(w) = state.wallet.get_untracked() {
+        spawn_local(async move {
+            match w.history().await {
+                Ok(list) => entries.set(crate::history::newest_first(list)),
+                Err(e) => state.message.set(Some(e)),
+            }
+        });
+    }
+    let data_url = |mime: &str, text: String| {
+        format!(
+            "data:{mime};charset=utf-8,{}",
+            js_sys::encode_uri_component(&text)
+        )
+    };
     view! {
         <section class="detail" data-testid="detail">
-            <p>{screen.prerequisite()}</p>
-            <button
-                type="button"
-                class="secondary"
-                data-testid="back"
-                aria-keyshortcuts="Escape"
-                autofocus
-                on:click=move |_| set_screen.set(Screen::Home)
-            >
-                "Back"
-            </button>
+            {move || entries.get().is_empty().then(|| view! { <p>{Screen::Activity.prerequisite()}</p> })}
+            <ul class="history" data-testid="history">
+                {move || entries.get().iter().map(|e| view! {
+                    <li>{crate::history::line(e)}</li>
+                }).collect_view()}
+            </ul>
+            {move || (!entries.get().is_empty()).then(|| {
+                let list = entries.get();
+                let csv = data_url("text/csv", crate::history::to_csv(&list));
+                let json = data_url("application/json", serde_json::to_string_pretty(&list).unwrap_or_default());
+                view! {
+                    <p class="exports">
+                        <a href=csv download="wallet-history.csv" data-testid="export-csv">"Export CSV"</a>
+                        " · "
+                        <a href=json download="wallet-history.json" data-testid="export-json">"Export JSON"</a>
+                    </p>
+                }
+            })}
+            <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
+                on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
         </section>
     }
 }

@@ -5,6 +5,7 @@
 pub mod amounts;
 pub mod app;
 pub mod fi;
+pub mod history;
 pub mod screens;
 pub mod session;
 pub mod wallet;

@@ -243,7 +243,9 @@ impl Wallet {
     }
 
     /// Loads `amount` (minor units) from the account; retried requests never fund twice.
+    /// Asks the browser first to keep the wallet's storage (value will live there).
     pub async fn load(&self, amount: u64) -> Result<(), String> {
+        let _ = ops_browser::storage::request_persistence().await;
         let key = random::<16>()?;
         let out = self
             .engine()
@@ -321,6 +323,12 @@ impl Wallet {
             .await
             .map_err(|e| e.to_string())?;
         Ok(payment)
+    }
+
+    /// Every flow's history entry.
+    pub async fn history(&self) -> Result<Vec<ops_wallet_engine::types::HistoryEntry>, String> {
+        use ops_wallet_engine::store::HistoryStore as _;
+        self.store.history().await.map_err(|e| e.to_string())
     }
 
     /// The currency of this wallet's FI.
