@@ -219,6 +219,33 @@ async fn two_wallets_pay_each_other_with_the_server_stopped() -> Result<(), Harn
     alice.wait_for_test_id("payment-out", WAIT).await?;
     let payment = value(&alice, "payment-out").await;
     assert!(!payment.is_empty(), "{}", text(&alice, "message").await);
+    // A reload, then the same request again: the same payment bytes, never a second one
+    // (the signed payment is frozen in IndexedDB).
+    alice.driver.refresh().await?;
+    wait_text(&alice, "spendable", "7.00 EUR").await?;
+    alice
+        .wait_for_test_id("action-p", WAIT)
+        .await?
+        .click()
+        .await?;
+    alice.wait_for_test_id("request-in", WAIT).await?;
+    paste(&alice, "request-in", &request).await?;
+    alice
+        .wait_for_test_id("review", WAIT)
+        .await?
+        .click()
+        .await?;
+    alice
+        .wait_for_test_id("approve", WAIT)
+        .await?
+        .click()
+        .await?;
+    alice.wait_for_test_id("payment-out", WAIT).await?;
+    assert_eq!(
+        value(&alice, "payment-out").await,
+        payment,
+        "a reload shows the same payment"
+    );
     paste(&bob, "payment-in", &payment).await?;
     bob.wait_for_test_id("accept", WAIT).await?.click().await?;
     let received = wait_until("the payment to be received", WAIT, async || {
