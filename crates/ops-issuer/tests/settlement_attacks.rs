@@ -494,6 +494,51 @@ async fn deposits_need_the_depositors_account(s: &Server) {
     assert_audit_clean(s).await;
 }
 
+/// Attack 5, deposits: a stranger on another address sends 65 deposit requests for a
+/// merchant's public device id, without a token or with a made-up one. Its address is
+/// limited after a few failures; the merchant's device bucket is untouched and its own
+/// deposit goes through.
+async fn strangers_cannot_lock_a_merchant_out_of_deposits(s: &Server) {
+    let (shop, shop_token) = s.sign_up_with_token("shop").await;
+    let payer = s.sign_up("payer").await;
+    let pos = s.device(shop, 71).await;
+    let wallet = s.device(payer, 72).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 100).await;
+    let p = payment(
+        vec![fi, wallet.cert.clone()],
+        &notes[0],
+        vec![wallet.spend(notes[0].note_id(), 0, 100, pos.id(), 1)],
+    );
+    let body = json!({"payment": b64(&p.to_bytes()), "depositor": pos.id().to_string()});
+    let stranger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let mut codes = Vec::new();
+    for i in 0..65 {
+        let mut req = stranger.post(s.url("/api/v1/deposits")).json(&body);
+        if i % 2 == 1 {
+            req = req.bearer_auth("cd".repeat(32));
+        }
+        codes.push(req.send().await.unwrap().status().as_u16());
+    }
+    assert!(
+        codes[..5].iter().all(|c| matches!(c, 401 | 404)),
+        "{codes:?}"
+    );
+    assert!(codes[5..].iter().all(|c| *c == 429), "{codes:?}");
+    // The merchant, with its own token, deposits: its device bucket (burst 2) is whole.
+    let (status, v) = s
+        .post_as(&shop_token, "/api/v1/deposits", body.clone())
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["credited"], 100);
+    let (status, v) = s.post_as(&shop_token, "/api/v1/deposits", body).await;
+    assert_eq!((status, &v["credited"]), (200, &json!(0)), "{v}");
+    assert_audit_clean(s).await;
+}
+
 /// One list, both engines: a SQLite test per scenario, and one PostgreSQL cluster running
 /// every scenario in its own database.
 macro_rules! on_both_engines {
@@ -533,4 +578,8 @@ on_both_engines!(
     colluding_copies_in_parallel,
     copies_above_the_cap_are_held with ["--max-excess-per-culprit", "500"],
     deposits_need_the_depositors_account,
+    strangers_cannot_lock_a_merchant_out_of_deposits with [
+        "--device-rate", "0", "--device-burst", "2",
+        "--auth-failures-per-address-per-minute", "5"
+    ],
 );
