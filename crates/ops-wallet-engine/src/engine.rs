@@ -217,6 +217,22 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         }
     }
 
+    /// Checks and describes `request` for the payer's confirmation, reserving nothing:
+    /// the errors are those the payment would meet (see [`crate::review::review`]).
+    pub async fn review(
+        &self,
+        request: &[u8],
+        now: u64,
+    ) -> Result<crate::review::RequestReview, EngineError> {
+        let snap = self.snapshot().await?;
+        Ok(crate::review::review(
+            request,
+            &snap,
+            now,
+            self.config.min_life,
+        )?)
+    }
+
     /// Starts paying `request`, or, if it is already being paid, returns that payment with
     /// what to do next (the same signatures to ask for, or the same bytes to show). If
     /// another window took a range first, selects again from what is left.

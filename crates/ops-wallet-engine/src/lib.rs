@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod hexser;
 pub mod recovery;
+pub mod review;
 pub mod saga;
 pub mod snapshot;
 pub mod store;
@@ -29,6 +30,9 @@ mod crash_tests;
 
 #[cfg(test)]
 mod flow_tests;
+
+#[cfg(test)]
+mod review_tests;
 
 pub use engine::{Config, Engine, Output, Prepared};
 pub use error::{EngineError, SagaError};
