@@ -2,14 +2,22 @@
 //! with a (virtual) platform authenticator — account, passkey, certificate, trust bundle,
 //! passkey session —, add money through the engine's fund saga, and find the balance again
 //! after a reload (IndexedDB); two wallets in two browsers pay each other with the server
-//! stopped (request and payment carried as text). Screenshots at phone size.
+//! stopped, through their cameras (Chromium's fake camera plays the QR codes the other
+//! page shows) and as pasted text; a reload at each step finds the same step and the same
+//! payment bytes; the payee syncs when the server is back and is credited once.
+//! Screenshots at phone size.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
+use ops_transport::sim::fake_camera_texts;
+use ops_transport::transport::{ReceiveStatus, Receiver};
+use ops_transport::y4m::{VideoSpec, render};
+use ops_transport::{Limits, Message, MessageKind, Preset};
 use thirtyfour::prelude::*;
 
 const PHONE: (u32, u32) = (390, 844);
@@ -153,148 +161,374 @@ async fn set_up(browser: &Browser, origin: &str) -> Result<(), HarnessError> {
     wait_text(browser, "spendable", "0.00 EUR").await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_wallets_pay_each_other_with_the_server_stopped() -> Result<(), HarnessError> {
+async fn click(browser: &Browser, id: &str) -> Result<(), HarnessError> {
+    browser.wait_for_test_id(id, WAIT).await?.click().await?;
+    Ok(())
+}
+
+/// Waits for the screen's `data-stage` to be `want`; on timeout names the stage and message.
+async fn wait_stage(browser: &Browser, want: &str) -> Result<(), HarnessError> {
+    let stage = async || {
+        browser
+            .run("const d = document.querySelector('[data-testid=\"detail\"]'); return d ? d.dataset.stage : '';")
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    if wait_until(&format!("stage {want}"), WAIT, async || {
+        stage().await == want
+    })
+    .await
+    .is_err()
+    {
+        panic!(
+            "stage {:?}, message {:?}, scanner problem {:?}",
+            stage().await,
+            text(browser, "message").await,
+            text(browser, "scan-problem").await
+        );
+    }
+    Ok(())
+}
+
+/// Writes the fake camera's video: the message's animated QR frames (every fourth
+/// dropped, as a camera misses frames).
+fn film(path: &std::path::Path, kind: MessageKind, body: &[u8]) {
+    let texts = fake_camera_texts(&Message::new(kind, body.to_vec()), Preset::DEFAULT)
+        .expect("frames of the message");
+    let video = render(&texts, VideoSpec::default()).expect("the y4m video");
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, video).expect("write the video");
+    std::fs::rename(&partial, path).expect("put the video in place");
+}
+
+/// One grey frame of the default video size (y4m, 4:2:0).
+fn blank_video() -> Vec<u8> {
+    let spec = VideoSpec::default();
+    let (w, h) = (spec.width & !1, spec.height & !1);
+    let mut v = format!(
+        "YUV4MPEG2 W{w} H{h} F{}:1 Ip A1:1 C420jpeg\nFRAME\n",
+        spec.fps.max(1)
+    )
+    .into_bytes();
+    v.extend(std::iter::repeat_n(spec.background, w * h));
+    v.extend(std::iter::repeat_n(128u8, w * h / 2));
+    v
+}
+
+/// Reads the animated QR code the page shows, frame by frame from its canvas, and
+/// decodes it natively (rqrr and the fountain decoder of `ops-transport`).
+async fn read_qr_from_page(browser: &Browser, kind: MessageKind) -> Vec<u8> {
+    let mut receiver = Receiver::new(kind, Limits::DEFAULT);
+    let mut frames = 0;
+    for _ in 0..600 {
+        let grab = browser
+            .run(
+                "const c = document.querySelector('[data-testid=\"qr-canvas\"]'); if (!c || !c.width) return null; \
+                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = ''; \
+                 for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i + 1]); \
+                 return [c.width, c.height, btoa(s)];",
+            )
+            .await
+            .expect("read the canvas");
+        if let Some([w, h, luma]) = grab.as_array().map(Vec::as_slice) {
+            let luma = base64::engine::general_purpose::STANDARD
+                .decode(luma.as_str().unwrap_or_default())
+                .expect("luma from the page");
+            let (w, h) = (
+                w.as_u64().unwrap_or(0) as usize,
+                h.as_u64().unwrap_or(0) as usize,
+            );
+            if let Ok(texts) = ops_transport::qr::decode_luma(w, h, &luma) {
+                for t in texts {
+                    frames += 1;
+                    if let Ok(ReceiveStatus::Received(message)) = receiver.on_qr_text(&t) {
+                        return message.body;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    panic!("the page's QR code did not decode ({frames} frames read)");
+}
+
+struct TwoWallets {
+    settings: Settings,
+    port: u16,
+    origin: String,
+    server: Option<Server>,
+    alice: Browser,
+    bob: Browser,
+    scratch: std::path::PathBuf,
+}
+
+/// Two phones with fake cameras (each plays a file this test writes later), set up at the
+/// FI; Alice adds 10.00.
+async fn two_wallets(name: &str) -> Result<TwoWallets, HarnessError> {
     let settings = Settings::from_env()?;
     let port = free_port()?;
     let server = Server::start(&settings, &settings.dist, port).await?;
     let origin = format!("http://localhost:{port}");
-    let alice = Browser::start(&settings).await?;
-    let bob = Browser::start(&settings).await?;
+    let scratch =
+        std::env::temp_dir().join(format!("ops-e2e-wallet-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("scratch folder");
+    let camera = |who: &str| {
+        let path = scratch.join(format!("{who}.y4m"));
+        // A placeholder until the other side shows something: one blank frame.
+        std::fs::write(&path, blank_video()).expect("write the placeholder video");
+        format!("--use-file-for-fake-video-capture={}", path.display())
+    };
+    let flags = |camera: String| {
+        [
+            "--use-fake-ui-for-media-stream".to_owned(),
+            "--use-fake-device-for-media-stream".to_owned(),
+            camera,
+        ]
+    };
+    let alice_flags = flags(camera("alice"));
+    let bob_flags = flags(camera("bob"));
+    let alice = Browser::start_with_flags(
+        &settings,
+        &alice_flags.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await?;
+    let bob = Browser::start_with_flags(
+        &settings,
+        &bob_flags.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await?;
     set_up(&alice, &origin).await?;
     set_up(&bob, &origin).await?;
-    alice
-        .wait_for_test_id("action-a", WAIT)
-        .await?
-        .click()
-        .await?;
+    click(&alice, "action-a").await?;
     alice
         .wait_for_test_id("amount", WAIT)
         .await?
         .send_keys("10")
         .await?;
-    alice.wait_for_test_id("load", WAIT).await?.click().await?;
+    click(&alice, "load").await?;
     wait_text(&alice, "spendable", "10.00 EUR").await?;
+    Ok(TwoWallets {
+        settings,
+        port,
+        origin,
+        server: Some(server),
+        alice,
+        bob,
+        scratch,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_wallets_pay_through_their_cameras_with_the_server_stopped() -> Result<(), HarnessError>
+{
+    let mut t = two_wallets("camera").await?;
+    let (alice, bob) = (&t.alice, &t.bob);
     // No network from here on.
-    server.kill();
-    bob.wait_for_test_id("action-r", WAIT)
-        .await?
-        .click()
-        .await?;
+    if let Some(server) = t.server.take() {
+        server.kill();
+    }
+    // Bob asks for 3.00: a QR code (and the same request as text).
+    click(bob, "action-r").await?;
     bob.wait_for_test_id("receive-amount", WAIT)
         .await?
         .send_keys("3")
         .await?;
-    bob.wait_for_test_id("show-request", WAIT)
-        .await?
-        .click()
-        .await?;
-    bob.wait_for_test_id("request-out", WAIT).await?;
-    let request = value(&bob, "request-out").await;
-    assert!(!request.is_empty(), "the request is shown as text");
-    alice
-        .wait_for_test_id("action-p", WAIT)
-        .await?
-        .click()
-        .await?;
-    alice.wait_for_test_id("request-in", WAIT).await?;
-    paste(&alice, "request-in", &request).await?;
-    alice
-        .wait_for_test_id("review", WAIT)
-        .await?
-        .click()
-        .await?;
-    wait_until("the confirmation", WAIT, async || {
-        text(&alice, "confirm-text").await == "Pay 3.00 EUR to Wallet"
-    })
-    .await?;
-    alice
-        .screenshot(&settings, "wallet-pay-confirm-phone", PHONE)
-        .await?;
-    alice
-        .wait_for_test_id("approve", WAIT)
-        .await?
-        .click()
-        .await?;
-    alice.wait_for_test_id("payment-out", WAIT).await?;
-    let payment = value(&alice, "payment-out").await;
-    assert!(!payment.is_empty(), "{}", text(&alice, "message").await);
-    // A reload, then the same request again: the same payment bytes, never a second one
-    // (the signed payment is frozen in IndexedDB).
-    alice.driver.refresh().await?;
-    wait_text(&alice, "spendable", "7.00 EUR").await?;
-    alice
-        .wait_for_test_id("action-p", WAIT)
-        .await?
-        .click()
-        .await?;
-    alice.wait_for_test_id("request-in", WAIT).await?;
-    paste(&alice, "request-in", &request).await?;
-    alice
-        .wait_for_test_id("review", WAIT)
-        .await?
-        .click()
-        .await?;
-    alice
-        .wait_for_test_id("approve", WAIT)
-        .await?
-        .click()
-        .await?;
-    alice.wait_for_test_id("payment-out", WAIT).await?;
+    click(bob, "show-request").await?;
+    wait_stage(bob, "shown").await?;
+    let request_text = value(bob, "request-out").await;
+    let request = read_qr_from_page(bob, MessageKind::PaymentRequest).await;
     assert_eq!(
-        value(&alice, "payment-out").await,
-        payment,
+        ops_transport::base45::encode(&request),
+        request_text,
+        "the QR code is the request"
+    );
+    bob.screenshot(&t.settings, "wallet-receive-request-phone", PHONE)
+        .await?;
+    // Alice's camera sees Bob's screen.
+    film(
+        &t.scratch.join("alice.y4m"),
+        MessageKind::PaymentRequest,
+        &request,
+    );
+    click(alice, "action-p").await?;
+    wait_stage(alice, "review").await?;
+    assert_eq!(text(alice, "confirm-amount").await, "3.00 EUR");
+    assert!(
+        text(alice, "confirm-text").await.starts_with("To "),
+        "{}",
+        text(alice, "confirm-text").await
+    );
+    alice
+        .screenshot(&t.settings, "wallet-pay-confirm-phone", PHONE)
+        .await?;
+    // A reload during the review: the same review, nothing reserved.
+    alice.driver.refresh().await?;
+    wait_stage(alice, "review").await?;
+    assert_eq!(text(alice, "confirm-amount").await, "3.00 EUR");
+    click(alice, "approve").await?;
+    wait_stage(alice, "show").await?;
+    let payment_text = value(alice, "payment-out").await;
+    let payment = read_qr_from_page(alice, MessageKind::Payment).await;
+    assert_eq!(
+        ops_transport::base45::encode(&payment),
+        payment_text,
+        "the animated QR code is the payment"
+    );
+    ops_core::Payment::from_bytes(&payment).expect("the core accepts the payment the page shows");
+    alice
+        .screenshot(&t.settings, "wallet-pay-show-phone", PHONE)
+        .await?;
+    // A reload while showing: the same payment bytes, never a second payment.
+    alice.driver.refresh().await?;
+    wait_stage(alice, "show").await?;
+    assert_eq!(
+        value(alice, "payment-out").await,
+        payment_text,
         "a reload shows the same payment"
     );
-    paste(&bob, "payment-in", &payment).await?;
-    bob.wait_for_test_id("accept", WAIT).await?.click().await?;
-    let received = wait_until("the payment to be received", WAIT, async || {
-        text(&bob, "message").await.contains("Payment received")
+    // Bob's camera sees Alice's screen; a reload of Bob's page shows the same request.
+    film(&t.scratch.join("bob.y4m"), MessageKind::Payment, &payment);
+    bob.driver.refresh().await?;
+    wait_stage(bob, "shown").await?;
+    assert_eq!(
+        value(bob, "request-out").await,
+        request_text,
+        "a reload shows the same request"
+    );
+    wait_stage(bob, "finished").await?;
+    assert!(text(bob, "finished").await.contains("Payment received"));
+    click(bob, "back").await?;
+    wait_text(bob, "spendable", "3.00 EUR").await?;
+    // Alice confirms: nothing is pending any more.
+    click(alice, "payee-has-it").await?;
+    wait_stage(alice, "finished").await?;
+    click(alice, "back").await?;
+    wait_text(alice, "spendable", "7.00 EUR").await?;
+    assert_eq!(text(alice, "pending").await, "");
+    // The server is back: Bob syncs, his deposit is credited once, even when he syncs again.
+    let server = Server::start(&t.settings, &t.settings.dist, t.port).await?;
+    t.server = Some(server);
+    for _ in 0..2 {
+        click(bob, "sync").await?;
+        let synced = wait_until("the sync", WAIT, async || {
+            text(bob, "message").await.contains("Synced")
+        })
+        .await;
+        assert!(synced.is_ok(), "sync says {:?}", text(bob, "message").await);
+    }
+    click(bob, "action-h").await?;
+    let deposited = wait_until("Bob's deposit", WAIT, async || {
+        text(bob, "history")
+            .await
+            .contains("Deposited at your bank 3.00 EUR")
     })
     .await;
-    if received.is_err() {
-        panic!("the payee says {:?}", text(&bob, "message").await);
-    }
-    bob.screenshot(&settings, "wallet-receive-phone", PHONE)
-        .await?;
-    bob.wait_for_test_id("back", WAIT).await?.click().await?;
-    wait_text(&bob, "spendable", "3.00 EUR").await?;
-    alice.wait_for_test_id("back", WAIT).await?.click().await?;
-    wait_text(&alice, "spendable", "7.00 EUR").await?;
+    let list = text(bob, "history").await;
+    assert!(deposited.is_ok(), "Bob's history: {list}");
     assert_eq!(
-        text(&alice, "pending").await,
+        list.matches("Deposited at your bank 3.00 EUR").count(),
+        1,
+        "{list}"
+    );
+    let _ = &t.origin;
+    t.alice.close().await;
+    t.bob.close().await;
+    let _ = std::fs::remove_dir_all(&t.scratch);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_wallets_pay_each_other_as_text_with_the_server_stopped() -> Result<(), HarnessError> {
+    let mut t = two_wallets("text").await?;
+    let (alice, bob) = (&t.alice, &t.bob);
+    if let Some(server) = t.server.take() {
+        server.kill();
+    }
+    click(bob, "action-r").await?;
+    bob.wait_for_test_id("receive-amount", WAIT)
+        .await?
+        .send_keys("3")
+        .await?;
+    click(bob, "show-request").await?;
+    wait_stage(bob, "shown").await?;
+    let request = value(bob, "request-out").await;
+    assert!(!request.is_empty(), "the request is shown as text");
+    click(alice, "action-p").await?;
+    click(alice, "source-text").await?;
+    // Garbage first: said in plain words, nothing reserved.
+    alice.wait_for_test_id("request-in", WAIT).await?;
+    paste(alice, "request-in", "NOT A REQUEST").await?;
+    click(alice, "use-text").await?;
+    wait_until("the refusal", WAIT, async || {
+        text(alice, "message").await.contains("copy it again whole")
+    })
+    .await?;
+    paste(alice, "request-in", &request).await?;
+    click(alice, "use-text").await?;
+    wait_stage(alice, "review").await?;
+    click(alice, "approve").await?;
+    wait_stage(alice, "show").await?;
+    let payment = value(alice, "payment-out").await;
+    assert!(!payment.is_empty(), "{}", text(alice, "message").await);
+    click(bob, "source-text").await?;
+    bob.wait_for_test_id("payment-in", WAIT).await?;
+    paste(bob, "payment-in", &payment).await?;
+    click(bob, "use-text").await?;
+    wait_stage(bob, "finished").await?;
+    click(bob, "back").await?;
+    wait_text(bob, "spendable", "3.00 EUR").await?;
+    // The same payment again is not counted twice (a new request, the old payment).
+    click(bob, "action-r").await?;
+    bob.wait_for_test_id("receive-amount", WAIT)
+        .await?
+        .send_keys("3")
+        .await?;
+    click(bob, "show-request").await?;
+    wait_stage(bob, "shown").await?;
+    click(bob, "source-text").await?;
+    paste(bob, "payment-in", &payment).await?;
+    click(bob, "use-text").await?;
+    wait_until("the refusal of a replay", WAIT, async || {
+        !text(bob, "message").await.is_empty()
+            && !text(bob, "message").await.contains("Payment received")
+    })
+    .await?;
+    click(bob, "close-request").await?;
+    wait_stage(bob, "amount").await?;
+    click(bob, "back").await?;
+    wait_text(bob, "spendable", "3.00 EUR").await?;
+    click(alice, "back").await?;
+    wait_text(alice, "spendable", "7.00 EUR").await?;
+    assert_eq!(
+        text(alice, "pending").await,
         "Waiting for confirmation: 3.00 EUR"
     );
     // A reload keeps what was received (IndexedDB).
     bob.driver.refresh().await?;
-    wait_text(&bob, "spendable", "3.00 EUR").await?;
-    // Each activity list says what happened and where it stands, with exports.
-    bob.wait_for_test_id("action-h", WAIT)
-        .await?
-        .click()
-        .await?;
+    wait_text(bob, "spendable", "3.00 EUR").await?;
+    click(bob, "action-h").await?;
     wait_until("Bob's activity", WAIT, async || {
-        text(&bob, "history")
+        text(bob, "history")
             .await
             .contains("Received 3.00 EUR — received")
     })
     .await?;
-    alice
-        .wait_for_test_id("action-h", WAIT)
-        .await?
-        .click()
-        .await?;
+    click(alice, "action-h").await?;
     wait_until("Alice's activity", WAIT, async || {
-        let list = text(&alice, "history").await;
+        let list = text(alice, "history").await;
         list.contains("Paid 3.00 EUR — handed over, not confirmed yet")
             && list.contains("Added from your bank 10.00 EUR")
     })
     .await?;
     alice.wait_for_test_id("export-csv", WAIT).await?;
     alice
-        .screenshot(&settings, "wallet-activity-phone", PHONE)
+        .screenshot(&t.settings, "wallet-activity-phone", PHONE)
         .await?;
-    alice.close().await;
-    bob.close().await;
+    t.alice.close().await;
+    t.bob.close().await;
+    let _ = std::fs::remove_dir_all(&t.scratch);
     Ok(())
 }

@@ -9,6 +9,7 @@ use leptos::ev::keydown;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ops_browser::ui::Shell;
+use ops_wallet_engine::types::Settings;
 
 /// What the home screen shows, read from the wallet's store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,12 +24,22 @@ pub struct View {
     pub pending: String,
     /// The currency of the wallet's FI.
     pub currency: String,
+    /// "Last synced 2 hours ago".
+    pub last_sync: String,
+    /// Warnings before notes or the certificate expire, each with what to do.
+    pub warnings: Vec<String>,
+    /// This device's certificate in one sentence.
+    pub device: String,
+    /// A payment waiting for approval or for the payee, in words (empty when none).
+    pub open_payment: String,
 }
 
 /// The wallet and what the screens show of it, provided by context.
 #[derive(Clone, Copy)]
 pub struct WalletState {
     wallet: RwSignal<Option<Rc<Wallet>>, LocalStorage>,
+    /// The wallet's settings (QR preset, camera).
+    pub settings: RwSignal<Settings>,
     /// What the home screen shows.
     pub view: RwSignal<View>,
     /// The last outcome or error, in plain words.
@@ -41,6 +52,7 @@ impl WalletState {
     fn new() -> Self {
         let state = Self {
             wallet: RwSignal::new_local(None),
+            settings: RwSignal::new(Settings::default()),
             view: RwSignal::new(View::default()),
             message: RwSignal::new(None),
             busy: RwSignal::new(false),
@@ -50,12 +62,18 @@ impl WalletState {
                 Ok(w) => {
                     let w = Rc::new(w);
                     state.wallet.set(Some(Rc::clone(&w)));
+                    state.settings.set(w.settings().await);
                     state.refresh(&w).await;
                 }
                 Err(e) => state.message.set(Some(e)),
             }
         });
         state
+    }
+
+    /// The wallet, once its storage is open.
+    pub fn wallet(self) -> Option<Rc<Wallet>> {
+        self.wallet.get_untracked()
     }
 
     async fn refresh(self, w: &Wallet) {
@@ -67,8 +85,21 @@ impl WalletState {
             currency: "EUR".into(),
             ..View::default()
         };
+        view.device = w.device_words().await;
+        view.open_payment = match w.open_payment().await {
+            Some(p) => crate::wallet::describe_request(&p.request)
+                .map(|d| match p.payment {
+                    Some(_) => format!("{d}: handed over, waiting for the payee. Open Pay to show it again or confirm."),
+                    None => format!("{d}: waiting for your approval. Open Pay to approve or cancel."),
+                })
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let now = crate::wallet::now();
         match summary {
             Ok(s) => {
+                view.last_sync = crate::home::last_sync_words(s.last_sync, now);
+                view.warnings = crate::home::warnings(&s, now);
                 if let Some(a) = s.amounts.first() {
                     view.currency = a.currency.clone();
                     view.spendable = amounts::format(a.spendable, &a.currency);
@@ -114,7 +145,8 @@ impl WalletState {
 /// The whole wallet app.
 #[component]
 pub fn App() -> impl IntoView {
-    let (screen, set_screen) = signal(Screen::Home);
+    let (screen, set_screen) = signal(crate::screens::from_location());
+    Effect::new(move |_| crate::screens::to_location(screen.get()));
     provide_context(WalletState::new());
     let handle = window_event_listener(keydown, move |event| {
         let target_is_field = event
@@ -138,8 +170,9 @@ pub fn App() -> impl IntoView {
                 {move || match screen.get() {
                     Screen::Home => view! { <Home set_screen/> }.into_any(),
                     Screen::AddMoney => view! { <AddMoney set_screen/> }.into_any(),
-                    Screen::Pay => view! { <Pay set_screen/> }.into_any(),
-                    Screen::Receive => view! { <Receive set_screen/> }.into_any(),
+                    Screen::Pay => view! { <crate::pay::Pay set_screen/> }.into_any(),
+                    Screen::Receive => view! { <crate::receive::Receive set_screen/> }.into_any(),
+                    Screen::Settings => view! { <crate::settings::SettingsScreen set_screen/> }.into_any(),
                     Screen::Activity => view! { <Activity set_screen/> }.into_any(),
                 }}
             </main>
@@ -188,6 +221,23 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
             }}
             {move || {
                 let v = view.get();
+                (!v.open_payment.is_empty())
+                    .then(|| view! { <p class="hint" data-testid="open-payment">{v.open_payment}</p> })
+            }}
+            {move || {
+                let v = view.get();
+                v.onboarded.then(|| view! { <p class="hint" data-testid="last-sync">{v.last_sync}</p> })
+            }}
+            {move || {
+                let v = view.get();
+                (!v.warnings.is_empty()).then(|| view! {
+                    <ul class="warnings" data-testid="home-warnings">
+                        {v.warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+                    </ul>
+                })
+            }}
+            {move || {
+                let v = view.get();
                 (v.ready && !v.onboarded).then(|| view! {
                     <p class="hint">"Not set up yet. Set up this wallet with your bank to add money."</p>
                     <label for="wallet-name">"Name of this wallet"</label>
@@ -222,6 +272,10 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
                 })
                 .collect_view()}
         </nav>
+        <p class="row">
+            <button type="button" class="secondary" data-testid="open-settings" aria-keyshortcuts="s"
+                on:click=move |_| set_screen.set(Screen::Settings)>"Settings"</button>
+        </p>
     }
 }
 
@@ -250,113 +304,6 @@ fn AddMoney(set_screen: WriteSignal<Screen>) -> impl IntoView {
                     prop:value=amount on:input=move |ev| set_amount.set(event_target_value(&ev))/>
                 <button type="button" data-testid="load" disabled=move || state.busy.get()
                     on:click=load>"Add to this wallet"</button>
-            })}
-            <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
-                on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
-        </section>
-    }
-}
-
-/// Pay a request (pasted as text; the camera and NFC come next): review, approve once,
-/// hand over the payment.
-#[component]
-fn Pay(set_screen: WriteSignal<Screen>) -> impl IntoView {
-    let state = expect_context::<WalletState>();
-    let (request_text, set_request_text) = signal(String::new());
-    let review = RwSignal::new(None::<(Vec<u8>, String)>);
-    let payment = RwSignal::new(None::<String>);
-    let check = move |_| match crate::wallet::from_text(&request_text.get_untracked())
-        .and_then(|b| crate::wallet::describe_request(&b).map(|d| (b, d)))
-    {
-        Ok(r) => {
-            state.message.set(None);
-            review.set(Some(r));
-        }
-        Err(e) => state.message.set(Some(e)),
-    };
-    let approve = move |_| {
-        let Some((bytes, _)) = review.get_untracked() else {
-            return;
-        };
-        state.run(
-            "Payment signed: show it to the payee.",
-            move |w| async move {
-                let p = w.pay(&bytes).await?;
-                payment.set(Some(crate::wallet::to_text(&p)));
-                Ok(())
-            },
-        );
-    };
-    view! {
-        <section class="detail" data-testid="detail">
-            <p>{Screen::Pay.prerequisite()}</p>
-            <label for="request-in">"The payee's request (paste its text)"</label>
-            <textarea id="request-in" data-testid="request-in" rows="3"
-                prop:value=request_text on:input=move |ev| set_request_text.set(event_target_value(&ev))></textarea>
-            <button type="button" data-testid="review" on:click=check>"Review"</button>
-            {move || review.get().map(|(_, text)| view! {
-                <p class="confirm" data-testid="confirm-text">{text}</p>
-                <button type="button" data-testid="approve" disabled=move || state.busy.get()
-                    on:click=approve>"Approve with my security key"</button>
-            })}
-            {move || payment.get().map(|text| view! {
-                <label for="payment-out">"The payment: give this text to the payee"</label>
-                <textarea id="payment-out" data-testid="payment-out" rows="6" readonly prop:value=text></textarea>
-            })}
-            <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
-                on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
-        </section>
-    }
-}
-
-/// Receive from another wallet: show a request, take the payment, verify it offline.
-#[component]
-fn Receive(set_screen: WriteSignal<Screen>) -> impl IntoView {
-    let state = expect_context::<WalletState>();
-    let (amount, set_amount) = signal(String::new());
-    let (payment_text, set_payment_text) = signal(String::new());
-    let request = RwSignal::new(None::<(ops_wallet_engine::SagaId, String)>);
-    let show = move |_| {
-        let currency = state.view.get_untracked().currency;
-        match amounts::parse(&amount.get_untracked(), &currency) {
-            Ok(minor) => state.run("Show this request to the payer.", move |w| async move {
-                let (id, bytes) = w.receive(minor).await?;
-                request.set(Some((id, crate::wallet::to_text(&bytes))));
-                Ok(())
-            }),
-            Err(e) => state.message.set(Some(format!("{e}"))),
-        }
-    };
-    let accept = move |_| {
-        let Some((id, _)) = request.get_untracked() else {
-            return;
-        };
-        match crate::wallet::from_text(&payment_text.get_untracked()) {
-            Ok(bytes) => {
-                state.run(
-                    "Payment received: it is in this wallet.",
-                    move |w| async move { w.accept(&id, bytes).await },
-                );
-            }
-            Err(e) => state.message.set(Some(e)),
-        }
-    };
-    view! {
-        <section class="detail" data-testid="detail">
-            <p>{Screen::Receive.prerequisite()}</p>
-            <label for="receive-amount">"Amount (" {move || state.view.get().currency} ")"</label>
-            <input id="receive-amount" data-testid="receive-amount" inputmode="decimal"
-                prop:value=amount on:input=move |ev| set_amount.set(event_target_value(&ev))/>
-            <button type="button" data-testid="show-request" disabled=move || state.busy.get()
-                on:click=show>"Show request"</button>
-            {move || request.get().map(|(_, text)| view! {
-                <label for="request-out">"Your request: give this text to the payer"</label>
-                <textarea id="request-out" data-testid="request-out" rows="3" readonly prop:value=text></textarea>
-                <label for="payment-in">"The payer's payment (paste its text)"</label>
-                <textarea id="payment-in" data-testid="payment-in" rows="4"
-                    prop:value=payment_text on:input=move |ev| set_payment_text.set(event_target_value(&ev))></textarea>
-                <button type="button" data-testid="accept" disabled=move || state.busy.get()
-                    on:click=accept>"Accept payment"</button>
             })}
             <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
                 on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>

@@ -6,8 +6,13 @@ pub mod amounts;
 pub mod app;
 pub mod fi;
 pub mod history;
+pub mod home;
+pub mod pay;
+pub mod receive;
 pub mod screens;
 pub mod session;
+pub mod settings;
+pub mod transfer;
 pub mod wallet;
 
 pub use app::App;

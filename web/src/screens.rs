@@ -13,6 +13,35 @@ pub enum Screen {
     AddMoney,
     /// Past payments.
     Activity,
+    /// QR speed, camera, storage, this device.
+    Settings,
+}
+
+/// Every screen.
+pub const ALL: [Screen; 6] = [
+    Screen::Home,
+    Screen::Pay,
+    Screen::Receive,
+    Screen::AddMoney,
+    Screen::Activity,
+    Screen::Settings,
+];
+
+/// The screen the page's address names.
+pub fn from_location() -> Screen {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .map_or(Screen::Home, |h| Screen::from_slug(&h))
+}
+
+/// Writes `screen` into the address without adding a history entry per screen.
+pub fn to_location(screen: Screen) {
+    if let Some(w) = web_sys::window() {
+        let url = format!("#{}", screen.slug());
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
 }
 
 /// A primary action button on the home screen.
@@ -65,7 +94,29 @@ impl Screen {
             Self::Receive => "Receive",
             Self::AddMoney => "Add money",
             Self::Activity => "Activity",
+            Self::Settings => "Settings",
         }
+    }
+
+    /// The name of the screen in the address (`#pay`), so a reload opens the same screen.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Home => "",
+            Self::Pay => "pay",
+            Self::Receive => "receive",
+            Self::AddMoney => "add-money",
+            Self::Activity => "activity",
+            Self::Settings => "settings",
+        }
+    }
+
+    /// The screen an address fragment names (home for anything unknown).
+    pub fn from_slug(slug: &str) -> Self {
+        let slug = slug.trim_start_matches('#');
+        ALL.iter()
+            .copied()
+            .find(|s| s.slug() == slug)
+            .unwrap_or(Self::Home)
     }
 
     /// What the user needs before this screen can move money. `None` for the home screen.
@@ -84,6 +135,7 @@ impl Screen {
             Self::Activity => {
                 Some("No payments yet. Payments you make or receive appear here, newest first.")
             }
+            Self::Settings => None,
         }
     }
 
@@ -91,6 +143,7 @@ impl Screen {
     /// home screen, `Escape` back to it from anywhere else.
     pub fn after_key(self, key: &str) -> Option<Screen> {
         match (self, key) {
+            (Self::Home, "s" | "S") => Some(Self::Settings),
             (Self::Home, key) => {
                 let mut chars = key.chars();
                 let (Some(c), None) = (chars.next(), chars.next()) else {
@@ -140,5 +193,14 @@ mod tests {
             assert_eq!(a.screen.title(), a.label);
         }
         assert_eq!(Screen::Home.prerequisite(), None);
+    }
+
+    #[test]
+    fn every_screen_round_trips_through_the_address() {
+        for s in ALL {
+            assert_eq!(Screen::from_slug(&format!("#{}", s.slug())), s);
+        }
+        assert_eq!(Screen::from_slug("#nonsense"), Screen::Home);
+        assert_eq!(Screen::Home.after_key("s"), Some(Screen::Settings));
     }
 }

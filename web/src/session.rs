@@ -29,3 +29,10 @@ pub fn save(session: &FiSession) -> bool {
     };
     storage().is_some_and(|s| s.set_item(KEY, &text).is_ok())
 }
+
+/// Forgets the FI credentials of this browser (signing out); the wallet's value stays.
+pub fn clear() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(KEY);
+    }
+}

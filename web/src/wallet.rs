@@ -6,8 +6,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ops_browser::wallet_store::IdbWalletStore;
 use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
-use ops_wallet_engine::saga::Shown;
-use ops_wallet_engine::types::{Identity, TrustBundle};
+use ops_wallet_engine::SagaState;
+use ops_wallet_engine::review::RequestReview;
+use ops_wallet_engine::saga::{PayState, ReceiveState, Shown};
+use ops_wallet_engine::types::{Identity, Settings, TrustBundle};
 use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, HomeSummary, SagaId};
 use serde_json::json;
 
@@ -55,10 +57,13 @@ impl Wallet {
             .recover(now())
             .await
             .map_err(|e| e.to_string())?;
+        // Posts resume now; a payment waiting for approval or to be shown again waits
+        // for the Pay screen (no authenticator prompt at start-up).
         let commands: Vec<Command> = report
             .entries
             .into_iter()
             .flat_map(|e| e.commands)
+            .filter(|c| matches!(c, Command::Post { .. }))
             .collect();
         if !commands.is_empty() && session::load().is_some() {
             // Best effort while offline: the flows stay persisted and resume next time.
@@ -300,7 +305,7 @@ impl Wallet {
 
     /// Pays the request `bytes` (one authenticator approval) and returns the payment's
     /// bytes to hand over; a reload shows the same bytes again.
-    pub async fn pay(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+    pub async fn pay(&self, request: &[u8]) -> Result<(SagaId, Vec<u8>), String> {
         let e = self.engine();
         let out = e
             .start_pay(request, now())
@@ -309,7 +314,7 @@ impl Wallet {
         let id = out.record.id.clone();
         let mut commands = out.commands;
         if let Some(bytes) = shown(&commands, Shown::Payment) {
-            return Ok(bytes);
+            return Ok((id, bytes));
         }
         commands.retain(|c| !matches!(c, Command::Show { .. }));
         let shown_now = self.run(commands).await?;
@@ -322,7 +327,121 @@ impl Wallet {
             .handle(&id, Event::HandedOver, now())
             .await
             .map_err(|e| e.to_string())?;
-        Ok(payment)
+        Ok((id, payment))
+    }
+
+    /// Checks and describes a request for the payer's confirmation (reserves nothing).
+    pub async fn review(&self, request: &[u8]) -> Result<RequestReview, String> {
+        self.engine()
+            .review(request, now())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The newest payment not yet confirmed or cancelled, if any.
+    pub async fn open_payment(&self) -> Option<OpenPayment> {
+        use ops_wallet_engine::store::SagaStore as _;
+        let mut sagas = self.store.sagas().await.ok()?;
+        sagas.sort_by_key(|r| std::cmp::Reverse(r.updated));
+        sagas.into_iter().find_map(|r| match r.state {
+            SagaState::Pay(PayState::Reserved { request, .. }) => Some(OpenPayment {
+                saga: r.id,
+                request,
+                payment: None,
+            }),
+            SagaState::Pay(
+                PayState::Signed {
+                    request, payment, ..
+                }
+                | PayState::HandedOver {
+                    request, payment, ..
+                },
+            ) => Some(OpenPayment {
+                saga: r.id,
+                request,
+                payment: Some(payment),
+            }),
+            _ => None,
+        })
+    }
+
+    /// The request this wallet shows to be paid, if one is open.
+    pub async fn open_request(&self) -> Option<(SagaId, Vec<u8>)> {
+        use ops_wallet_engine::store::SagaStore as _;
+        let mut sagas = self.store.sagas().await.ok()?;
+        sagas.sort_by_key(|r| std::cmp::Reverse(r.updated));
+        sagas.into_iter().find_map(|r| match r.state {
+            SagaState::Receive(ReceiveState::Shown { request }) => Some((r.id, request)),
+            _ => None,
+        })
+    }
+
+    /// Feeds `event` to flow `saga` and carries out what it asks (cancel, confirm, a
+    /// receipt).
+    pub async fn tell(&self, saga: &SagaId, event: Event) -> Result<(), String> {
+        let out = self
+            .engine()
+            .handle(saga, event, now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let posts: Vec<Command> = out
+            .commands
+            .into_iter()
+            .filter(|c| !matches!(c, Command::Show { .. }))
+            .collect();
+        if posts.is_empty() {
+            return Ok(());
+        }
+        self.run(posts).await.map(|_| ())
+    }
+
+    /// The wallet's settings (QR preset, camera, last sync).
+    pub async fn settings(&self) -> Settings {
+        use ops_wallet_engine::store::SettingsStore as _;
+        self.store.settings().await.unwrap_or_default()
+    }
+
+    /// Saves the wallet's settings.
+    pub async fn save_settings(&self, settings: Settings) -> Result<(), String> {
+        use ops_wallet_engine::store::{Batch, SettingsWrite, WalletStore as _, Write};
+        let mut batch = Batch::new();
+        batch.push(Write::Settings(SettingsWrite::SetSettings(settings)));
+        self.store
+            .apply(batch)
+            .await
+            .map_err(|e| format!("the settings could not be saved: {e}"))
+    }
+
+    /// This device's certificate in one sentence: who certified it, until when, and the
+    /// most it may hold.
+    pub async fn device_words(&self) -> String {
+        let Ok(snap) = self.engine().snapshot().await else {
+            return String::new();
+        };
+        let Some(d) = snap.device else {
+            return "Not set up yet.".into();
+        };
+        let fi = d.fi.body.name.clone().unwrap_or_else(|| "your bank".into());
+        let until = date(d.cert.body.not_after);
+        let currency =
+            d.fi.body
+                .limits
+                .currency
+                .clone()
+                .unwrap_or_else(|| "EUR".into());
+        let limit = d
+            .cert
+            .body
+            .limits
+            .max_outstanding
+            .map(|m| {
+                format!(
+                    " It may hold at most {}.",
+                    crate::amounts::format(m, &currency)
+                )
+            })
+            .unwrap_or_default();
+        format!("Certified by {fi} until {until}.{limit}")
     }
 
     /// Every flow's history entry.
@@ -422,6 +541,24 @@ impl Wallet {
             None => Ok(shown_items),
         }
     }
+}
+
+/// A payment that is not finished: waiting for approval (`payment: None`) or signed and
+/// shown until the payee confirms (the same bytes after any reload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPayment {
+    /// Its flow.
+    pub saga: SagaId,
+    /// The request it pays.
+    pub request: Vec<u8>,
+    /// The signed payment, once approved.
+    pub payment: Option<Vec<u8>>,
+}
+
+/// A Unix time as a calendar date (UTC), "2027-12-01".
+pub fn date(unix: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    String::from(d.to_iso_string()).chars().take(10).collect()
 }
 
 /// The bytes a command list asks to show as `what`.

@@ -5,7 +5,9 @@
 use crate::decode_logic::{DecoderCounts, DecoderKind, WorkerSettings};
 use crate::worker_decoder::{WorkerDecoder, WorkerError};
 use ops_browser::window;
-use ops_qr_worker::{FrameError, decode_rgba};
+use ops_qr_worker::FrameError;
+#[cfg(feature = "in-page-decoder")]
+use ops_qr_worker::decode_rgba;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -155,6 +157,7 @@ impl FrameDecoder {
                     .map_err(browser)?;
                 Ok(worker.decode(image).await?)
             }
+            #[cfg(feature = "in-page-decoder")]
             Engine::InPage => {
                 let image = context
                     .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
@@ -163,6 +166,10 @@ impl FrameDecoder {
                 self.counts.record_frame(DecoderKind::InPage);
                 Ok(texts)
             }
+            #[cfg(not(feature = "in-page-decoder"))]
+            Engine::InPage => Err(DecodeError::Browser(
+                "this app decodes QR codes in its QR worker, which did not start: reload the page once while online".into(),
+            )),
         }
     }
 }

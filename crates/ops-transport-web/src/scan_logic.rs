@@ -116,6 +116,13 @@ pub fn sentence(text: &str) -> String {
     }
 }
 
+/// Milliseconds with two decimals ("12.35") by integer arithmetic: formatting an `f64`
+/// directly links core's float printing (about 15 KB of wasm) into every app.
+pub fn hundredths(ms: f64) -> String {
+    let cents = (ms.max(0.0) * 100.0 + 0.5) as u64;
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
 /// Percent shown on the progress bar for a fraction in `0..=1`.
 pub fn percent(fraction: f32) -> u32 {
     (fraction.clamp(0.0, 1.0) * 100.0).round() as u32
@@ -124,6 +131,14 @@ pub fn percent(fraction: f32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hundredths_match_float_formatting() {
+        for ms in [0.0, 0.004, 0.005, 1.0, 12.345, 46.999, 1234.5] {
+            assert_eq!(hundredths(ms), format!("{ms:.2}"), "{ms}");
+        }
+        assert_eq!(hundredths(-3.0), "0.00");
+    }
 
     #[test]
     fn camera_problems_are_classified_and_explained() {

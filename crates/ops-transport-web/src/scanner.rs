@@ -7,7 +7,9 @@
 use crate::decode_logic::{DecoderCounts, DecoderKind, WorkerSettings};
 pub use crate::decoder::has_barcode_detector;
 use crate::decoder::{DecodeError, FrameDecoder};
-use crate::scan_logic::{CameraProblem, DecodeStats, Throttle, percent, sample_size, sentence};
+use crate::scan_logic::{
+    CameraProblem, DecodeStats, Throttle, hundredths, percent, sample_size, sentence,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ops_browser::{BrowserError, window};
@@ -121,8 +123,8 @@ pub fn QrScanner(
             class="qr-scanner"
             data-testid="scanner"
             data-decode-frames=move || stats.get().frames.to_string()
-            data-decode-mean-ms=move || format!("{:.2}", stats.get().mean_ms())
-            data-decode-max-ms=move || format!("{:.2}", stats.get().max_ms)
+            data-decode-mean-ms=move || hundredths(stats.get().mean_ms())
+            data-decode-max-ms=move || hundredths(stats.get().max_ms)
             data-decoder=move || screen.decoder.get().name()
             data-worker-frames=move || counts.get().worker_frames.to_string()
             data-in-page-frames=move || counts.get().in_page_frames.to_string()
@@ -131,8 +133,8 @@ pub fn QrScanner(
             data-worker-timeouts=move || counts.get().worker_timeouts.to_string()
             data-worker-respawns=move || counts.get().worker_respawns.to_string()
             data-worker-failed-starts=move || counts.get().worker_failed_starts.to_string()
-            data-worker-decode-mean-ms=move || format!("{:.2}", counts.get().worker_decode.mean_ms())
-            data-worker-decode-max-ms=move || format!("{:.2}", counts.get().worker_decode.max_ms)
+            data-worker-decode-mean-ms=move || hundredths(counts.get().worker_decode.mean_ms())
+            data-worker-decode-max-ms=move || hundredths(counts.get().worker_decode.max_ms)
         >
             <video node_ref=video_ref autoplay=true muted=true playsinline=true
                 style="width: 100%; max-width: 480px; background: #000;"></video>
@@ -242,7 +244,9 @@ async fn open_stream(device: Option<&str>) -> Result<MediaStream, CameraProblem>
     stream.dyn_into().map_err(|_| CameraProblem::Unsupported)
 }
 
-async fn list_cameras() -> Vec<(String, String)> {
+/// The cameras of this device as `(deviceId, label)`, numbered where the browser gives no
+/// label (before camera permission).
+pub async fn list_cameras() -> Vec<(String, String)> {
     let Ok(devices) =
         window().and_then(|w| w.navigator().media_devices().map_err(BrowserError::from))
     else {

@@ -11,6 +11,7 @@
 mod apps;
 mod icons;
 mod process;
+mod size;
 mod suite;
 mod tools;
 
