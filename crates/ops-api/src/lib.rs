@@ -7,6 +7,7 @@
 //! hex; amounts in minor units.
 
 pub mod deposit;
+pub mod devices;
 pub mod error;
 pub mod fund;
 pub mod trust;
@@ -14,6 +15,10 @@ pub mod trust;
 pub use deposit::{
     BatchItem, DefundRequest, DepositBatchRequest, DepositBatchResponse, DepositOutcome,
     DepositRequest, DepositStatus,
+};
+pub use devices::{
+    DeviceInfo, DeviceKind, DeviceList, DeviceRevocation, RevocationReason, RevokeDeviceRequest,
+    RevokeDeviceResponse, RevokeReason, RevokedBy,
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use fund::{FundRequest, FundResponse, IDEMPOTENCY_KEY_HEADER};
@@ -33,4 +38,28 @@ pub mod paths {
     pub const TRUST: &str = "/api/v1/trust";
     /// `GET`: this FI's signed CRL.
     pub const CRL: &str = "/api/v1/crl";
+    /// `POST`: the demo sign-up; `GET {ACCOUNTS}/{id}`: one account.
+    pub const ACCOUNTS: &str = "/api/v1/accounts";
+
+    /// `GET`: the devices of account `account_id`.
+    pub fn account_devices(account_id: i64) -> String {
+        format!("{ACCOUNTS}/{account_id}/devices")
+    }
+
+    /// `POST`: revoke device `cert_id` (hex) of account `account_id`.
+    pub fn revoke_device(account_id: i64, cert_id: &str) -> String {
+        format!("{ACCOUNTS}/{account_id}/devices/{cert_id}/revoke")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn device_paths() {
+            assert_eq!(super::account_devices(7), "/api/v1/accounts/7/devices");
+            assert_eq!(
+                super::revoke_device(7, "ab"),
+                "/api/v1/accounts/7/devices/ab/revoke"
+            );
+        }
+    }
 }

@@ -81,7 +81,7 @@ pub async fn get(
 }
 
 /// The account id of a path, a decimal number.
-fn parse_account_id(text: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_account_id(text: &str) -> Result<i64, ApiError> {
     text.parse().map_err(|_| {
         ApiError::bad_request("malformed_id", "the account id must be a decimal number")
     })
@@ -154,6 +154,8 @@ pub async fn register_device(
             webauthn: None,
             credential_id: None,
             sign_count: None,
+            label: None,
+            backup: None,
         },
     )
     .await
@@ -236,6 +238,10 @@ pub(super) struct NewCertificate {
     pub webauthn: Option<ops_core::webauthn::WebAuthnPolicy>,
     pub credential_id: Option<String>,
     pub sign_count: Option<u32>,
+    /// The holder's own name for the device (stored, never certified).
+    pub label: Option<String>,
+    /// The passkey's backup flags at registration.
+    pub backup: Option<crate::store::BackupFlags>,
 }
 
 /// Certifies a device key with this FI's key and registers it; answers with the
@@ -282,6 +288,8 @@ pub(super) async fn certify_device(
             cert: bytes,
             credential_id: new.credential_id.clone(),
             sign_count: new.sign_count,
+            label: new.label.clone(),
+            backup: new.backup,
         };
         match state.store.insert_device(&device, t).await {
             Ok(Some(holder)) => {

@@ -45,17 +45,32 @@ fn not_found() -> ApiError {
     )
 }
 
+/// Who a request on an account authenticated as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The operator's admin token.
+    Admin,
+    /// The account's own token (the wallet's recovery code).
+    AccountToken,
+    /// A passkey session of this (non-revoked) device of the account.
+    Session {
+        /// The device's certificate id (hex).
+        device: String,
+    },
+}
+
 /// Admits a request on account `id` (`what` names the endpoint in the error message) if
 /// its `Authorization: Bearer <token>` is the account's access token, a valid passkey
 /// session of a device of the account, or the admin token. No token → `401
 /// auth_required`; an expired session → `401 session_expired`; any other token, or an
-/// account that does not exist → `404 no_such_account`.
+/// account that does not exist → `404 no_such_account`; a session of a revoked device →
+/// `403 device_revoked`. Answers who the caller is.
 pub async fn authorize_account(
     state: &AppState,
     headers: &HeaderMap,
     id: i64,
     what: &str,
-) -> Result<(), ApiError> {
+) -> Result<Caller, ApiError> {
     let Some(token) = bearer(headers) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -66,13 +81,13 @@ pub async fn authorize_account(
         ));
     };
     if state.settings.admin_token.matches(token) {
-        return Ok(());
+        return Ok(Caller::Admin);
     }
     let hash = token_hash(token);
     if let Some(Some(stored)) = state.store.account_token_hash(id).await?
         && constant_time_eq(stored.as_bytes(), hash.as_bytes())
     {
-        return Ok(());
+        return Ok(Caller::AccountToken);
     }
     match state.store.session_any(&hash).await? {
         Some((_, _, expires)) if u64::try_from(expires).unwrap_or(0) < now() => Err(ApiError::new(
@@ -81,7 +96,7 @@ pub async fn authorize_account(
             "the passkey session expired: log in again with POST /api/v1/login/challenge and POST /api/v1/login",
         )),
         Some((account, device, _)) if account == id => match state.store.device(&device).await? {
-            Some(d) if !d.revoked => Ok(()),
+            Some(d) if !d.revoked => Ok(Caller::Session { device }),
             _ => Err(super::login::session_of_revoked_device()),
         },
         _ => Err(not_found()),

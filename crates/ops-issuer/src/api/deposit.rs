@@ -243,6 +243,13 @@ pub(super) fn deposit_error(e: DepositError) -> ApiError {
             "unattributable_double_spend",
             format!("{m}; the payment overlaps a recorded spend and cannot be credited"),
         ),
+        e @ DepositError::RevokedByHolder { .. } => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            format!(
+                "{e}; it can no longer deposit or defund: use another device of the account (GET /api/v1/accounts/{{id}}/devices lists them)"
+            ),
+        ),
         DepositError::Store(s) => s.into(),
     }
 }

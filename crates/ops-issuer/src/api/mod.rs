@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod auth;
 mod deposit;
+mod devices;
 mod fraud;
 mod fund;
 mod held;
@@ -270,6 +271,11 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/accounts", post(accounts::create))
         .route("/v1/accounts/{id}", get(accounts::get))
         .route("/v1/accounts/{id}/token", post(accounts::rotate_token))
+        .route("/v1/accounts/{id}/devices", get(devices::list))
+        .route(
+            "/v1/accounts/{id}/devices/{device}/revoke",
+            post(devices::revoke),
+        )
         .route("/v1/devices", post(accounts::register_device))
         .route("/v1/registrations/challenge", post(webauthn::challenge))
         .route("/v1/registrations", post(webauthn::register))

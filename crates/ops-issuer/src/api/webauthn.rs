@@ -11,11 +11,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_core::provider::RingProvider;
 use ops_core::registration::verify_registration;
+use ops_core::webauthn::flags;
 use serde::Deserialize;
 
 use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certified_name, certify_device};
 use super::auth::authorize_account;
 use super::{ApiError, AppState, ClientAddr, now, parse_json};
+use crate::store::BackupFlags;
 
 /// A registration challenge is valid this long, in seconds.
 pub const CHALLENGE_LIFETIME: u64 = 300;
@@ -157,6 +159,11 @@ pub async fn register(
             webauthn: Some(policy.webauthn_policy()),
             credential_id: Some(credential_id.clone()),
             sign_count: Some(credential.sign_count),
+            label: self_declared.clone(),
+            backup: Some(BackupFlags {
+                eligible: credential.flags & flags::BE != 0,
+                backed_up: credential.flags & flags::BS != 0,
+            }),
         },
     )
     .await?;

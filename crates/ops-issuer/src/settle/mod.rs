@@ -146,6 +146,12 @@ impl Settler {
         Ok(row.account_id)
     }
 
+    /// Makes the next deposit reload the revocations (after a revocation outside
+    /// settlement, e.g. a holder revoking a lost device).
+    pub fn revocations_changed(&self) {
+        self.revocations.invalidate();
+    }
+
     /// Hits and misses of the verified-signature cache.
     pub fn verification_cache(&self) -> CacheStats {
         self.provider.stats()
@@ -195,6 +201,15 @@ pub enum DepositError {
     /// accepted it honestly.
     #[error("{0}")]
     Revoked(AcceptedAfterRevocation),
+    /// The device to be credited (the depositor, or a defund's signer) was revoked by its
+    /// account holder.
+    #[error("the device {device} was revoked by its account holder ({reason})")]
+    RevokedByHolder {
+        /// Its certificate id.
+        device: String,
+        /// `lost`, `replaced` or `stolen`.
+        reason: String,
+    },
     /// A held deposit was already released or rejected.
     #[error("held deposit {id} is already {status}")]
     AlreadyDecided {
@@ -309,6 +324,19 @@ async fn settle_payment(
         Settlement::Defund => (trust.fi.id(), final_signer(&payment)?),
     };
     let account_id = settler.account_of(store, &credited).await?;
+    // A device its holder revoked (lost, replaced, stolen) credits nothing more to the
+    // account, neither as a payee nor by a defund: it left the holder's control. (Payments
+    // it signed are still settled for their payees within the CRL window, below.) An
+    // operator's release is the operator's decision.
+    let revoked = settler.revocations.current(store).await?;
+    if release.is_none()
+        && let Some(reason) = revoked.by_holder.get(&credited)
+    {
+        return Err(DepositError::RevokedByHolder {
+            device: credited.to_string(),
+            reason: reason.clone(),
+        });
+    }
     let finals = final_notes(&payment);
     // Verification runs on the request's task: with the cache it is mostly one signature
     // (the new spend); handing it to the blocking pool cost more in thread switches than it
@@ -339,9 +367,8 @@ async fn settle_payment(
                 .await;
         }
     };
-    let revoked = settler.revocations.current(store).await?;
     if release.is_none()
-        && let Err(e) = check_revocations(&policy, &payment, &|c| revoked.get(c).copied())
+        && let Err(e) = check_revocations(&policy, &payment, &|c| revoked.times.get(c).copied())
     {
         return earlier_outcome(store, &hash, account_id, &finals, DepositError::Revoked(e)).await;
     }

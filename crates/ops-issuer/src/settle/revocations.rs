@@ -1,6 +1,8 @@
 //! The FI's revocations, held in memory for the settlement rule of
-//! `ops_core::settlement` (when was a certificate revoked?). Reloaded from the database
-//! after this process revokes (a fraud case) and at least every [`REFRESH`], so the
+//! `ops_core::settlement` (when was a certificate revoked?) and for the devices their
+//! holders revoked (lost, replaced, stolen: they no longer deposit or defund). Reloaded
+//! from the database after this process revokes (a fraud case, a holder's revocation) and
+//! at least every [`REFRESH`], so the
 //! revocations of another instance or an operator apply within that time: a deposit
 //! checked just before a reload is treated as having arrived before that revocation,
 //! which the protocol's windows (hours to days) absorb.
@@ -16,10 +18,20 @@ use crate::store::{Store, StoreError};
 /// Longest time a revocation made elsewhere takes to apply here.
 pub const REFRESH: Duration = Duration::from_secs(1);
 
-#[derive(Debug)]
-struct Snapshot {
-    by_cert: Arc<HashMap<CertId, u64>>,
-    loaded: Instant,
+/// The revocations at one moment.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Revocation time by certificate.
+    pub times: HashMap<CertId, u64>,
+    /// The reason of each certificate revoked by its holder (`lost`, `replaced`, `stolen`).
+    pub by_holder: HashMap<CertId, String>,
+    loaded: Option<Instant>,
+}
+
+/// Whether a stored revocation reason is the holder's (the device left their control),
+/// not the FI's (`double spend`).
+pub fn holder_reason(reason: &str) -> bool {
+    matches!(reason, "lost" | "replaced" | "stolen")
 }
 
 /// Revocation times by certificate id, reloaded when stale.
@@ -29,27 +41,31 @@ pub struct Revocations {
 }
 
 impl Revocations {
-    /// The current revocation times, reloading them from `store` first when they are
-    /// older than [`REFRESH`] or were invalidated.
-    pub async fn current(&self, store: &Store) -> Result<Arc<HashMap<CertId, u64>>, StoreError> {
+    /// The current revocations, reloading them from `store` first when they are older
+    /// than [`REFRESH`] or were invalidated.
+    pub async fn current(&self, store: &Store) -> Result<Arc<Snapshot>, StoreError> {
         if let Some(s) = self.fresh() {
             return Ok(s);
         }
-        let rows = store.revocation_times().await?;
-        let by_cert: HashMap<CertId, u64> = rows
-            .into_iter()
-            .filter_map(|(id, at)| parse_cert_id(&id).map(|c| (c, at)))
-            .collect();
-        let map = Arc::new(by_cert);
-        let snapshot = Arc::new(Snapshot {
-            by_cert: Arc::clone(&map),
-            loaded: Instant::now(),
-        });
+        let mut snapshot = Snapshot {
+            loaded: Some(Instant::now()),
+            ..Snapshot::default()
+        };
+        for entry in store.revocation_entries().await? {
+            let Some(id) = parse_cert_id(&entry.cert_id) else {
+                continue;
+            };
+            snapshot.times.insert(id, entry.revoked_at);
+            if holder_reason(&entry.reason) {
+                snapshot.by_holder.insert(id, entry.reason);
+            }
+        }
+        let snapshot = Arc::new(snapshot);
         *self
             .snapshot
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(snapshot);
-        Ok(map)
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&snapshot));
+        Ok(snapshot)
     }
 
     /// Forgets the snapshot: the next check reloads (after this process revoked).
@@ -60,10 +76,12 @@ impl Revocations {
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    fn fresh(&self) -> Option<Arc<HashMap<CertId, u64>>> {
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
         let guard = self.snapshot.read().unwrap_or_else(PoisonError::into_inner);
         let s = guard.as_ref()?;
-        (s.loaded.elapsed() < REFRESH).then(|| Arc::clone(&s.by_cert))
+        s.loaded
+            .is_some_and(|t| t.elapsed() < REFRESH)
+            .then(|| Arc::clone(s))
     }
 }
 

@@ -52,6 +52,20 @@ pub struct NewDevice {
     pub credential_id: Option<String>,
     /// The authenticator's sign count at registration.
     pub sign_count: Option<u32>,
+    /// The holder's own name for the device (self-declared, never certified).
+    pub label: Option<String>,
+    /// The passkey's WebAuthn flags at registration: backup eligible (BE), backed up (BS);
+    /// `None` when unknown (software keys).
+    pub backup: Option<BackupFlags>,
+}
+
+/// A passkey's backup flags at registration (WebAuthn BE and BS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupFlags {
+    /// BE: the credential may be synced or copied to other authenticators.
+    pub eligible: bool,
+    /// BS: it is backed up (synced) now.
+    pub backed_up: bool,
 }
 
 /// A note to record as issued.
@@ -414,8 +428,8 @@ impl Store {
             return Ok(Some(row.try_get(0)?));
         }
         sqlx::query(
-            "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created, credential_id, sign_count) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
+            "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created, credential_id, sign_count, label, backup_eligible, backup_state) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&device.cert_id)
         .bind(db_int(device.serial)?)
@@ -425,6 +439,9 @@ impl Store {
         .bind(db_int(now)?)
         .bind(device.credential_id.clone())
         .bind(device.sign_count.map(i64::from))
+        .bind(device.label.clone())
+        .bind(device.backup.map(|b| i64::from(b.eligible)))
+        .bind(device.backup.map(|b| i64::from(b.backed_up)))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -325,16 +325,24 @@ pub(crate) async fn open_case(
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
-    let revoked_now = revoke(conn, &case.culprit, "double spend", now).await?;
+    let revoked_now = revoke(conn, &case.culprit, "double spend", SETTLEMENT, now).await?;
     Ok(Some(OpenedCase { id, revoked_now }))
 }
 
+/// Who revoked a certificate when settlement opened a fraud case against it (the
+/// `crl_entries.revoked_by` of those revocations).
+pub const SETTLEMENT: &str = "settlement";
+
 /// Revokes `cert_id` if it is a device of this FI and not revoked yet (CRL entry, new CRL
-/// version); returns whether it did.
+/// version), recording `reason` and who revoked (`revoked_by`: [`SETTLEMENT`] for a fraud
+/// case, see `Store::revoke_device` for the holder's revocations); returns whether it did.
+/// A certificate is listed once: a second revocation, concurrent or later, finds the
+/// entry (`ON CONFLICT (serial) DO NOTHING`) and changes neither the entry nor the version.
 pub(crate) async fn revoke(
     conn: &mut AnyConnection,
     cert_id: &str,
     reason: &str,
+    revoked_by: &str,
     now: u64,
 ) -> Result<bool, StoreError> {
     let Some(row) = sqlx::query("SELECT serial FROM devices WHERE cert_id = $1")
@@ -350,13 +358,14 @@ pub(crate) async fn revoke(
         .execute(&mut *conn)
         .await?;
     let revoked = sqlx::query(
-        "INSERT INTO crl_entries (serial, cert_id, reason, revoked_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (serial) DO NOTHING",
+        "INSERT INTO crl_entries (serial, cert_id, reason, revoked_at, revoked_by) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO NOTHING",
     )
     .bind(serial)
     .bind(cert_id)
     .bind(reason)
     .bind(db_int(now)?)
+    .bind(revoked_by)
     .execute(&mut *conn)
     .await?;
     if revoked.rows_affected() == 1 {
@@ -410,21 +419,33 @@ pub(crate) async fn debit_culprit(
     Ok(())
 }
 
+/// One certificate this FI revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationEntry {
+    /// Its certificate id (hex).
+    pub cert_id: String,
+    /// When it was revoked (Unix seconds).
+    pub revoked_at: u64,
+    /// Why, as stored (`double spend`, `lost`, `replaced`, `stolen`).
+    pub reason: String,
+}
+
 impl Store {
     /// Every certificate this FI revoked, with the time it did (the settlement rule for
-    /// revoked certificates, `ops_core::settlement`, needs the time).
-    pub async fn revocation_times(
-        &self,
-    ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
-        let rows = sqlx::query("SELECT cert_id, revoked_at FROM crl_entries")
+    /// revoked certificates, `ops_core::settlement`, needs the time) and why.
+    pub async fn revocation_entries(&self) -> Result<Vec<RevocationEntry>, StoreError> {
+        let rows = sqlx::query("SELECT cert_id, revoked_at, reason FROM crl_entries")
             .fetch_all(&self.pool)
             .await?;
-        let mut out = std::collections::HashMap::with_capacity(rows.len());
-        for r in rows {
-            let id: String = r.try_get(0)?;
-            let at: i64 = r.try_get(1)?;
-            out.insert(id, u64::try_from(at).unwrap_or(0));
-        }
-        Ok(out)
+        rows.iter()
+            .map(|r| {
+                let at: i64 = r.try_get(1)?;
+                Ok(RevocationEntry {
+                    cert_id: r.try_get(0)?,
+                    revoked_at: u64::try_from(at).unwrap_or(0),
+                    reason: r.try_get(2)?,
+                })
+            })
+            .collect()
     }
 }

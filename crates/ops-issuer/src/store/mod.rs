@@ -5,16 +5,21 @@
 mod accounts;
 mod audit;
 mod deposits;
+mod devices;
 mod fraud;
 mod held;
 
-pub use accounts::{AccountRow, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote};
+pub use accounts::{
+    AccountRow, BackupFlags, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote,
+};
 pub use audit::{AuditReport, Violation};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
     ConsumptionKind, DepositOutcome, DepositStatus, FraudBuilder, HoldPolicy, LedgerNote,
-    NewDeposit, NewFraudCase, NoteKind, RecordError, Release, SpendRecord,
+    NewDeposit, NewFraudCase, NoteKind, RecordError, Release, RevocationEntry, SETTLEMENT,
+    SpendRecord,
 };
+pub use devices::{ListedDevice, Revoked, StoredRevocation};
 pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
 pub use held::HeldDeposit;
 

@@ -522,7 +522,7 @@ async fn hold(
             .await?
             .ok_or_else(|| StoreError::Conflict.into());
     }
-    revoke(tx, culprit, "double spend", d.now).await?;
+    revoke(tx, culprit, "double spend", super::SETTLEMENT, d.now).await?;
     Ok(DepositOutcome {
         payment_hash: d.payment_hash.clone(),
         account_id: d.account_id,
