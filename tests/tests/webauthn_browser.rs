@@ -103,6 +103,7 @@ impl Session {
             rp_id: RP_ID.into(),
             origins: vec![self.origin.clone()],
             user_verification: true,
+            synced: false,
         }
     }
 
