@@ -131,7 +131,7 @@ async fn synced_passkeys_get_the_lower_limit(s: &Server) {
     assert_eq!(
         (
             &c["synced_passkeys"],
-            &c["max_outstanding"],
+            &c["device_bound_max_outstanding"],
             &c["synced_max_outstanding"]
         ),
         (&json!("allow"), &json!(100_000), &json!(25_000)),

@@ -91,7 +91,7 @@ pub async fn challenge(
             "user_verification": if policy.require_user_verification { "required" } else { "preferred" },
             "algorithms": [-7],
             "synced_passkeys": if policy.require_device_bound { "refuse" } else { "allow" },
-            "max_outstanding": DEFAULT_MAX_OUTSTANDING,
+            "device_bound_max_outstanding": DEFAULT_MAX_OUTSTANDING,
             "synced_max_outstanding": state.settings.synced_max_outstanding,
         })),
     ))
