@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         rp_id: "wallet.example".into(),
         origins: vec!["https://wallet.example".into()],
         user_verification: true,
+        synced: false,
     };
     let mut d = Decoder::new(data);
     if let Ok(a) = AssertionWire::decode(&mut d) {

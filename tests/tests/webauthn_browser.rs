@@ -2,7 +2,8 @@
 //! browser binding (`ops_browser::webauthn`) creates credentials and signs protocol
 //! messages; the Rust verifiers (`ops_core::registration`, `ops_core::sig`) check them.
 //! Failure paths (user verification refused, credential removed, already registered,
-//! synced passkey) give the errors the UI shows.
+//! synced passkey under a policy that refuses it) give the errors the UI shows; under a
+//! policy that allows it a synced passkey is certified `synced` and its BE assertions verify.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
@@ -103,6 +104,7 @@ impl Session {
             rp_id: RP_ID.into(),
             origins: vec![self.origin.clone()],
             user_verification: true,
+            synced: false,
         }
     }
 
@@ -297,7 +299,8 @@ async fn registers_a_device_bound_key_and_signs_a_spend_with_it() -> Result<(), 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn synced_passkeys_are_refused_and_u2f_keys_need_no_uv_policy() -> Result<(), HarnessError> {
+async fn synced_passkeys_follow_the_fi_policy_and_u2f_keys_need_no_uv_policy()
+-> Result<(), HarnessError> {
     let session = open_fixture("policy").await?;
     let synced = session
         .browser
@@ -308,11 +311,67 @@ async fn synced_passkeys_are_refused_and_u2f_keys_need_no_uv_policy() -> Result<
         .await?;
     let (created, challenge) = session.register(true, "").await?;
     assert!(created.get("ok").is_some(), "{created}");
+    // An FI that refuses synced passkeys (`--synced-passkeys refuse`).
     let refused = verify_created(&session, &created, &challenge, true)
-        .expect_err("a synced key cannot hold offline value");
+        .expect_err("a device-bound policy refuses a synced key");
     assert!(
         refused.to_lowercase().contains("backup") || refused.to_lowercase().contains("synced"),
         "{refused}"
+    );
+    // An FI that allows them (the default): certified `synced`, and what the key signs
+    // (with BE set) verifies under that certificate policy only.
+    let allowing = RegistrationPolicy {
+        require_device_bound: false,
+        ..session.registration_policy(true)
+    };
+    let credential = verify_registration(
+        &P256Provider,
+        &allowing,
+        &challenge,
+        &field(&created, "client_data_json"),
+        &field(&created, "attestation_object"),
+    )
+    .expect("an FI that allows synced passkeys accepts it");
+    assert!(credential.is_synced(), "Chromium's BE flag");
+    let policy = allowing.webauthn_policy_for(&credential);
+    assert!(policy.synced);
+    let (_, body) = spend_body();
+    let digest = ops_core::ids::sha256(&body);
+    let signed = session
+        .sign(&B64.encode(&credential.credential_id), &digest, true)
+        .await?;
+    assert!(signed.get("ok").is_some(), "signing failed: {signed}");
+    let raw = RawAssertion {
+        authenticator_data: &field(&signed, "authenticator_data"),
+        client_data_json: &field(&signed, "client_data_json"),
+        signature_der: &field(&signed, "signature"),
+    };
+    assert_ne!(
+        raw.authenticator_data[32] & ops_core::webauthn::flags::BE,
+        0,
+        "the assertion carries BE"
+    );
+    let wire = AssertionWire::from_raw(&raw, &policy, &digest).expect("compactable");
+    let signature = Signature::WebAuthn(Box::new(wire));
+    verify_signature(
+        &P256Provider,
+        &credential.public_key,
+        Some(&policy),
+        &body,
+        &signature,
+    )
+    .expect("a synced certificate accepts its key's BE assertions");
+    let device_bound = verify_signature(
+        &P256Provider,
+        &credential.public_key,
+        Some(&session.assertion_policy()),
+        &body,
+        &signature,
+    )
+    .expect_err("a device-bound certificate refuses BE");
+    assert!(
+        device_bound.to_string().contains("backup-eligible"),
+        "{device_bound}"
     );
     session
         .browser

@@ -131,12 +131,24 @@ impl RegistrationPolicy {
         }
     }
 
-    /// The assertion policy a credential registered under this policy is used with.
+    /// The assertion policy a device-bound credential registered under this policy is used
+    /// with (`synced: false`: assertions with BE set are refused).
     pub fn webauthn_policy(&self) -> WebAuthnPolicy {
         WebAuthnPolicy {
             rp_id: self.rp_id.clone(),
             origins: self.origins.clone(),
             user_verification: self.require_user_verification,
+            synced: false,
+        }
+    }
+
+    /// The assertion policy to certify `credential` with: [`Self::webauthn_policy`], marked
+    /// `synced` when the credential is a synced passkey (BE set at registration, which only
+    /// a policy without `require_device_bound` lets through).
+    pub fn webauthn_policy_for(&self, credential: &RegisteredCredential) -> WebAuthnPolicy {
+        WebAuthnPolicy {
+            synced: credential.is_synced(),
+            ..self.webauthn_policy()
         }
     }
 }
@@ -160,6 +172,15 @@ pub struct RegisteredCredential {
     pub flags: u8,
     /// What stands behind the attestation.
     pub attestation: AttestationTrust,
+}
+
+impl RegisteredCredential {
+    /// Whether the credential is a synced passkey: backup eligible (BE set), so the key
+    /// may be copied to the user's other devices. Device-bound keys (security keys,
+    /// platform authenticators that do not sync) have BE clear.
+    pub fn is_synced(&self) -> bool {
+        self.flags & flags::BE != 0
+    }
 }
 
 /// Why a registration was refused. Each variant is one failed check.
@@ -444,20 +465,6 @@ fn parse_attested_credential(
     })
 }
 
-/// Checks the flags under a registration policy: BS without BE is malformed, UP required,
-/// UV where required, BE refused only when the policy wants device-bound keys.
-fn check_flags_for(f_in: u8, uv: bool, device_bound: bool) -> Result<(), WebAuthnError> {
-    if f_in & flags::BS != 0 && f_in & flags::BE == 0 {
-        return Err(WebAuthnError::BackupStateWithoutEligibility);
-    }
-    let f = if device_bound {
-        f_in
-    } else {
-        f_in & !(flags::BE | flags::BS)
-    };
-    check_flags(f, uv)
-}
-
 /// The members of an attestation statement this verifier reads.
 #[derive(Default)]
 struct AttStmt<'a> {
@@ -665,10 +672,10 @@ pub fn verify_registration(
     if ad.rp_id_hash != sha256(policy.rp_id.as_bytes()) {
         return Err(WebAuthnError::RpIdHashMismatch.into());
     }
-    check_flags_for(
+    check_flags(
         ad.flags,
         policy.require_user_verification,
-        policy.require_device_bound,
+        !policy.require_device_bound,
     )?;
     check_client_data(
         client_data_json,
@@ -775,10 +782,11 @@ pub fn verify_registration(
 /// count against `stored_sign_count` when one is known: a count not greater than the stored
 /// one (unless both are zero) is refused as a cloning signal.
 ///
-/// With `policy.require_device_bound` this is exactly the protocol core's
-/// [`verify_raw_assertion`] (BE refused). Without it, the same building blocks run with
-/// backup-eligible credentials tolerated (BS without BE stays malformed); protocol messages
-/// never take this path.
+/// This is the protocol core's [`verify_raw_assertion`] (the single assertion check) with
+/// the policy's assertion policy, marked `synced` when the policy does not require
+/// device-bound keys: with `policy.require_device_bound` BE is refused, as for a
+/// device-bound certificate; without it backup-eligible credentials are tolerated, as for a
+/// certificate that says `synced`. BS without BE is malformed either way.
 pub fn verify_login_assertion(
     provider: &dyn CryptoProvider,
     key: &PublicKey,
@@ -787,30 +795,11 @@ pub fn verify_login_assertion(
     raw: &RawAssertion<'_>,
     stored_sign_count: Option<u32>,
 ) -> Result<AssertionInfo, WebAuthnError> {
-    let wp = policy.webauthn_policy();
-    let info = if policy.require_device_bound {
-        verify_raw_assertion(provider, key, &wp, challenge, raw)?
-    } else {
-        let sig = der_to_raw(raw.signature_der)?;
-        let ad = AuthenticatorData::parse(raw.authenticator_data)?;
-        if ad.flags & flags::AT != 0 {
-            return Err(WebAuthnError::MalformedAuthenticatorData(
-                "attested credential data in an assertion",
-            ));
-        }
-        if ad.rp_id_hash != sha256(wp.rp_id.as_bytes()) {
-            return Err(WebAuthnError::RpIdHashMismatch);
-        }
-        check_flags_for(ad.flags, wp.user_verification, false)?;
-        check_client_data(raw.client_data_json, Ceremony::Get, challenge, &wp.origins)?;
-        let mut signed = raw.authenticator_data.to_vec();
-        signed.extend_from_slice(&sha256(raw.client_data_json));
-        provider.verify_es256(key, &signed, &sig)?;
-        AssertionInfo {
-            flags: ad.flags,
-            sign_count: ad.sign_count,
-        }
+    let wp = WebAuthnPolicy {
+        synced: !policy.require_device_bound,
+        ..policy.webauthn_policy()
     };
+    let info = verify_raw_assertion(provider, key, &wp, challenge, raw)?;
     if let Some(stored) = stored_sign_count {
         check_sign_count(stored, info.sign_count)?;
     }

@@ -370,6 +370,49 @@ fn w3c_authentications_through_the_protocol_core_refuse_backup_eligible_keys() {
     }
 }
 
+#[test]
+fn w3c_synced_credentials_are_certified_synced_and_their_assertions_pass_the_core() {
+    // Registered under a policy that allows synced keys, a BE credential is certified
+    // with `synced`; under that certificate policy the protocol core's single assertion
+    // verifier accepts its (BE) authentication.
+    for name in [
+        "none.ES256",
+        "packed-self.ES256",
+        "none.ES256.long-credential-id",
+        "packed.ES256",
+    ] {
+        let v = vector(name);
+        let cred = Reg::of(name).verify(&spec_policy()).unwrap();
+        assert!(cred.is_synced(), "{name}");
+        let policy = spec_policy().webauthn_policy_for(&cred);
+        assert!(policy.synced && !spec_policy().webauthn_policy().synced);
+        let a = &v["authentication"];
+        let (ad, cdj, sig) = (
+            hex(&a["authenticator_data"]),
+            hex(&a["client_data_json"]),
+            hex(&a["signature"]),
+        );
+        let raw = RawAssertion {
+            authenticator_data: &ad,
+            client_data_json: &cdj,
+            signature_der: &sig,
+        };
+        for p in all_providers() {
+            let info =
+                verify_raw_assertion(p, &cred.public_key, &policy, &hex(&a["challenge"]), &raw)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_ne!(info.flags & flags::BE, 0);
+        }
+    }
+    // A device-bound registration (BE cleared, re-signed) is certified without `synced`.
+    let (mut reg, key) = packed_self();
+    reg.set_flags(flags::UP | flags::UV | flags::AT);
+    reg.resign_packed(&key, -7, &[], false);
+    let cred = reg.verify(&spec_policy()).unwrap();
+    assert!(!cred.is_synced());
+    assert!(!spec_policy().webauthn_policy_for(&cred).synced);
+}
+
 // ------------------------------------------------- registration: edited and re-signed
 
 #[test]

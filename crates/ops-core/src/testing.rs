@@ -202,6 +202,7 @@ pub fn wallet_policy() -> WebAuthnPolicy {
         rp_id: "wallet.example".into(),
         origins: vec!["https://wallet.example".into()],
         user_verification: true,
+        synced: false,
     }
 }
 

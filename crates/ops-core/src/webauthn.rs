@@ -3,8 +3,9 @@
 //! A WebAuthn signature over a protocol message is an assertion whose challenge is
 //! SHA-256 of the message's canonical bytes. The verifier rebuilds
 //! `authenticatorData || SHA-256(clientDataJSON)` and checks the ceremony type, challenge,
-//! RP ID hash, allowed origin, flags (UP; UV where the certificate requires it; BE clear;
-//! BS without BE is malformed) and the ECDSA signature (high-S and low-S both accepted).
+//! RP ID hash, allowed origin, flags (UP; UV where the certificate requires it; BE clear
+//! unless the certificate says the key is a synced passkey; BS without BE is malformed) and
+//! the ECDSA signature (high-S and low-S both accepted).
 //!
 //! On the wire an assertion is compacted ([`AssertionWire`]): authenticator data becomes
 //! flags + sign count (the RP ID hash is recomputed from the signer's certificate), the
@@ -70,8 +71,12 @@ pub enum WebAuthnError {
     /// UV flag clear where the certificate requires user verification.
     #[error("user verification (UV) is required by the certificate but not set")]
     UserNotVerified,
-    /// BE flag set: the credential can be synced or exported.
-    #[error("credential is backup-eligible (BE set): synced keys are refused")]
+    /// BE flag set where the policy refuses synced keys (a certificate that does not say
+    /// `synced`, a registration policy that requires device-bound keys): the credential can
+    /// be synced or exported.
+    #[error(
+        "credential is backup-eligible (BE set: a synced passkey) and the policy refuses synced keys"
+    )]
     BackupEligible,
     /// BS set without BE: malformed flags.
     #[error("backup state (BS) set without backup eligibility (BE): malformed flags")]
@@ -147,6 +152,16 @@ pub struct WebAuthnPolicy {
     pub origins: Vec<String>,
     /// Whether every assertion must carry UV.
     pub user_verification: bool,
+    /// The key is a synced passkey (backup eligible, BE set at registration): assertions
+    /// with BE set are accepted. The FI certifies such keys with a lower outstanding-value
+    /// limit. `false` (device-bound): BE set is refused. Either way BS without BE is
+    /// malformed, and an assertion with BE clear is accepted.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub synced: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl WebAuthnPolicy {
@@ -226,8 +241,14 @@ impl<'a> AuthenticatorData<'a> {
     }
 }
 
-/// Checks UP, UV (when required), BE clear, and BS only with BE.
-pub fn check_flags(f: u8, user_verification_required: bool) -> Result<(), WebAuthnError> {
+/// Checks UP, UV (when required), BE clear unless `synced_allowed` (the signer is certified
+/// as a synced passkey, or a registration policy tolerates synced keys), and BS only with
+/// BE (whatever `synced_allowed` says).
+pub fn check_flags(
+    f: u8,
+    user_verification_required: bool,
+    synced_allowed: bool,
+) -> Result<(), WebAuthnError> {
     if f & flags::BS != 0 && f & flags::BE == 0 {
         return Err(WebAuthnError::BackupStateWithoutEligibility);
     }
@@ -237,7 +258,7 @@ pub fn check_flags(f: u8, user_verification_required: bool) -> Result<(), WebAut
     if user_verification_required && f & flags::UV == 0 {
         return Err(WebAuthnError::UserNotVerified);
     }
-    if f & flags::BE != 0 {
+    if f & flags::BE != 0 && !synced_allowed {
         return Err(WebAuthnError::BackupEligible);
     }
     Ok(())
@@ -675,7 +696,7 @@ pub fn verify_parts(
     if ad.rp_id_hash != sha256(policy.rp_id.as_bytes()) {
         return Err(WebAuthnError::RpIdHashMismatch);
     }
-    check_flags(ad.flags, policy.user_verification)?;
+    check_flags(ad.flags, policy.user_verification, policy.synced)?;
     check_client_data(client_data_json, ceremony, challenge, &policy.origins)?;
     let mut signed = Vec::with_capacity(authenticator_data.len() + 32);
     signed.extend_from_slice(authenticator_data);
@@ -701,6 +722,7 @@ mod tests {
                 "https://wallet.example".into(),
             ],
             user_verification: true,
+            synced: false,
         }
     }
 
@@ -833,6 +855,58 @@ mod tests {
         }
     }
 
+    /// The BE rule is the signer certificate's: refused unless the certificate says the
+    /// key is a synced passkey. A synced certificate also accepts BE clear (the tolerance
+    /// is not a requirement); BS without BE, UP and UV are checked whatever it says.
+    #[test]
+    fn backup_eligible_assertions_need_a_synced_certificate() {
+        use flags::{BE, BS, UP, UV};
+        let bound = policy();
+        let synced = WebAuthnPolicy {
+            synced: true,
+            ..policy()
+        };
+        type Row = (bool, u8, Result<(), WebAuthnError>);
+        let rows: [Row; 11] = [
+            (false, UP | UV, Ok(())),
+            (false, UP | UV | BE, Err(WebAuthnError::BackupEligible)),
+            (false, UP | UV | BE | BS, Err(WebAuthnError::BackupEligible)),
+            (
+                false,
+                UP | UV | BS,
+                Err(WebAuthnError::BackupStateWithoutEligibility),
+            ),
+            (true, UP | UV | BE, Ok(())),
+            (true, UP | UV | BE | BS, Ok(())),
+            (true, UP | UV, Ok(())),
+            (
+                true,
+                UP | UV | BS,
+                Err(WebAuthnError::BackupStateWithoutEligibility),
+            ),
+            (true, UV | BE, Err(WebAuthnError::UserNotPresent)),
+            (true, UP | BE, Err(WebAuthnError::UserNotVerified)),
+            (true, UP | BE | BS, Err(WebAuthnError::UserNotVerified)),
+        ];
+        for (is_synced, f, want) in rows {
+            let p = if is_synced { &synced } else { &bound };
+            let mut a = SoftAuthenticator::new(11, "localhost", "http://localhost:8080");
+            a.flags = f;
+            let r = a.assert(b"c");
+            let w = AssertionWire::from_raw(&r.as_raw(), p, b"c").unwrap();
+            for prov in all_providers() {
+                let compact = verify_assertion(prov, &a.public_key(), p, b"c", &w).map(|_| ());
+                assert_eq!(compact, want, "synced {is_synced}, flags {f:#x}");
+                let raw = verify_raw_assertion(prov, &a.public_key(), p, b"c", &r.as_raw());
+                assert_eq!(
+                    raw.map(|_| ()),
+                    want,
+                    "raw: synced {is_synced}, flags {f:#x}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn wrong_type_and_cross_origin_refused() {
         let auth = SoftAuthenticator::new(6, "localhost", "http://localhost:8080");
@@ -894,6 +968,7 @@ mod tests {
             rp_id: "wallet.example".into(),
             origins: vec!["https://wallet.example".into()],
             user_verification: true,
+            synced: false,
         };
         let mut auth = SoftAuthenticator::new(8, "wallet.example", "https://wallet.example");
         let challenge = [9u8; 32];

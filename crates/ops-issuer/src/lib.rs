@@ -49,6 +49,11 @@ pub struct Config {
     /// Value one double-spender may have credited more than once before further deposits
     /// relying on it are held for review (see `settle::HoldPolicy`).
     pub max_excess_per_culprit: u64,
+    /// Whether synced passkeys (BE set) are certified or refused at registration.
+    pub synced_passkeys: api::SyncedPasskeys,
+    /// The outstanding-value limit of a synced passkey's device certificate, in minor
+    /// units: 1 to [`api::DEFAULT_MAX_OUTSTANDING`] (the device-bound limit).
+    pub synced_max_outstanding: u64,
 }
 
 /// Why the service could not run.
@@ -77,12 +82,28 @@ pub enum ServeError {
     /// The server stopped with an I/O error.
     #[error("the server stopped: {0}")]
     Io(#[from] std::io::Error),
+    /// The synced passkeys' limit is zero or above the device-bound limit.
+    #[error(
+        "--synced-max-outstanding {given} is not between 1 and {max} (the device-bound limit); to turn synced passkeys away, pass --synced-passkeys refuse"
+    )]
+    SyncedLimit {
+        /// The limit asked for.
+        given: u64,
+        /// The device-bound limit.
+        max: u64,
+    },
 }
 
 /// Prepares the data folder (demo central bank and FI on first start), opens the database
 /// and builds the service router. Concurrent first starts on one folder are serialised by
 /// a lock file.
 pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
+    if !(1..=api::DEFAULT_MAX_OUTSTANDING).contains(&config.synced_max_outstanding) {
+        return Err(ServeError::SyncedLimit {
+            given: config.synced_max_outstanding,
+            max: api::DEFAULT_MAX_OUTSTANDING,
+        });
+    }
     let apps = apps_router(&config.dist)?;
     create_private_dir(&config.data_dir)?;
     let lock = InitLock::acquire(&config.data_dir).await?;
@@ -136,6 +157,7 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
             device_limit: api::RateLimiter::new(config.device_rate, config.device_burst),
             abuse: api::AbuseGuard::new(&config.abuse),
             registration: registration_policy(config),
+            synced_max_outstanding: config.synced_max_outstanding,
         }),
     };
     Ok(api::router(state, Some(apps)))
@@ -169,10 +191,12 @@ fn create_private_dir(dir: &Path) -> Result<(), std::io::Error> {
     std::fs::create_dir_all(dir)
 }
 
-/// The strict registration policy (user verification, device-bound keys, every
-/// implemented attestation format) for the configured RP ID and origins.
+/// The strict registration policy (user verification, every implemented attestation
+/// format) for the configured RP ID and origins; synced passkeys (BE set) pass unless
+/// `--synced-passkeys refuse`.
 fn registration_policy(config: &Config) -> ops_core::registration::RegistrationPolicy {
     let mut policy = ops_core::registration::RegistrationPolicy::strict(&config.rp_id);
+    policy.require_device_bound = config.synced_passkeys == api::SyncedPasskeys::Refuse;
     policy.origins = if config.origins.is_empty() {
         let port = config.addr.port();
         vec![

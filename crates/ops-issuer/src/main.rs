@@ -88,6 +88,21 @@ struct Options {
     /// Any further copy after it was revoked is held whatever this says.
     #[arg(long, default_value_t = ops_issuer::settle::DEFAULT_MAX_EXCESS_PER_CULPRIT)]
     max_excess_per_culprit: u64,
+    /// Synced passkeys: WebAuthn credentials that are backup eligible (BE set), which the
+    /// browser or phone may copy to the user's other devices. `allow` certifies them with
+    /// the lower --synced-max-outstanding, marked synced in the certificate; `refuse` turns
+    /// them away at registration (422 synced_passkey_refused: use a security key or a
+    /// device-bound passkey). Device-bound keys always get the normal limit (100000).
+    #[arg(long, value_enum, default_value_t = ops_issuer::api::SyncedPasskeys::Allow)]
+    synced_passkeys: ops_issuer::api::SyncedPasskeys,
+    /// Largest value (minor units) a synced passkey's device may hold at once, written in
+    /// its certificate: 1 to 100000 (the device-bound limit). Default: a quarter of it.
+    #[arg(
+        long,
+        default_value_t = ops_issuer::api::DEFAULT_SYNCED_MAX_OUTSTANDING,
+        value_parser = clap::value_parser!(u64).range(1..=ops_issuer::api::DEFAULT_MAX_OUTSTANDING)
+    )]
+    synced_max_outstanding: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -290,6 +305,8 @@ async fn main() -> std::process::ExitCode {
         rp_id: options.rp_id,
         origins: options.origins,
         max_excess_per_culprit: options.max_excess_per_culprit,
+        synced_passkeys: options.synced_passkeys,
+        synced_max_outstanding: options.synced_max_outstanding,
     };
     match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

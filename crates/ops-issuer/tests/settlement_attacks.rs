@@ -7,7 +7,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{STARTING, Server, payment};
+use common::{STARTING, Server, on_both_engines, payment};
 use ops_core::Certificate;
 use serde_json::{Value, json};
 
@@ -539,37 +539,8 @@ async fn strangers_cannot_lock_a_merchant_out_of_deposits(s: &Server) {
     assert_audit_clean(s).await;
 }
 
-/// One list, both engines: a SQLite test per scenario, and one PostgreSQL cluster running
-/// every scenario in its own database.
-macro_rules! on_both_engines {
-    ($($name:ident $(with [$($flag:expr),*])?),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let flags: &[&str] = &[$($($flag),*)?];
-                    let s = Server::start_with(common::temp_dir(stringify!($name)), None, flags).await;
-                    super::$name(&s).await;
-                }
-            )*
-        }
-
-        #[tokio::test]
-        async fn every_attack_on_postgres() {
-            let pg = common::postgres::Postgres::start();
-            $(
-                let flags: &[&str] = &[$($($flag),*)?];
-                let db = pg.create_database(&stringify!($name).replace('_', "")).await;
-                let s = Server::start_with(common::temp_dir(concat!("pg-", stringify!($name))), Some(db), flags).await;
-                $name(&s).await;
-                drop(s);
-            )*
-        }
-    };
-}
-
 on_both_engines!(
+    every_attack_on_postgres:
     reencoded_payment_is_credited_once,
     deposit_after_onward_spend,
     onward_spend_after_deposit,

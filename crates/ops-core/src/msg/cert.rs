@@ -195,7 +195,8 @@ pub struct CertBody {
     pub name: Option<String>,
     /// Limits set by the issuer.
     pub limits: Limits,
-    /// For keys in WebAuthn authenticators: the RP ID, origins and UV requirement.
+    /// For keys in WebAuthn authenticators: the RP ID, origins, UV requirement and whether
+    /// the key is a synced passkey.
     pub webauthn: Option<WebAuthnPolicy>,
 }
 
@@ -234,8 +235,11 @@ impl Body for CertBody {
         }
         if let Some(w) = &self.webauthn {
             let default_origins = w.origins == w.default_origins();
-            e.uint(10)
-                .map(1 + usize::from(!default_origins) + usize::from(w.user_verification));
+            e.uint(10).map(
+                1 + usize::from(!default_origins)
+                    + usize::from(w.user_verification)
+                    + usize::from(w.synced),
+            );
             e.uint(1).text(&w.rp_id);
             if !default_origins {
                 e.uint(2).array(w.origins.len());
@@ -245,6 +249,9 @@ impl Body for CertBody {
             }
             if w.user_verification {
                 e.uint(3).bool(true);
+            }
+            if w.synced {
+                e.uint(4).bool(true);
             }
         }
     }
@@ -288,7 +295,7 @@ impl Body for CertBody {
         };
         let webauthn = if m.optional(10)? {
             let d = m.value();
-            let mut w = d.map(3)?;
+            let mut w = d.map(4)?;
             let rp_id = text(w.required(1)?, MAX_RP_ID_LEN, "rp id")?;
             let origins = if w.optional(2)? {
                 let od = w.value();
@@ -318,11 +325,23 @@ impl Body for CertBody {
             } else {
                 false
             };
+            let synced = if w.optional(4)? {
+                if !w.value().bool()? {
+                    return Err(DecodeError::InvalidValue {
+                        what: "synced",
+                        why: "false must be omitted",
+                    });
+                }
+                true
+            } else {
+                false
+            };
             w.finish()?;
             let p = WebAuthnPolicy {
                 rp_id,
                 origins,
                 user_verification,
+                synced,
             };
             p.validate()?;
             Some(p)

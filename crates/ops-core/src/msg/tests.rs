@@ -35,6 +35,15 @@ fn build_samples() -> Vec<Vec<u8>> {
     let (req, pay) = w.payment(2, 1_000, 300, T0 + DAY);
     let spend = pay.chains[0].spends[0].clone();
     let (_, batch) = w.multi_note_payment(3, 1_000, 900, true, T0 + DAY);
+    let synced = w.certify_device(
+        0,
+        w.wallets[0].cert.body.subject,
+        Some(WebAuthnPolicy {
+            synced: true,
+            ..crate::testing::wallet_policy()
+        }),
+        None,
+    );
     vec![
         w.root.to_bytes(),
         w.fis[0].to_bytes(),
@@ -45,6 +54,7 @@ fn build_samples() -> Vec<Vec<u8>> {
         pay.to_bytes(),
         batch.chains[0].spends[0].to_bytes(),
         batch.to_bytes(),
+        synced.to_bytes(),
     ]
 }
 
@@ -162,6 +172,7 @@ fn explicit_defaults_rejected() {
             rp_id: "a.example".into(),
             origins: vec!["https://a.example".into(), "https://b.example".into()],
             user_verification: false,
+            synced: false,
         }),
     };
     let c = Certificate {
@@ -194,6 +205,72 @@ fn explicit_defaults_rejected() {
             ..
         })
     ));
+}
+
+/// A synced passkey's certificate says so with `4 => true` in its WebAuthn policy; a
+/// device-bound one omits the key (its bytes are what they always were), and an explicit
+/// `false` is refused (one encoding per value).
+#[test]
+fn synced_is_encoded_only_when_true() {
+    let body = |synced| CertBody {
+        serial: 7,
+        role: Role::Device,
+        subject: PublicKey([2; 33]),
+        issuer: Some(CertId([1; 16])),
+        not_before: 0,
+        not_after: 1,
+        name: None,
+        limits: Limits {
+            max_outstanding: Some(25_000),
+            ..Limits::default()
+        },
+        webauthn: Some(WebAuthnPolicy {
+            synced,
+            ..crate::testing::wallet_policy()
+        }),
+    };
+    let bound = Certificate {
+        body: body(false),
+        signature: es(2),
+    }
+    .to_bytes();
+    let synced = Certificate {
+        body: body(true),
+        signature: es(2),
+    };
+    let b = synced.to_bytes();
+    assert_eq!(Certificate::from_bytes(&b).unwrap(), synced);
+    assert!(
+        !Certificate::from_bytes(&bound)
+            .unwrap()
+            .body
+            .webauthn
+            .unwrap()
+            .synced
+    );
+    assert_eq!(b.len(), bound.len() + 2, "one key and one value more");
+    // Key 10 → {1: rp id, 3: true, 4: true}: a map of three instead of two.
+    let policy = |map: u8| {
+        let mut e = Encoder::new();
+        e.uint(10).raw(&[map]).uint(1).text("wallet.example");
+        e.into_bytes()
+    };
+    let (two, three) = (policy(0xa2), policy(0xa3));
+    assert!(bound.windows(two.len()).any(|w| w == two.as_slice()));
+    assert!(b.windows(three.len()).any(|w| w == three.as_slice()));
+    let tail = [0x03, 0xf5, 0x04, 0xf5];
+    let at = b.windows(4).position(|w| w == tail).unwrap();
+    // An explicit `4 => false` does not decode.
+    let mut explicit = b.clone();
+    explicit[at + 3] = 0xf4;
+    assert!(matches!(
+        Certificate::from_bytes(&explicit),
+        Err(DecodeError::InvalidValue { what: "synced", .. })
+    ));
+    // Nor a value other than a boolean.
+    let mut number = b.clone();
+    number[at + 3] = 0x01;
+    assert!(Certificate::from_bytes(&number).is_err());
 }
 
 prop_compose! {
@@ -288,7 +365,7 @@ proptest! {
 
     /// Mutating any byte of a valid message yields an error or another canonical message.
     #[test]
-    fn mutations_are_rejected_or_canonical(idx in any::<prop::sample::Index>(), which in 0usize..9, val in any::<u8>()) {
+    fn mutations_are_rejected_or_canonical(idx in any::<prop::sample::Index>(), which in 0usize..10, val in any::<u8>()) {
         let msgs = sample_messages();
         let mut b = msgs[which].clone();
         let i = idx.index(b.len());

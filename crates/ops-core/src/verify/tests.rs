@@ -329,6 +329,75 @@ fn v20_spend_signature_plain_and_webauthn() {
     );
 }
 
+/// V20 and synced passkeys: a signer whose assertions carry BE (a synced passkey) is
+/// refused under a device-bound certificate and accepted under one that says `synced`,
+/// at the payee and at the FI's deposit; BE clear is accepted under either.
+#[test]
+fn v20_backup_eligible_signer_needs_a_synced_certificate() {
+    use crate::testing::{DeviceSigner, wallet_policy};
+    use crate::webauthn::WebAuthnPolicy;
+    let set_flags = |w: &mut World, f: u8| {
+        if let DeviceSigner::WebAuthn(a) = &mut w.wallets[0].signer {
+            a.flags = f;
+        }
+    };
+    let mut w = world();
+    set_flags(&mut w, flags::UP | flags::UV | flags::BE | flags::BS);
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VerifyError::SpendSignature {
+                error: SignatureError::WebAuthn(WebAuthnError::BackupEligible),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // The same key certified as a synced passkey.
+    let key = w.wallets[0].cert.body.subject;
+    let synced = WebAuthnPolicy {
+        synced: true,
+        ..wallet_policy()
+    };
+    w.wallets[0].cert = w.certify_device(0, key, Some(synced), None);
+    for f in [
+        flags::UP | flags::UV | flags::BE | flags::BS,
+        flags::UP | flags::UV | flags::BE,
+        flags::UP | flags::UV,
+    ] {
+        set_flags(&mut w, f);
+        let (req, pay) = w.payment(1, 1_000, 250, NOW);
+        run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_or_else(|e| panic!("flags {f:#x}: {e}"));
+        let known: Vec<Certificate> = Vec::new();
+        let crls = crate::crl_store::CrlStore::new();
+        let v = Verifier {
+            root: &w.root,
+            known_certs: &known,
+            crls: &crls,
+            policy: &w.policy,
+            provider: &crate::P256Provider,
+        };
+        v.verify_deposit(&w.pos.id(), &pay, &NoHistory, NOW + DAY)
+            .unwrap_or_else(|e| panic!("deposit, flags {f:#x}: {e}"));
+    }
+    // BS without BE stays malformed under a synced certificate.
+    set_flags(&mut w, flags::UP | flags::UV | flags::BS);
+    let (req, pay) = w.payment(1, 1_000, 250, NOW);
+    let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VerifyError::SpendSignature {
+                error: SignatureError::WebAuthn(WebAuthnError::BackupStateWithoutEligibility),
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
 #[test]
 fn v21_duplicate_input() {
     let mut w = world();

@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ops_core::PublicKey;
 use ops_core::ids::{sha256, to_hex};
 use ops_core::provider::RingProvider;
-use ops_core::registration::verify_login_assertion;
+use ops_core::registration::{RegistrationPolicy, verify_login_assertion};
 use ops_core::webauthn::RawAssertion;
+use ops_core::{Certificate, PublicKey};
 use serde::Deserialize;
 
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
@@ -124,15 +124,18 @@ pub async fn login(
         signature_der: &sig,
     };
     let stored = stored.and_then(|c| u32::try_from(c).ok());
-    let info = verify_login_assertion(
-        &RingProvider,
-        &key,
-        &state.settings.registration,
-        &challenge,
-        &raw,
-        stored,
-    )
-    .map_err(|e| refused(format!("the assertion was refused: {e}")))?;
+    // BE (a synced passkey) is tolerated exactly when the device's certificate says
+    // `synced`, as for its spends; whatever `--synced-passkeys` says now.
+    let synced = Certificate::from_bytes(&device.cert)
+        .ok()
+        .and_then(|c| c.body.webauthn)
+        .is_some_and(|w| w.synced);
+    let policy = RegistrationPolicy {
+        require_device_bound: !synced,
+        ..state.settings.registration.clone()
+    };
+    let info = verify_login_assertion(&RingProvider, &key, &policy, &challenge, &raw, stored)
+        .map_err(|e| refused(format!("the assertion was refused: {e}")))?;
     let token = to_hex(&random::<32>()?);
     let expires = t + SESSION_LIFETIME;
     state

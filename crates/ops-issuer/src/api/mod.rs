@@ -15,7 +15,26 @@ mod ratelimit;
 mod webauthn;
 
 pub use abuse::{AbuseGuard, AbuseLimits, ClientAddr};
+pub use accounts::DEFAULT_MAX_OUTSTANDING;
 pub use ratelimit::RateLimiter;
+
+/// The default outstanding-value limit of a synced passkey's device: a quarter of the
+/// device-bound limit [`DEFAULT_MAX_OUTSTANDING`] (25 000 minor units).
+pub const DEFAULT_SYNCED_MAX_OUTSTANDING: u64 = DEFAULT_MAX_OUTSTANDING / 4;
+
+/// Whether the FI certifies synced passkeys: WebAuthn credentials that are backup
+/// eligible (BE set), which the platform may copy to the user's other devices.
+/// Device-bound keys (security keys, platform authenticators with BE clear) are always
+/// certified, with [`DEFAULT_MAX_OUTSTANDING`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SyncedPasskeys {
+    /// Certify them, marked `synced` and with the lower outstanding-value limit (the demo
+    /// FI: a newcomer on an ordinary desktop or phone can finish onboarding).
+    #[default]
+    Allow,
+    /// Refuse them at registration (`422 synced_passkey_refused`).
+    Refuse,
+}
 
 use std::sync::Arc;
 
@@ -46,8 +65,12 @@ pub struct Settings {
     pub device_limit: RateLimiter,
     /// Limits on the demo sign-up, account reads and WebAuthn challenges.
     pub abuse: AbuseGuard,
-    /// What WebAuthn registrations must satisfy.
+    /// What WebAuthn registrations must satisfy; `require_device_bound` refuses synced
+    /// passkeys ([`SyncedPasskeys::Refuse`]).
     pub registration: ops_core::registration::RegistrationPolicy,
+    /// The outstanding-value limit certified for a synced passkey's device (where
+    /// `registration` lets them through); device-bound keys get [`DEFAULT_MAX_OUTSTANDING`].
+    pub synced_max_outstanding: u64,
 }
 
 /// Shared state of the handlers.

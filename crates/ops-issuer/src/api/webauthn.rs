@@ -1,7 +1,8 @@
 //! WebAuthn device registration: a single-use server challenge with expiry, then the
 //! browser's `navigator.credentials.create` response verified with the protocol core under
-//! the FI's attestation policy (user verification, device-bound keys only), and a device
-//! certificate carrying the assertion policy.
+//! the FI's attestation policy (user verification; synced passkeys allowed or refused by
+//! `--synced-passkeys`), and a device certificate carrying the assertion policy. A synced
+//! passkey (BE set) is certified `synced` with the lower `--synced-max-outstanding`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -10,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_core::provider::RingProvider;
-use ops_core::registration::verify_registration;
-use ops_core::webauthn::flags;
+use ops_core::registration::{RegistrationError, verify_registration};
+use ops_core::webauthn::{WebAuthnError, flags};
 use serde::Deserialize;
 
 use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certified_name, certify_device};
@@ -90,6 +91,9 @@ pub async fn challenge(
             "origins": policy.origins,
             "user_verification": if policy.require_user_verification { "required" } else { "preferred" },
             "algorithms": [-7],
+            "synced_passkeys": if policy.require_device_bound { "refuse" } else { "allow" },
+            "device_bound_max_outstanding": DEFAULT_MAX_OUTSTANDING,
+            "synced_max_outstanding": state.settings.synced_max_outstanding,
         })),
     ))
 }
@@ -108,7 +112,10 @@ struct Registration {
 
 /// `POST /api/v1/registrations`: verifies the attestation and answers with the device
 /// certificate and its chain. The certificate carries no name (self-service names are not
-/// checked by the FI); a requested `name` is answered back as `self_declared_name`.
+/// checked by the FI); a requested `name` is answered back as `self_declared_name`. A
+/// synced passkey (BE set) is certified `synced` with the lower limit, or refused with
+/// `422 synced_passkey_refused` under `--synced-passkeys refuse`; the answer says `synced`
+/// and the `max_outstanding` given, for the wallet to tell its user.
 pub async fn register(
     State(state): State<AppState>,
     body: Bytes,
@@ -133,14 +140,26 @@ pub async fn register(
             )
         })?;
     let policy = &state.settings.registration;
-    let credential =
-        verify_registration(&RingProvider, policy, &challenge, &cdj, &att).map_err(|e| {
-            ApiError::new(
+    let credential = verify_registration(&RingProvider, policy, &challenge, &cdj, &att)
+        .map_err(|e| match e {
+            RegistrationError::Ceremony(WebAuthnError::BackupEligible) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "synced_passkey_refused",
+                "this bank does not accept synced passkeys (passkeys your browser or phone copies to your other devices): use a security key or a device-bound passkey",
+            ),
+            e => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "registration_refused",
                 format!("the authenticator's response was refused: {e}"),
-            )
+            ),
         })?;
+    // Only a policy that allows synced passkeys lets a BE credential through.
+    let synced = credential.is_synced();
+    let max_outstanding = if synced {
+        state.settings.synced_max_outstanding
+    } else {
+        DEFAULT_MAX_OUTSTANDING
+    };
     let credential_id = URL_SAFE_NO_PAD.encode(&credential.credential_id);
     if state.store.credential_registered(&credential_id).await? {
         return Err(ApiError::new(
@@ -155,8 +174,8 @@ pub async fn register(
             account_id,
             key: credential.public_key,
             name: None,
-            max_outstanding: DEFAULT_MAX_OUTSTANDING,
-            webauthn: Some(policy.webauthn_policy()),
+            max_outstanding,
+            webauthn: Some(policy.webauthn_policy_for(&credential)),
             credential_id: Some(credential_id.clone()),
             sign_count: Some(credential.sign_count),
             label: self_declared.clone(),
@@ -170,5 +189,8 @@ pub async fn register(
     answer["credential_id"] = serde_json::Value::String(credential_id);
     answer["attestation_format"] = serde_json::Value::String(credential.format.name().into());
     answer["self_declared_name"] = self_declared.map_or(serde_json::Value::Null, Into::into);
+    answer["synced"] = synced.into();
+    answer["max_outstanding"] = max_outstanding.into();
+    answer["device_bound_max_outstanding"] = DEFAULT_MAX_OUTSTANDING.into();
     Ok((status, Json(answer)))
 }

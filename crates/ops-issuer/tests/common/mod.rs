@@ -464,3 +464,38 @@ pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     .await;
     out.into_iter().map(|v| v.unwrap()).collect()
 }
+
+/// One list, both engines: a SQLite test per scenario, and one PostgreSQL cluster running
+/// every scenario in its own database (the test named first). Each scenario is an
+/// `async fn(&Server)` of the invoking file, optionally with extra server flags
+/// (`name with ["--flag", "value"]`); the file imports `Server` and declares `mod common`.
+#[allow(unused_macros)]
+macro_rules! on_both_engines {
+    ($postgres:ident: $($name:ident $(with [$($flag:expr),*])?),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let flags: &[&str] = &[$($($flag),*)?];
+                    let s = Server::start_with(common::temp_dir(stringify!($name)), None, flags).await;
+                    super::$name(&s).await;
+                }
+            )*
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let pg = common::postgres::Postgres::start();
+            $(
+                let flags: &[&str] = &[$($($flag),*)?];
+                let db = pg.create_database(&stringify!($name).replace('_', "")).await;
+                let s = Server::start_with(common::temp_dir(concat!("pg-", stringify!($name))), Some(db), flags).await;
+                $name(&s).await;
+                drop(s);
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_engines;

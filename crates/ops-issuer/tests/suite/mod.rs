@@ -627,12 +627,24 @@ pub async fn passkey_login(
 }
 
 /// A `none`-attestation registration response from the soft authenticator with `seed`,
-/// as `navigator.credentials.create` returns it.
+/// as `navigator.credentials.create` returns it (a device-bound key: UP, UV).
 pub fn soft_registration(
     seed: u64,
     rp_id: &str,
     origin: &str,
     challenge: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    soft_registration_with_flags(seed, rp_id, origin, challenge, 0x01 | 0x04)
+}
+
+/// [`soft_registration`] with the authenticator data flags `flags` (AT is added), e.g.
+/// BE and BS for a synced passkey.
+pub fn soft_registration_with_flags(
+    seed: u64,
+    rp_id: &str,
+    origin: &str,
+    challenge: &[u8],
+    flags: u8,
 ) -> (Vec<u8>, Vec<u8>) {
     use base64::Engine as _;
     let secret = ops_core::testing::secret_from_seed("ops soft authenticator", seed);
@@ -646,7 +658,7 @@ pub fn soft_registration(
     cose.i8(-2).unwrap().bytes(point.x().unwrap()).unwrap();
     cose.i8(-3).unwrap().bytes(point.y().unwrap()).unwrap();
     let mut auth_data = ops_core::ids::sha256(rp_id.as_bytes()).to_vec();
-    auth_data.push(0x01 | 0x04 | 0x40); // UP | UV | AT
+    auth_data.push(flags | 0x40); // AT
     auth_data.extend_from_slice(&0u32.to_be_bytes());
     auth_data.extend_from_slice(&[0u8; 16]); // AAGUID
     let credential_id = [seed as u8; 16];
