@@ -94,7 +94,7 @@ impl Lab {
         else {
             panic!("{name} has no post");
         };
-        let (status, body) = fi_answer(&self.w, i, &path, &body, &idempotency_key);
+        let (status, body) = fi_answer(&self.w, i, &path, &body, &idempotency_key, now);
         let out = block_on(engine(&self.stores[i]).step(&saga, Event::Http { status, body }, now))
             .unwrap();
         self.keep(name, out);

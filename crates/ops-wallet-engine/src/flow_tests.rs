@@ -179,7 +179,7 @@ fn fund_refusals_retries_and_wrong_answers() {
     .unwrap();
     assert_eq!(block_on(e.resume(&saga)).unwrap(), first);
     // An answer with notes for another device is refused; nothing is stored.
-    let (_, wrong) = fi_answer(&w, 1, "/api/v1/fund", r#"{"amount":500}"#, "02");
+    let (_, wrong) = fi_answer(&w, 1, "/api/v1/fund", r#"{"amount":500}"#, "02", NOW);
     let err = block_on(e.step(
         &saga,
         Event::Http {
@@ -194,7 +194,7 @@ fn fund_refusals_retries_and_wrong_answers() {
         "{err}"
     );
     // A short answer (notes worth less than asked) too.
-    let (_, short) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":400}"#, "02");
+    let (_, short) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":400}"#, "02", NOW);
     assert!(
         block_on(e.step(
             &saga,
@@ -208,7 +208,7 @@ fn fund_refusals_retries_and_wrong_answers() {
     );
     assert!(block_on(store.notes()).unwrap().is_empty());
     // The right answer, delivered twice (a retry): one set of notes.
-    let (status, body) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":500}"#, "02");
+    let (status, body) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":500}"#, "02", NOW);
     block_on(e.step(
         &saga,
         Event::Http {
