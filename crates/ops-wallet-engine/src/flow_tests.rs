@@ -336,6 +336,9 @@ fn home_summary_after_real_flows() {
         s.certificate_expires,
         Some(w.wallets[0].cert.body.not_after)
     );
+    assert_eq!(s.earliest_expiry, Some(NOW + 90 * DAY));
+    assert_eq!(s.notes, 2, "two free gaps: the rest of each note");
+    assert!(!s.refresh_suggested);
     // Near the notes' expiry (90 days after issuance) both warn and nothing is spendable
     // within the minimum life.
     let late = ops_core::testing::T0 + 89 * DAY;
@@ -370,8 +373,20 @@ fn every_saga_record_round_trips_through_json() {
     complete(&mut w, 0, &store, out.commands, NOW);
     block_on(e.start_defund(&[5; 16], 100, "EUR", NOW)).unwrap();
     block_on(e.start_receive(&e.ask([1; 16], 5, "EUR", None), NOW)).unwrap();
+    let renew_all = crate::Config {
+        refresh: crate::RefreshPolicy {
+            expiring_within: 100 * DAY,
+            ..crate::RefreshPolicy::default()
+        },
+        ..crate::Config::default()
+    };
+    let out = block_on(crate::Engine::new(&store, renew_all).start_refresh(NOW)).unwrap();
+    assert!(matches!(
+        out.map(|o| o.record.state),
+        Some(SagaState::Refresh(_))
+    ));
     let records = block_on(store.sagas()).unwrap();
-    assert!(records.len() >= 4);
+    assert!(records.len() >= 5);
     for r in records {
         let json = serde_json::to_string(&r).unwrap();
         let back: SagaRecord = serde_json::from_str(&json).unwrap();

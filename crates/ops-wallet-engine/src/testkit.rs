@@ -263,6 +263,8 @@ pub struct Books {
     pub reserved: u64,
     pub handed_over: u64,
     pub spent: u64,
+    /// Notes with free value left.
+    pub free_notes: usize,
 }
 
 /// Checks the invariants of a store and returns its books:
@@ -303,6 +305,17 @@ async fn check_async(store: &MemoryStore) -> Books {
         }
     }
     b.free = b.notes - b.reserved - b.handed_over - b.spent;
+    b.free_notes = notes
+        .iter()
+        .filter(|n| {
+            let held: u64 = claims
+                .iter()
+                .filter(|c| c.note == n.id)
+                .map(|c| c.value())
+                .sum();
+            held < n.value
+        })
+        .count();
     for r in &sagas {
         let held: Vec<_> = claims.iter().filter(|c| c.saga == r.id).collect();
         let total: u64 = held.iter().map(|c| c.value()).sum();

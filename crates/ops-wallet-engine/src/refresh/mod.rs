@@ -5,6 +5,8 @@
 pub mod plan;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod tests;
 
 pub use plan::{
