@@ -10,6 +10,7 @@ pub fn kind_words(kind: HistoryKind) -> &'static str {
         HistoryKind::Fund => "Added from your bank",
         HistoryKind::Defund => "Returned to your bank",
         HistoryKind::Deposit => "Deposited at your bank",
+        HistoryKind::Refresh => "Notes renewed",
     }
 }
 
@@ -35,10 +36,15 @@ pub fn newest_first(mut entries: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
     entries
 }
 
-/// One line of the list: "Paid 3.00 EUR — handed over, not confirmed yet".
+/// One line of the list: "Paid 3.00 EUR — handed over, not confirmed yet", or for a
+/// renewal "Notes renewed 12.00 EUR, 5 notes into 1 — confirmed".
 pub fn line(e: &HistoryEntry) -> String {
+    let notes = e.notes.map_or_else(String::new, |n| {
+        let plural = |k: usize| if k == 1 { "note" } else { "notes" };
+        format!(", {} {} into {}", n.returned, plural(n.returned), n.issued)
+    });
     format!(
-        "{} {} — {}",
+        "{} {}{notes} — {}",
         kind_words(e.kind),
         crate::amounts::format(e.amount, &e.currency),
         state_words(e.state)
@@ -87,6 +93,7 @@ mod tests {
             state,
             created: 1,
             updated,
+            notes: None,
         }
     }
 
@@ -96,6 +103,16 @@ mod tests {
         assert_eq!(line(&e), "Paid 3.00 EUR — handed over, not confirmed yet");
         let e = entry(HistoryKind::In, HistoryState::Received, 6);
         assert_eq!(line(&e), "Received 3.00 EUR — received");
+        let mut e = entry(HistoryKind::Refresh, HistoryState::Confirmed, 7);
+        e.amount = 1_200;
+        e.notes = Some(ops_wallet_engine::types::NotesRenewed {
+            returned: 5,
+            issued: 1,
+        });
+        assert_eq!(
+            line(&e),
+            "Notes renewed 12.00 EUR, 5 notes into 1 — confirmed"
+        );
     }
 
     #[test]

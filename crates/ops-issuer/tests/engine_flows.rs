@@ -2,7 +2,8 @@
 //! with (soft) WebAuthn authenticators, log in with their passkeys, load value through the
 //! engine's fund saga (a retried post funds once), pay each other offline through the pay
 //! and receive sagas, sync the CRL, and deposit through the deposit saga: the payee's
-//! account is credited once, the ledger audit is clean. The HTTP contract is `ops-api`'s
+//! account is credited once, the ledger audit is clean. A third wallet renews its notes
+//! through the refresh saga (consolidation, then expiry) with its balance unchanged. The HTTP contract is `ops-api`'s
 //! types on both sides.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,9 +12,12 @@ mod suite;
 
 use base64::Engine as _;
 use common::{STARTING, Server};
-use ops_wallet_engine::saga::Shown;
-use ops_wallet_engine::types::{Identity, TrustBundle};
-use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, MemoryStore, SagaId};
+use ops_wallet_engine::saga::{RefreshState, SagaState, Shown};
+use ops_wallet_engine::store::{HistoryStore, NoteStore};
+use ops_wallet_engine::types::{HistoryKind, Identity, TrustBundle};
+use ops_wallet_engine::{
+    Assertion, Command, Config, Engine, Event, MemoryStore, RefreshPolicy, SagaId,
+};
 use serde_json::json;
 
 /// A wallet's authenticator and passkey session (its engine's store lives beside it).
@@ -266,6 +270,136 @@ async fn scenario(s: &Server) {
     let (_, report) = s.admin_get("/api/v1/audit").await;
     assert_eq!(report["ok"], true, "{report:#}");
     s.assert_conserved(STARTING).await;
+}
+
+/// Renewing notes against the real FI: six small loads become two notes (five returned and
+/// loaded again as one), then, with a policy that counts the FI's whole 90-day lifetime as
+/// "near expiry" (the FI has no clock to move, and a spend dated in its future is refused),
+/// both notes are replaced by one expiring later. The spendable total and the account
+/// balance are the same before and after; a retried load of the renewal loads nothing.
+async fn refresh_scenario(s: &Server) {
+    let (mut carol, store) = register(s, "carol", 303).await;
+    let now = common::now();
+    let e = Engine::new(&store, Config::default());
+    for (k, amount) in (1u8..).zip([100u64, 200, 300, 400, 500, 600]) {
+        let out = e.start_fund(&[k; 16], amount, now).await.unwrap();
+        drive(s, &mut carol, &store, out.commands, now).await;
+    }
+    let loaded = STARTING - 2_100;
+    assert_eq!(s.balance(carol.account).await, loaded);
+    let before = e.summary(now).await.unwrap();
+    assert_eq!((before.notes, before.amounts[0].spendable), (6, 2_100));
+    assert!(before.refresh_suggested);
+    // Consolidation: the five smallest go back and come again as one note.
+    let out = e
+        .start_refresh(now)
+        .await
+        .unwrap()
+        .expect("six notes to merge");
+    let id = out.record.id.clone();
+    drive(s, &mut carol, &store, out.commands, now).await;
+    let SagaState::Refresh(RefreshState::Done {
+        amount,
+        returned,
+        notes,
+        ..
+    }) = e.saga(&id).await.unwrap().state
+    else {
+        panic!("the renewal finishes")
+    };
+    assert_eq!((amount, returned, notes.len()), (1_500, 5, 1));
+    let after = e.summary(now).await.unwrap();
+    assert_eq!((after.notes, after.amounts[0].spendable), (2, 2_100));
+    assert!(!after.refresh_suggested);
+    assert_eq!(
+        s.balance(carol.account).await,
+        loaded,
+        "returned and loaded again"
+    );
+    // The renewal's load posted again (a lost answer): the FI replays it, loads nothing.
+    let (_, fund_key) = ops_wallet_engine::saga::refresh::keys(&id);
+    let body = serde_json::to_string(&ops_api::FundRequest {
+        device: carol.device.cert.id().to_string(),
+        amount: 1_500,
+    })
+    .unwrap();
+    let Event::Http { status, body } =
+        post(s, &carol, ops_api::paths::FUND, &body, &fund_key).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(status, 201, "{body}");
+    let again: ops_api::FundResponse = serde_json::from_str(&body).unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.note_ids, vec![notes[0].to_string()]);
+    assert_eq!(s.balance(carol.account).await, loaded);
+    // Expiry: a second later every note counts as near expiry; both are replaced by one
+    // note issued now, which expires after both.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let now = common::now();
+    let old: Vec<u64> = store
+        .notes()
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.expires)
+        .collect();
+    let renew_all = Config {
+        refresh: RefreshPolicy {
+            expiring_within: 90 * 86_400 + 3_600,
+            ..RefreshPolicy::default()
+        },
+        ..Config::default()
+    };
+    let strict = Engine::new(&store, renew_all);
+    let plan = strict
+        .refresh_plan(now)
+        .await
+        .unwrap()
+        .expect("notes near expiry");
+    assert_eq!((plan.expiring, plan.amount, plan.issued), (2, 2_100, 1));
+    let out = strict.start_refresh(now).await.unwrap().unwrap();
+    let id = out.record.id.clone();
+    drive(s, &mut carol, &store, out.commands, now).await;
+    let SagaState::Refresh(RefreshState::Done { notes, .. }) = e.saga(&id).await.unwrap().state
+    else {
+        panic!("the renewal finishes")
+    };
+    let held = store.notes().await.unwrap();
+    let new = held.iter().find(|n| n.id == notes[0]).unwrap();
+    assert!(
+        old.iter().all(|&t| new.expires > t),
+        "{} after {old:?}",
+        new.expires
+    );
+    let end = e.summary(now).await.unwrap();
+    assert_eq!((end.notes, end.amounts[0].spendable), (1, 2_100));
+    assert_eq!(end.earliest_expiry, Some(new.expires));
+    assert_eq!(s.balance(carol.account).await, loaded);
+    let history = store.history().await.unwrap();
+    let renewals: Vec<_> = history
+        .iter()
+        .filter(|h| h.kind == HistoryKind::Refresh)
+        .map(|h| (h.amount, h.notes.map(|n| (n.returned, n.issued))))
+        .collect();
+    assert_eq!(renewals, vec![(1_500, Some((5, 1))), (2_100, Some((2, 1)))]);
+    let (_, report) = s.admin_get("/api/v1/audit").await;
+    assert_eq!(report["ok"], true, "{report:#}");
+    s.assert_conserved(STARTING).await;
+}
+
+#[tokio::test]
+async fn wallet_engine_refreshes_notes_against_the_real_fi_on_sqlite() {
+    let s = Server::start("engine-refresh", None).await;
+    refresh_scenario(&s).await;
+}
+
+#[tokio::test]
+async fn wallet_engine_refreshes_notes_against_the_real_fi_on_postgres() {
+    let pg = common::postgres::Postgres::start();
+    let db = pg.create_database("enginerefresh").await;
+    let s = Server::start("pg-engine-refresh", Some(db)).await;
+    refresh_scenario(&s).await;
 }
 
 #[tokio::test]

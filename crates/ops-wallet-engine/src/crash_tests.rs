@@ -94,7 +94,7 @@ impl Lab {
         else {
             panic!("{name} has no post");
         };
-        let (status, body) = fi_answer(&self.w, i, &path, &body, &idempotency_key);
+        let (status, body) = fi_answer(&self.w, i, &path, &body, &idempotency_key, now);
         let out = block_on(engine(&self.stores[i]).step(&saga, Event::Http { status, body }, now))
             .unwrap();
         self.keep(name, out);
@@ -176,6 +176,30 @@ impl Lab {
         let out =
             block_on(engine(&self.stores[i]).start_defund(&[key; 16], amount, "EUR", now)).unwrap();
         self.keep(name, out);
+    }
+
+    /// Wallet `i` starts renewing its notes.
+    fn refresh(&mut self, i: usize, name: &'static str) {
+        let now = self.tick();
+        let out = block_on(engine(&self.stores[i]).start_refresh(now))
+            .unwrap()
+            .expect("something to renew");
+        self.keep(name, out);
+    }
+
+    /// The FI gets `name`'s post and acts on it, but its answer never reaches the wallet.
+    fn post_lost(&mut self, i: usize, name: &'static str) {
+        let Some(Command::Post {
+            path,
+            body,
+            idempotency_key,
+            ..
+        }) = self.last[name].commands.first().cloned()
+        else {
+            panic!("{name} has no post");
+        };
+        let (status, _) = fi_answer(&self.w, i, &path, &body, &idempotency_key, self.now);
+        assert!((200..300).contains(&status));
     }
 
     /// The tab dies: recover every wallet from its store, check, finish, check.
@@ -419,6 +443,86 @@ fn defund_crash_at_every_step() {
             assert_eq!(b[0].free, if k == 0 { 5_000 } else { 3_000 });
         },
     );
+}
+
+/// Six small loads: 100, 200, …, 600 on six notes (2,100 in all).
+fn six_small_notes(lab: &mut Lab) {
+    for k in 1..=6u8 {
+        lab.fund(0, k, u64::from(k) * 100);
+    }
+}
+
+#[test]
+fn refresh_crash_at_every_step_conserves_value_and_loads_once() {
+    crash_at_every_step(
+        1,
+        six_small_notes,
+        &[
+            ("plan and reserve", |l| l.refresh(0, "r")),
+            ("sign the return", |l| l.sign(0, "r")),
+            ("return posted, answer lost", |l| l.post_lost(0, "r")),
+            ("return credited", |l| l.answer(0, "r")),
+            ("load posted, answer lost", |l| l.post_lost(0, "r")),
+            ("loaded", |l| l.answer(0, "r")),
+        ],
+        |k, b| {
+            let (balance, loads) = bank(|bank| (bank.balance[&0], bank.loads.len()));
+            // Wallet and account together hold what the account gave: nothing created,
+            // nothing lost, whatever step the tab died after.
+            assert_eq!(b[0].free as i64 + balance, 0, "value conserved");
+            assert_eq!((b[0].free, b[0].reserved, b[0].handed_over), (2_100, 0, 0));
+            // Reserved but never approved: recovery cancels it. Signed: recovery finishes it,
+            // loading exactly once.
+            let renewed = k >= 2;
+            assert_eq!(loads, 6 + usize::from(renewed), "at most one load");
+            assert_eq!(b[0].free_notes, if renewed { 2 } else { 6 });
+            assert_eq!(b[0].spent, if renewed { 1_500 } else { 0 });
+        },
+    );
+}
+
+#[test]
+fn a_refresh_and_a_payment_racing_for_one_note_never_share_it() {
+    let mut lab = Lab::new(1);
+    six_small_notes(&mut lab);
+    let store = &lab.stores[0];
+    let (sync, pay) = (engine(store), engine(store));
+    // The sync plans on a snapshot; meanwhile the payment takes the 100 note it chose.
+    let snap = block_on(sync.snapshot()).unwrap();
+    let plan = crate::refresh::plan_refresh(
+        &snap,
+        &std::collections::BTreeSet::new(),
+        lab.now,
+        &sync.config().refresh,
+    )
+    .unwrap();
+    let id = crate::refresh::refresh_id(&plan, lab.now);
+    let at = saga::At {
+        id: &id,
+        created: lab.now,
+        now: lab.now,
+    };
+    let step = saga::refresh::start(&at, &plan, &snap).unwrap();
+    let t = saga::Transition::create(id, step.map(SagaState::Refresh), lab.now);
+    let req = pos_request(&lab.w, 100, 1, lab.now).to_bytes();
+    block_on(pay.start_pay(&req, lab.now)).unwrap();
+    let e = block_on(sync.commit(t)).unwrap_err();
+    assert!(
+        matches!(e, EngineError::Store(StoreError::RangeTaken { .. })),
+        "{e}"
+    );
+    // start_refresh plans again from what is left: the four smallest free notes.
+    let out = block_on(sync.start_refresh(lab.now)).unwrap().unwrap();
+    let SagaState::Refresh(saga::RefreshState::Reserved { pieces, .. }) = &out.record.state else {
+        panic!()
+    };
+    assert_eq!(saga::spending::total(pieces), 200 + 300 + 400 + 500);
+    let b = check(store);
+    assert_eq!((b.reserved, b.free), (100 + 1_400, 600));
+    // Asked again, it returns the unfinished renewal, not a second one.
+    let again = block_on(sync.start_refresh(lab.now + 1)).unwrap().unwrap();
+    assert_eq!(again.record.id, out.record.id);
+    assert_eq!(again.commands, out.commands);
 }
 
 #[test]

@@ -9,6 +9,7 @@ use ops_core::ids::to_hex;
 use ops_core::msg::crl::Crl;
 
 use crate::error::{EngineError, SagaError};
+use crate::refresh::RefreshPolicy;
 use crate::saga::receive::Ask;
 use crate::saga::{
     self, At, Command, DepositState, Event, ReceiveState, SagaRecord, SagaState, Transition,
@@ -29,6 +30,8 @@ pub struct Config {
     pub warn_within: u64,
     /// How often a start that lost a race for a range selects again.
     pub reserve_attempts: u32,
+    /// When a sync renews notes (expiry, consolidation).
+    pub refresh: RefreshPolicy,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             request_lifetime: 600,
             warn_within: 7 * 86_400,
             reserve_attempts: 3,
+            refresh: RefreshPolicy::default(),
         }
     }
 }
@@ -329,7 +333,7 @@ impl<'s, S: WalletStore> Engine<'s, S> {
             else {
                 continue;
             };
-            let id = SagaId(format!("deposit:{}", r.id.0));
+            let id = deposit::id_for(&r.id);
             if self.store.saga(&id).await?.is_some() {
                 continue;
             }

@@ -179,7 +179,7 @@ fn fund_refusals_retries_and_wrong_answers() {
     .unwrap();
     assert_eq!(block_on(e.resume(&saga)).unwrap(), first);
     // An answer with notes for another device is refused; nothing is stored.
-    let (_, wrong) = fi_answer(&w, 1, "/api/v1/fund", r#"{"amount":500}"#, "02");
+    let (_, wrong) = fi_answer(&w, 1, "/api/v1/fund", r#"{"amount":500}"#, "02", NOW);
     let err = block_on(e.step(
         &saga,
         Event::Http {
@@ -194,7 +194,7 @@ fn fund_refusals_retries_and_wrong_answers() {
         "{err}"
     );
     // A short answer (notes worth less than asked) too.
-    let (_, short) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":400}"#, "02");
+    let (_, short) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":400}"#, "02", NOW);
     assert!(
         block_on(e.step(
             &saga,
@@ -208,7 +208,7 @@ fn fund_refusals_retries_and_wrong_answers() {
     );
     assert!(block_on(store.notes()).unwrap().is_empty());
     // The right answer, delivered twice (a retry): one set of notes.
-    let (status, body) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":500}"#, "02");
+    let (status, body) = fi_answer(&w, 0, "/api/v1/fund", r#"{"amount":500}"#, "02", NOW);
     block_on(e.step(
         &saga,
         Event::Http {
@@ -336,6 +336,9 @@ fn home_summary_after_real_flows() {
         s.certificate_expires,
         Some(w.wallets[0].cert.body.not_after)
     );
+    assert_eq!(s.earliest_expiry, Some(NOW + 90 * DAY));
+    assert_eq!(s.notes, 2, "two free gaps: the rest of each note");
+    assert!(!s.refresh_suggested);
     // Near the notes' expiry (90 days after issuance) both warn and nothing is spendable
     // within the minimum life.
     let late = ops_core::testing::T0 + 89 * DAY;
@@ -370,8 +373,20 @@ fn every_saga_record_round_trips_through_json() {
     complete(&mut w, 0, &store, out.commands, NOW);
     block_on(e.start_defund(&[5; 16], 100, "EUR", NOW)).unwrap();
     block_on(e.start_receive(&e.ask([1; 16], 5, "EUR", None), NOW)).unwrap();
+    let renew_all = crate::Config {
+        refresh: crate::RefreshPolicy {
+            expiring_within: 100 * DAY,
+            ..crate::RefreshPolicy::default()
+        },
+        ..crate::Config::default()
+    };
+    let out = block_on(crate::Engine::new(&store, renew_all).start_refresh(NOW)).unwrap();
+    assert!(matches!(
+        out.map(|o| o.record.state),
+        Some(SagaState::Refresh(_))
+    ));
     let records = block_on(store.sagas()).unwrap();
-    assert!(records.len() >= 4);
+    assert!(records.len() >= 5);
     for r in records {
         let json = serde_json::to_string(&r).unwrap();
         let back: SagaRecord = serde_json::from_str(&json).unwrap();

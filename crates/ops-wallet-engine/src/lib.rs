@@ -1,5 +1,5 @@
 //! The OPS wallet's UI-free engine: every flow that moves value (pay, receive, fund,
-//! defund, deposit) as a persisted saga, start-up recovery, storage traits with an
+//! defund, deposit, refresh) as a persisted saga, start-up recovery, storage traits with an
 //! in-memory store, and the home screen's figures.
 //!
 //! No I/O and no clock: time comes in as `now` (Unix seconds), randomness as keys and
@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod hexser;
 pub mod recovery;
+pub mod refresh;
 pub mod review;
 pub mod saga;
 pub mod snapshot;
@@ -37,6 +38,7 @@ mod review_tests;
 pub use engine::{Config, Engine, Output, Prepared};
 pub use error::{EngineError, SagaError};
 pub use recovery::{Action, RecoveryReport};
+pub use refresh::{RefreshPlan, RefreshPolicy};
 pub use saga::{Command, Event, SagaRecord, SagaState};
 pub use store::{Batch, MemoryStore, StoreError, WalletStore};
 pub use summary::HomeSummary;

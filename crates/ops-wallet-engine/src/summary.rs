@@ -1,6 +1,7 @@
 //! The home screen's figures, computed from the store: what can be spent offline, what is
-//! reserved or handed over but not confirmed, when the wallet last synced, and what expires
-//! soon. Which screen shows them stays in the app.
+//! reserved or handed over but not confirmed, when the wallet last synced, what expires
+//! soon (notes, the device certificate), on how many notes the value lies, and whether a
+//! sync would renew notes. Which screen shows them stays in the app.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,8 @@ use ops_core::ids::NoteId;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::refresh::{awaiting_deposit, plan_refresh};
+use crate::saga::SagaState;
 use crate::snapshot::Snapshot;
 use crate::store::WalletStore;
 use crate::types::ClaimStatus;
@@ -55,6 +58,13 @@ pub struct HomeSummary {
     pub certificate_expiring: bool,
     /// Flows not yet finished.
     pub unfinished: usize,
+    /// The earliest expiry of a note with free value left (expired ones included).
+    pub earliest_expiry: Option<u64>,
+    /// Spendable ranges (each one spend in a payment; a note holds one per free gap).
+    pub notes: usize,
+    /// Whether a sync would renew notes now (some expire soon, or the value lies on too many
+    /// notes) and no renewal is under way: see `Engine::start_refresh`.
+    pub refresh_suggested: bool,
 }
 
 /// Computes the summary from a snapshot (pure).
@@ -103,6 +113,17 @@ pub fn summarize(
         }
     }
     expiring.sort_by_key(|e| (e.expires, e.note));
+    let earliest_expiry = snap
+        .notes
+        .iter()
+        .filter(|n| snap.free_of(n) > 0)
+        .map(|n| n.expires)
+        .min();
+    let notes = book
+        .notes
+        .iter()
+        .filter(|g| g.available() > 0 && g.hops < usize::from(g.hop_limit) && g.expires >= now)
+        .count();
     let certificate_expires = snap.device.as_ref().map(|d| d.cert.body.not_after);
     HomeSummary {
         amounts: by.into_values().collect(),
@@ -112,6 +133,9 @@ pub fn summarize(
         certificate_expiring: certificate_expires
             .is_some_and(|t| t <= now.saturating_add(warn_within)),
         unfinished,
+        earliest_expiry,
+        notes,
+        refresh_suggested: false,
     }
 }
 
@@ -120,20 +144,22 @@ impl<S: WalletStore> Engine<'_, S> {
     pub async fn summary(&self, now: u64) -> Result<HomeSummary, EngineError> {
         let snap = self.snapshot().await?;
         let settings = self.store().settings().await?;
-        let unfinished = self
-            .store()
-            .sagas()
-            .await?
+        let sagas = self.store().sagas().await?;
+        let unfinished = sagas.iter().filter(|r| !r.state.is_finished()).count();
+        let renewing = sagas
             .iter()
-            .filter(|r| !r.state.is_finished())
-            .count();
-        Ok(summarize(
+            .any(|r| matches!(&r.state, SagaState::Refresh(s) if !s.is_finished()));
+        let awaiting = awaiting_deposit(&sagas, &snap);
+        let mut s = summarize(
             &snap,
             settings.last_sync,
             unfinished,
             now,
             self.config().warn_within,
-        ))
+        );
+        s.refresh_suggested =
+            !renewing && plan_refresh(&snap, &awaiting, now, &self.config().refresh).is_some();
+        Ok(s)
     }
 }
 

@@ -1,18 +1,23 @@
 //! Test fixtures: onboarded wallets over memory stores, a fake FI answering the engine's
-//! posts, an authenticator answering its sign commands, and the invariant checks every
-//! crash test runs (value conserved, no range held twice, claims match their sagas).
+//! posts (with account books: loads debit once per idempotency key, returns and deposits
+//! credit once per note range), an authenticator answering its sign commands, and the
+//! invariant checks every crash test runs (value conserved, no range held twice, claims
+//! match their sagas).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
 use futures_executor::block_on;
-use ops_core::ids::from_hex;
+use ops_core::ids::{Nonce, NoteId, sha256};
 use ops_core::msg::Signed;
-use ops_core::testing::{DAY, DeviceSigner, T0, World};
-use ops_core::{P256Provider, PaymentRequest, ReceiptBody};
+use ops_core::testing::{DAY, DeviceSigner, T0, World, sign_body};
+use ops_core::{IssuanceBody, P256Provider, PaymentRequest, ReceiptBody};
 
 use crate::saga::fi::b64;
 use crate::saga::{
-    Command, DefundState, DepositState, Event, FundState, PayState, ReceiveState, SagaState, Shown,
-    SignItem,
+    Command, DefundState, DepositState, Event, FundState, PayState, ReceiveState, RefreshState,
+    SagaState, Shown, SignItem,
 };
 use crate::store::{MemoryStore, NoteStore, SagaStore};
 use crate::types::{Assertion, ClaimStatus, Identity, SagaId, TrustBundle};
@@ -37,8 +42,29 @@ pub fn bundle(w: &World) -> TrustBundle {
     }
 }
 
-/// A world with fresh CRLs and `n` wallets.
+/// The fake FI's books (one per test thread, emptied by [`world`]).
+#[derive(Debug, Default)]
+pub struct Bank {
+    /// Account balance per wallet: starts at 0; loads debit, returns and deposits credit.
+    pub balance: BTreeMap<usize, i64>,
+    /// Loads by (wallet, idempotency key, amount): the answer given, given again on a repeat.
+    pub loads: BTreeMap<(usize, String, u64), String>,
+    /// Final spends settled (a return or deposit posted again credits nothing).
+    pub settled: BTreeSet<NoteId>,
+}
+
+thread_local! {
+    static BANK: RefCell<Bank> = RefCell::new(Bank::default());
+}
+
+/// Reads or changes the fake FI's books.
+pub fn bank<R>(f: impl FnOnce(&mut Bank) -> R) -> R {
+    BANK.with(|b| f(&mut b.borrow_mut()))
+}
+
+/// A world with fresh CRLs and `n` wallets (and empty FI books).
 pub fn world(n: usize) -> World {
+    bank(|b| *b = Bank::default());
     let mut w = World::new(n);
     w.publish_crls(NOW - 60, &[], &P256Provider);
     w
@@ -84,15 +110,42 @@ pub fn sign(w: &mut World, i: usize, items: &[SignItem]) -> Vec<Assertion> {
         .collect()
 }
 
-/// The fake FI's answer to a post: fund issues notes derived from the idempotency key
-/// (so a re-post returns the same notes, as an FI honouring the key would).
-pub fn fi_answer(w: &World, i: usize, path: &str, body: &str, key: &str) -> (u16, String) {
+/// The fake FI's answer at `now` to wallet `i`'s post. A load issues one note at `now`
+/// expiring 90 days later and debits the account, once per idempotency key (a repeat gets
+/// the first answer, as the real FI gives); a return or deposit credits the account once
+/// per final spend.
+pub fn fi_answer(
+    w: &World,
+    i: usize,
+    path: &str,
+    body: &str,
+    key: &str,
+    now: u64,
+) -> (u16, String) {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     match path {
         ops_api::paths::FUND => {
             let amount = v["amount"].as_u64().unwrap();
-            let seed = from_hex(key).map_or(0, |k| k[0]);
-            let iss = w.issue(i % 2, w.wallets[i].id(), amount, seed);
+            let slot = (i, key.to_string(), amount);
+            if let Some(answer) = bank(|b| b.loads.get(&slot).cloned()) {
+                return (201, answer);
+            }
+            let mut seed = key.as_bytes().to_vec();
+            seed.push(i as u8);
+            let mut nonce = [0; 16];
+            nonce.copy_from_slice(&sha256(&seed)[..16]);
+            let iss = sign_body(
+                IssuanceBody {
+                    nonce: Nonce(nonce),
+                    issuer: w.fis[i % 2].id(),
+                    owner: w.wallets[i].id(),
+                    amount,
+                    currency: "EUR".into(),
+                    issued: now,
+                    expires: now + 90 * DAY,
+                },
+                &w.fi_keys[i % 2],
+            );
             let body = ops_api::FundResponse {
                 account_id: 1,
                 balance: 0,
@@ -100,25 +153,34 @@ pub fn fi_answer(w: &World, i: usize, path: &str, body: &str, key: &str) -> (u16
                 note_ids: vec![iss.note_id().to_string()],
                 replayed: false,
             };
-            (201, serde_json::to_string(&body).unwrap())
+            let answer = serde_json::to_string(&body).unwrap();
+            bank(|b| {
+                b.loads.insert(slot, answer.clone());
+                *b.balance.entry(i).or_default() -= i64::try_from(amount).unwrap();
+            });
+            (201, answer)
         }
         ops_api::paths::DEFUND | ops_api::paths::DEPOSITS => {
             let payment = ops_core::Payment::from_bytes(
                 &crate::saga::fi::unb64(v["payment"].as_str().unwrap()).unwrap(),
             )
             .unwrap();
-            let amount: u64 = payment
-                .chains
-                .iter()
-                .filter_map(|c| c.last())
-                .map(|s| s.body.value())
-                .sum();
+            let finals: Vec<_> = payment.chains.iter().filter_map(|c| c.last()).collect();
+            let amount: u64 = finals.iter().map(|s| s.body.value()).sum();
+            let credited = bank(|b| {
+                if finals.iter().any(|s| b.settled.contains(&s.id())) {
+                    return 0;
+                }
+                b.settled.extend(finals.iter().map(|s| s.id()));
+                *b.balance.entry(i).or_default() += i64::try_from(amount).unwrap();
+                amount
+            });
             let outcome = ops_api::DepositOutcome {
                 payment_hash: payment.hash().to_string(),
                 account_id: 1,
                 status: ops_api::DepositStatus::Credited,
                 amount: i64::try_from(amount).unwrap(),
-                credited: i64::try_from(amount).unwrap(),
+                credited: i64::try_from(credited).unwrap(),
                 spends_recorded: 1,
                 fraud_cases: 0,
                 held_id: None,
@@ -180,7 +242,7 @@ pub fn complete(w: &mut World, i: usize, store: &MemoryStore, commands: Vec<Comm
                 body,
                 idempotency_key,
             } => {
-                let (status, body) = fi_answer(w, i, &path, &body, &idempotency_key);
+                let (status, body) = fi_answer(w, i, &path, &body, &idempotency_key, now);
                 (saga, Event::Http { status, body })
             }
             Command::Notify { .. } => continue,
@@ -201,6 +263,8 @@ pub struct Books {
     pub reserved: u64,
     pub handed_over: u64,
     pub spent: u64,
+    /// Notes with free value left.
+    pub free_notes: usize,
 }
 
 /// Checks the invariants of a store and returns its books:
@@ -241,6 +305,17 @@ async fn check_async(store: &MemoryStore) -> Books {
         }
     }
     b.free = b.notes - b.reserved - b.handed_over - b.spent;
+    b.free_notes = notes
+        .iter()
+        .filter(|n| {
+            let held: u64 = claims
+                .iter()
+                .filter(|c| c.note == n.id)
+                .map(|c| c.value())
+                .sum();
+            held < n.value
+        })
+        .count();
     for r in &sagas {
         let held: Vec<_> = claims.iter().filter(|c| c.saga == r.id).collect();
         let total: u64 = held.iter().map(|c| c.value()).sum();
@@ -283,6 +358,27 @@ async fn check_async(store: &MemoryStore) -> Books {
                 | DepositState::Held { amount }
                 | DepositState::Refused { amount, .. } => (Some(ClaimStatus::Signed), amount),
                 DepositState::Deposited { amount, .. } => (Some(ClaimStatus::Spent), amount),
+            },
+            SagaState::Refresh(s) => match s.clone() {
+                RefreshState::Reserved { pieces, .. } => (
+                    Some(ClaimStatus::Reserved),
+                    crate::saga::spending::total(&pieces),
+                ),
+                RefreshState::Returning { pieces, .. } => (
+                    Some(ClaimStatus::Signed),
+                    crate::saga::spending::total(&pieces),
+                ),
+                RefreshState::Held { amount, .. } | RefreshState::Refused { amount, .. } => {
+                    (Some(ClaimStatus::Signed), amount)
+                }
+                RefreshState::Reissuing { amount, .. } | RefreshState::Failed { amount, .. } => {
+                    (Some(ClaimStatus::Spent), amount)
+                }
+                RefreshState::Done { amount, .. } => {
+                    b.came_in += amount;
+                    (Some(ClaimStatus::Spent), amount)
+                }
+                RefreshState::Cancelled { .. } => (None, 0),
             },
         };
         assert_eq!(total, want_total, "claims of {} ({})", r.id, r.state.name());

@@ -79,6 +79,8 @@ pub enum HistoryKind {
     Defund,
     /// Received payments deposited.
     Deposit,
+    /// Notes renewed: returned to the account and loaded again as fewer or fresher notes.
+    Refresh,
 }
 
 /// Where a history entry stands (what the history screen shows).
@@ -128,6 +130,19 @@ pub struct HistoryEntry {
     pub created: u64,
     /// When it last changed.
     pub updated: u64,
+    /// For a renewal of notes: how many notes went back and how many came (or will come)
+    /// in their place ("5 notes into 1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<NotesRenewed>,
+}
+
+/// How many notes a renewal returned and how many it loaded in their place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotesRenewed {
+    /// Notes (free ranges) returned to the account.
+    pub returned: usize,
+    /// Notes loaded in their place: the FI's answer once loaded, the expected count before.
+    pub issued: usize,
 }
 
 /// This device's identity at its FI, stored at onboarding.

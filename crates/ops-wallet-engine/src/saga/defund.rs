@@ -129,6 +129,7 @@ fn line(pieces: &[Piece], currency: &str, fi: Option<CertId>, state: HistoryStat
         counterparty: fi,
         hops: None,
         state,
+        notes: None,
     }
 }
 

@@ -76,6 +76,12 @@ impl DepositState {
     }
 }
 
+/// The id of the deposit of the received payment whose receive saga is `receive` (one
+/// deposit per received payment, so starting it twice finds the first).
+pub fn id_for(receive: &SagaId) -> SagaId {
+    SagaId(format!("deposit:{}", receive.0))
+}
+
 fn post(id: &SagaId, depositor: &CertId, payment: &[u8]) -> Command {
     Command::Post {
         saga: id.clone(),
@@ -97,6 +103,7 @@ fn line(amount: u64, currency: &str, state: HistoryState) -> Line {
         counterparty: None,
         hops: None,
         state,
+        notes: None,
     }
 }
 

@@ -93,6 +93,7 @@ fn line(amount: u64, currency: &str, state: HistoryState) -> Line {
         counterparty: None,
         hops: None,
         state,
+        notes: None,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod fi;
 pub mod fund;
 pub mod pay;
 pub mod receive;
+pub mod refresh;
 pub mod spending;
 
 use serde::{Deserialize, Serialize};
@@ -19,13 +20,14 @@ use crate::snapshot::Snapshot;
 use ops_core::ids::CertId;
 
 use crate::store::{Batch, HistoryWrite, SagaWrite, Write};
-use crate::types::{Assertion, HistoryEntry, HistoryKind, HistoryState, SagaId};
+use crate::types::{Assertion, HistoryEntry, HistoryKind, HistoryState, NotesRenewed, SagaId};
 
 pub use defund::DefundState;
 pub use deposit::DepositState;
 pub use fund::FundState;
 pub use pay::PayState;
 pub use receive::ReceiveState;
+pub use refresh::RefreshState;
 
 /// A flow's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +43,26 @@ pub enum SagaState {
     Defund(DefundState),
     /// Depositing a received payment.
     Deposit(DepositState),
+    /// Renewing notes: returning ranges to the account and loading the amount again.
+    Refresh(RefreshState),
+}
+
+/// Which flow a saga is (for words shown to the user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// Paying a request.
+    Pay,
+    /// Receiving a payment.
+    Receive,
+    /// Loading value from the account.
+    Fund,
+    /// Returning value to the account.
+    Defund,
+    /// Depositing a received payment.
+    Deposit,
+    /// Renewing notes.
+    Refresh,
 }
 
 impl SagaState {
@@ -52,6 +74,7 @@ impl SagaState {
             Self::Fund(s) => s.is_finished(),
             Self::Defund(s) => s.is_finished(),
             Self::Deposit(s) => s.is_finished(),
+            Self::Refresh(s) => s.is_finished(),
         }
     }
 
@@ -63,6 +86,7 @@ impl SagaState {
             Self::Fund(_) => "load",
             Self::Defund(_) => "unload",
             Self::Deposit(_) => "deposit",
+            Self::Refresh(_) => "note renewal",
         }
     }
 
@@ -74,6 +98,58 @@ impl SagaState {
             Self::Fund(s) => s.name(),
             Self::Defund(s) => s.name(),
             Self::Deposit(s) => s.name(),
+            Self::Refresh(s) => s.name(),
+        }
+    }
+
+    /// The flow.
+    pub fn flow(&self) -> Flow {
+        match self {
+            Self::Pay(_) => Flow::Pay,
+            Self::Receive(_) => Flow::Receive,
+            Self::Fund(_) => Flow::Fund,
+            Self::Defund(_) => Flow::Defund,
+            Self::Deposit(_) => Flow::Deposit,
+            Self::Refresh(_) => Flow::Refresh,
+        }
+    }
+
+    /// The amount the flow moves and its currency, where the state knows them.
+    pub fn amount(&self) -> Option<(u64, String)> {
+        let request = |bytes: &[u8]| {
+            ops_core::PaymentRequest::from_bytes(bytes)
+                .ok()
+                .map(|r| (r.amount, r.currency))
+        };
+        match self {
+            Self::Pay(s) => request(s.request()),
+            Self::Receive(s) => match s {
+                ReceiveState::Shown { request: r }
+                | ReceiveState::Scanned { request: r, .. }
+                | ReceiveState::Received { request: r, .. }
+                | ReceiveState::Closed { request: r } => request(r),
+            },
+            Self::Fund(FundState::Requested {
+                amount, currency, ..
+            }) => Some((*amount, currency.clone())),
+            Self::Fund(_) => None,
+            Self::Defund(
+                DefundState::Reserved {
+                    pieces, currency, ..
+                }
+                | DefundState::Signed {
+                    pieces, currency, ..
+                },
+            ) => Some((spending::total(pieces), currency.clone())),
+            Self::Defund(_) => None,
+            Self::Deposit(DepositState::Posting {
+                amount, currency, ..
+            }) => Some((*amount, currency.clone())),
+            Self::Deposit(_) => None,
+            Self::Refresh(s) => {
+                let (amount, currency) = s.amount();
+                Some((amount, currency.to_string()))
+            }
         }
     }
 }
@@ -316,6 +392,7 @@ impl At<'_> {
             state: line.state,
             created: self.created,
             updated: self.now,
+            notes: line.notes,
         }))
     }
 }
@@ -335,6 +412,8 @@ pub struct Line {
     pub hops: Option<usize>,
     /// State.
     pub state: HistoryState,
+    /// For a renewal: notes returned and loaded in their place.
+    pub notes: Option<NotesRenewed>,
 }
 
 /// Applies `event` to `record`: the pure transition of its flow.
@@ -355,6 +434,7 @@ pub fn advance(
         SagaState::Fund(s) => fund::advance(&at, s, event, snap)?.map(SagaState::Fund),
         SagaState::Defund(s) => defund::advance(&at, s, event, snap)?.map(SagaState::Defund),
         SagaState::Deposit(s) => deposit::advance(&at, s, event, snap)?.map(SagaState::Deposit),
+        SagaState::Refresh(s) => refresh::advance(&at, s, event, snap)?.map(SagaState::Refresh),
     };
     let next = SagaRecord {
         id: record.id.clone(),
@@ -381,6 +461,7 @@ pub fn pending_commands(record: &SagaRecord, snap: &Snapshot) -> Vec<Command> {
         SagaState::Fund(s) => fund::pending(id, s),
         SagaState::Defund(s) => defund::pending(id, s, snap),
         SagaState::Deposit(s) => deposit::pending(id, s),
+        SagaState::Refresh(s) => refresh::pending(id, s, snap),
     }
 }
 

@@ -151,6 +151,7 @@ fn line(req: &PaymentRequest, pieces: &[Piece], snap: &Snapshot, state: HistoryS
         counterparty: Some(req.payee),
         hops: spending::hops(pieces, snap),
         state,
+        notes: None,
     }
 }
 

@@ -205,6 +205,7 @@ fn verify(
                 .and_then(|c| c.spends_with_signers().last().map(|(_, signer)| signer)),
             hops,
             state: HistoryState::Received,
+            notes: None,
         }),
     );
     Ok(Step {

@@ -376,6 +376,7 @@ pub fn entry(saga: &str, created: u64) -> HistoryEntry {
         state: HistoryState::Reserved,
         created,
         updated: created,
+        notes: None,
     }
 }
 

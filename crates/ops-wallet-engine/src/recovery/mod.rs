@@ -10,15 +10,23 @@
 //! | defund | reserved | ask again for the signatures over the frozen bodies |
 //! | defund | signed | post the same payment bytes |
 //! | deposit | posting | post the same payment bytes |
+//! | refresh | reserved | release the ranges (the next sync plans again) |
+//! | refresh | returning | post the same return bytes |
+//! | refresh | reissuing | post the same load with the same idempotency key |
 //!
 //! A rule that moves a saga commits like any step; if another window moved it first
-//! (version conflict) the saga is reported as skipped.
+//! (version conflict) the saga is reported as skipped. [`RecoveryReport::sentences`] says
+//! what was done, one plain-language line per saga ([`words`]).
+
+pub mod words;
 
 use ops_core::PaymentRequest;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::saga::{self, Command, Event, PayState, ReceiveState, SagaRecord, SagaState};
+use crate::saga::{
+    self, Command, Event, Flow, PayState, ReceiveState, RefreshState, SagaRecord, SagaState,
+};
 use crate::store::{StoreError, WalletStore};
 use crate::types::SagaId;
 
@@ -46,8 +54,14 @@ pub enum Action {
 pub struct Recovered {
     /// The saga.
     pub saga: SagaId,
+    /// Its flow.
+    pub flow: Flow,
+    /// The amount it moves and its currency, when its state knows them.
+    pub amount: Option<(u64, String)>,
     /// Its state before recovery.
     pub was: &'static str,
+    /// Its state after recovery.
+    pub after: &'static str,
     /// What was done.
     pub action: Action,
     /// Commands for the app.
@@ -114,6 +128,12 @@ fn rule(record: &SagaRecord, now: u64) -> Option<Rule> {
         SagaState::Fund(_) | SagaState::Deposit(_) => Rule::Pending(Action::Repost),
         SagaState::Defund(saga::DefundState::Reserved { .. }) => Rule::Pending(Action::Resign),
         SagaState::Defund(_) => Rule::Pending(Action::Repost),
+        // A renewal is maintenance the sync started, not a payment the user asked for: no
+        // approval prompt at start-up; nothing has left the wallet, the next sync plans again.
+        SagaState::Refresh(RefreshState::Reserved { .. }) => {
+            Rule::Event(Event::Abort, Action::Released)
+        }
+        SagaState::Refresh(_) => Rule::Pending(Action::Repost),
         _ => return None,
     })
 }
@@ -130,29 +150,32 @@ impl<S: WalletStore> Engine<'_, S> {
                 continue;
             };
             let was = record.state.name();
+            let base = Recovered {
+                saga: record.id.clone(),
+                flow: record.state.flow(),
+                amount: record.state.amount(),
+                was,
+                after: was,
+                action: Action::Skipped,
+                commands: Vec::new(),
+            };
             let entry = match rule {
                 Rule::Pending(action) => Recovered {
-                    saga: record.id.clone(),
-                    was,
                     action,
                     commands: self.resume(&record.id).await?,
+                    ..base
                 },
                 Rule::Event(event, action) => {
                     let snap = self.snapshot().await?;
                     let t = saga::advance(&record, event, &snap, now)?;
                     match self.commit(t).await {
                         Ok(out) => Recovered {
-                            saga: record.id.clone(),
-                            was,
+                            after: out.record.state.name(),
                             action,
                             commands: out.commands,
+                            ..base
                         },
-                        Err(EngineError::Store(StoreError::VersionConflict { .. })) => Recovered {
-                            saga: record.id.clone(),
-                            was,
-                            action: Action::Skipped,
-                            commands: Vec::new(),
-                        },
+                        Err(EngineError::Store(StoreError::VersionConflict { .. })) => base,
                         Err(e) => return Err(e),
                     }
                 }
