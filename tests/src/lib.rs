@@ -315,6 +315,15 @@ impl Browser {
     }
 }
 
+impl Drop for Browser {
+    /// A test that fails before [`Browser::close`] must not leave ChromeDriver (and its
+    /// Chromium) running: they would hold the test's output pipe open.
+    fn drop(&mut self) {
+        let _ = self.driver_process.kill();
+        let _ = self.driver_process.wait();
+    }
+}
+
 /// Copies a build folder tree (to serve or modify a copy of it).
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), HarnessError> {
     ops_pwa::copy_tree(from, to).map_err(|source| HarnessError::Io {

@@ -182,8 +182,14 @@ async fn wait_stage(browser: &Browser, want: &str) -> Result<(), HarnessError> {
     .await
     .is_err()
     {
+        let page = browser
+            .run("return document.body.innerText;")
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         panic!(
-            "stage {:?}, message {:?}, scanner problem {:?}",
+            "waiting for stage {want:?}: stage {:?}, message {:?}, scanner problem {:?}, page:\n{page}",
             stage().await,
             text(browser, "message").await,
             text(browser, "scan-problem").await

@@ -76,6 +76,12 @@ impl WalletState {
         self.wallet.get_untracked()
     }
 
+    /// Whether the wallet's storage is open (tracked: an effect reading it runs again
+    /// when it opens).
+    pub fn is_open(self) -> bool {
+        self.wallet.with(Option::is_some)
+    }
+
     async fn refresh(self, w: &Wallet) {
         let onboarded = w.onboarded().await;
         let summary = w.summary().await;

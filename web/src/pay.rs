@@ -72,7 +72,6 @@ pub fn Pay(
     let stage = RwSignal::new(Stage::Loading);
     let load = move || {
         let Some(w) = state.wallet() else {
-            stage.set(Stage::Take);
             return;
         };
         spawn_local(async move {
@@ -111,11 +110,28 @@ pub fn Pay(
             stage.set(next);
         });
     };
-    load();
+    // Where the payment stands is read once the wallet's storage is open (after a reload
+    // the screen comes back before the storage does).
+    Effect::new(move |loaded: Option<bool>| {
+        if loaded == Some(true) || !state.is_open() {
+            return loaded.unwrap_or(false);
+        }
+        load();
+        true
+    });
+    // A scan counts only while the screen waits for one: a camera still delivering after
+    // the screen moved on (or a second read of the same code) changes nothing.
     let take = Callback::new(move |request: Vec<u8>| {
+        if stage.get_untracked() != Stage::Take {
+            return;
+        }
         let Some(w) = state.wallet() else { return };
         spawn_local(async move {
-            match w.review(&request).await {
+            let review = w.review(&request).await;
+            if stage.get_untracked() != Stage::Take {
+                return;
+            }
+            match review {
                 Ok(review) => {
                     state.message.set(None);
                     remember_review(Some(&request));

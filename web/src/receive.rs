@@ -34,16 +34,21 @@ pub fn Receive(
 ) -> impl IntoView {
     let state = expect_context::<WalletState>();
     let stage = RwSignal::new(Stage::Loading);
-    if let Some(w) = state.wallet() {
-        spawn_local(async move {
-            stage.set(match w.open_request().await {
-                Some((saga, request)) => Stage::Shown { saga, request },
-                None => Stage::Amount,
+    // An open request is looked up once the wallet's storage is open.
+    Effect::new(move |loaded: Option<bool>| {
+        if loaded == Some(true) || !state.is_open() {
+            return loaded.unwrap_or(false);
+        }
+        if let Some(w) = state.wallet() {
+            spawn_local(async move {
+                stage.set(match w.open_request().await {
+                    Some((saga, request)) => Stage::Shown { saga, request },
+                    None => Stage::Amount,
+                });
             });
-        });
-    } else {
-        stage.set(Stage::Amount);
-    }
+        }
+        true
+    });
     let (amount, set_amount) = signal(String::new());
     let show = move |_| {
         let currency = state.view.get_untracked().currency;
@@ -81,6 +86,11 @@ pub fn Receive(
                     let close_saga = saga.clone();
                     let on_payment = Callback::new(move |bytes: Vec<u8>| {
                         let saga = accept_saga.clone();
+                        // Only while this request is the one shown and nothing runs.
+                        let current = matches!(stage.get_untracked(), Stage::Shown { saga: ref s, .. } if *s == saga);
+                        if !current || state.busy.get_untracked() {
+                            return;
+                        }
                         state.run("Payment received: it is in this wallet.", move |w| async move {
                             w.accept(&saga, bytes).await?;
                             stage.set(Stage::Finished("Payment received: it is in this wallet.".into()));
