@@ -138,7 +138,18 @@ pub struct Server {
 impl Server {
     /// Starts `ops-issuer` serving `dist` on `127.0.0.1:port` and waits until it answers.
     pub async fn start(settings: &Settings, dist: &Path, port: u16) -> Result<Self, HarnessError> {
+        Self::start_with_args(settings, dist, port, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra `ops-issuer` flags (a policy, say).
+    pub async fn start_with_args(
+        settings: &Settings,
+        dist: &Path,
+        port: u16,
+        args: &[&str],
+    ) -> Result<Self, HarnessError> {
         let child = Command::new(&settings.issuer_bin)
+            .args(args)
             .arg("--dist")
             .arg(dist)
             .arg("--addr")

@@ -64,6 +64,9 @@ impl WalletState {
                     state.wallet.set(Some(Rc::clone(&w)));
                     state.settings.set(w.settings().await);
                     state.refresh(&w).await;
+                    if !w.recovered().is_empty() {
+                        state.message.set(Some(w.recovered().join(" ")));
+                    }
                 }
                 Err(e) => state.message.set(Some(e)),
             }
@@ -122,11 +125,21 @@ impl WalletState {
         self.view.set(view);
     }
 
-    /// Runs a flow on the wallet, then refreshes the view; its error becomes the message.
+    /// Runs a flow on the wallet, then refreshes the view; `done` or its error becomes the
+    /// message.
     pub fn run<F, Fut>(self, done: &'static str, flow: F)
     where
         F: FnOnce(Rc<Wallet>) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        self.run_said(move |w| async move { flow(w).await.map(|()| done.to_owned()) });
+    }
+
+    /// Runs a flow that says in its own words how it went.
+    pub fn run_said<F, Fut>(self, flow: F)
+    where
+        F: FnOnce(Rc<Wallet>) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<String, String>> + 'static,
     {
         let Some(w) = self.wallet.get_untracked() else {
             self.message.set(Some(
@@ -140,7 +153,7 @@ impl WalletState {
             let outcome = flow(Rc::clone(&w)).await;
             self.refresh(&w).await;
             self.message.set(Some(match outcome {
-                Ok(()) => done.to_owned(),
+                Ok(said) => said,
                 Err(e) => e,
             }));
             self.busy.set(false);
@@ -153,7 +166,17 @@ impl WalletState {
 pub fn App() -> impl IntoView {
     let (screen, set_screen) = signal(crate::screens::from_location());
     Effect::new(move |_| crate::screens::to_location(screen.get()));
-    provide_context(WalletState::new());
+    let state = WalletState::new();
+    provide_context(state);
+    // A message belongs to the screen it was said on (a flow that ends later still says
+    // how it went).
+    Effect::new(move |previous: Option<Screen>| {
+        let now = screen.get();
+        if previous.is_some_and(|p| p != now) && !state.busy.get_untracked() {
+            state.message.set(None);
+        }
+        now
+    });
     let handle = window_event_listener(keydown, move |event| {
         let target_is_field = event
             .target()
@@ -205,12 +228,22 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
     let (name, set_name) = signal(String::from("My wallet"));
     let setup = move |_| {
         let name = name.get_untracked();
-        state.run(
-            "This wallet is set up: add money while online.",
-            move |w| async move { w.onboard(&name).await },
-        );
+        state.run_said(move |w| async move { w.onboard(&name).await });
     };
-    let sync = move |_| state.run("Synced with your bank.", |w| async move { w.sync().await });
+    let (joining, set_joining) = signal(false);
+    let (account_no, set_account_no) = signal(String::new());
+    let (code, set_code) = signal(String::new());
+    let join = move |_| {
+        let name = name.get_untracked();
+        let code = code.get_untracked();
+        match account_no.get_untracked().trim().parse::<i64>() {
+            Ok(account) => state.run_said(move |w| async move { w.join(account, &code, &name).await }),
+            Err(_) => state.message.set(Some(
+                "the account number is the number your bank showed you (digits only); type it again".into(),
+            )),
+        }
+    };
+    let sync = move |_| state.run_said(|w| async move { w.sync().await });
     view! {
         <section class="balance" aria-label="Balance" data-testid="balance">
             <p class="label">"Available offline"</p>
@@ -251,6 +284,18 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
                         on:input=move |ev| set_name.set(event_target_value(&ev))/>
                     <button type="button" data-testid="setup" disabled=move || state.busy.get()
                         on:click=setup>"Set up with my bank"</button>
+                    <button type="button" class="secondary" data-testid="have-account"
+                        on:click=move |_| set_joining.set(true)>"I already have an account (new phone)"</button>
+                    {move || joining.get().then(|| view! {
+                        <label for="account-no">"Account number"</label>
+                        <input id="account-no" data-testid="account-no" inputmode="numeric"
+                            prop:value=account_no on:input=move |ev| set_account_no.set(event_target_value(&ev))/>
+                        <label for="recovery-code">"Recovery code"</label>
+                        <input id="recovery-code" data-testid="recovery-code" autocomplete="off"
+                            prop:value=code on:input=move |ev| set_code.set(event_target_value(&ev))/>
+                        <button type="button" data-testid="join" disabled=move || state.busy.get()
+                            on:click=join>"Add this phone to my account"</button>
+                    })}
                 })
             }}
             {move || view.get().onboarded.then(|| view! {
@@ -301,6 +346,18 @@ fn AddMoney(set_screen: WriteSignal<Screen>) -> impl IntoView {
             Err(e) => state.message.set(Some(format!("{e}"))),
         }
     };
+    let (back_amount, set_back_amount) = signal(String::new());
+    let unload = move |_| {
+        let currency = state.view.get_untracked().currency;
+        match amounts::parse(&back_amount.get_untracked(), &currency) {
+            Ok(minor) => {
+                let done = "Returned: the money is in your bank account.";
+                state.run(done, move |w| async move { w.unload(minor).await });
+                set_screen.set(Screen::Home);
+            }
+            Err(e) => state.message.set(Some(format!("{e}"))),
+        }
+    };
     view! {
         <section class="detail" data-testid="detail">
             <p>{Screen::AddMoney.prerequisite()}</p>
@@ -310,6 +367,14 @@ fn AddMoney(set_screen: WriteSignal<Screen>) -> impl IntoView {
                     prop:value=amount on:input=move |ev| set_amount.set(event_target_value(&ev))/>
                 <button type="button" data-testid="load" disabled=move || state.busy.get()
                     on:click=load>"Add to this wallet"</button>
+            })}
+            {move || state.view.get().onboarded.then(|| view! {
+                <h2>"Return money to your bank"</h2>
+                <label for="unload-amount">"Amount (" {move || state.view.get().currency} ")"</label>
+                <input id="unload-amount" data-testid="unload-amount" inputmode="decimal"
+                    prop:value=back_amount on:input=move |ev| set_back_amount.set(event_target_value(&ev))/>
+                <button type="button" class="secondary" data-testid="unload" disabled=move || state.busy.get()
+                    on:click=unload>"Return to my account"</button>
             })}
             <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
                 on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>

@@ -167,6 +167,7 @@ pub fn Pay(
         });
     };
     let preset = move || crate::settings::preset(&state.settings.get());
+    let scan_receipt = RwSignal::new(false);
     view! {
         <section class="detail" data-testid="detail" data-stage=move || stage_name(&stage.get())>
             {move || match stage.get() {
@@ -218,10 +219,14 @@ pub fn Pay(
                         <button type="button" data-testid="payee-has-it" disabled=move || state.busy.get()
                             on:click=move |_| tell(confirm_saga.clone(), Event::Confirmed, "Done: the payee has the payment.")>
                             "The payee has it"</button>
-                        <details>
-                            <summary>"The payee shows a receipt? Scan it"</summary>
-                            <MessageIn kind=MessageKind::Receipt on_bytes=on_receipt on_error what="The payee's receipt"/>
-                        </details>
+                        {move || if scan_receipt.get() {
+                            view! { <MessageIn kind=MessageKind::Receipt on_bytes=on_receipt on_error what="The payee's receipt"/> }.into_any()
+                        } else {
+                            view! {
+                                <button type="button" class="secondary" data-testid="scan-receipt"
+                                    on:click=move |_| scan_receipt.set(true)>"The payee shows a receipt: scan it"</button>
+                            }.into_any()
+                        }}
                     }.into_any()
                 }
                 Stage::Finished(text) => view! { <p data-testid="finished">{text}</p> }.into_any(),

@@ -108,10 +108,116 @@ pub fn SettingsScreen(
             <ops_browser::ui::StorageStatus/>
             <h2>"This device"</h2>
             <p data-testid="device-summary">{move || state.view.get().device}</p>
+            <Account/>
+            <Devices/>
             <button type="button" class="secondary" data-testid="sign-out" on:click=sign_out>"Sign out of my bank"</button>
             <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
                 on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
         </section>
+    }
+}
+
+/// The account number and recovery code a new phone needs (shown on request).
+#[component]
+fn Account() -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let shown = RwSignal::new(None::<(u64, String)>);
+    let reveal = move |_| {
+        if let Some(w) = state.wallet() {
+            spawn_local(async move {
+                match w.recovery().await {
+                    Some(r) => shown.set(Some(r)),
+                    None => state.message.set(Some(
+                        "this browser no longer holds the recovery code: ask your bank for a new one".into(),
+                    )),
+                }
+            });
+        }
+    };
+    view! {
+        <h2>"Your account"</h2>
+        <p class="hint">"A new phone joins your account with the account number and the recovery code. Keep them somewhere safe, never in a message."</p>
+        {move || match shown.get() {
+            Some((account, code)) => view! {
+                <p data-testid="account-number">"Account number: " {account}</p>
+                <p data-testid="recovery-code-shown">"Recovery code: " <code>{code}</code></p>
+            }.into_any(),
+            None => view! {
+                <button type="button" class="secondary" data-testid="show-recovery" on:click=reveal>
+                    "Show account number and recovery code"</button>
+            }.into_any(),
+        }}
+    }
+}
+
+/// The account's devices; another one can be revoked when it is lost or replaced.
+#[component]
+fn Devices() -> impl IntoView {
+    let state = expect_context::<WalletState>();
+    let list = RwSignal::new(None::<Vec<ops_api::DeviceInfo>>);
+    let load = move || {
+        if let Some(w) = state.wallet() {
+            spawn_local(async move {
+                match w.devices().await {
+                    Ok(l) => list.set(Some(l.devices)),
+                    Err(e) => state.message.set(Some(format!(
+                        "{e}. The list of your devices needs a connection to your bank."
+                    ))),
+                }
+            });
+        }
+    };
+    let revoke = move |cert: String, reason: ops_api::RevokeReason| {
+        state.run(
+            "Revoked: that device can no longer pay or be paid. Shops learn it as revocation lists travel.",
+            move |w| async move {
+                w.revoke(&cert, reason).await?;
+                if let Ok(l) = w.devices().await {
+                    list.set(Some(l.devices));
+                }
+                Ok(())
+            },
+        );
+    };
+    view! {
+        <h2>"Your devices"</h2>
+        <button type="button" class="secondary" data-testid="list-devices" on:click=move |_| load()>
+            "Show my devices (online)"</button>
+        {move || list.get().map(|devices| view! {
+            <ul class="devices" data-testid="devices">
+                {devices.into_iter().map(|d| {
+                    let cert = d.cert_id.clone();
+                    let name = d.self_declared_name.clone().or(d.name.clone())
+                        .unwrap_or_else(|| format!("Device {}", d.serial));
+                    let since = crate::wallet::date(d.registered);
+                    let status = if d.current {
+                        "this device".to_owned()
+                    } else if d.revoked {
+                        "revoked".to_owned()
+                    } else {
+                        "active".to_owned()
+                    };
+                    let can_revoke = !d.current && !d.revoked;
+                    view! {
+                        <li data-testid="device" data-cert=cert.clone()>
+                            <span>{name} " · since " {since} " · " {status}</span>
+                            {can_revoke.then(|| {
+                                let lost = cert.clone();
+                                let replaced = cert.clone();
+                                view! {
+                                    <button type="button" class="secondary" data-testid="revoke-lost"
+                                        disabled=move || state.busy.get()
+                                        on:click=move |_| revoke(lost.clone(), ops_api::RevokeReason::Lost)>"Lost or stolen: revoke"</button>
+                                    <button type="button" class="secondary" data-testid="revoke-replaced"
+                                        disabled=move || state.busy.get()
+                                        on:click=move |_| revoke(replaced.clone(), ops_api::RevokeReason::Replaced)>"Replaced: revoke"</button>
+                                }
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        })}
     }
 }
 

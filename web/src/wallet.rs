@@ -32,6 +32,7 @@ fn random<const N: usize>() -> Result<[u8; N], String> {
 #[derive(Debug)]
 pub struct Wallet {
     store: IdbWalletStore,
+    recovered: Vec<String>,
 }
 
 impl Wallet {
@@ -40,8 +41,11 @@ impl Wallet {
         let store = IdbWalletStore::open_default()
             .await
             .map_err(|e| format!("the wallet's storage cannot be opened: {e}"))?;
-        let wallet = Self { store };
-        wallet.recover().await?;
+        let mut wallet = Self {
+            store,
+            recovered: Vec::new(),
+        };
+        wallet.recovered = wallet.recover().await?;
         Ok(wallet)
     }
 
@@ -51,7 +55,7 @@ impl Wallet {
 
     /// Start-up recovery: every unfinished flow continues (a load posts again with the
     /// same key, so it never funds twice).
-    async fn recover(&self) -> Result<(), String> {
+    async fn recover(&self) -> Result<Vec<String>, String> {
         let report = self
             .engine()
             .recover(now())
@@ -61,7 +65,8 @@ impl Wallet {
         // for the Pay screen (no authenticator prompt at start-up).
         let commands: Vec<Command> = report
             .entries
-            .into_iter()
+            .iter()
+            .cloned()
             .flat_map(|e| e.commands)
             .filter(|c| matches!(c, Command::Post { .. }))
             .collect();
@@ -69,7 +74,7 @@ impl Wallet {
             // Best effort while offline: the flows stay persisted and resume next time.
             let _ = self.run(commands).await;
         }
-        Ok(())
+        Ok(report.sentences(&crate::amounts::format))
     }
 
     /// Whether this wallet has a certified device.
@@ -88,10 +93,9 @@ impl Wallet {
             .map_err(|e| e.to_string())
     }
 
-    /// Online onboarding at the demo FI that served the app: a new account, a passkey on
-    /// this device's authenticator, the device certificate and trust bundle stored, a
-    /// passkey session opened, the current CRL kept.
-    pub async fn onboard(&self, name: &str) -> Result<(), String> {
+    /// Online onboarding at the demo FI that served the app: a new account, then this
+    /// device registered on it ([`Self::join`]). Returns what the bank decided, in words.
+    pub async fn onboard(&self, name: &str) -> Result<String, String> {
         let err = |e: FiError| e.to_string();
         let account: serde_json::Value = fi::call(
             "POST",
@@ -108,6 +112,22 @@ impl Wallet {
             .as_str()
             .ok_or("the bank sent no token")?
             .to_owned();
+        self.join(account_id, &account_token, name).await
+    }
+
+    /// Registers this device on account `account_id` with its recovery code (the
+    /// account token): a passkey on this device's authenticator, the device certificate
+    /// and trust bundle stored, a passkey session opened, the current CRL kept. This is
+    /// also how a new phone joins an existing account. Returns what the bank decided about
+    /// the passkey, in words.
+    pub async fn join(
+        &self,
+        account_id: i64,
+        account_token: &str,
+        name: &str,
+    ) -> Result<String, String> {
+        let err = |e: FiError| e.to_string();
+        let account_token = account_token.trim().to_owned();
         let challenge: serde_json::Value = fi::call(
             "POST",
             "/api/v1/registrations/challenge",
@@ -185,7 +205,8 @@ impl Wallet {
             account_token,
             session,
         });
-        self.fetch_crl().await
+        self.fetch_crl().await?;
+        Ok(passkey_words(&registered))
     }
 
     /// Opens a passkey session with this device's credential.
@@ -261,7 +282,7 @@ impl Wallet {
     }
 
     /// Online sync: the current CRL, then a deposit of everything received.
-    pub async fn sync(&self) -> Result<(), String> {
+    pub async fn sync(&self) -> Result<String, String> {
         self.fetch_crl().await?;
         let deposits = self
             .engine()
@@ -274,7 +295,101 @@ impl Wallet {
         self.engine()
             .record_sync(now())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        // Notes close to expiry, or many small ones: returned and loaded again (one
+        // approval). A refusal leaves the value in the account, never lost.
+        let plan = self
+            .engine()
+            .refresh_plan(now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(plan) = plan else {
+            return Ok("Synced with your bank.".into());
+        };
+        let started = self
+            .engine()
+            .start_refresh(now())
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(out) = started {
+            self.run(out.commands).await?;
+        }
+        Ok(format!(
+            "Synced with your bank; {} renewed ({} notes into {}).",
+            crate::amounts::format(plan.amount, &plan.currency),
+            plan.notes_before,
+            plan.notes_after
+        ))
+    }
+
+    /// Returns `amount` (minor units) to the account (one approval); retried requests
+    /// never credit twice.
+    pub async fn unload(&self, amount: u64) -> Result<(), String> {
+        let currency = self.currency().await;
+        let key = random::<16>()?;
+        let out = self
+            .engine()
+            .start_defund(&key, amount, &currency, now())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.run(out.commands).await.map(|_| ())
+    }
+
+    /// The account's devices, as the bank lists them.
+    pub async fn devices(&self) -> Result<ops_api::DeviceList, String> {
+        let (account, session) = self.account().await?;
+        fi::call(
+            "GET",
+            &ops_api::paths::account_devices(account),
+            None,
+            Some(&session),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// Revokes device `cert_id` of this account (a lost or replaced phone).
+    pub async fn revoke(&self, cert_id: &str, reason: ops_api::RevokeReason) -> Result<(), String> {
+        let (account, session) = self.account().await?;
+        let _: ops_api::RevokeDeviceResponse = fi::call(
+            "POST",
+            &ops_api::paths::revoke_device(account, cert_id),
+            Some(
+                &serde_json::to_value(ops_api::RevokeDeviceRequest { reason }).unwrap_or_default(),
+            ),
+            Some(&session),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.fetch_crl().await
+    }
+
+    /// This wallet's account number and passkey session.
+    async fn account(&self) -> Result<(i64, String), String> {
+        let session =
+            session::load().ok_or("this wallet has no session with its bank: sign in again")?;
+        let account = self
+            .identity()
+            .await
+            .map(|i| i.account_id)
+            .ok_or("this wallet is not set up yet")?;
+        Ok((i64::try_from(account).unwrap_or(0), session.session))
+    }
+
+    /// The account number and recovery code a new phone needs to join the account.
+    pub async fn recovery(&self) -> Option<(u64, String)> {
+        let account = self.identity().await?.account_id;
+        Some((account, session::load()?.account_token))
+    }
+
+    async fn identity(&self) -> Option<Identity> {
+        use ops_wallet_engine::store::SettingsStore as _;
+        self.store.identity().await.ok().flatten()
+    }
+
+    /// What start-up recovery did, one sentence per unfinished flow it moved on.
+    pub fn recovered(&self) -> &[String] {
+        &self.recovered
     }
 
     /// Shows a request to be paid `amount` (minor units) by another wallet; returns the
@@ -441,7 +556,12 @@ impl Wallet {
                 )
             })
             .unwrap_or_default();
-        format!("Certified by {fi} until {until}.{limit}")
+        let synced = if d.cert.body.webauthn.as_ref().is_some_and(|w| w.synced) {
+            " Its passkey is synced to your other devices, so the bank set a lower limit."
+        } else {
+            ""
+        };
+        format!("Certified by {fi} until {until}.{limit}{synced}")
     }
 
     /// Every flow's history entry.
@@ -559,6 +679,26 @@ pub struct OpenPayment {
 pub fn date(unix: u64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
     String::from(d.to_iso_string()).chars().take(10).collect()
+}
+
+/// What the bank decided about this device's passkey, in plain words.
+fn passkey_words(registered: &serde_json::Value) -> String {
+    let currency = "EUR";
+    let limit = registered["max_outstanding"]
+        .as_u64()
+        .map(|m| crate::amounts::format(m, currency));
+    let full = registered["device_bound_max_outstanding"]
+        .as_u64()
+        .map(|m| crate::amounts::format(m, currency));
+    match (registered["synced"].as_bool(), limit, full) {
+        (Some(true), Some(limit), Some(full)) => format!(
+            "This wallet is set up. Your passkey is synced to your other devices, so your bank lets this wallet hold at most {limit} offline (a security key or a passkey that stays on this phone allows {full}). Add money while online."
+        ),
+        (_, Some(limit), _) => format!(
+            "This wallet is set up and may hold up to {limit} offline. Add money while online."
+        ),
+        _ => "This wallet is set up: add money while online.".into(),
+    }
 }
 
 /// The bytes a command list asks to show as `what`.

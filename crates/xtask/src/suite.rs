@@ -162,7 +162,8 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         .env("OPS_CHROMIUM", &toolchain.chromium)
         .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
         .env("OPS_ARTIFACTS", &artifacts)
-        .env("OPS_TEST_PAGES", root.join(crate::apps::TEST_PAGES)),
+        .env("OPS_TEST_PAGES", root.join(crate::apps::TEST_PAGES))
+        .env("OPS_AXE", crate::tools::axe_script(root)),
         "An end-to-end test failed; the lines above name it. Screenshots are in target/e2e/.",
         &mut tally,
     )?;

@@ -75,8 +75,42 @@ pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
     }
     if matches!(need, Need::Test) {
         ensure_postgres(&toolchain)?;
+        ensure_axe(root, &toolchain)?;
     }
     Ok(toolchain)
+}
+
+/// axe-core, the accessibility engine the end-to-end tests run on every screen.
+pub const AXE_VERSION: &str = "4.10.2";
+
+/// Where [`ensure_axe`] puts axe-core's browser script.
+pub fn axe_script(root: &Path) -> PathBuf {
+    root.join(".tools/node_modules/axe-core/axe.min.js")
+}
+
+fn ensure_axe(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let manifest = root.join(".tools/node_modules/axe-core/package.json");
+    let installed = std::fs::read_to_string(&manifest).unwrap_or_default();
+    if axe_script(root).exists() && installed.contains(&format!("\"version\": \"{AXE_VERSION}\"")) {
+        ok("axe-core", AXE_VERSION);
+        return Ok(());
+    }
+    if probe("npm", ["--version"], &toolchain.path_env).is_none() {
+        return Err(XtaskError::MissingTool(
+            "npm is missing, and it installs axe-core for the accessibility checks: run `apt-get install -y nodejs npm`, then retry".into(),
+        ));
+    }
+    run(
+        &format!(
+            "installing axe-core {AXE_VERSION} (npm) into .tools/ for the accessibility checks"
+        ),
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(root.join(".tools"))
+            .arg(format!("axe-core@{AXE_VERSION}"))
+            .env("PATH", &toolchain.path_env),
+        "Check that npm can reach its registry (`npm view axe-core version`).",
+    )
 }
 
 /// `PATH` with the project's npm tools and cargo's install folder in front.
