@@ -405,8 +405,18 @@ fn Activity(set_screen: WriteSignal<Screen>) -> impl IntoView {
         <section class="detail" data-testid="detail">
             {move || entries.get().is_empty().then(|| view! { <p>{Screen::Activity.prerequisite()}</p> })}
             <ul class="history" data-testid="history">
-                {move || entries.get().iter().map(|e| view! {
-                    <li>{crate::history::line(e)}</li>
+                {move || entries.get().iter().map(|e| {
+                    let rows = crate::history::details(e, &|t| crate::wallet::date_time(t));
+                    view! {
+                        <li>
+                            <details>
+                                <summary>{crate::history::line(e)}</summary>
+                                <dl class="history-details">
+                                    {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                                </dl>
+                            </details>
+                        </li>
+                    }
                 }).collect_view()}
             </ul>
             {move || (!entries.get().is_empty()).then(|| {

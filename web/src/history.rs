@@ -51,6 +51,37 @@ pub fn line(e: &HistoryEntry) -> String {
     )
 }
 
+/// The details view of one entry: label and value, in the order shown. `date` writes a
+/// Unix time for a person.
+pub fn details(e: &HistoryEntry, date: &dyn Fn(u64) -> String) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("What", kind_words(e.kind).to_owned()),
+        ("Amount", crate::amounts::format(e.amount, &e.currency)),
+        ("Where it stands", state_words(e.state).to_owned()),
+        ("Started", date(e.created)),
+        ("Last change", date(e.updated)),
+    ];
+    if let Some(c) = &e.counterparty {
+        rows.push(("Other party (certificate)", c.to_string()));
+    }
+    if let Some(h) = e.hops {
+        rows.push((
+            "Hands it passed through",
+            match h {
+                0 | 1 => "straight from the bank".to_owned(),
+                n => format!("{n} wallets since the bank issued it"),
+            },
+        ));
+    }
+    if let Some(n) = &e.notes {
+        rows.push((
+            "Notes",
+            format!("{} returned, {} in their place", n.returned, n.issued),
+        ));
+    }
+    rows
+}
+
 /// The history as CSV (RFC 4180: quoted fields, CRLF), amounts in minor units.
 pub fn to_csv(entries: &[HistoryEntry]) -> String {
     let mut out =
@@ -95,6 +126,24 @@ mod tests {
             updated,
             notes: None,
         }
+    }
+
+    #[test]
+    fn details_name_the_times_the_hops_and_the_other_party_when_known() {
+        let mut e = entry(HistoryKind::Out, HistoryState::HandedOver, 20);
+        e.hops = Some(2);
+        let rows = details(&e, &|t| format!("t{t}"));
+        assert!(rows.contains(&("Started", "t1".to_owned())));
+        assert!(rows.contains(&("Last change", "t20".to_owned())));
+        assert!(rows.contains(&("Amount", "3.00 EUR".to_owned())));
+        assert!(
+            rows.iter()
+                .any(|(k, v)| *k == "Hands it passed through" && v.contains("2 wallets"))
+        );
+        assert!(!rows.iter().any(|(k, _)| k.starts_with("Other party")));
+        e.counterparty = Some(ops_core::ids::CertId([0xab; 16]));
+        let rows = details(&e, &|t| format!("t{t}"));
+        assert!(rows.contains(&("Other party (certificate)", "ab".repeat(16))));
     }
 
     #[test]

@@ -701,6 +701,17 @@ fn passkey_words(registered: &serde_json::Value) -> String {
     }
 }
 
+/// A Unix time as date and time (UTC), "2027-12-01 14:05 UTC".
+pub fn date_time(unix: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    let iso = String::from(d.to_iso_string());
+    format!(
+        "{} {} UTC",
+        iso.get(..10).unwrap_or(""),
+        iso.get(11..16).unwrap_or("")
+    )
+}
+
 /// The bytes a command list asks to show as `what`.
 fn shown(commands: &[Command], what: Shown) -> Option<Vec<u8>> {
     commands.iter().find_map(|c| match c {
