@@ -284,6 +284,18 @@ async fn a_new_phone_joins_the_account_and_revokes_the_lost_one() -> Result<(), 
         text(&old, "message").await
     );
     eprintln!("the revoked phone is told: {}", text(&old, "message").await);
+    // Once it holds the new revocation list it says so on its home screen.
+    click(&old, "sync").await?;
+    let warned = wait_until("the revoked warning", WAIT, async || {
+        text(&old, "home-warnings").await.contains("was revoked")
+    })
+    .await;
+    assert!(
+        warned.is_ok(),
+        "home warnings {:?}, message {:?}",
+        text(&old, "home-warnings").await,
+        text(&old, "message").await
+    );
     old.close().await;
     new.close().await;
     Ok(())

@@ -109,6 +109,12 @@ impl WalletState {
             Ok(s) => {
                 view.last_sync = crate::home::last_sync_words(s.last_sync, now);
                 view.warnings = crate::home::warnings(&s, now);
+                if w.revoked().await {
+                    view.warnings.insert(
+                        0,
+                        "This device was revoked by your bank (reported lost, replaced or misused): payees refuse its payments. Return to your bank with your recovery code.".into(),
+                    );
+                }
                 if let Some(a) = s.amounts.first() {
                     view.currency = a.currency.clone();
                     view.spendable = amounts::format(a.spendable, &a.currency);

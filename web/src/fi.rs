@@ -47,6 +47,10 @@ pub async fn send(
     let window = web_sys::window().ok_or_else(|| FiError::Unreachable("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    // Always ask the bank (a revocation list younger than its max-age would otherwise come
+    // from the browser's cache and miss a revocation made a moment ago); an unchanged
+    // answer still costs only a 304.
+    init.set_cache(web_sys::RequestCache::NoCache);
     let headers = web_sys::Headers::new().map_err(|e| FiError::Unreachable(js_text(&e)))?;
     let set = |k: &str, v: &str| {
         headers

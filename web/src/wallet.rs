@@ -527,6 +527,16 @@ impl Wallet {
             .map_err(|e| format!("the settings could not be saved: {e}"))
     }
 
+    /// Whether this device's own certificate is on a revocation list the wallet holds.
+    pub async fn revoked(&self) -> bool {
+        self.engine()
+            .snapshot()
+            .await
+            .ok()
+            .and_then(|s| s.device.as_ref().map(|d| s.crls.is_revoked(&d.cert)))
+            .unwrap_or(false)
+    }
+
     /// This device's certificate in one sentence: who certified it, until when, and the
     /// most it may hold.
     pub async fn device_words(&self) -> String {
