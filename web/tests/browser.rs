@@ -32,7 +32,18 @@ async fn home_shows_balance_and_actions_and_navigates_by_click_and_keyboard() {
         by_test_id("balance").is_none(),
         "the home screen is replaced"
     );
-    assert!(text_of("detail").contains("Paying needs money"));
+    // The screen reads where a payment stands once the wallet's storage is open.
+    for _ in 0..100 {
+        if text_of("detail").contains("Paying needs money") {
+            break;
+        }
+        wait_ms(20).await.unwrap();
+    }
+    assert!(
+        text_of("detail").contains("Paying needs money"),
+        "{:?}",
+        text_of("detail")
+    );
 
     press_key("Escape").await.unwrap();
     assert!(by_test_id("balance").is_some(), "Escape returns home");
