@@ -25,6 +25,9 @@ pub fn state_words(state: HistoryState) -> &'static str {
         HistoryState::Deposited => "deposited",
         HistoryState::Cancelled => "cancelled, nothing left the wallet",
         HistoryState::Abandoned => "abandoned after signing: the payee may still deposit it",
+        HistoryState::Disputed => {
+            "disputed: your bank holds it for review and will credit or refuse it"
+        }
         #[allow(unreachable_patterns)]
         _ => "in progress",
     }

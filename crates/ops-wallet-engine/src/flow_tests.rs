@@ -494,3 +494,58 @@ fn a_payment_drawing_on_three_notes_is_approved_once() {
     );
     assert!(verified.is_ok(), "{verified:?}");
 }
+
+#[test]
+fn a_deposit_the_fi_holds_for_review_is_disputed_in_the_history() {
+    let mut w = world(2);
+    let payer = onboarded(&w, 0);
+    let payee = onboarded(&w, 1);
+    fund(&mut w, &payer, 1, 1_000);
+    let pe = engine(&payee);
+    let out = block_on(pe.start_receive(&pe.ask([8; 16], 300, "EUR", None), NOW)).unwrap();
+    let r = out.record.id.clone();
+    let Some(Command::Show { bytes: request, .. }) = out.commands.first().cloned() else {
+        panic!()
+    };
+    let out = block_on(engine(&payer).start_pay(&request, NOW)).unwrap();
+    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
+        panic!()
+    };
+    let a = sign(&mut w, 0, &items);
+    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
+    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
+        panic!()
+    };
+    block_on(pe.handle(&r, Event::Scanned(payment.clone()), NOW)).unwrap();
+    let deposits = block_on(pe.start_deposits(NOW)).unwrap();
+    assert_eq!(deposits.len(), 1);
+    let d = deposits[0].record.id.clone();
+    let held = ops_api::DepositOutcome {
+        payment_hash: ops_core::Payment::from_bytes(&payment)
+            .unwrap()
+            .hash()
+            .to_string(),
+        account_id: 2,
+        status: ops_api::DepositStatus::Held,
+        amount: 300,
+        credited: 0,
+        spends_recorded: 1,
+        fraud_cases: 0,
+        held_id: Some(1),
+    };
+    let body = serde_json::to_string(&held).unwrap();
+    let out = block_on(pe.handle(&d, Event::Http { status: 202, body }, NOW)).unwrap();
+    assert!(
+        out.commands
+            .iter()
+            .any(|c| matches!(c, Command::Notify { message, .. } if message.contains("reviewing"))),
+        "{:?}",
+        out.commands
+    );
+    let h = block_on(crate::store::HistoryStore::history(&payee)).unwrap();
+    assert!(
+        h.iter()
+            .any(|e| e.saga == d && e.state == crate::types::HistoryState::Disputed),
+        "{h:?}"
+    );
+}

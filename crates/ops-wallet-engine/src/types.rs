@@ -107,6 +107,9 @@ pub enum HistoryState {
     Failed,
     /// Waiting for the FI's answer.
     Pending,
+    /// Held by the FI for review (the payment overlaps a double spend): credited or
+    /// refused by an operator later.
+    Disputed,
 }
 
 /// One line of history, keyed by its saga (rewritten as the saga moves).

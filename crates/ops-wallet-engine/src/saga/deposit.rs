@@ -191,7 +191,7 @@ pub fn advance(
             if o.status == ops_api::DepositStatus::Held {
                 Step {
                     state: DepositState::Held { amount },
-                    writes: vec![at.history(line(amount, currency, HistoryState::Pending))],
+                    writes: vec![at.history(line(amount, currency, HistoryState::Disputed))],
                     commands: vec![Command::Notify {
                         saga: at.id.clone(),
                         message: "the bank is reviewing this deposit; it will be credited or refused by an operator".into(),
