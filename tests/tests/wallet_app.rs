@@ -538,3 +538,99 @@ async fn two_wallets_pay_each_other_as_text_with_the_server_stopped() -> Result<
     let _ = std::fs::remove_dir_all(&t.scratch);
     Ok(())
 }
+
+/// Kills every Chromium process of the profile in `dir` and all their descendants
+/// (SIGKILL: no chance to flush), as a crash or a dead battery would.
+fn kill_chromium(dir: &std::path::Path) {
+    let script = format!(
+        "tree() {{ for c in $(pgrep -P \"$1\"); do tree \"$c\"; done; echo \"$1\"; }}; \
+         for p in $(pgrep -f -- '--user-data-dir={}'); do tree \"$p\"; done | xargs -r kill -9 2>/dev/null",
+        dir.display()
+    );
+    let _ = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .status();
+    std::thread::sleep(Duration::from_millis(500));
+    // A killed Chromium leaves its profile lock behind, as after a power cut; the next
+    // start would refuse the profile as "in use by another process".
+    for lock in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
+        let _ = std::fs::remove_file(dir.join(lock));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_browsers_come_back_with_the_same_payment_and_the_money_received()
+-> Result<(), HarnessError> {
+    let settings = Settings::from_env()?;
+    let port = free_port()?;
+    let server = Server::start(&settings, &settings.dist, port).await?;
+    let origin = format!("http://localhost:{port}");
+    let scratch =
+        std::env::temp_dir().join(format!("ops-e2e-wallet-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("scratch folder");
+    let profile = |who: &str| scratch.join(format!("{who}-profile"));
+    let flags = |who: &str| vec![format!("--user-data-dir={}", profile(who).display())];
+    let start = async |who: &str| {
+        let f = flags(who);
+        Browser::start_with_flags(&settings, &f.iter().map(String::as_str).collect::<Vec<_>>())
+            .await
+    };
+    let alice = start("alice").await?;
+    let bob = start("bob").await?;
+    set_up(&alice, &origin).await?;
+    set_up(&bob, &origin).await?;
+    click(&alice, "action-a").await?;
+    alice
+        .wait_for_test_id("amount", WAIT)
+        .await?
+        .send_keys("10")
+        .await?;
+    click(&alice, "load").await?;
+    wait_text(&alice, "spendable", "10.00 EUR").await?;
+    server.kill();
+    click(&bob, "action-r").await?;
+    bob.wait_for_test_id("receive-amount", WAIT)
+        .await?
+        .send_keys("4")
+        .await?;
+    click(&bob, "show-request").await?;
+    wait_stage(&bob, "shown").await?;
+    let request = value(&bob, "request-out").await;
+    click(&alice, "action-p").await?;
+    click(&alice, "source-text").await?;
+    paste(&alice, "request-in", &request).await?;
+    click(&alice, "use-text").await?;
+    wait_stage(&alice, "review").await?;
+    click(&alice, "approve").await?;
+    wait_stage(&alice, "show").await?;
+    let payment = value(&alice, "payment-out").await;
+    // Alice's browser is killed while showing the payment; it comes back, still offline
+    // (the page from its service worker's cache), with the same bytes.
+    kill_chromium(&profile("alice"));
+    drop(alice);
+    let alice = start("alice").await?;
+    alice.driver.goto(format!("{origin}/#pay")).await?;
+    wait_stage(&alice, "show").await?;
+    assert_eq!(
+        value(&alice, "payment-out").await,
+        payment,
+        "the same payment after a killed browser"
+    );
+    // Bob receives it, and his browser is killed right after "received".
+    click(&bob, "source-text").await?;
+    paste(&bob, "payment-in", &payment).await?;
+    click(&bob, "use-text").await?;
+    wait_stage(&bob, "finished").await?;
+    kill_chromium(&profile("bob"));
+    drop(bob);
+    let bob = start("bob").await?;
+    bob.driver.goto(format!("{origin}/")).await?;
+    wait_text(&bob, "spendable", "4.00 EUR").await?;
+    click(&alice, "back").await?;
+    wait_text(&alice, "spendable", "6.00 EUR").await?;
+    alice.close().await;
+    bob.close().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
