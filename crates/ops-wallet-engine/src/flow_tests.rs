@@ -233,20 +233,8 @@ fn a_refused_payment_is_not_stored_and_the_request_is_shown_again() {
     let payee = onboarded(&w, 1);
     fund(&mut w, &payer, 1, 1_000);
     let pe = engine(&payee);
-    let out = block_on(pe.start_receive(&pe.ask([7; 16], 300, "EUR", None), NOW)).unwrap();
-    let r = out.record.id.clone();
-    let Some(Command::Show { bytes: request, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let out = block_on(engine(&payer).start_pay(&request, NOW)).unwrap();
-    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let a = sign(&mut w, 0, &items);
-    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
-    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
+    let (r, request) = show_request(&payee, 7, 300);
+    let payment = pay_request(&mut w, &payer, &request);
     // Tampered: the spend's time changed after signing.
     let mut tampered = ops_core::Payment::from_bytes(&payment).unwrap();
     tampered.chains[0].spends[0].body.time += 1;
@@ -287,20 +275,8 @@ fn a_payment_partly_spent_onward_is_not_deposited() {
     let payee = onboarded(&w, 1);
     fund(&mut w, &payer, 1, 1_000);
     let pe = engine(&payee);
-    let out = block_on(pe.start_receive(&pe.ask([7; 16], 300, "EUR", None), NOW)).unwrap();
-    let r = out.record.id.clone();
-    let Some(Command::Show { bytes: request, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let out = block_on(engine(&payer).start_pay(&request, NOW)).unwrap();
-    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let a = sign(&mut w, 0, &items);
-    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
-    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
+    let (r, request) = show_request(&payee, 7, 300);
+    let payment = pay_request(&mut w, &payer, &request);
     block_on(pe.handle(&r, Event::Scanned(payment), NOW)).unwrap();
     let req = pos_request(&w, 100, 9, NOW);
     block_on(pe.start_pay(&req.to_bytes(), NOW)).unwrap();
@@ -401,27 +377,12 @@ fn a_range_received_before_is_refused_from_the_stored_ledger() {
     let payee = onboarded(&w, 1);
     fund(&mut w, &payer, 1, 1_000);
     let pe = engine(&payee);
-    let show = |nonce: u8| {
-        let out = block_on(pe.start_receive(&pe.ask([nonce; 16], 300, "EUR", None), NOW)).unwrap();
-        let Some(Command::Show { bytes, .. }) = out.commands.first().cloned() else {
-            panic!()
-        };
-        (out.record.id, bytes)
-    };
-    let (r1, req1) = show(1);
-    let out = block_on(engine(&payer).start_pay(&req1, NOW)).unwrap();
-    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let a = sign(&mut w, 0, &items);
-    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
-    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
+    let (r1, req1) = show_request(&payee, 1, 300);
+    let payment = pay_request(&mut w, &payer, &req1);
     block_on(pe.handle(&r1, Event::Scanned(payment.clone()), NOW)).unwrap();
     // The payer copies the same range into a payment for a second request of this payee
     // (a double spend a modified wallet could make).
-    let (r2, req2) = show(2);
+    let (r2, req2) = show_request(&payee, 2, 300);
     let req2 = ops_core::PaymentRequest::from_bytes(&req2).unwrap();
     let mut copy = ops_core::Payment::from_bytes(&payment).unwrap();
     let mut body = copy.chains[0].spends[0].body.clone();
@@ -502,20 +463,8 @@ fn a_deposit_the_fi_holds_for_review_is_disputed_in_the_history() {
     let payee = onboarded(&w, 1);
     fund(&mut w, &payer, 1, 1_000);
     let pe = engine(&payee);
-    let out = block_on(pe.start_receive(&pe.ask([8; 16], 300, "EUR", None), NOW)).unwrap();
-    let r = out.record.id.clone();
-    let Some(Command::Show { bytes: request, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let out = block_on(engine(&payer).start_pay(&request, NOW)).unwrap();
-    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let a = sign(&mut w, 0, &items);
-    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
-    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
+    let (r, request) = show_request(&payee, 8, 300);
+    let payment = pay_request(&mut w, &payer, &request);
     block_on(pe.handle(&r, Event::Scanned(payment.clone()), NOW)).unwrap();
     let deposits = block_on(pe.start_deposits(NOW)).unwrap();
     assert_eq!(deposits.len(), 1);

@@ -402,3 +402,33 @@ async fn check_async(store: &MemoryStore) -> Books {
 pub fn saga_state(store: &MemoryStore, id: &SagaId) -> SagaState {
     block_on(store.saga(id)).unwrap().unwrap().state
 }
+
+/// Wallet `payee` shows a request for `amount` (nonce `[nonce; 16]`): its receive saga and
+/// the request's bytes.
+pub fn show_request(payee: &MemoryStore, nonce: u8, amount: u64) -> (crate::SagaId, Vec<u8>) {
+    let e = engine(payee);
+    let out = block_on(e.start_receive(&e.ask([nonce; 16], amount, "EUR", None), NOW)).unwrap();
+    let Some(Command::Show {
+        what: Shown::Request,
+        bytes,
+        ..
+    }) = out.commands.first().cloned()
+    else {
+        panic!("a receive starts by showing its request")
+    };
+    (out.record.id, bytes)
+}
+
+/// Wallet 0 (`payer`) pays `request` with one approval: the signed payment's bytes.
+pub fn pay_request(w: &mut World, payer: &MemoryStore, request: &[u8]) -> Vec<u8> {
+    let out = block_on(engine(payer).start_pay(request, NOW)).unwrap();
+    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
+        panic!("a payment starts by asking for its approval")
+    };
+    let a = sign(w, 0, &items);
+    let out = block_on(engine(payer).step(&saga, Event::Signed(a), NOW)).unwrap();
+    let Some(Command::Show { bytes, .. }) = out.commands.first().cloned() else {
+        panic!("a signed payment is shown")
+    };
+    bytes
+}

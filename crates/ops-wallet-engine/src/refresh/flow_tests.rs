@@ -9,7 +9,7 @@ use ops_core::testing::{DAY, World};
 
 use crate::error::{EngineError, SagaError};
 use crate::recovery::Action;
-use crate::saga::{Command, Event, RefreshState, SagaState, Shown};
+use crate::saga::{Command, Event, RefreshState, SagaState};
 use crate::store::{HistoryStore, MemoryStore, NoteStore};
 use crate::testkit::*;
 use crate::types::{HistoryKind, HistoryState, NotesRenewed};
@@ -308,25 +308,8 @@ fn received_notes_are_left_to_their_deposit() {
         fund(&mut w, 1, &payee, k, u64::from(k) * 10, NOW);
     }
     let pe = engine(&payee);
-    let out = block_on(pe.start_receive(&pe.ask([7; 16], 300, "EUR", None), NOW)).unwrap();
-    let r = out.record.id.clone();
-    let Some(Command::Show {
-        what: Shown::Request,
-        bytes: request,
-        ..
-    }) = out.commands.first().cloned()
-    else {
-        panic!()
-    };
-    let out = block_on(engine(&payer).start_pay(&request, NOW)).unwrap();
-    let Some(Command::Sign { saga, items }) = out.commands.first().cloned() else {
-        panic!()
-    };
-    let a = sign(&mut w, 0, &items);
-    let out = block_on(engine(&payer).step(&saga, Event::Signed(a), NOW)).unwrap();
-    let Some(Command::Show { bytes: payment, .. }) = out.commands.first().cloned() else {
-        panic!()
-    };
+    let (r, request) = show_request(&payee, 7, 300);
+    let payment = pay_request(&mut w, &payer, &request);
     block_on(pe.handle(&r, Event::Scanned(payment), NOW)).unwrap();
     // Six notes, but the received one awaits its deposit: five counted, four returned.
     let out = block_on(pe.start_refresh(NOW)).unwrap().unwrap();
