@@ -2,11 +2,10 @@
 //! to the root, the CRLs the wallet holds, expiry) and paid on paper (enough unreserved
 //! value in notes that live long enough), without reserving anything.
 
-use ops_core::PaymentRequest;
-use ops_core::wallet::OutgoingPayment;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SagaError;
+use crate::saga::pay;
 use crate::snapshot::Snapshot;
 
 /// Seconds left on a request below which the payer is warned to hurry.
@@ -46,7 +45,7 @@ impl RequestReview {
     }
 }
 
-/// Checks `request` as [`crate::saga::pay`] would at `now`, and describes it.
+/// Checks `request` with [`pay::check`], the checks of the payment itself, and describes it.
 ///
 /// Errors are the ones the payment would meet: malformed, expired, for a revoked or
 /// unknown payee, not affordable. Nothing is written.
@@ -56,19 +55,11 @@ pub fn review(
     now: u64,
     min_life: u64,
 ) -> Result<RequestReview, SagaError> {
-    snap.device.as_ref().ok_or(SagaError::NotOnboarded)?;
-    let trust = snap.trust.as_ref().ok_or(SagaError::NotOnboarded)?;
-    let req = PaymentRequest::from_bytes(request).map_err(|source| SagaError::Malformed {
-        what: "payment request",
-        source,
-    })?;
-    let known = snap.known_certs();
-    let info = snap
-        .verifier(trust, &known)
-        .check_request(&req, now)
-        .map_err(SagaError::Request)?;
-    let mut book = snap.free_book();
-    OutgoingPayment::reserve(&mut book, &req, now, min_life)?;
+    let pay::Checked {
+        request: req,
+        payee: info,
+        ..
+    } = pay::check(request, snap, now, min_life)?;
     let seconds_left = req.expires.saturating_sub(now);
     let mut warnings = Vec::new();
     if seconds_left < EXPIRES_SOON {

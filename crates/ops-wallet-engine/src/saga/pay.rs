@@ -12,6 +12,7 @@
 //! are the same after any reload. `Signed` freezes the payment bytes: every reload shows
 //! exactly them.
 
+use ops_core::verify::PayeeInfo;
 use ops_core::wallet::{OutgoingPayment, Piece};
 use ops_core::{Payment, PaymentRequest, Receipt};
 use serde::{Deserialize, Serialize};
@@ -155,6 +156,43 @@ fn line(req: &PaymentRequest, pieces: &[Piece], snap: &Snapshot, state: HistoryS
     }
 }
 
+/// A request that may be paid now, and the ranges that would pay it.
+pub struct Checked {
+    /// The decoded request.
+    pub request: PaymentRequest,
+    /// Who asks, as the certificates say.
+    pub payee: PayeeInfo,
+    /// The ranges selected from the free ones (nothing is claimed).
+    pub out: OutgoingPayment,
+}
+
+/// Every check a payment of `request` meets at `now` before anything is reserved: the
+/// wallet is set up; the request decodes, is certified, unexpired and from an unrevoked
+/// payee; free notes living at least `min_life` more seconds cover it. Pure: used by
+/// [`start`] and by the confirmation screen's review.
+pub fn check(
+    request: &[u8],
+    snap: &Snapshot,
+    now: u64,
+    min_life: u64,
+) -> Result<Checked, SagaError> {
+    snap.device.as_ref().ok_or(SagaError::NotOnboarded)?;
+    let trust = snap.trust.as_ref().ok_or(SagaError::NotOnboarded)?;
+    let req = decode_request(request)?;
+    let known = snap.known_certs();
+    let payee = snap
+        .verifier(trust, &known)
+        .check_request(&req, now)
+        .map_err(SagaError::Request)?;
+    let mut book = snap.free_book();
+    let out = OutgoingPayment::reserve(&mut book, &req, now, min_life)?;
+    Ok(Checked {
+        request: req,
+        payee,
+        out,
+    })
+}
+
 /// Starts paying `request`: checks it (certified, unexpired, unrevoked payee), selects
 /// and claims ranges, and asks for the signatures. `min_life`: notes expiring sooner are
 /// not used.
@@ -165,14 +203,9 @@ pub fn start(
     min_life: u64,
 ) -> Result<Step<PayState>, SagaError> {
     let device = snap.device.as_ref().ok_or(SagaError::NotOnboarded)?;
-    let trust = snap.trust.as_ref().ok_or(SagaError::NotOnboarded)?;
-    let req = decode_request(request)?;
-    let known = snap.known_certs();
-    snap.verifier(trust, &known)
-        .check_request(&req, at.now)
-        .map_err(SagaError::Request)?;
-    let mut book = snap.free_book();
-    let out = OutgoingPayment::reserve(&mut book, &req, at.now, min_life)?;
+    let Checked {
+        request: req, out, ..
+    } = check(request, snap, at.now, min_life)?;
     let d = decision(&req, &out.pieces, at.now);
     let commands = vec![Command::Sign {
         saga: at.id.clone(),
