@@ -522,6 +522,14 @@ async fn two_wallets_pay_each_other_as_text_with_the_server_stopped() -> Result<
             .contains("Received 3.00 EUR — received")
     })
     .await?;
+    // A reload on the activity screen lists it again (once the storage is open).
+    bob.driver.refresh().await?;
+    wait_until("Bob's activity after a reload", WAIT, async || {
+        text(bob, "history")
+            .await
+            .contains("Received 3.00 EUR — received")
+    })
+    .await?;
     click(alice, "action-h").await?;
     wait_until("Alice's activity", WAIT, async || {
         let list = text(alice, "history").await;

@@ -79,10 +79,21 @@ impl WalletState {
         self.wallet.get_untracked()
     }
 
-    /// Whether the wallet's storage is open (tracked: an effect reading it runs again
-    /// when it opens).
-    pub fn is_open(self) -> bool {
-        self.wallet.with(Option::is_some)
+    /// Runs `read` once, as soon as the wallet's storage is open: after a reload a screen
+    /// comes back before its storage does, and must not decide on an empty wallet.
+    pub fn when_open(self, read: impl Fn(Rc<Wallet>) + 'static) {
+        Effect::new(move |done: Option<bool>| {
+            if done == Some(true) {
+                return true;
+            }
+            match self.wallet.get() {
+                Some(w) => {
+                    read(w);
+                    true
+                }
+                None => false,
+            }
+        });
     }
 
     async fn refresh(self, w: &Wallet) {
@@ -393,14 +404,14 @@ fn AddMoney(set_screen: WriteSignal<Screen>) -> impl IntoView {
 fn Activity(set_screen: WriteSignal<Screen>) -> impl IntoView {
     let state = expect_context::<WalletState>();
     let entries = RwSignal::new(Vec::<ops_wallet_engine::types::HistoryEntry>::new());
-    if let Some(w) = state.wallet.get_untracked() {
+    state.when_open(move |w| {
         spawn_local(async move {
             match w.history().await {
                 Ok(list) => entries.set(crate::history::newest_first(list)),
                 Err(e) => state.message.set(Some(e)),
             }
         });
-    }
+    });
     let data_url = |mime: &str, text: String| {
         format!(
             "data:{mime};charset=utf-8,{}",

@@ -70,10 +70,8 @@ pub fn Pay(
 ) -> impl IntoView {
     let state = expect_context::<WalletState>();
     let stage = RwSignal::new(Stage::Loading);
-    let load = move || {
-        let Some(w) = state.wallet() else {
-            return;
-        };
+    // Where the payment stands is read once the wallet's storage is open.
+    state.when_open(move |w| {
         spawn_local(async move {
             let next = match w.open_payment().await {
                 Some(OpenPayment {
@@ -109,15 +107,6 @@ pub fn Pay(
             };
             stage.set(next);
         });
-    };
-    // Where the payment stands is read once the wallet's storage is open (after a reload
-    // the screen comes back before the storage does).
-    Effect::new(move |loaded: Option<bool>| {
-        if loaded == Some(true) || !state.is_open() {
-            return loaded.unwrap_or(false);
-        }
-        load();
-        true
     });
     // A scan counts only while the screen waits for one: a camera still delivering after
     // the screen moved on (or a second read of the same code) changes nothing.

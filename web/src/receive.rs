@@ -35,19 +35,13 @@ pub fn Receive(
     let state = expect_context::<WalletState>();
     let stage = RwSignal::new(Stage::Loading);
     // An open request is looked up once the wallet's storage is open.
-    Effect::new(move |loaded: Option<bool>| {
-        if loaded == Some(true) || !state.is_open() {
-            return loaded.unwrap_or(false);
-        }
-        if let Some(w) = state.wallet() {
-            spawn_local(async move {
-                stage.set(match w.open_request().await {
-                    Some((saga, request)) => Stage::Shown { saga, request },
-                    None => Stage::Amount,
-                });
+    state.when_open(move |w| {
+        spawn_local(async move {
+            stage.set(match w.open_request().await {
+                Some((saga, request)) => Stage::Shown { saga, request },
+                None => Stage::Amount,
             });
-        }
-        true
+        });
     });
     let (amount, set_amount) = signal(String::new());
     let show = move |_| {
