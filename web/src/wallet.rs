@@ -685,10 +685,15 @@ pub struct OpenPayment {
     pub payment: Option<Vec<u8>>,
 }
 
+/// A Unix time in ISO 8601 (UTC), "2027-12-01T14:05:00.000Z".
+fn iso(unix: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    String::from(d.to_iso_string())
+}
+
 /// A Unix time as a calendar date (UTC), "2027-12-01".
 pub fn date(unix: u64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
-    String::from(d.to_iso_string()).chars().take(10).collect()
+    iso(unix).chars().take(10).collect()
 }
 
 /// What the bank decided about this device's passkey, in plain words.
@@ -713,8 +718,7 @@ fn passkey_words(registered: &serde_json::Value) -> String {
 
 /// A Unix time as date and time (UTC), "2027-12-01 14:05 UTC".
 pub fn date_time(unix: u64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
-    let iso = String::from(d.to_iso_string());
+    let iso = iso(unix);
     format!(
         "{} {} UTC",
         iso.get(..10).unwrap_or(""),
