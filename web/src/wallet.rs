@@ -6,11 +6,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ops_browser::wallet_store::IdbWalletStore;
 use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
-use ops_wallet_engine::SagaState;
 use ops_wallet_engine::review::RequestReview;
 use ops_wallet_engine::saga::{PayState, ReceiveState, Shown};
 use ops_wallet_engine::types::{Identity, Settings, TrustBundle};
 use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, HomeSummary, SagaId};
+use ops_wallet_engine::{SagaRecord, SagaState};
 use serde_json::json;
 
 use crate::fi::{self, FiError};
@@ -455,10 +455,7 @@ impl Wallet {
 
     /// The newest payment not yet confirmed or cancelled, if any.
     pub async fn open_payment(&self) -> Option<OpenPayment> {
-        use ops_wallet_engine::store::SagaStore as _;
-        let mut sagas = self.store.sagas().await.ok()?;
-        sagas.sort_by_key(|r| std::cmp::Reverse(r.updated));
-        sagas.into_iter().find_map(|r| match r.state {
+        self.newest(|r| match r.state {
             SagaState::Pay(PayState::Reserved { request, .. }) => Some(OpenPayment {
                 saga: r.id,
                 request,
@@ -478,17 +475,24 @@ impl Wallet {
             }),
             _ => None,
         })
+        .await
     }
 
     /// The request this wallet shows to be paid, if one is open.
     pub async fn open_request(&self) -> Option<(SagaId, Vec<u8>)> {
-        use ops_wallet_engine::store::SagaStore as _;
-        let mut sagas = self.store.sagas().await.ok()?;
-        sagas.sort_by_key(|r| std::cmp::Reverse(r.updated));
-        sagas.into_iter().find_map(|r| match r.state {
+        self.newest(|r| match r.state {
             SagaState::Receive(ReceiveState::Shown { request }) => Some((r.id, request)),
             _ => None,
         })
+        .await
+    }
+
+    /// `pick` of the most recently moved flow it accepts.
+    async fn newest<T>(&self, pick: impl Fn(SagaRecord) -> Option<T>) -> Option<T> {
+        use ops_wallet_engine::store::SagaStore as _;
+        let mut sagas = self.store.sagas().await.ok()?;
+        sagas.sort_by_key(|r| std::cmp::Reverse(r.updated));
+        sagas.into_iter().find_map(pick)
     }
 
     /// Feeds `event` to flow `saga` and carries out what it asks (cancel, confirm, a
