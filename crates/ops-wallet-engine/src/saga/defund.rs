@@ -25,7 +25,7 @@ use crate::types::{ClaimStatus, HistoryKind, HistoryState, SagaId};
 
 /// Where an unload stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum DefundState {
     /// Ranges claimed; waiting for the authenticator.
     Reserved {

@@ -24,7 +24,7 @@ use crate::types::{Claim, ClaimStatus, HistoryKind, HistoryState, SagaId};
 
 /// Where a deposit stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum DepositState {
     /// Being posted.
     Posting {

@@ -27,7 +27,7 @@ use crate::types::{HistoryKind, HistoryState, SagaId};
 
 /// Where a load stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum FundState {
     /// Posted (or about to be); waiting for the FI.
     Requested {

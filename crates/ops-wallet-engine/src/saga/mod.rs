@@ -31,7 +31,7 @@ pub use refresh::RefreshState;
 
 /// A flow's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "flow", content = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SagaState {
     /// Paying a request.
     Pay(PayState),

@@ -26,7 +26,7 @@ use crate::types::{ClaimStatus, HistoryKind, HistoryState, SagaId};
 
 /// Where a payment stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PayState {
     /// Ranges claimed; waiting for the authenticator.
     Reserved {

@@ -27,7 +27,7 @@ use crate::types::{HistoryKind, HistoryState, SagaId};
 
 /// Where a receipt of a payment stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ReceiveState {
     /// The request is shown to the payer.
     Shown {

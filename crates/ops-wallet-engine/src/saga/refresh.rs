@@ -32,7 +32,7 @@ use crate::types::{ClaimStatus, HistoryKind, HistoryState, NotesRenewed, SagaId}
 
 /// Where a renewal stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RefreshState {
     /// Ranges claimed; waiting for the user's approval of the return.
     Reserved {
