@@ -15,7 +15,7 @@ use base64::Engine as _;
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
 use ops_transport::sim::fake_camera_texts;
-use ops_transport::transport::{ReceiveStatus, Receiver};
+use ops_transport::{AnimatedDecoder, ScanStatus};
 use ops_transport::y4m::{VideoSpec, render};
 use ops_transport::{Limits, Message, MessageKind, Preset};
 use thirtyfour::prelude::*;
@@ -226,7 +226,7 @@ fn blank_video() -> Vec<u8> {
 /// Reads the animated QR code the page shows, frame by frame from its canvas, and
 /// decodes it natively (rqrr and the fountain decoder of `ops-transport`).
 async fn read_qr_from_page(browser: &Browser, kind: MessageKind) -> Vec<u8> {
-    let mut receiver = Receiver::new(kind, Limits::DEFAULT);
+    let mut receiver = AnimatedDecoder::expecting(kind, Limits::DEFAULT);
     let mut frames = 0;
     for _ in 0..600 {
         let grab = browser
@@ -249,7 +249,7 @@ async fn read_qr_from_page(browser: &Browser, kind: MessageKind) -> Vec<u8> {
             if let Ok(texts) = ops_transport::qr::decode_luma(w, h, &luma) {
                 for t in texts {
                     frames += 1;
-                    if let Ok(ReceiveStatus::Received(message)) = receiver.on_qr_text(&t) {
+                    if let Ok(ScanStatus::Complete(message)) = receiver.receive(&t) {
                         return message.body;
                     }
                 }
