@@ -15,8 +15,8 @@ use base64::Engine as _;
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
 use ops_transport::sim::fake_camera_texts;
-use ops_transport::{AnimatedDecoder, ScanStatus};
 use ops_transport::y4m::{VideoSpec, render};
+use ops_transport::{AnimatedDecoder, ScanStatus};
 use ops_transport::{Limits, Message, MessageKind, Preset};
 use thirtyfour::prelude::*;
 
