@@ -678,6 +678,13 @@ async fn a_browser_killed_before_approval_offers_approve_or_cancel() -> Result<(
     alice.driver.goto(format!("{origin}/")).await?;
     click(&alice, "setup").await?;
     wait_text(&alice, "spendable", "0.00 EUR").await?;
+    // Signed out, she signs in again with the phone's passkey (adding money below needs
+    // the session).
+    click(&alice, "open-settings").await?;
+    click(&alice, "sign-out").await?;
+    click(&alice, "sign-in").await?;
+    wait_text(&alice, "message", "Signed in: you can add money and sync.").await?;
+    click(&alice, "back").await?;
     let bob = Browser::start(&settings).await?;
     set_up(&bob, &origin).await?;
     click(&alice, "action-a").await?;

@@ -66,11 +66,23 @@ pub fn SettingsScreen(
     };
     let currency = move || state.view.get().currency;
     let example = move || crate::amounts::format(123_450, &currency());
+    let signed_in = RwSignal::new(crate::session::load().is_some());
     let sign_out = move |_| {
         crate::session::clear();
+        signed_in.set(false);
         state.message.set(Some(
             "Signed out: payments still work offline; sign in again to add money or sync.".into(),
         ));
+    };
+    let sign_in = move |_| {
+        state.run(
+            "Signed in: you can add money and sync.",
+            move |w| async move {
+                w.sign_in().await?;
+                signed_in.set(true);
+                Ok(())
+            },
+        );
     };
     view! {
         <section class="detail settings" data-testid="detail">
@@ -110,7 +122,12 @@ pub fn SettingsScreen(
             <p data-testid="device-summary">{move || state.view.get().device}</p>
             <Account/>
             <Devices/>
-            <button type="button" class="secondary" data-testid="sign-out" on:click=sign_out>"Sign out of my bank"</button>
+            {move || if signed_in.get() {
+                view! { <button type="button" class="secondary" data-testid="sign-out" on:click=sign_out>"Sign out of my bank"</button> }.into_any()
+            } else {
+                view! { <button type="button" data-testid="sign-in" disabled=move || state.busy.get()
+                    on:click=sign_in>"Sign in to my bank (with this phone's passkey)"</button> }.into_any()
+            }}
             <button type="button" class="secondary" data-testid="back" aria-keyshortcuts="Escape"
                 on:click=move |_| set_screen.set(Screen::Home)>"Back"</button>
         </section>

@@ -343,8 +343,7 @@ impl Wallet {
 
     /// This wallet's account number and passkey session.
     async fn account(&self) -> Result<(i64, String), String> {
-        let session =
-            session::load().ok_or("this wallet has no session with its bank: sign in again")?;
+        let session = session::load().ok_or(NO_SESSION)?;
         let account = self
             .identity()
             .await
@@ -357,6 +356,31 @@ impl Wallet {
     pub async fn recovery(&self) -> Option<(u64, String)> {
         let account = self.identity().await?.account_id;
         Some((account, session::load()?.account_token))
+    }
+
+    /// Opens a new passkey session with this device's credential (after signing out, or
+    /// when the browser lost its session), keeping the account token if it is still known.
+    pub async fn sign_in(&self) -> Result<(), String> {
+        let identity = self
+            .identity()
+            .await
+            .ok_or("this wallet is not set up yet: set it up with your bank first")?;
+        let snapshot = self.engine().snapshot().await.map_err(|e| e.to_string())?;
+        let rp_id = snapshot
+            .device
+            .as_ref()
+            .and_then(|d| d.cert.body.webauthn.as_ref().map(|p| p.rp_id.clone()))
+            .unwrap_or_else(|| "localhost".into());
+        let session = self.login(&rp_id, &identity.credential_id).await?;
+        let account_token = session::load().map(|s| s.account_token).unwrap_or_default();
+        if session::save(&FiSession {
+            account_token,
+            session,
+        }) {
+            Ok(())
+        } else {
+            Err("this browser refused to keep the session (private mode?); allow site storage and try again".into())
+        }
     }
 
     async fn identity(&self) -> Option<Identity> {
@@ -574,8 +598,9 @@ impl Wallet {
     /// Carries out the engine's commands until the flows stop asking; returns what the
     /// flows asked to show; the first refusal the engine reports becomes the error.
     async fn run(&self, commands: Vec<Command>) -> Result<Vec<(Shown, Vec<u8>)>, String> {
-        let session =
-            session::load().ok_or("this wallet has no session with its bank: set it up again")?;
+        // Only posting to the bank needs the session: signing and showing a payment work
+        // offline even where the browser lost it (a crash before its storage was written).
+        let session = session::load();
         let snapshot = self.engine().snapshot().await.map_err(|e| e.to_string())?;
         let rp_id = snapshot
             .device
@@ -612,18 +637,24 @@ impl Wallet {
                     path,
                     body,
                     idempotency_key,
-                } => match fi::send(
-                    "POST",
-                    &path,
-                    Some(&body),
-                    Some(&session.session),
-                    Some(&idempotency_key),
-                )
-                .await
-                {
-                    Ok((status, body)) => (saga, Event::Http { status, body }),
-                    Err(_) => (saga, Event::Unreachable),
-                },
+                } => {
+                    // The flow keeps its request; it is posted once the wallet signs in.
+                    let Some(session) = &session else {
+                        return Err(NO_SESSION.into());
+                    };
+                    match fi::send(
+                        "POST",
+                        &path,
+                        Some(&body),
+                        Some(&session.session),
+                        Some(&idempotency_key),
+                    )
+                    .await
+                    {
+                        Ok((status, body)) => (saga, Event::Http { status, body }),
+                        Err(_) => (saga, Event::Unreachable),
+                    }
+                }
                 Command::Notify { message, .. } => {
                     notice = Some(message);
                     continue;
@@ -653,6 +684,9 @@ impl Wallet {
         }
     }
 }
+
+/// What the wallet says when a flow must talk to the bank and this browser has no session.
+const NO_SESSION: &str = "this wallet has no session with its bank: use \"Sign in to my bank\" in Settings (nothing is lost: the wallet sends this once you have signed in)";
 
 /// A payment that is not finished: waiting for approval (`payment: None`) or signed and
 /// shown until the payee confirms (the same bytes after any reload).
