@@ -45,3 +45,9 @@ pub use types::{
     AcceptedPayment, Decline, DepositStatus, KeptProof, LedgerEntry, PaymentId, QueueEntry,
     TillIdentity, short_id,
 };
+
+#[cfg(test)]
+mod testkit;
+
+#[cfg(test)]
+mod sale_tests;
