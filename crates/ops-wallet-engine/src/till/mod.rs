@@ -51,3 +51,6 @@ mod testkit;
 
 #[cfg(test)]
 mod sale_tests;
+
+#[cfg(test)]
+mod attack_tests;
