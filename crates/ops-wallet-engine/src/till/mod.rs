@@ -54,3 +54,6 @@ mod sale_tests;
 
 #[cfg(test)]
 mod attack_tests;
+
+#[cfg(test)]
+mod deposit_tests;
