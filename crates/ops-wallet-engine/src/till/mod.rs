@@ -57,3 +57,6 @@ mod attack_tests;
 
 #[cfg(test)]
 mod deposit_tests;
+
+#[cfg(test)]
+mod crash_tests;

@@ -54,6 +54,11 @@ impl TillMemoryStore {
         self.fail_next.set(true);
     }
 
+    /// Takes back an injected failure that no commit consumed.
+    pub fn disarm_failure(&self) {
+        self.fail_next.set(false);
+    }
+
     /// Number of batches committed so far.
     pub fn applied(&self) -> u64 {
         self.applied.get()
