@@ -60,3 +60,9 @@ mod deposit_tests;
 
 #[cfg(test)]
 mod crash_tests;
+
+#[cfg(test)]
+mod report_tests;
+
+#[cfg(test)]
+mod latency_tests;
