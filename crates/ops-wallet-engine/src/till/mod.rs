@@ -26,11 +26,12 @@ pub mod reason;
 pub mod recovery;
 pub mod report;
 pub mod saga;
+pub mod setup;
 pub mod snapshot;
 pub mod store;
 pub mod types;
 
-pub use engine::{Presented, TillConfig, TillEngine, TillOutput, bundle_from_api};
+pub use engine::{Presented, TillConfig, TillEngine, TillOutput};
 pub use error::{TillError, TillSagaError};
 pub use reason::DeclineReason;
 pub use recovery::{TillAction, TillRecoveryReport};
@@ -40,6 +41,7 @@ pub use saga::{
     Approval, Decision, ReceiptSigner, TerminalSignature, TillCommand, TillEvent, TillSagaRecord,
     TillSagaState,
 };
+pub use setup::bundle_from_api;
 pub use store::{TillBatch, TillMemoryStore, TillStore, TillStoreError};
 pub use types::{
     AcceptedPayment, Decline, DepositStatus, KeptProof, LedgerEntry, PaymentId, QueueEntry,

@@ -26,7 +26,7 @@ impl<S: TillStore> TillEngine<'_, S> {
         Ok(report::status(
             now,
             store.last_online().await?,
-            &store.queue().await?,
+            &store.awaiting().await?,
             self.upload_in_flight().await?,
             store.fraud_proofs().await?.len(),
         ))

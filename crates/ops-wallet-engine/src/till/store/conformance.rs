@@ -471,6 +471,14 @@ pub async fn till_queue_assign_only_uploadable<S: TillStore>(s: &S) {
         DepositStatus::Pending,
         "nothing of the refused batch"
     );
+    let awaiting: Vec<PaymentId> = s
+        .awaiting()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.payment)
+        .collect();
+    assert_eq!(awaiting, vec![pid(1), pid(2), pid(3)]);
     // Credited and refused payments are never uploaded again; disputed ones are.
     s.apply(batch(vec![
         settle(1, "b1", DepositStatus::Credited { credited_now: 101 }),
@@ -478,6 +486,18 @@ pub async fn till_queue_assign_only_uploadable<S: TillStore>(s: &S) {
     ]))
     .await
     .unwrap();
+    let awaiting: Vec<PaymentId> = s
+        .awaiting()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.payment)
+        .collect();
+    assert_eq!(
+        awaiting,
+        vec![pid(2), pid(3)],
+        "credited leaves; disputed still awaits"
+    );
     let e = s
         .apply(batch(vec![assign(&[1], "b2", 22)]))
         .await
@@ -593,6 +613,15 @@ pub async fn till_queue_release_returns_a_batch<S: TillStore>(s: &S) {
     let q = s.queue().await.unwrap();
     let st: Vec<(&str, u64)> = q.iter().map(|e| (e.status.code(), e.updated)).collect();
     assert_eq!(st, vec![("credited", 30), ("pending", 40), ("posting", 20)]);
+    // What still awaits the FI: everything but the credited one, in the same order.
+    let waiting: Vec<&str> = s
+        .awaiting()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.status.code())
+        .collect();
+    assert_eq!(waiting, vec!["pending", "posting"]);
 }
 
 pub async fn till_batch_is_all_or_nothing<S: TillStore>(s: &S) {

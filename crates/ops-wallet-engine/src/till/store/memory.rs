@@ -287,6 +287,19 @@ impl QueueStore for TillMemoryStore {
     async fn queue_entry(&self, id: &PaymentId) -> Result<Option<QueueEntry>, TillStoreError> {
         Ok(self.state.borrow().queue.get(id).cloned())
     }
+
+    async fn awaiting(&self) -> Result<Vec<QueueEntry>, TillStoreError> {
+        let mut v: Vec<QueueEntry> = self
+            .state
+            .borrow()
+            .queue
+            .values()
+            .filter(|e| e.status.awaits())
+            .cloned()
+            .collect();
+        v.sort_by_key(|a| (a.accepted_at, a.payment));
+        Ok(v)
+    }
 }
 
 impl DeclineStore for TillMemoryStore {

@@ -304,6 +304,10 @@ pub trait QueueStore {
     async fn queue(&self) -> Result<Vec<QueueEntry>, TillStoreError>;
     /// One queued payment.
     async fn queue_entry(&self, id: &PaymentId) -> Result<Option<QueueEntry>, TillStoreError>;
+    /// The payments still waiting for the FI's final word (pending, posting, disputed), by
+    /// acceptance time then id: what an upload takes and the status line sums, without
+    /// reading every payment ever credited.
+    async fn awaiting(&self) -> Result<Vec<QueueEntry>, TillStoreError>;
 }
 
 /// The declines log and the kept fraud proofs.
