@@ -18,8 +18,8 @@ use ops_core::sig::SoftwareKey;
 use ops_core::testing::secret_from_seed;
 use ops_wallet_engine::saga::{PayState, SagaState, Shown};
 use ops_wallet_engine::till::{
-    Decision, DepositStatus, ReceiptSigner, TerminalSignature, TillAction, TillCommand,
-    TillConfig, TillEngine, TillEvent, TillIdentity, TillMemoryStore, bundle_from_api,
+    Decision, DepositStatus, ReceiptSigner, TerminalSignature, TillAction, TillCommand, TillConfig,
+    TillEngine, TillEvent, TillIdentity, TillMemoryStore, bundle_from_api,
 };
 use ops_wallet_engine::types::{Identity, TrustBundle};
 use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, MemoryStore, SagaId};
@@ -120,13 +120,20 @@ async fn post(s: &Server, token: &str, path: &str, body: &str, key: &str) -> (u1
 
 /// Runs a wallet's commands until it stops asking (signs with its authenticator, posts
 /// to the FI with its session, which must then be up); returns the payments it showed.
-async fn drive_wallet(s: Option<&Server>, w: &mut Wallet, commands: Vec<Command>, now: u64) -> Vec<Vec<u8>> {
+async fn drive_wallet(
+    s: Option<&Server>,
+    device: &mut ops_core::testing::Device,
+    session: &str,
+    store: &MemoryStore,
+    commands: Vec<Command>,
+    now: u64,
+) -> Vec<Vec<u8>> {
     let mut shown = Vec::new();
     let mut queue = commands;
     while let Some(c) = queue.pop() {
         let (saga, event): (SagaId, Event) = match c {
             Command::Sign { saga, items } => {
-                let ops_core::testing::DeviceSigner::WebAuthn(auth) = &mut w.device.signer else {
+                let ops_core::testing::DeviceSigner::WebAuthn(auth) = &mut device.signer else {
                     panic!("a WebAuthn wallet")
                 };
                 let assertions = items
@@ -155,12 +162,12 @@ async fn drive_wallet(s: Option<&Server>, w: &mut Wallet, commands: Vec<Command>
                 idempotency_key,
             } => {
                 let s = s.expect("the wallet posts only while the FI is up");
-                let (status, body) = post(s, &w.session, &path, &body, &idempotency_key).await;
+                let (status, body) = post(s, session, &path, &body, &idempotency_key).await;
                 (saga, Event::Http { status, body })
             }
             Command::Notify { message, .. } => panic!("the wallet refused: {message}"),
         };
-        let out = Engine::new(&w.store, Config::default())
+        let out = Engine::new(store, Config::default())
             .handle(&saga, event, now)
             .await
             .unwrap();
@@ -182,7 +189,15 @@ async fn sell(
 ) -> Vec<u8> {
     let te = TillEngine::new(till, TillConfig::default());
     let out = te
-        .new_sale(&te.ask([nonce; 16], amount, currency, Some(format!("Order {nonce}"))), now)
+        .new_sale(
+            &te.ask(
+                [nonce; 16],
+                amount,
+                currency,
+                Some(format!("Order {nonce}")),
+            ),
+            now,
+        )
         .await
         .unwrap();
     let sale = out.record.id.clone();
@@ -192,14 +207,28 @@ async fn sell(
     };
     let we = Engine::new(&wallet.store, Config::default());
     let review = we.review(&request, now).await.unwrap();
-    assert_eq!(review.payee.as_deref(), Some("Corner Shop"), "the certified name");
-    assert_eq!(review.label.as_deref(), Some(format!("Order {nonce}").as_str()));
+    assert_eq!(
+        review.payee.as_deref(),
+        Some("Corner Shop"),
+        "the certified name"
+    );
+    assert_eq!(
+        review.label.as_deref(),
+        Some(format!("Order {nonce}").as_str())
+    );
     let out = we.start_pay(&request, now).await.unwrap();
     let pay_saga = out.record.id.clone();
-    let payment = drive_wallet(None, wallet, out.commands, now)
-        .await
-        .pop()
-        .expect("the wallet shows its payment");
+    let payment = drive_wallet(
+        None,
+        &mut wallet.device,
+        &wallet.session,
+        &wallet.store,
+        out.commands,
+        now,
+    )
+    .await
+    .pop()
+    .expect("the wallet shows its payment");
     we.handle(&pay_saga, Event::HandedOver, now).await.unwrap();
     // The till decides offline, stores, approves, asks for the receipt signature.
     let p = te.present(&sale, &payment, now).await.unwrap();
@@ -215,14 +244,21 @@ async fn sell(
         panic!("a software key signs ES256")
     };
     let out = te
-        .handle(&sale, TillEvent::ReceiptSigned(TerminalSignature::Es256(raw.to_vec())), now)
+        .handle(
+            &sale,
+            TillEvent::ReceiptSigned(TerminalSignature::Es256(raw.to_vec())),
+            now,
+        )
         .await
         .unwrap();
     let Some(TillCommand::ShowReceipt { bytes: receipt, .. }) = out.commands.first().cloned()
     else {
         panic!("{:?}", out.commands)
     };
-    let out = we.handle(&pay_saga, Event::Receipt(receipt), now).await.unwrap();
+    let out = we
+        .handle(&pay_saga, Event::Receipt(receipt), now)
+        .await
+        .unwrap();
     assert!(matches!(
         out.record.state,
         SagaState::Pay(PayState::Confirmed { .. })
@@ -243,7 +279,15 @@ async fn scenario(tag: &str, database: Option<String>) {
         .start_fund(&[3; 16], 700, now)
         .await
         .unwrap();
-    drive_wallet(Some(&s), &mut alice, out.commands, now).await;
+    drive_wallet(
+        Some(&s),
+        &mut alice.device,
+        &alice.session,
+        &alice.store,
+        out.commands,
+        now,
+    )
+    .await;
     // The merchant registers a terminal: a P-256 key (WebCrypto, non-extractable, in the
     // browser) certified with the merchant's name.
     let (merchant, merchant_token) = s.sign_up_with_token("Corner Shop").await;
@@ -285,7 +329,10 @@ async fn scenario(tag: &str, database: Option<String>) {
     let p1 = sell(&till, &terminal_key, &mut alice, 1, 300, &currency, now).await;
     let p2 = sell(&till, &terminal_key, &mut alice, 2, 150, &currency, now + 2).await;
     let status = te.status(now + 60).await.unwrap();
-    assert_eq!((status.awaiting[0].count, status.awaiting[0].amount), (2, 450));
+    assert_eq!(
+        (status.awaiting[0].count, status.awaiting[0].amount),
+        (2, 450)
+    );
     assert_eq!(status.offline_for, Some(60));
     // Back online.
     let s = Server::start_in(dir.clone(), database.clone()).await;
@@ -306,8 +353,8 @@ async fn scenario(tag: &str, database: Option<String>) {
     let (code, lost) = post(&s, &merchant_token, &path, &body, &idempotency_key).await;
     assert_eq!(code, 200, "{lost}");
     assert_eq!(s.balance(merchant).await, STARTING + 450);
-    drop(te);
-    // A new tab recovers: the same upload, the same body, posted again.
+    // A new tab (a new engine over the same store; the old one held nothing) recovers:
+    // the same upload, the same body, posted again.
     let te = TillEngine::new(&till, TillConfig::default());
     let report = te.recover(now + 80).await.unwrap();
     let [entry] = report.entries.as_slice() else {
@@ -348,7 +395,10 @@ async fn scenario(tag: &str, database: Option<String>) {
             .unwrap();
         assert_eq!(e.status, DepositStatus::Credited { credited_now: 0 });
     }
-    assert!(te.start_deposit(now + 90).await.unwrap().is_none(), "nothing waits");
+    assert!(
+        te.start_deposit(now + 90).await.unwrap().is_none(),
+        "nothing waits"
+    );
     // Posting the same upload once more (a replayed request) credits nothing.
     let (code, _) = post(&s, &merchant_token, &path, &body, "replay").await;
     assert_eq!(code, 200);
