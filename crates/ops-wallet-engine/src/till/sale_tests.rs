@@ -530,6 +530,12 @@ fn a_terminal_with_a_passkey_signs_receipts_with_webauthn() {
     };
     let store = TillMemoryStore::new();
     let e = engine(&store);
+    let mut without = identity.clone();
+    without.credential_id = None;
+    assert!(
+        block_on(e.onboard(without, bundle(&w))).is_err(),
+        "a passkey needs its id"
+    );
     block_on(e.onboard(identity, bundle(&w))).unwrap();
     for crl in w.crls.iter() {
         block_on(e.store_crl(&crl.to_bytes(), NOW)).unwrap();

@@ -70,6 +70,12 @@ impl<S: TillStore> TillEngine<'_, S> {
             );
         }
         check_signed_by(&terminal, &fi)?;
+        if terminal.body.webauthn.is_some() && identity.credential_id.is_none() {
+            return Err(TillSagaError::Untrusted(
+                "the terminal's certificate is for a passkey: its credential id is needed to sign receipts".into(),
+            )
+            .into());
+        }
         for f in &bundle.fis {
             check_fi(&decode_cert(f, "FI certificate")?, &root)?;
         }
