@@ -318,6 +318,20 @@ impl Browser {
         Ok(path)
     }
 
+    /// Runs `source` in every document this browser opens from now on, before the page's
+    /// own scripts (DevTools `Page.addScriptToEvaluateOnNewDocument`): a test double of a
+    /// browser API the machine lacks, such as Web NFC.
+    pub async fn add_script_on_new_documents(&self, source: &str) -> Result<(), HarnessError> {
+        let devtools = ChromeDevTools::new(self.driver.handle.clone());
+        devtools
+            .execute_cdp_with_params(
+                "Page.addScriptToEvaluateOnNewDocument",
+                serde_json::json!({ "source": source }),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Ends the session and ChromeDriver.
     pub async fn close(mut self) {
         let _ = self.driver.clone().quit().await;

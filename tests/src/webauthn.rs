@@ -107,6 +107,30 @@ impl Browser {
         Ok(())
     }
 
+    /// Every credential of authenticator `id`, as WebDriver gives them (with their private
+    /// keys: a test moves them to a new authenticator when it kills the browser).
+    pub async fn credentials(&self, id: &str) -> Result<Vec<Value>, HarnessError> {
+        let value = self
+            .extension_command(
+                Method::GET,
+                &format!("/webauthn/authenticator/{id}/credentials"),
+                None,
+            )
+            .await?;
+        Ok(value.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Adds `credential` (one of [`Self::credentials`]) to authenticator `id`.
+    pub async fn add_credential(&self, id: &str, credential: Value) -> Result<(), HarnessError> {
+        self.extension_command(
+            Method::POST,
+            &format!("/webauthn/authenticator/{id}/credential"),
+            Some(credential),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Deletes every credential of authenticator `id`.
     pub async fn remove_all_credentials(&self, id: &str) -> Result<(), HarnessError> {
         self.extension_command(

@@ -15,8 +15,8 @@ use base64::Engine as _;
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
 use ops_transport::sim::fake_camera_texts;
-use ops_transport::transport::{ReceiveStatus, Receiver};
 use ops_transport::y4m::{VideoSpec, render};
+use ops_transport::{AnimatedDecoder, ScanStatus};
 use ops_transport::{Limits, Message, MessageKind, Preset};
 use thirtyfour::prelude::*;
 
@@ -32,6 +32,17 @@ async fn text(browser: &Browser, id: &str) -> String {
         Ok(el) => el.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
+}
+
+/// Attribute `name` of element `id`, if both exist.
+async fn attribute(browser: &Browser, id: &str, name: &str) -> Option<String> {
+    browser
+        .run(&format!(
+            "const d = document.querySelector('[data-testid=\"{id}\"]'); return d ? d.getAttribute('{name}') : null;"
+        ))
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// Waits until element `id` reads `want`; on timeout names what it read and the message.
@@ -226,7 +237,7 @@ fn blank_video() -> Vec<u8> {
 /// Reads the animated QR code the page shows, frame by frame from its canvas, and
 /// decodes it natively (rqrr and the fountain decoder of `ops-transport`).
 async fn read_qr_from_page(browser: &Browser, kind: MessageKind) -> Vec<u8> {
-    let mut receiver = Receiver::new(kind, Limits::DEFAULT);
+    let mut receiver = AnimatedDecoder::expecting(kind, Limits::DEFAULT);
     let mut frames = 0;
     for _ in 0..600 {
         let grab = browser
@@ -249,7 +260,7 @@ async fn read_qr_from_page(browser: &Browser, kind: MessageKind) -> Vec<u8> {
             if let Ok(texts) = ops_transport::qr::decode_luma(w, h, &luma) {
                 for t in texts {
                     frames += 1;
-                    if let Ok(ReceiveStatus::Received(message)) = receiver.on_qr_text(&t) {
+                    if let Ok(ScanStatus::Complete(message)) = receiver.receive(&t) {
                         return message.body;
                     }
                 }
@@ -640,5 +651,204 @@ async fn killed_browsers_come_back_with_the_same_payment_and_the_money_received(
     alice.close().await;
     bob.close().await;
     let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// A payment reserved but not approved (the authenticator refused, then the browser was
+/// killed) comes back offline as "interrupted" with Approve and Cancel: Cancel releases
+/// the value; a second interrupted payment is approved after the restart (its passkey
+/// moved to the new browser's authenticator, as a phone keeps its passkey across a
+/// crash), the payee receives it, and the value adds up on both sides.
+#[tokio::test]
+async fn a_browser_killed_before_approval_offers_approve_or_cancel() -> Result<(), HarnessError> {
+    let settings = Settings::from_env()?;
+    let port = free_port()?;
+    let server = Server::start(&settings, &settings.dist, port).await?;
+    let origin = format!("http://localhost:{port}");
+    let scratch =
+        std::env::temp_dir().join(format!("ops-e2e-wallet-unapproved-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("scratch folder");
+    let profile = scratch.join("alice-profile");
+    let flag = format!("--user-data-dir={}", profile.display());
+    let alice = Browser::start_with_flags(&settings, &[flag.as_str()]).await?;
+    let authenticator = alice
+        .add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
+        .await?;
+    alice.driver.goto(format!("{origin}/")).await?;
+    click(&alice, "setup").await?;
+    wait_text(&alice, "spendable", "0.00 EUR").await?;
+    let bob = Browser::start(&settings).await?;
+    set_up(&bob, &origin).await?;
+    click(&alice, "action-a").await?;
+    alice
+        .wait_for_test_id("amount", WAIT)
+        .await?
+        .send_keys("10")
+        .await?;
+    click(&alice, "load").await?;
+    wait_text(&alice, "spendable", "10.00 EUR").await?;
+    server.kill();
+
+    // Bob asks for 4.00; Alice reviews and approves, but her authenticator refuses (a
+    // failed fingerprint): the value is reserved, nothing is signed.
+    click(&bob, "action-r").await?;
+    bob.wait_for_test_id("receive-amount", WAIT)
+        .await?
+        .send_keys("4")
+        .await?;
+    click(&bob, "show-request").await?;
+    wait_stage(&bob, "shown").await?;
+    let request = value(&bob, "request-out").await;
+    let refuse_and_kill =
+        async |alice: Browser, id: &str| -> Result<Vec<serde_json::Value>, HarnessError> {
+            click(&alice, "action-p").await?;
+            click(&alice, "source-text").await?;
+            paste(&alice, "request-in", &request).await?;
+            click(&alice, "use-text").await?;
+            wait_stage(&alice, "review").await?;
+            alice.set_user_verified(id, false).await?;
+            click(&alice, "approve").await?;
+            wait_until("the refusal to be said", WAIT, async || {
+                !text(&alice, "message").await.is_empty()
+            })
+            .await?;
+            assert_ne!(
+                attribute(&alice, "detail", "data-stage").await.as_deref(),
+                Some("show"),
+                "nothing is shown as paid when the authenticator refused"
+            );
+            let credentials = alice.credentials(id).await?;
+            assert_eq!(credentials.len(), 1, "one passkey on the phone");
+            kill_chromium(&profile);
+            drop(alice);
+            Ok(credentials)
+        };
+    let restart =
+        async |credentials: Vec<serde_json::Value>| -> Result<(Browser, String), HarnessError> {
+            let alice = Browser::start_with_flags(&settings, &[flag.as_str()]).await?;
+            let id = alice
+                .add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
+                .await?;
+            for credential in credentials {
+                alice.add_credential(&id, credential).await?;
+            }
+            alice.driver.goto(format!("{origin}/#pay")).await?;
+            wait_stage(&alice, "interrupted").await?;
+            Ok((alice, id))
+        };
+
+    // First time: after the restart Alice cancels; the 10.00 are spendable again.
+    let credentials = refuse_and_kill(alice, &authenticator).await?;
+    let (alice, id) = restart(credentials).await?;
+    click(&alice, "cancel-payment").await?;
+    click(&alice, "back").await?;
+    wait_text(&alice, "spendable", "10.00 EUR").await?;
+
+    // Second time: after the restart Alice approves; the payment is shown and Bob
+    // receives it.
+    let credentials = refuse_and_kill(alice, &id).await?;
+    let (alice, _) = restart(credentials).await?;
+    click(&alice, "approve").await?;
+    wait_stage(&alice, "show").await?;
+    let payment = value(&alice, "payment-out").await;
+    click(&bob, "source-text").await?;
+    paste(&bob, "payment-in", &payment).await?;
+    click(&bob, "use-text").await?;
+    wait_stage(&bob, "finished").await?;
+    click(&bob, "back").await?;
+    wait_text(&bob, "spendable", "4.00 EUR").await?;
+    click(&alice, "payee-has-it").await?;
+    click(&alice, "back").await?;
+    wait_text(&alice, "spendable", "6.00 EUR").await?;
+    alice.close().await;
+    bob.close().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// The Web NFC test double (`crates/ops-transport-web/tests/ndef_double.js`) as a classic
+/// script that installs itself: its virtual tag lives in the page's `localStorage`.
+fn nfc_double() -> String {
+    let module = include_str!("../../crates/ops-transport-web/tests/ndef_double.js");
+    format!(
+        "{}\ninstall_ndef_double();",
+        module.replace("export function", "function")
+    )
+}
+
+/// The key of the double's virtual tag in `localStorage`.
+const NFC_TAG: &str = "ops-virtual-nfc-tag";
+
+/// Carries the virtual NFC tag from one phone to the other (what a hand does with a tag,
+/// or two phones held together).
+async fn carry_tag(from: &Browser, to: &Browser) -> Result<(), HarnessError> {
+    let tag = from
+        .run(&format!("return localStorage.getItem('{NFC_TAG}');"))
+        .await?;
+    let tag = tag.as_str().expect("a written tag").to_owned();
+    to.driver
+        .execute(
+            &format!("localStorage.setItem('{NFC_TAG}', arguments[0]);"),
+            vec![serde_json::Value::String(tag)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Two phones with Web NFC pay each other over a tag with the server stopped: Bob writes
+/// his request to the tag, Alice reads it, approves and writes her payment, Bob reads it.
+#[tokio::test]
+async fn two_wallets_pay_each_other_over_nfc_with_the_server_stopped() -> Result<(), HarnessError> {
+    let settings = Settings::from_env()?;
+    let port = free_port()?;
+    let server = Server::start(&settings, &settings.dist, port).await?;
+    let origin = format!("http://localhost:{port}");
+    let alice = Browser::start(&settings).await?;
+    let bob = Browser::start(&settings).await?;
+    for phone in [&alice, &bob] {
+        phone.add_script_on_new_documents(&nfc_double()).await?;
+        set_up(phone, &origin).await?;
+    }
+    click(&alice, "action-a").await?;
+    alice
+        .wait_for_test_id("amount", WAIT)
+        .await?
+        .send_keys("10")
+        .await?;
+    click(&alice, "load").await?;
+    wait_text(&alice, "spendable", "10.00 EUR").await?;
+    server.kill();
+
+    click(&bob, "action-r").await?;
+    bob.wait_for_test_id("receive-amount", WAIT)
+        .await?
+        .send_keys("4")
+        .await?;
+    click(&bob, "show-request").await?;
+    wait_stage(&bob, "shown").await?;
+    click(&bob, "nfc-write").await?;
+    wait_text(&bob, "nfc-send-status", "Written.").await?;
+    carry_tag(&bob, &alice).await?;
+
+    click(&alice, "action-p").await?;
+    click(&alice, "source-nfc").await?;
+    wait_stage(&alice, "review").await?;
+    assert_eq!(text(&alice, "confirm-amount").await, "4.00 EUR");
+    click(&alice, "approve").await?;
+    wait_stage(&alice, "show").await?;
+    click(&alice, "nfc-write").await?;
+    wait_text(&alice, "nfc-send-status", "Written.").await?;
+    carry_tag(&alice, &bob).await?;
+
+    click(&bob, "source-nfc").await?;
+    wait_stage(&bob, "finished").await?;
+    click(&bob, "back").await?;
+    wait_text(&bob, "spendable", "4.00 EUR").await?;
+    click(&alice, "payee-has-it").await?;
+    click(&alice, "back").await?;
+    wait_text(&alice, "spendable", "6.00 EUR").await?;
+    alice.close().await;
+    bob.close().await;
     Ok(())
 }

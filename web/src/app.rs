@@ -1,5 +1,7 @@
 //! The wallet's components.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use crate::amounts;
@@ -164,10 +166,19 @@ impl WalletState {
             ));
             return;
         };
+        // Boxed, so the shared part below exists once in the bundle rather than once per
+        // flow.
+        let flow: Pin<Box<dyn Future<Output = Result<String, String>>>> =
+            Box::pin(flow(Rc::clone(&w)));
+        self.finish(w, flow);
+    }
+
+    /// Marks the app busy, awaits `flow`, refreshes the view and says how it went.
+    fn finish(self, w: Rc<Wallet>, flow: Pin<Box<dyn Future<Output = Result<String, String>>>>) {
         self.busy.set(true);
         self.message.set(None);
         spawn_local(async move {
-            let outcome = flow(Rc::clone(&w)).await;
+            let outcome = flow.await;
             self.refresh(&w).await;
             self.message.set(Some(match outcome {
                 Ok(said) => said,

@@ -1,6 +1,7 @@
 //! The wallet's HTTP client to its FI (the origin that served the app), speaking the
 //! `ops-api` contract.
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -102,15 +103,24 @@ pub fn refusal(status: u16, body: &str) -> FiError {
     }
 }
 
-/// Sends and decodes a 2xx answer as `T`; anything else is the bank's refusal.
-pub async fn call<T: DeserializeOwned>(
-    method: &str,
+/// `GET path`, decoding a 2xx answer as `T`; anything else is the bank's refusal.
+pub async fn get<T: DeserializeOwned>(path: &str, bearer: Option<&str>) -> Result<T, FiError> {
+    decode(send("GET", path, None, bearer, None).await?)
+}
+
+/// `POST path` with `body` as JSON, decoding a 2xx answer as `T`; anything else is the
+/// bank's refusal.
+pub async fn post<T: DeserializeOwned, B: Serialize>(
     path: &str,
-    body: Option<&serde_json::Value>,
+    body: &B,
     bearer: Option<&str>,
 ) -> Result<T, FiError> {
-    let text = body.map(serde_json::Value::to_string);
-    let (status, answer) = send(method, path, text.as_deref(), bearer, None).await?;
+    let text = serde_json::to_string(body)
+        .map_err(|e| FiError::Answer(format!("the request could not be written: {e}")))?;
+    decode(send("POST", path, Some(&text), bearer, None).await?)
+}
+
+fn decode<T: DeserializeOwned>((status, answer): (u16, String)) -> Result<T, FiError> {
     if !(200..300).contains(&status) {
         return Err(refusal(status, &answer));
     }

@@ -35,7 +35,9 @@ pub fn state_words(state: HistoryState) -> &'static str {
 
 /// The entries newest first.
 pub fn newest_first(mut entries: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
-    entries.sort_by(|a, b| b.updated.cmp(&a.updated).then(b.created.cmp(&a.created)));
+    ops_core::order::sort_stable_by(&mut entries, |a, b| {
+        b.updated.cmp(&a.updated).then(b.created.cmp(&a.created))
+    });
     entries
 }
 

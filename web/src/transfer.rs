@@ -194,7 +194,7 @@ pub fn MessageOut(
     let nfc_message = message.clone();
     view! {
         <div class="message-out">
-            <SendMessageView message=message transport=TransportKind::Qr options=SendOptions { preset, ..SendOptions::default() }/>
+            <SendMessageView message=message transport=TransportKind::Qr options=SendOptions { preset, ..SendOptions::default() } qr_worker=QR_WORKER/>
             {nfc::is_supported().then(|| view! {
                 <button type="button" class="secondary" data-testid="nfc-write"
                     on:click=move |_| nfc_on.set(true)>"Write to an NFC tag or phone"</button>

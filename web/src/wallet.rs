@@ -11,7 +11,6 @@ use ops_wallet_engine::saga::{PayState, ReceiveState, Shown};
 use ops_wallet_engine::types::{Identity, Settings, TrustBundle};
 use ops_wallet_engine::{Assertion, Command, Config, Engine, Event, HomeSummary, SagaId};
 use ops_wallet_engine::{SagaRecord, SagaState};
-use serde_json::json;
 
 use crate::fi::{self, FiError};
 use crate::session::{self, FiSession};
@@ -97,22 +96,16 @@ impl Wallet {
     /// device registered on it ([`Self::join`]). Returns what the bank decided, in words.
     pub async fn onboard(&self, name: &str) -> Result<String, String> {
         let err = |e: FiError| e.to_string();
-        let account: serde_json::Value = fi::call(
-            "POST",
-            "/api/v1/accounts",
-            Some(&json!({ "name": name })),
+        let account: ops_api::AccountCreated = fi::post(
+            ops_api::paths::ACCOUNTS,
+            &ops_api::SignUpRequest {
+                name: Some(name.to_owned()),
+            },
             None,
         )
         .await
         .map_err(err)?;
-        let account_id = account["id"]
-            .as_i64()
-            .ok_or("the bank sent no account id")?;
-        let account_token = account["token"]
-            .as_str()
-            .ok_or("the bank sent no token")?
-            .to_owned();
-        self.join(account_id, &account_token, name).await
+        self.join(account.id, &account.token, name).await
     }
 
     /// Registers this device on account `account_id` with its recovery code (the
@@ -128,20 +121,16 @@ impl Wallet {
     ) -> Result<String, String> {
         let err = |e: FiError| e.to_string();
         let account_token = account_token.trim().to_owned();
-        let challenge: serde_json::Value = fi::call(
-            "POST",
-            "/api/v1/registrations/challenge",
-            Some(&json!({ "account_id": account_id })),
+        let challenge: ops_api::RegistrationChallenge = fi::post(
+            ops_api::paths::REGISTRATION_CHALLENGE,
+            &ops_api::RegistrationChallengeRequest { account_id },
             Some(&account_token),
         )
         .await
         .map_err(err)?;
-        let rp_id = challenge["rp_id"]
-            .as_str()
-            .unwrap_or("localhost")
-            .to_owned();
+        let rp_id = challenge.rp_id.clone();
         let bytes = URL_SAFE_NO_PAD
-            .decode(challenge["challenge"].as_str().unwrap_or_default())
+            .decode(&challenge.challenge)
             .map_err(|_| "the bank's challenge is not readable")?;
         let user_id = account_id.to_be_bytes();
         let credential = create_credential(&CreateRequest {
@@ -151,30 +140,29 @@ impl Wallet {
             user_name: name,
             user_display_name: name,
             challenge: &bytes,
-            require_user_verification: challenge["user_verification"] == "required",
+            require_user_verification: challenge.requires_user_verification(),
             exclude_credentials: &[],
             timeout_ms: 120_000,
         })
         .await
         .map_err(|e| e.to_string())?;
-        let registered: serde_json::Value = fi::call(
-            "POST",
-            "/api/v1/registrations",
-            Some(&json!({
-                "challenge_id": challenge["challenge_id"],
-                "client_data_json": URL_SAFE_NO_PAD.encode(&credential.client_data_json),
-                "attestation_object": URL_SAFE_NO_PAD.encode(&credential.attestation_object),
-            })),
+        let registered: ops_api::Registered = fi::post(
+            ops_api::paths::REGISTRATIONS,
+            &ops_api::RegistrationRequest {
+                challenge_id: challenge.challenge_id,
+                client_data_json: URL_SAFE_NO_PAD.encode(&credential.client_data_json),
+                attestation_object: URL_SAFE_NO_PAD.encode(&credential.attestation_object),
+                name: None,
+            },
             None,
         )
         .await
         .map_err(err)?;
         let device_cert = STANDARD
-            .decode(registered["cert"].as_str().unwrap_or_default())
+            .decode(&registered.cert)
             .map_err(|_| "the bank's certificate is not readable")?;
-        let trust: ops_api::TrustBundle = fi::call("GET", ops_api::paths::TRUST, None, None)
-            .await
-            .map_err(err)?;
+        let trust: ops_api::TrustBundle =
+            fi::get(ops_api::paths::TRUST, None).await.map_err(err)?;
         let decode = |b: &str| {
             STANDARD
                 .decode(b)
@@ -213,16 +201,17 @@ impl Wallet {
     async fn login(&self, rp_id: &str, credential: &[u8]) -> Result<String, String> {
         let err = |e: FiError| e.to_string();
         let id = URL_SAFE_NO_PAD.encode(credential);
-        let c: serde_json::Value = fi::call(
-            "POST",
-            "/api/v1/login/challenge",
-            Some(&json!({ "credential_id": id })),
+        let c: ops_api::LoginChallenge = fi::post(
+            ops_api::paths::LOGIN_CHALLENGE,
+            &ops_api::LoginChallengeRequest {
+                credential_id: id.clone(),
+            },
             None,
         )
         .await
         .map_err(err)?;
         let challenge = URL_SAFE_NO_PAD
-            .decode(c["challenge"].as_str().unwrap_or_default())
+            .decode(&c.challenge)
             .map_err(|_| "the bank's challenge is not readable")?;
         let a = get_assertion(&GetRequest {
             rp_id,
@@ -233,29 +222,25 @@ impl Wallet {
         })
         .await
         .map_err(|e| e.to_string())?;
-        let v: serde_json::Value = fi::call(
-            "POST",
-            "/api/v1/login",
-            Some(&json!({
-                "challenge_id": c["challenge_id"],
-                "credential_id": id,
-                "authenticator_data": URL_SAFE_NO_PAD.encode(&a.authenticator_data),
-                "client_data_json": URL_SAFE_NO_PAD.encode(&a.client_data_json),
-                "signature": URL_SAFE_NO_PAD.encode(&a.signature),
-            })),
+        let session: ops_api::Session = fi::post(
+            ops_api::paths::LOGIN,
+            &ops_api::LoginRequest {
+                challenge_id: c.challenge_id,
+                credential_id: id,
+                authenticator_data: URL_SAFE_NO_PAD.encode(&a.authenticator_data),
+                client_data_json: URL_SAFE_NO_PAD.encode(&a.client_data_json),
+                signature: URL_SAFE_NO_PAD.encode(&a.signature),
+            },
             None,
         )
         .await
         .map_err(err)?;
-        v["token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| "the bank opened no session".into())
+        Ok(session.token)
     }
 
     /// Keeps the FI's current CRL.
     async fn fetch_crl(&self) -> Result<(), String> {
-        let crl: ops_api::CrlResponse = fi::call("GET", ops_api::paths::CRL, None, None)
+        let crl: ops_api::CrlResponse = fi::get(ops_api::paths::CRL, None)
             .await
             .map_err(|e| e.to_string())?;
         let bytes = STANDARD
@@ -338,25 +323,17 @@ impl Wallet {
     /// The account's devices, as the bank lists them.
     pub async fn devices(&self) -> Result<ops_api::DeviceList, String> {
         let (account, session) = self.account().await?;
-        fi::call(
-            "GET",
-            &ops_api::paths::account_devices(account),
-            None,
-            Some(&session),
-        )
-        .await
-        .map_err(|e| e.to_string())
+        fi::get(&ops_api::paths::account_devices(account), Some(&session))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Revokes device `cert_id` of this account (a lost or replaced phone).
     pub async fn revoke(&self, cert_id: &str, reason: ops_api::RevokeReason) -> Result<(), String> {
         let (account, session) = self.account().await?;
-        let _: ops_api::RevokeDeviceResponse = fi::call(
-            "POST",
+        let _: ops_api::RevokeDeviceResponse = fi::post(
             &ops_api::paths::revoke_device(account, cert_id),
-            Some(
-                &serde_json::to_value(ops_api::RevokeDeviceRequest { reason }).unwrap_or_default(),
-            ),
+            &ops_api::RevokeDeviceRequest { reason },
             Some(&session),
         )
         .await
@@ -491,7 +468,7 @@ impl Wallet {
     async fn newest<T>(&self, pick: impl Fn(SagaRecord) -> Option<T>) -> Option<T> {
         use ops_wallet_engine::store::SagaStore as _;
         let mut sagas = self.store.sagas().await.ok()?;
-        sagas.sort_by_key(|r| std::cmp::Reverse(r.updated));
+        ops_core::order::sort_stable_by_key(&mut sagas, |r| std::cmp::Reverse(r.updated));
         sagas.into_iter().find_map(pick)
     }
 
@@ -701,22 +678,16 @@ pub fn date(unix: u64) -> String {
 }
 
 /// What the bank decided about this device's passkey, in plain words.
-fn passkey_words(registered: &serde_json::Value) -> String {
+fn passkey_words(registered: &ops_api::Registered) -> String {
     let currency = "EUR";
-    let limit = registered["max_outstanding"]
-        .as_u64()
-        .map(|m| crate::amounts::format(m, currency));
-    let full = registered["device_bound_max_outstanding"]
-        .as_u64()
-        .map(|m| crate::amounts::format(m, currency));
-    match (registered["synced"].as_bool(), limit, full) {
-        (Some(true), Some(limit), Some(full)) => format!(
+    let limit = crate::amounts::format(registered.max_outstanding, currency);
+    let full = crate::amounts::format(registered.device_bound_max_outstanding, currency);
+    if registered.synced {
+        format!(
             "This wallet is set up. Your passkey is synced to your other devices, so your bank lets this wallet hold at most {limit} offline (a security key or a passkey that stays on this phone allows {full}). Add money while online."
-        ),
-        (_, Some(limit), _) => format!(
-            "This wallet is set up and may hold up to {limit} offline. Add money while online."
-        ),
-        _ => "This wallet is set up: add money while online.".into(),
+        )
+    } else {
+        format!("This wallet is set up and may hold up to {limit} offline. Add money while online.")
     }
 }
 

@@ -63,8 +63,12 @@ pub struct RevokeDeviceRequest {
 
 /// Who revoked a device: `{"by": "device", "device": "<cert id>"}`, `{"by":
 /// "account_token"}`, `{"by": "admin"}` or `{"by": "settlement"}` (a fraud case).
+///
+/// Read and written through a flat record ([`RevokedByWire`]) rather than serde's
+/// internally tagged enums, which buffer every value through a generic intermediate form
+/// (several KB of code in the wallet's bundle for this one type).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "by", rename_all = "snake_case")]
+#[serde(try_from = "RevokedByWire", into = "RevokedByWire")]
 pub enum RevokedBy {
     /// A passkey session of this device of the account (possibly the revoked one itself).
     Device {
@@ -77,6 +81,51 @@ pub enum RevokedBy {
     Admin,
     /// The FI's settlement, when it opened a fraud case against the device.
     Settlement,
+}
+
+/// Who revoked, as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Revoker {
+    Device,
+    AccountToken,
+    Admin,
+    Settlement,
+}
+
+/// [`RevokedBy`] as on the wire: `by`, and `device` for a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RevokedByWire {
+    by: Revoker,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device: Option<String>,
+}
+
+impl TryFrom<RevokedByWire> for RevokedBy {
+    type Error = &'static str;
+
+    fn try_from(wire: RevokedByWire) -> Result<Self, Self::Error> {
+        Ok(match (wire.by, wire.device) {
+            (Revoker::Device, Some(device)) => Self::Device { device },
+            (Revoker::Device, None) => return Err("`by: device` needs the `device` field"),
+            (_, Some(_)) => return Err("only `by: device` has a `device` field"),
+            (Revoker::AccountToken, None) => Self::AccountToken,
+            (Revoker::Admin, None) => Self::Admin,
+            (Revoker::Settlement, None) => Self::Settlement,
+        })
+    }
+}
+
+impl From<RevokedBy> for RevokedByWire {
+    fn from(by: RevokedBy) -> Self {
+        let (by, device) = match by {
+            RevokedBy::Device { device } => (Revoker::Device, Some(device)),
+            RevokedBy::AccountToken => (Revoker::AccountToken, None),
+            RevokedBy::Admin => (Revoker::Admin, None),
+            RevokedBy::Settlement => (Revoker::Settlement, None),
+        };
+        Self { by, device }
+    }
 }
 
 /// When, why and by whom a device was revoked.
@@ -159,6 +208,31 @@ pub struct RevokeDeviceResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revoked_by_keeps_its_flat_wire_shape() {
+        for (by, json) in [
+            (
+                RevokedBy::Device {
+                    device: "3c".into(),
+                },
+                r#"{"by":"device","device":"3c"}"#,
+            ),
+            (RevokedBy::AccountToken, r#"{"by":"account_token"}"#),
+            (RevokedBy::Admin, r#"{"by":"admin"}"#),
+            (RevokedBy::Settlement, r#"{"by":"settlement"}"#),
+        ] {
+            assert_eq!(serde_json::to_string(&by).unwrap(), json);
+            assert_eq!(serde_json::from_str::<RevokedBy>(json).unwrap(), by);
+        }
+        for bad in [
+            r#"{"by":"device"}"#,
+            r#"{"by":"admin","device":"3c"}"#,
+            r#"{"by":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<RevokedBy>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_revocation_request_names_a_holder_reason_only() {

@@ -10,6 +10,7 @@ pub mod deposit;
 pub mod devices;
 pub mod error;
 pub mod fund;
+pub mod onboarding;
 pub mod trust;
 
 pub use deposit::{
@@ -22,6 +23,11 @@ pub use devices::{
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use fund::{FundRequest, FundResponse, IDEMPOTENCY_KEY_HEADER};
+pub use onboarding::{
+    AccountCreated, LoginChallenge, LoginChallengeRequest, LoginRequest, Registered,
+    RegistrationChallenge, RegistrationChallengeRequest, RegistrationRequest, Session,
+    SignUpRequest,
+};
 pub use trust::{CrlResponse, TrustBundle};
 
 /// The endpoints' paths.
@@ -40,6 +46,14 @@ pub mod paths {
     pub const CRL: &str = "/api/v1/crl";
     /// `POST`: the demo sign-up; `GET {ACCOUNTS}/{id}`: one account.
     pub const ACCOUNTS: &str = "/api/v1/accounts";
+    /// `POST`: a registration challenge for a new device of an account.
+    pub const REGISTRATION_CHALLENGE: &str = "/api/v1/registrations/challenge";
+    /// `POST`: register a passkey and get the device certificate.
+    pub const REGISTRATIONS: &str = "/api/v1/registrations";
+    /// `POST`: a login challenge for a registered credential.
+    pub const LOGIN_CHALLENGE: &str = "/api/v1/login/challenge";
+    /// `POST`: open a passkey session.
+    pub const LOGIN: &str = "/api/v1/login";
 
     /// `GET`: the devices of account `account_id`.
     pub fn account_devices(account_id: i64) -> String {

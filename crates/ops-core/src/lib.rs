@@ -24,6 +24,7 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod msg;
+pub mod order;
 pub mod payee;
 pub mod provider;
 pub mod registration;

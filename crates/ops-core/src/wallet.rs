@@ -254,7 +254,9 @@ impl WalletBook {
                     to: one.spent + amount,
                 }]);
             }
-            c.sort_by_key(|n| (core::cmp::Reverse(n.available()), n.hops, n.expires));
+            crate::order::sort_stable_by_key(&mut c, |n| {
+                (core::cmp::Reverse(n.available()), n.hops, n.expires)
+            });
             let mut left = amount;
             let mut pieces = Vec::new();
             for n in c {

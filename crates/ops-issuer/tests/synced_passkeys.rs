@@ -35,6 +35,9 @@ async fn challenge(s: &Server, token: &str, account: i64) -> Value {
         )
         .await;
     assert_eq!(status, 201, "{c}");
+    // The answer is what the apps read through the shared API type.
+    let typed: ops_api::RegistrationChallenge = serde_json::from_value(c.clone()).unwrap();
+    assert_eq!(typed.rp_id, "localhost");
     c
 }
 
@@ -46,15 +49,22 @@ async fn register(s: &Server, token: &str, account: i64, seed: u64, flags: u8) -
         .unwrap();
     let (cdj, att) =
         suite::soft_registration_with_flags(seed, "localhost", &origin(s), &bytes, flags);
-    s.post(
-        "/api/v1/registrations",
-        json!({
-            "challenge_id": c["challenge_id"],
-            "client_data_json": URL_SAFE_NO_PAD.encode(&cdj),
-            "attestation_object": URL_SAFE_NO_PAD.encode(&att),
-        }),
-    )
-    .await
+    let (status, answer) = s
+        .post(
+            "/api/v1/registrations",
+            json!({
+                "challenge_id": c["challenge_id"],
+                "client_data_json": URL_SAFE_NO_PAD.encode(&cdj),
+                "attestation_object": URL_SAFE_NO_PAD.encode(&att),
+            }),
+        )
+        .await;
+    if status == 201 {
+        // The answer is what the apps read through the shared API type.
+        let typed: ops_api::Registered = serde_json::from_value(answer.clone()).unwrap();
+        assert_eq!(typed.synced, answer["synced"] == json!(true));
+    }
+    (status, answer)
 }
 
 /// The certified wallet of a registration answer, signing with `flags`.

@@ -5,6 +5,8 @@
 //! the worker, which the page terminates and starts again.
 //!
 //! - [`decode`]: the decoding itself, plain Rust (checked natively).
+//! - [`fountain`]: the fountain code's heavy half for the page — the frames of a message
+//!   to show, and a message rebuilt from collected frames (RaptorQ lives only here).
 //! - [`protocol`]: the messages between the page and the worker (shared by both sides;
 //!   `ops-transport-web` sends the frames, the `ops-qr-worker` binary answers).
 //!
@@ -13,6 +15,7 @@
 //! can show the scanner survives a crashed or hung worker.
 
 pub mod decode;
+pub mod fountain;
 pub mod protocol;
 
 pub use decode::{FrameError, decode_rgba};

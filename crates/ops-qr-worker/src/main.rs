@@ -1,5 +1,6 @@
 //! The QR decoder Web Worker's entry point (built by Trunk with `data-type="worker"`):
-//! announces itself with `{type: "ready"}`, then answers every `decode` message (see
+//! announces itself with `{type: "ready"}`, then answers every `decode`, `encode` and
+//! `rebuild` message (see
 //! `ops_qr_worker::protocol`).
 
 #[cfg(target_arch = "wasm32")]

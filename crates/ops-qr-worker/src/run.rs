@@ -1,8 +1,10 @@
 //! The worker's message loop.
 
 use js_sys::Uint8Array;
-use ops_qr_worker::protocol::{DecodeRequest, FromWorker};
+use ops_qr_worker::fountain::{self, FountainError};
+use ops_qr_worker::protocol::{DecodeRequest, EncodeRequest, FromWorker, RebuildRequest, ToWorker};
 use ops_qr_worker::{FrameError, decode_rgba};
+use ops_transport::Preset;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -31,17 +33,58 @@ fn now_ms() -> f64 {
 }
 
 fn handle(data: &JsValue) -> FromWorker {
-    let request = match DecodeRequest::from_js(data) {
-        Ok(request) => request,
+    match ToWorker::from_js(data) {
+        Ok(ToWorker::Decode(request)) => decode(request),
+        Ok(ToWorker::Encode(request)) => encode(request),
+        Ok(ToWorker::Rebuild(request)) => rebuild(request),
         Err(error) => {
             let error = FrameError::BadRequest(error.to_string());
-            return FromWorker::Failed {
+            FromWorker::Failed {
                 id: 0,
                 code: error.code().to_owned(),
                 message: error.to_string(),
-            };
+            }
         }
+    }
+}
+
+fn failed(id: u32, error: &FountainError) -> FromWorker {
+    FromWorker::Failed {
+        id,
+        code: error.code().to_owned(),
+        message: error.to_string(),
+    }
+}
+
+fn encode(request: EncodeRequest) -> FromWorker {
+    let preset = Preset {
+        symbol_size: u16::try_from(request.symbol_size).unwrap_or(u16::MAX),
+        ..Preset::DEFAULT
     };
+    let frames = fountain::kind_of(request.kind)
+        .and_then(|kind| fountain::encode_frames(kind, request.body, preset, request.count));
+    match frames {
+        Ok(texts) => FromWorker::Frames {
+            id: request.id,
+            texts,
+        },
+        Err(error) => failed(request.id, &error),
+    }
+}
+
+fn rebuild(request: RebuildRequest) -> FromWorker {
+    let body = fountain::kind_of(request.kind)
+        .and_then(|kind| fountain::rebuild(kind, request.texts, &request.limits));
+    match body {
+        Ok(body) => FromWorker::Rebuilt {
+            id: request.id,
+            body,
+        },
+        Err(error) => failed(request.id, &error),
+    }
+}
+
+fn decode(request: DecodeRequest) -> FromWorker {
     #[cfg(feature = "test-hooks")]
     match request.fault {
         // What rqrr's assertion does under `panic = "abort"`: a wasm trap.

@@ -1,6 +1,7 @@
 //! The scanner's frame decoder: `BarcodeDetector` where the browser has one, else rqrr in
 //! the QR worker when the app ships it (see [`crate::worker_decoder`]), else rqrr in the
 //! page (also what the `wasm-bindgen-test` runner uses: it cannot serve a worker bundle).
+//! Messages are rebuilt from the collected frames in the worker too, when there is one.
 
 use crate::decode_logic::{DecoderCounts, DecoderKind, WorkerSettings};
 use crate::worker_decoder::{WorkerDecoder, WorkerError};
@@ -8,6 +9,7 @@ use ops_browser::window;
 use ops_qr_worker::FrameError;
 #[cfg(feature = "in-page-decoder")]
 use ops_qr_worker::decode_rgba;
+use ops_transport::{Limits, Message, RebuildJob, ScanError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -61,13 +63,15 @@ fn browser(error: JsValue) -> DecodeError {
 
 enum Engine {
     Detector(BarcodeDetector),
-    Worker(WorkerDecoder),
+    Worker,
     InPage,
 }
 
-/// Decodes the frames drawn into the scanner's sample canvas.
+/// Decodes the frames drawn into the scanner's sample canvas, and rebuilds messages from
+/// the frames collected (in the QR worker when the app ships it).
 pub struct FrameDecoder {
     engine: Engine,
+    worker: Option<WorkerDecoder>,
     counts: DecoderCounts,
 }
 
@@ -75,6 +79,9 @@ impl FrameDecoder {
     /// Chooses the decoder ([`DecoderKind::choose`]); `worker_url` is the QR worker's
     /// loader script (`ops-qr-worker_loader.js` in the app's build), if the app ships it.
     pub fn new(worker_url: Option<&str>, settings: WorkerSettings) -> Self {
+        let worker = worker_url
+            .filter(|url| !url.is_empty())
+            .map(|url| WorkerDecoder::new(url, settings));
         let engine = match DecoderKind::choose(has_barcode_detector(), worker_url) {
             DecoderKind::BarcodeDetector => {
                 let options = js_sys::Object::new();
@@ -85,21 +92,16 @@ impl FrameDecoder {
                 );
                 match BarcodeDetector::new(&options) {
                     Ok(detector) => Engine::Detector(detector),
-                    Err(_) => match worker_url {
-                        Some(url) if !url.is_empty() => {
-                            Engine::Worker(WorkerDecoder::new(url, settings))
-                        }
-                        _ => Engine::InPage,
-                    },
+                    Err(_) if worker.is_some() => Engine::Worker,
+                    Err(_) => Engine::InPage,
                 }
             }
-            DecoderKind::Worker => {
-                Engine::Worker(WorkerDecoder::new(worker_url.unwrap_or_default(), settings))
-            }
-            DecoderKind::InPage => Engine::InPage,
+            DecoderKind::Worker if worker.is_some() => Engine::Worker,
+            DecoderKind::Worker | DecoderKind::InPage => Engine::InPage,
         };
         Self {
             engine,
+            worker,
             counts: DecoderCounts::default(),
         }
     }
@@ -108,15 +110,15 @@ impl FrameDecoder {
     pub fn kind(&self) -> DecoderKind {
         match self.engine {
             Engine::Detector(_) => DecoderKind::BarcodeDetector,
-            Engine::Worker(_) => DecoderKind::Worker,
+            Engine::Worker => DecoderKind::Worker,
             Engine::InPage => DecoderKind::InPage,
         }
     }
 
     /// Frames per decoder, and the worker's crashes, respawns and decode times.
     pub fn counts(&self) -> DecoderCounts {
-        match &self.engine {
-            Engine::Worker(worker) => worker.counts(),
+        match (&self.engine, &self.worker) {
+            (Engine::Worker, Some(worker)) => worker.counts(),
             _ => self.counts,
         }
     }
@@ -129,7 +131,7 @@ impl FrameDecoder {
         width: u32,
         height: u32,
     ) -> Result<Vec<String>, DecodeError> {
-        if let Engine::Worker(worker) = &self.engine
+        if let (Engine::Worker, Some(worker)) = (&self.engine, &self.worker)
             && worker.gave_up()
         {
             // The worker cannot start here: keep scanning in the page.
@@ -151,11 +153,14 @@ impl FrameDecoder {
                     })
                     .collect())
             }
-            Engine::Worker(worker) => {
+            Engine::Worker => {
                 let image = context
                     .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
                     .map_err(browser)?;
-                Ok(worker.decode(image).await?)
+                match &mut self.worker {
+                    Some(worker) => Ok(worker.decode(image).await?),
+                    None => Err(DecodeError::Browser(NO_WORKER.into())),
+                }
             }
             #[cfg(feature = "in-page-decoder")]
             Engine::InPage => {
@@ -167,12 +172,49 @@ impl FrameDecoder {
                 Ok(texts)
             }
             #[cfg(not(feature = "in-page-decoder"))]
-            Engine::InPage => Err(DecodeError::Browser(
-                "this app decodes QR codes in its QR worker, which did not start: reload the page once while online".into(),
-            )),
+            Engine::InPage => Err(DecodeError::Browser(NO_WORKER.into())),
+        }
+    }
+
+    /// Whether messages can be rebuilt here: a QR worker that has not given up, or the
+    /// in-page decoder.
+    pub fn can_rebuild(&self) -> bool {
+        cfg!(feature = "in-page-decoder") || self.worker.as_ref().is_some_and(|w| !w.gave_up())
+    }
+
+    /// What to tell the user when [`FrameDecoder::can_rebuild`] is false.
+    pub const NO_WORKER: &'static str = NO_WORKER;
+
+    /// Rebuilds the message from the frames of `job`: in the QR worker when the app ships
+    /// it, else in the page (feature `in-page-decoder`). `Ok(None)`: not enough frames
+    /// yet, or the worker lost the request (a later frame tries again);
+    /// [`ScanError::Corrupt`]: the frames do not make a sound message (the transfer
+    /// restarts).
+    pub async fn rebuild(
+        &mut self,
+        job: &RebuildJob,
+        limits: &Limits,
+    ) -> Result<Option<Message>, ScanError> {
+        if let Some(worker) = self.worker.as_mut().filter(|worker| !worker.gave_up()) {
+            return match worker.rebuild(job, limits).await {
+                Ok(message) => Ok(message),
+                Err(WorkerError::Refused { .. }) => Err(ScanError::Corrupt),
+                Err(_) => Ok(None),
+            };
+        }
+        #[cfg(feature = "in-page-decoder")]
+        {
+            ops_transport::fountain::rebuild(job, limits)
+        }
+        #[cfg(not(feature = "in-page-decoder"))]
+        {
+            Ok(None)
         }
     }
 }
+
+/// What a page without the in-page decoder says when its QR worker cannot run.
+const NO_WORKER: &str = "this app decodes QR codes in its QR worker, which did not start: reload the page once while online";
 
 /// Test builds only (feature `test-hooks`, used by the transport fixture page): make the
 /// QR worker trap, or hang, on the next frame it gets.

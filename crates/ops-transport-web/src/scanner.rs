@@ -443,7 +443,12 @@ async fn run_camera(
         };
         screen.stats.update(|stats| stats.record(last_decode_ms));
         for text in texts {
-            match receiver.on_qr_text(&text) {
+            let mut status = receiver.on_qr_text(&text);
+            if let Ok(ReceiveStatus::Rebuild(job)) = &status {
+                let outcome = sampler.decoder.rebuild(job, receiver.limits()).await;
+                status = receiver.on_rebuilt(job, outcome);
+            }
+            match status {
                 Ok(ReceiveStatus::Received(message)) => {
                     stop(&stream);
                     video.set_src_object(None);
@@ -453,11 +458,17 @@ async fn run_camera(
                     return;
                 }
                 Ok(ReceiveStatus::Waiting(progress)) => {
-                    screen.hint.set(None);
+                    // Frames are collected but nothing can rebuild them: say so.
+                    let stuck = !sampler.decoder.can_rebuild();
+                    screen
+                        .hint
+                        .set(stuck.then(|| FrameDecoder::NO_WORKER.to_owned()));
                     screen.view.set(ScanView::Scanning {
                         percent: progress.map(|p| percent(p.fraction())),
                     });
                 }
+                // Rebuilt above; never a second time for one text.
+                Ok(ReceiveStatus::Rebuild(_)) => {}
                 Err(TransportError::Scan(
                     error @ (ScanError::WrongKind { .. }
                     | ScanError::Corrupt

@@ -51,9 +51,16 @@ pub fn SendMessageView(
     /// Called once an NFC write has completed.
     #[prop(optional, into)]
     on_sent: Option<Callback<()>>,
+    /// URL of the QR worker (`ops-qr-worker_loader.js` in the app's build), which makes
+    /// the animated QR's frames; they are made in the page without it. See [`AnimatedQr`].
+    #[prop(optional, into)]
+    qr_worker: Option<String>,
 ) -> impl IntoView {
     match transport {
-        TransportKind::Qr => view! { <AnimatedQr message preset=options.preset/> }.into_any(),
+        TransportKind::Qr => match qr_worker {
+            Some(worker) => view! { <AnimatedQr message preset=options.preset worker/> }.into_any(),
+            None => view! { <AnimatedQr message preset=options.preset/> }.into_any(),
+        },
         TransportKind::Nfc => {
             let state = RwSignal::new(NfcView::Waiting);
             let nfc = Rc::new(WebNfc::new(options, Limits::DEFAULT));

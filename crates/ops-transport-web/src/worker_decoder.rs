@@ -1,12 +1,15 @@
-//! The QR decoder Web Worker, seen from the page: started lazily, one frame in flight at
-//! a time (the scanner samples the next frame only after the answer, so camera frames are
+//! The QR worker, seen from the page: it decodes camera frames, and runs the fountain
+//! code's heavy half (the frames of a message to show, a message rebuilt from collected
+//! frames) so that RaptorQ stays out of the app's bundle. Started lazily, one request in
+//! flight at a time (the scanner samples the next frame only after the answer, so camera frames are
 //! dropped, never queued), a timeout per frame, and a worker that traps, dies or hangs is
 //! terminated, counted and replaced on the next frame.
 
 use crate::decode_logic::{DecoderCounts, WorkerSettings, WorkerSupervisor};
 use js_sys::{ArrayBuffer, Object, Reflect};
-use ops_qr_worker::protocol::{DecodeRequest, FromWorker};
+use ops_qr_worker::protocol::{DecodeRequest, EncodeRequest, FromWorker, RebuildRequest};
 use ops_transport::qr::MAX_IMAGE_SIDE;
+use ops_transport::{Limits, Message, Preset, RebuildJob};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -248,53 +251,33 @@ impl WorkerDecoder {
             .ok_or_else(|| WorkerError::Unavailable(self.url.clone()))
     }
 
-    /// Sends the frame to the worker (its pixels are transferred, not copied) and waits
-    /// for the texts found. `&mut self` keeps one frame in flight: the caller cannot send
-    /// the next before this one is answered, lost or timed out.
-    pub async fn decode(&mut self, image: ImageData) -> Result<Vec<String>, WorkerError> {
-        let (width, height) = (image.width(), image.height());
-        if width as usize > MAX_IMAGE_SIDE || height as usize > MAX_IMAGE_SIDE {
-            return Err(WorkerError::Refused {
-                code: "too-large".into(),
-                message: format!(
-                    "the camera frame is {width}×{height} pixels; at most {MAX_IMAGE_SIDE} pixels per side are decoded"
-                ),
-            });
-        }
-        let rgba: ArrayBuffer = Reflect::get(&image, &"data".into())
-            .and_then(|data| Reflect::get(&data, &"buffer".into()))
-            .and_then(|buffer| buffer.dyn_into())
-            .map_err(|error| WorkerError::Protocol(js_text(&error)))?;
-        self.next_id = self.next_id.wrapping_add(1);
-        let id = self.next_id;
-        let request = DecodeRequest::new(id, width, height, rgba);
-        #[cfg(feature = "test-hooks")]
-        let request = request.with_fault(crate::decoder::test_hooks::take_fault());
+    /// Posts `request` (with `transfer`, buffers moved rather than copied) and waits for
+    /// the answer to `id`. A crash or a timeout terminates the worker (the next request
+    /// starts another); a refusal is [`WorkerError::Refused`].
+    async fn exchange(
+        &mut self,
+        id: u32,
+        request: &JsValue,
+        transfer: Option<&js_sys::Array>,
+    ) -> Result<FromWorker, WorkerError> {
         let timeout = self.supervisor.settings().decode_timeout_ms;
         let running = self.ensure_running().await?;
-        if let Err(error) = running
-            .worker
-            .post_message_with_transfer(&request.to_js(), &request.transfer_list())
-        {
+        let posted = match transfer {
+            Some(transfer) => running.worker.post_message_with_transfer(request, transfer),
+            None => running.worker.post_message(request),
+        };
+        if let Err(error) = posted {
             self.running = None;
             self.supervisor.on_crash();
             return Err(WorkerError::Crashed(js_text(&error)));
         }
-        let event = running.next_event(timeout).await;
-        match event {
-            Event::Message(Ok(FromWorker::Decoded {
-                id: answered,
-                texts,
-                ms,
-            })) if answered == id => {
-                self.supervisor.on_answer(ms);
-                Ok(texts)
-            }
+        match running.next_event(timeout).await {
             Event::Message(Ok(FromWorker::Failed {
                 id: answered,
                 code,
                 message,
             })) if answered == id => Err(WorkerError::Refused { code, message }),
+            Event::Message(Ok(answer)) if answer.id() == Some(id) => Ok(answer),
             Event::Message(Ok(other)) => {
                 Err(WorkerError::Protocol(format!("{other:?} for request {id}")))
             }
@@ -309,6 +292,89 @@ impl WorkerDecoder {
                 self.supervisor.on_timeout();
                 Err(WorkerError::Timeout(timeout))
             }
+        }
+    }
+
+    fn next_id(&mut self) -> u32 {
+        self.next_id = self.next_id.wrapping_add(1);
+        self.next_id
+    }
+
+    /// Sends the frame to the worker (its pixels are transferred, not copied) and waits
+    /// for the texts found. `&mut self` keeps one request in flight: the caller cannot
+    /// send the next before this one is answered, lost or timed out.
+    pub async fn decode(&mut self, image: ImageData) -> Result<Vec<String>, WorkerError> {
+        let (width, height) = (image.width(), image.height());
+        if width as usize > MAX_IMAGE_SIDE || height as usize > MAX_IMAGE_SIDE {
+            return Err(WorkerError::Refused {
+                code: "too-large".into(),
+                message: format!(
+                    "the camera frame is {width}×{height} pixels; at most {MAX_IMAGE_SIDE} pixels per side are decoded"
+                ),
+            });
+        }
+        let rgba: ArrayBuffer = Reflect::get(&image, &"data".into())
+            .and_then(|data| Reflect::get(&data, &"buffer".into()))
+            .and_then(|buffer| buffer.dyn_into())
+            .map_err(|error| WorkerError::Protocol(js_text(&error)))?;
+        let id = self.next_id();
+        let request = DecodeRequest::new(id, width, height, rgba);
+        #[cfg(feature = "test-hooks")]
+        let request = request.with_fault(crate::decoder::test_hooks::take_fault());
+        match self
+            .exchange(id, &request.to_js(), Some(&request.transfer_list()))
+            .await?
+        {
+            FromWorker::Decoded { texts, ms, .. } => {
+                self.supervisor.on_answer(ms);
+                Ok(texts)
+            }
+            other => Err(WorkerError::Protocol(format!("{other:?} for request {id}"))),
+        }
+    }
+
+    /// The first `count` frame texts of `message` at `preset` (one for a static code),
+    /// encoded in the worker.
+    pub async fn encode(
+        &mut self,
+        message: &Message,
+        preset: Preset,
+        count: u32,
+    ) -> Result<Vec<String>, WorkerError> {
+        let id = self.next_id();
+        let request = EncodeRequest {
+            id,
+            kind: u32::from(message.kind.code()),
+            body: message.body.clone(),
+            symbol_size: u32::from(preset.symbol_size),
+            count,
+        };
+        match self.exchange(id, &request.to_js(), None).await? {
+            FromWorker::Frames { texts, .. } => Ok(texts),
+            other => Err(WorkerError::Protocol(format!("{other:?} for request {id}"))),
+        }
+    }
+
+    /// The message rebuilt in the worker from `job`'s frames; `None` when they are not
+    /// enough yet.
+    pub async fn rebuild(
+        &mut self,
+        job: &RebuildJob,
+        limits: &Limits,
+    ) -> Result<Option<Message>, WorkerError> {
+        let id = self.next_id();
+        let request = RebuildRequest {
+            id,
+            kind: u32::from(job.kind.code()),
+            texts: job.texts.clone(),
+            limits: *limits,
+        };
+        match self.exchange(id, &request.to_js(), None).await? {
+            FromWorker::Rebuilt { body, .. } => Ok(body.map(|body| Message {
+                kind: job.kind,
+                body,
+            })),
+            other => Err(WorkerError::Protocol(format!("{other:?} for request {id}"))),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! or `K+2`) distinct frames rebuilds the message, whatever it missed and in whatever
 //! order it saw them. Small messages go as one static code instead.
 
+use crate::collect::{Collected, FrameCollector, Progress, RebuildJob, ScanError};
 use crate::frame::{self, FountainFrame, Frame, FrameError};
 use crate::limits::{HARD_MAX_MESSAGE_BYTES, Limits, Preset};
 use crate::message::{Message, MessageKind};
@@ -13,7 +14,6 @@ use raptorq::{
     EncodingPacket, ObjectTransmissionInformation, PayloadId, SourceBlockDecoder,
     SourceBlockEncoder,
 };
-use std::collections::BTreeSet;
 
 /// RaptorQ encoding-symbol ids are 24-bit.
 const ESI_SPACE: u32 = 1 << 24;
@@ -171,27 +171,6 @@ impl AnimatedEncoder {
     }
 }
 
-/// How far a transfer has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// The type of the message being received.
-    pub kind: MessageKind,
-    /// Distinct frames received so far.
-    pub received: u32,
-    /// Frames needed without loss (`K`); RaptorQ may need one or two more.
-    pub needed: u32,
-}
-
-impl Progress {
-    /// Fraction known, in `0.0..=0.99` until the message is complete.
-    pub fn fraction(&self) -> f32 {
-        if self.needed == 0 {
-            return 0.0;
-        }
-        (self.received as f32 / self.needed as f32).min(0.99)
-    }
-}
-
 /// What one scanned frame did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanStatus {
@@ -201,183 +180,110 @@ pub enum ScanStatus {
     Complete(Message),
 }
 
-/// Why a scanned frame was not used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScanError {
-    /// The frame itself is unusable (corrupt, foreign, over a limit).
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    /// The frame belongs to another type of message than the one awaited.
-    #[error("this code holds a {got}, but a {expected} is expected")]
-    WrongKind {
-        /// The awaited type.
-        expected: &'static str,
-        /// What the code holds.
-        got: &'static str,
-    },
-    /// The rebuilt message failed its checksum; the transfer restarts.
-    #[error("the received message is corrupt; keep the camera on the code to start again")]
-    Corrupt,
-    /// Too many frames without success; the transfer restarts.
-    #[error(
-        "the transfer did not complete after {0} frames; keep the camera on the code to start again"
-    )]
-    GaveUp(u32),
-}
-
-struct Session {
-    kind: MessageKind,
-    length: u32,
-    message_crc: u32,
-    symbol_size: usize,
-    needed: u32,
-    seen: BTreeSet<u32>,
-    decoder: SourceBlockDecoder,
-}
-
-impl Session {
-    fn matches(&self, frame: &FountainFrame) -> bool {
-        self.kind == frame.kind
-            && self.length == frame.length
-            && self.message_crc == frame.message_crc
-            && self.symbol_size == frame.symbol.len()
-    }
-
-    fn progress(&self) -> Progress {
-        Progress {
-            kind: self.kind,
-            received: u32::try_from(self.seen.len()).unwrap_or(u32::MAX),
-            needed: self.needed,
+/// Rebuilds a message from the frames of one transfer: `Ok(None)` when they are not
+/// enough yet, [`ScanError::Corrupt`] when the result fails the message checksum.
+///
+/// Every text is parsed and checked against `limits` again (the job may come from
+/// another context, such as the page asking the QR worker), and all must belong to one
+/// transfer; at most `K + max_extra_frames` are used.
+pub fn rebuild(job: &RebuildJob, limits: &Limits) -> Result<Option<Message>, ScanError> {
+    let mut frames = Vec::with_capacity(job.texts.len());
+    for text in &job.texts {
+        match Frame::parse(text, limits)? {
+            Frame::Fountain(frame) if frame.kind == job.kind => frames.push(frame),
+            Frame::Fountain(_) | Frame::Static { .. } => return Err(ScanError::Corrupt),
         }
     }
-}
-
-/// The receiver's side: feed it every text the camera decodes.
-pub struct AnimatedDecoder {
-    limits: Limits,
-    expecting: Option<MessageKind>,
-    session: Option<Session>,
-}
-
-impl std::fmt::Debug for AnimatedDecoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnimatedDecoder")
-            .field("limits", &self.limits)
-            .field("expecting", &self.expecting)
-            .field("progress", &self.progress())
-            .finish()
+    let Some(first) = frames.first() else {
+        return Ok(None);
+    };
+    let (kind, length, message_crc, symbol_size) = (
+        first.kind,
+        first.length,
+        first.message_crc,
+        first.symbol.len(),
+    );
+    let needed = first.source_symbols();
+    if frames.iter().any(|f| {
+        f.kind != kind
+            || f.length != length
+            || f.message_crc != message_crc
+            || f.symbol.len() != symbol_size
+    }) || frames.len() as u64 > u64::from(needed.saturating_add(limits.max_extra_frames))
+    {
+        return Err(ScanError::Corrupt);
     }
+    let symbol_size_u16 = u16::try_from(symbol_size).map_err(|_| FrameError::SymbolSize {
+        size: symbol_size,
+        max: limits.max_symbol_size,
+    })?;
+    let config = ObjectTransmissionInformation::new(u64::from(length), symbol_size_u16, 1, 1, 1);
+    let mut decoder = SourceBlockDecoder::new(0, &config, u64::from(needed) * symbol_size as u64);
+    let packets = frames
+        .into_iter()
+        .map(|frame| EncodingPacket::new(PayloadId::new(0, frame.esi), frame.symbol));
+    let Some(mut body) = decoder.decode(packets) else {
+        return Ok(None);
+    };
+    body.truncate(length as usize);
+    if crc32fast::hash(&body) != message_crc {
+        return Err(ScanError::Corrupt);
+    }
+    Ok(Some(Message { kind, body }))
+}
+
+/// The receiver's side in one place: a [`FrameCollector`] whose jobs are rebuilt at
+/// once. Feed it every text the camera decodes.
+#[derive(Debug)]
+pub struct AnimatedDecoder {
+    collector: FrameCollector,
 }
 
 impl AnimatedDecoder {
     /// A receiver for any message type, with `limits`.
     pub fn new(limits: Limits) -> Self {
         Self {
-            limits,
-            expecting: None,
-            session: None,
+            collector: FrameCollector::new(limits),
         }
     }
 
     /// A receiver that accepts only messages of `kind`.
     pub fn expecting(kind: MessageKind, limits: Limits) -> Self {
         Self {
-            limits,
-            expecting: Some(kind),
-            session: None,
+            collector: FrameCollector::expecting(kind, limits),
         }
     }
 
     /// Progress of the current transfer, if one has started.
     pub fn progress(&self) -> Option<Progress> {
-        self.session.as_ref().map(Session::progress)
+        self.collector.progress()
     }
 
     /// Forgets the current transfer.
     pub fn reset(&mut self) {
-        self.session = None;
-    }
-
-    fn check_kind(&self, kind: MessageKind) -> Result<(), ScanError> {
-        match self.expecting {
-            Some(expected) if expected != kind => Err(ScanError::WrongKind {
-                expected: expected.label(),
-                got: kind.label(),
-            }),
-            _ => Ok(()),
-        }
+        self.collector.reset();
     }
 
     /// Takes one scanned text. Errors concern that frame only (except
     /// [`ScanError::Corrupt`] and [`ScanError::GaveUp`], which restart the transfer);
     /// keep scanning after any of them.
     pub fn receive(&mut self, text: &str) -> Result<ScanStatus, ScanError> {
-        let frame = match Frame::parse(text, &self.limits)? {
-            Frame::Static { kind, body } => {
-                self.check_kind(kind)?;
-                self.session = None;
-                return Ok(ScanStatus::Complete(Message { kind, body }));
-            }
-            Frame::Fountain(frame) => frame,
-        };
-        self.check_kind(frame.kind)?;
-        let fresh = !self
-            .session
-            .as_ref()
-            .is_some_and(|session| session.matches(&frame));
-        if fresh {
-            // Limits were checked by `Frame::parse`; allocation is bounded by them.
-            let needed = frame.source_symbols();
-            let symbol_size = frame.symbol.len();
-            let symbol_size_u16 =
-                u16::try_from(symbol_size).map_err(|_| FrameError::SymbolSize {
-                    size: symbol_size,
-                    max: self.limits.max_symbol_size,
-                })?;
-            let config = ObjectTransmissionInformation::new(
-                u64::from(frame.length),
-                symbol_size_u16,
-                1,
-                1,
-                1,
-            );
-            let padded = u64::from(needed) * symbol_size as u64;
-            self.session = Some(Session {
-                kind: frame.kind,
-                length: frame.length,
-                message_crc: frame.message_crc,
-                symbol_size,
-                needed,
-                seen: BTreeSet::new(),
-                decoder: SourceBlockDecoder::new(0, &config, padded),
-            });
-        }
-        let limit = self.limits.max_extra_frames;
-        let Some(session) = self.session.as_mut() else {
-            return Err(ScanError::Corrupt);
-        };
-        if !session.seen.insert(frame.esi) {
-            return Ok(ScanStatus::Collecting(session.progress()));
-        }
-        let received = u32::try_from(session.seen.len()).unwrap_or(u32::MAX);
-        let packet = EncodingPacket::new(PayloadId::new(0, frame.esi), frame.symbol);
-        match session.decoder.decode(std::iter::once(packet)) {
-            Some(mut body) => {
-                body.truncate(session.length as usize);
-                let ok = crc32fast::hash(&body) == session.message_crc;
-                let kind = session.kind;
-                self.session = None;
-                if ok {
-                    Ok(ScanStatus::Complete(Message { kind, body }))
-                } else {
-                    Err(ScanError::Corrupt)
+        match self.collector.add(text)? {
+            Collected::Complete(message) => Ok(ScanStatus::Complete(message)),
+            Collected::Collecting(progress) => Ok(ScanStatus::Collecting(progress)),
+            Collected::Ready(job) => {
+                let outcome = rebuild(&job, self.collector.limits());
+                match self.collector.rebuilt(&job, outcome)? {
+                    Some(message) => Ok(ScanStatus::Complete(message)),
+                    None => Ok(ScanStatus::Collecting(self.progress().unwrap_or(
+                        Progress {
+                            kind: job.kind,
+                            received: u32::try_from(job.texts.len()).unwrap_or(u32::MAX),
+                            needed: u32::try_from(job.texts.len()).unwrap_or(u32::MAX),
+                        },
+                    ))),
                 }
             }
-            None if received >= session.needed.saturating_add(limit) => {
-                self.session = None;
-                Err(ScanError::GaveUp(received))
-            }
-            None => Ok(ScanStatus::Collecting(session.progress())),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Offline transports for OPS payments, without I/O (builds for wasm32 and native).
 //!
+//! - [`collect`]: the receiver's bookkeeping of an animated transfer (which frames, how
+//!   far, when to rebuild), without the fountain decoder.
 //! - [`fountain`]: animated QR — a message as RaptorQ fountain-coded frames
 //!   ([`AnimatedEncoder`]) and the receiver that rebuilds it from any large-enough set of
 //!   frames ([`AnimatedDecoder`]); small messages are one static code.
@@ -13,13 +15,15 @@
 //! The wire formats are in `docs/TRANSPORT.md`.
 
 pub mod base45;
+pub mod collect;
 pub mod fountain;
 pub mod frame;
 pub mod limits;
 pub mod message;
 pub mod ndef;
 
-pub use fountain::{AnimatedDecoder, AnimatedEncoder, Progress, ScanError, ScanStatus};
+pub use collect::{Collected, FrameCollector, Progress, RebuildJob, ScanError};
+pub use fountain::{AnimatedDecoder, AnimatedEncoder, ScanStatus};
 pub use limits::{Limits, Preset};
 pub use message::{Message, MessageKind};
 pub mod qr;

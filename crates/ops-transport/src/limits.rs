@@ -30,6 +30,20 @@ impl Preset {
         frames_per_second: 5,
     };
 
+    /// How many distinct frames a sender shows, in a loop, for a message of
+    /// `message_len` bytes: one for a static code, else `4K` (at least 24, at most
+    /// 4096). Any `K` (rarely `K+2`) distinct frames rebuild the message, so a receiver
+    /// that loses three frames in four still completes within one loop, and a frame
+    /// missed in one loop comes back in the next.
+    pub fn loop_frames(&self, message_len: usize) -> u32 {
+        let symbol_size = usize::from(self.symbol_size).max(1);
+        if message_len <= symbol_size {
+            return 1;
+        }
+        let k = u32::try_from(message_len.div_ceil(symbol_size)).unwrap_or(u32::MAX);
+        k.saturating_mul(4).clamp(24, 4096)
+    }
+
     /// Milliseconds each frame stays on screen.
     pub fn frame_interval_ms(&self) -> u32 {
         1000 / u32::from(self.frames_per_second.max(1))
@@ -77,5 +91,21 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_is_four_times_the_source_symbols_within_bounds() {
+        let preset = Preset::DEFAULT;
+        assert_eq!(preset.loop_frames(1), 1);
+        assert_eq!(preset.loop_frames(256), 1);
+        assert_eq!(preset.loop_frames(257), 24);
+        assert_eq!(preset.loop_frames(256 * 10), 40);
+        assert_eq!(preset.loop_frames(256 * 2000), 4096);
+        assert_eq!(Preset::SLOW.loop_frames(1200), 40);
     }
 }

@@ -2,9 +2,8 @@
 //! type", with QR and NFC behind it. Sans I/O: the browser crate drives these types from
 //! the camera, the screen and WebNFC.
 
-use crate::fountain::{
-    AnimatedDecoder, AnimatedEncoder, EncodeError, Progress, ScanError, ScanStatus,
-};
+use crate::collect::{Collected, FrameCollector, Progress, RebuildJob, ScanError};
+use crate::fountain::{AnimatedEncoder, EncodeError};
 use crate::limits::{Limits, Preset};
 use crate::message::{Message, MessageKind};
 use crate::ndef::{self, MimeRecord, NdefError, Tag};
@@ -86,6 +85,9 @@ pub fn prepare(
 pub enum ReceiveStatus {
     /// Still waiting; progress of an animated transfer once one has started.
     Waiting(Option<Progress>),
+    /// Enough frames are in: rebuild the message from them (in the QR worker, or with
+    /// [`crate::fountain::rebuild`]) and hand the outcome to [`Receiver::on_rebuilt`].
+    Rebuild(RebuildJob),
     /// The awaited message, complete and checked.
     Received(Message),
 }
@@ -95,7 +97,7 @@ pub enum ReceiveStatus {
 pub struct Receiver {
     kind: MessageKind,
     limits: Limits,
-    qr: AnimatedDecoder,
+    qr: FrameCollector,
 }
 
 impl Receiver {
@@ -104,7 +106,7 @@ impl Receiver {
         Self {
             kind,
             limits,
-            qr: AnimatedDecoder::expecting(kind, limits),
+            qr: FrameCollector::expecting(kind, limits),
         }
     }
 
@@ -115,10 +117,28 @@ impl Receiver {
 
     /// Takes one text decoded from a camera frame.
     pub fn on_qr_text(&mut self, text: &str) -> Result<ReceiveStatus, TransportError> {
-        Ok(match self.qr.receive(text)? {
-            ScanStatus::Collecting(progress) => ReceiveStatus::Waiting(Some(progress)),
-            ScanStatus::Complete(message) => ReceiveStatus::Received(message),
+        Ok(match self.qr.add(text)? {
+            Collected::Collecting(progress) => ReceiveStatus::Waiting(Some(progress)),
+            Collected::Ready(job) => ReceiveStatus::Rebuild(job),
+            Collected::Complete(message) => ReceiveStatus::Received(message),
         })
+    }
+
+    /// Takes the outcome of rebuilding `job` (see [`ReceiveStatus::Rebuild`]).
+    pub fn on_rebuilt(
+        &mut self,
+        job: &RebuildJob,
+        outcome: Result<Option<Message>, ScanError>,
+    ) -> Result<ReceiveStatus, TransportError> {
+        Ok(match self.qr.rebuilt(job, outcome)? {
+            Some(message) => ReceiveStatus::Received(message),
+            None => ReceiveStatus::Waiting(self.qr.progress()),
+        })
+    }
+
+    /// The limits frames are checked against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Takes the records of one NFC read.
@@ -170,7 +190,14 @@ mod tests {
         };
         let mut got = None;
         for text in encoder.frames(10) {
-            if let ReceiveStatus::Received(m) = receiver.on_qr_text(&text).unwrap() {
+            let status = match receiver.on_qr_text(&text).unwrap() {
+                ReceiveStatus::Rebuild(job) => {
+                    let outcome = crate::fountain::rebuild(&job, &Limits::DEFAULT);
+                    receiver.on_rebuilt(&job, outcome).unwrap()
+                }
+                other => other,
+            };
+            if let ReceiveStatus::Received(m) = status {
                 got = Some(m);
                 break;
             }

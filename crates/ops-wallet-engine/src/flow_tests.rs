@@ -339,7 +339,7 @@ fn onboarding_checks_the_chain() {
 }
 
 #[test]
-fn every_saga_record_round_trips_through_json() {
+fn every_saga_record_round_trips_through_json_and_postcard() {
     let mut w = world(2);
     let store = onboarded(&w, 0);
     fund(&mut w, &store, 1, 1_000);
@@ -367,6 +367,20 @@ fn every_saga_record_round_trips_through_json() {
         let json = serde_json::to_string(&r).unwrap();
         let back: SagaRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r, "{json}");
+        // What the IndexedDB store writes: postcard has no field names, so a field that
+        // is sometimes skipped would shift every later one; this catches it natively.
+        let packed = postcard::to_allocvec(&r).unwrap();
+        let back: SagaRecord = postcard::from_bytes(&packed).unwrap();
+        assert_eq!(back, r, "{json}");
+    }
+    let history = block_on(crate::store::HistoryStore::history(&store)).unwrap();
+    assert!(!history.is_empty());
+    for h in history {
+        let packed = postcard::to_allocvec(&h).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<crate::types::HistoryEntry>(&packed).unwrap(),
+            h
+        );
     }
 }
 

@@ -112,7 +112,7 @@ pub fn summarize(
             });
         }
     }
-    expiring.sort_by_key(|e| (e.expires, e.note));
+    ops_core::order::sort_stable_by_key(&mut expiring, |e| (e.expires, e.note));
     let earliest_expiry = snap
         .notes
         .iter()

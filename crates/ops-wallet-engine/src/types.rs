@@ -134,8 +134,9 @@ pub struct HistoryEntry {
     /// When it last changed.
     pub updated: u64,
     /// For a renewal of notes: how many notes went back and how many came (or will come)
-    /// in their place ("5 notes into 1").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// in their place ("5 notes into 1"). (No `skip_serializing_if`: the IndexedDB
+    /// store packs records with postcard, which has no field names to skip by.)
+    #[serde(default)]
     pub notes: Option<NotesRenewed>,
 }
 

@@ -35,6 +35,18 @@ pub enum XtaskError {
     #[error("{0}")]
     MissingTool(String),
     /// The build output is not a working app.
+    /// An app's wasm is over its size budget.
+    #[error(
+        "{file} is {gzipped} bytes gzipped, over the {budget}-byte budget: find what grew with `twiggy top` on the wasm (see docs/DECISIONS.md, bundle size) and bring it back under"
+    )]
+    OverBudget {
+        /// The wasm file.
+        file: String,
+        /// Its gzipped size.
+        gzipped: usize,
+        /// The budget.
+        budget: usize,
+    },
     #[error("the {app} build is not installable: {source}")]
     App {
         /// Which app.

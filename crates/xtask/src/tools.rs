@@ -39,7 +39,21 @@ pub struct Toolchain {
     pub chromedriver: PathBuf,
     /// Cargo's target folder for every build the xtask starts (see [`cargo_target_dir`]).
     pub cargo_target_dir: PathBuf,
+    /// The nightly toolchain the apps' release wasm is built with ([`SIZE_NIGHTLY`]), or
+    /// `None` when it could not be installed (the apps then build on stable, larger).
+    pub size_nightly: Option<&'static str>,
 }
+
+/// The nightly toolchain that builds the apps' release wasm with the standard library
+/// rebuilt for size (`-Zbuild-std`, `-Cpanic=immediate-abort`, no panic locations, no
+/// `Debug` formatting): about 50 KB gzipped off the wallet. Pinned, so that every machine
+/// builds the same bundle; only `rust-src` is needed (no prebuilt wasm standard library).
+/// See docs/DECISIONS.md (bundle size).
+pub const SIZE_NIGHTLY: &str = "nightly-2026-05-20";
+
+/// The flags [`SIZE_NIGHTLY`] builds the apps' wasm with (the `getrandom` backend from
+/// `.cargo/config.toml` is repeated: this variable replaces that list).
+pub const SIZE_RUSTFLAGS: &str = "--cfg getrandom_backend=\"wasm_js\" -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` if set; under CI (`CI=true`) a folder that
 /// outlives the fresh clone CI builds in (`~/.cache/ops-wallet/target`), so a second run on
@@ -63,8 +77,11 @@ pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
         chromium: PathBuf::from(CHROMIUM),
         chromedriver: PathBuf::from(CHROMEDRIVER),
         cargo_target_dir: cargo_target_dir(root),
+        size_nightly: None,
     };
+    let mut toolchain = toolchain;
     if matches!(need, Need::Build | Need::Test) {
+        toolchain.size_nightly = ensure_size_nightly(&toolchain);
         ensure_wasm_target(&toolchain)?;
         ensure_trunk(&toolchain)?;
         ensure_wasm_bindgen(root, &toolchain)?;
@@ -131,6 +148,49 @@ fn project_path(root: &Path) -> OsString {
 
 fn ok(tool: &str, version: &str) {
     println!("    ok: {tool} {version}");
+}
+
+/// [`SIZE_NIGHTLY`] with `rust-src`, installed when missing. A machine where rustup cannot
+/// install it still builds the apps, on stable and larger, and says so.
+fn ensure_size_nightly(toolchain: &Toolchain) -> Option<&'static str> {
+    let has_source = || {
+        probe(
+            "rustup",
+            ["run", SIZE_NIGHTLY, "rustc", "--print", "sysroot"],
+            &toolchain.path_env,
+        )
+        .is_some_and(|sysroot| {
+            Path::new(&sysroot)
+                .join("lib/rustlib/src/rust/library/Cargo.lock")
+                .exists()
+        })
+    };
+    if has_source() {
+        ok("rust toolchain for the apps' wasm", SIZE_NIGHTLY);
+        return Some(SIZE_NIGHTLY);
+    }
+    let installed = run(
+        "installing the pinned nightly Rust with its source (rustup, under a minute), to build the apps' wasm small",
+        Command::new("rustup")
+            .args([
+                "toolchain",
+                "install",
+                SIZE_NIGHTLY,
+                "--profile",
+                "minimal",
+                "--component",
+                "rust-src",
+            ])
+            .env("PATH", &toolchain.path_env),
+        "rustup could not install it; the apps are built on stable instead.",
+    );
+    if installed.is_ok() && has_source() {
+        return Some(SIZE_NIGHTLY);
+    }
+    println!(
+        "    note: {SIZE_NIGHTLY} is not available, so the apps' wasm is built on stable (about 50 KB gzipped larger); `rustup toolchain install {SIZE_NIGHTLY} --profile minimal --component rust-src` fixes it"
+    );
+    None
 }
 
 fn ensure_wasm_target(toolchain: &Toolchain) -> Result<(), XtaskError> {

@@ -125,7 +125,7 @@ impl Commit<'_> {
         request_all("getAll", &req)
             .await?
             .iter()
-            .map(|r| records::decode(CLAIMS, r))
+            .map(|r| records::decode_packed(CLAIMS, r))
             .collect()
     }
 
@@ -134,7 +134,7 @@ impl Commit<'_> {
             Write::Note(w) => self.note(w).await,
             Write::Saga(SagaWrite::Put { record, expected }) => self.saga(record, expected).await,
             Write::Trust(TrustWrite::SetBundle(b)) => {
-                let r = records::keyed_json(TRUST, "id", BUNDLE_ID.into(), &b)?;
+                let r = records::keyed_packed(TRUST, "id", BUNDLE_ID.into(), &b)?;
                 Ok(self.put(TRUST, &r).await?)
             }
             Write::Trust(TrustWrite::PutCrl {
@@ -153,17 +153,17 @@ impl Commit<'_> {
                 Ok(())
             }
             Write::History(HistoryWrite::Put(e)) => {
-                let r = records::keyed_json(HISTORY, "saga", saga_key(&e.saga), &e)?;
+                let r = records::keyed_packed(HISTORY, "saga", saga_key(&e.saga), &e)?;
                 Ok(self.put(HISTORY, &r).await?)
             }
             Write::Settings(SettingsWrite::SetIdentity(i)) => {
-                let r = records::keyed_json(SETTINGS, "id", IDENTITY_ID.into(), &i)?;
+                let r = records::keyed_packed(SETTINGS, "id", IDENTITY_ID.into(), &i)?;
                 Ok(self.put(SETTINGS, &r).await?)
             }
             Write::Settings(SettingsWrite::SetSettings(s)) => self.put_settings(&s).await,
             Write::Settings(SettingsWrite::SetLastSync(t)) => {
                 let mut s: Settings = match self.get(SETTINGS, &SETTINGS_ID.into()).await? {
-                    Some(r) => records::decode(SETTINGS, &r)?,
+                    Some(r) => records::decode_packed(SETTINGS, &r)?,
                     None => Settings::default(),
                 };
                 if s.last_sync.is_none_or(|held| held < t) {
@@ -176,18 +176,18 @@ impl Commit<'_> {
     }
 
     async fn put_settings(&self, s: &Settings) -> Result<(), StoreError> {
-        let r = records::keyed_json(SETTINGS, "id", SETTINGS_ID.into(), s)?;
+        let r = records::keyed_packed(SETTINGS, "id", SETTINGS_ID.into(), s)?;
         Ok(self.put(SETTINGS, &r).await?)
     }
 
     async fn saga(&self, record: SagaRecord, expected: Option<u64>) -> Result<(), StoreError> {
         let key = saga_key(&record.id);
         let found = match self.get(SAGAS, &key).await? {
-            Some(r) => Some(records::decode::<SagaRecord>(SAGAS, &r)?.version),
+            Some(r) => Some(records::decode_packed::<SagaRecord>(SAGAS, &r)?.version),
             None => None,
         };
         ops_wallet_engine::store::check_saga_version(&record, expected, found)?;
-        let r = records::keyed_json(SAGAS, "id", key, &record)?;
+        let r = records::keyed_packed(SAGAS, "id", key, &record)?;
         Ok(self.put(SAGAS, &r).await?)
     }
 
@@ -196,7 +196,7 @@ impl Commit<'_> {
             NoteWrite::PutNote(n) => {
                 let key = note_key(&n.id);
                 if self.get(NOTES, &key).await?.is_none() {
-                    let r = records::keyed_json(NOTES, "id", key, &n)?;
+                    let r = records::keyed_packed(NOTES, "id", key, &n)?;
                     self.put(NOTES, &r).await?;
                 }
                 Ok(())
@@ -235,7 +235,7 @@ impl Commit<'_> {
     async fn claim(&self, c: Claim) -> Result<(), StoreError> {
         let key = note_key(&c.note);
         let note: WalletNote = match self.get(NOTES, &key).await? {
-            Some(r) => records::decode(NOTES, &r)?,
+            Some(r) => records::decode_packed(NOTES, &r)?,
             None => return Err(StoreError::UnknownNote(c.note)),
         };
         if c.from >= c.to || c.to > note.value {

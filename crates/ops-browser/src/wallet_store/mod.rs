@@ -146,13 +146,21 @@ impl IdbWalletStore {
         Ok(if v.is_undefined() { None } else { Some(v) })
     }
 
-    async fn all_json<T: serde::de::DeserializeOwned>(
+    async fn all_packed<T: serde::de::DeserializeOwned>(
         &self,
         store: &'static str,
     ) -> Result<Vec<T>, StoreError> {
+        self.all_decoded(store, records::decode_packed).await
+    }
+
+    async fn all_decoded<T>(
+        &self,
+        store: &'static str,
+        decode: fn(&'static str, &JsValue) -> Result<T, IdbError>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         for r in self.all(store).await? {
-            out.push(records::decode(store, &r)?);
+            out.push(decode(store, &r)?);
         }
         Ok(out)
     }
@@ -165,13 +173,22 @@ impl IdbWalletStore {
         Ok(out)
     }
 
-    async fn one_json<T: serde::de::DeserializeOwned>(
+    async fn one_packed<T: serde::de::DeserializeOwned>(
         &self,
         store: &'static str,
         key: &JsValue,
     ) -> Result<Option<T>, StoreError> {
+        self.one_decoded(store, key, records::decode_packed).await
+    }
+
+    async fn one_decoded<T>(
+        &self,
+        store: &'static str,
+        key: &JsValue,
+        decode: fn(&'static str, &JsValue) -> Result<T, IdbError>,
+    ) -> Result<Option<T>, StoreError> {
         match self.one(store, key).await? {
-            Some(r) => Ok(Some(records::decode(store, &r)?)),
+            Some(r) => Ok(Some(decode(store, &r)?)),
             None => Ok(None),
         }
     }
@@ -189,11 +206,11 @@ impl Drop for IdbWalletStore {
 impl NoteStore for IdbWalletStore {
     async fn notes(&self) -> Result<Vec<WalletNote>, StoreError> {
         // Keys are the ids in hex: key order is id order.
-        self.all_json(NOTES).await
+        self.all_packed(NOTES).await
     }
 
     async fn claims(&self) -> Result<Vec<Claim>, StoreError> {
-        self.all_json(CLAIMS).await
+        self.all_packed(CLAIMS).await
     }
 
     async fn received_spends(&self) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -207,20 +224,21 @@ impl NoteStore for IdbWalletStore {
 
 impl SagaStore for IdbWalletStore {
     async fn saga(&self, id: &SagaId) -> Result<Option<SagaRecord>, StoreError> {
-        self.one_json(SAGAS, &records::saga_key(id)).await
+        self.one_decoded(SAGAS, &records::saga_key(id), records::decode_packed)
+            .await
     }
 
     async fn sagas(&self) -> Result<Vec<SagaRecord>, StoreError> {
         // IDB orders text keys by UTF-16 code units; the trait orders by `SagaId`.
-        let mut v: Vec<SagaRecord> = self.all_json(SAGAS).await?;
-        v.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut v: Vec<SagaRecord> = self.all_decoded(SAGAS, records::decode_packed).await?;
+        ops_core::order::sort_stable_by(&mut v, |a, b| a.id.cmp(&b.id));
         Ok(v)
     }
 }
 
 impl TrustStore for IdbWalletStore {
     async fn trust_bundle(&self) -> Result<Option<TrustBundle>, StoreError> {
-        self.one_json(TRUST, &BUNDLE_ID.into()).await
+        self.one_packed(TRUST, &BUNDLE_ID.into()).await
     }
 
     async fn crls(&self) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -230,20 +248,22 @@ impl TrustStore for IdbWalletStore {
 
 impl HistoryStore for IdbWalletStore {
     async fn history(&self) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut v: Vec<HistoryEntry> = self.all_json(HISTORY).await?;
-        v.sort_by(|a, b| (a.created, &a.saga).cmp(&(b.created, &b.saga)));
+        let mut v: Vec<HistoryEntry> = self.all_packed(HISTORY).await?;
+        ops_core::order::sort_stable_by(&mut v, |a, b| {
+            (a.created, &a.saga).cmp(&(b.created, &b.saga))
+        });
         Ok(v)
     }
 }
 
 impl SettingsStore for IdbWalletStore {
     async fn identity(&self) -> Result<Option<Identity>, StoreError> {
-        self.one_json(SETTINGS, &IDENTITY_ID.into()).await
+        self.one_packed(SETTINGS, &IDENTITY_ID.into()).await
     }
 
     async fn settings(&self) -> Result<Settings, StoreError> {
         Ok(self
-            .one_json(SETTINGS, &SETTINGS_ID.into())
+            .one_packed(SETTINGS, &SETTINGS_ID.into())
             .await?
             .unwrap_or_default())
     }

@@ -1,25 +1,29 @@
 //! The database layout: its name, its version, and what `onupgradeneeded` creates.
 //!
-//! Version 1 (every record is a plain object: key fields, plus `v` holding the engine's
-//! serde record as a JSON string, or canonical bytes as a `Uint8Array`):
+//! Version 2 (every record is a plain object: key fields, plus `v` holding the engine's
+//! serde record packed with postcard, or canonical bytes, as a `Uint8Array`):
 //!
 //! | object store | key path | indexes | record |
 //! |---|---|---|---|
-//! | `notes` | `id` (note id, hex) | | `WalletNote` JSON |
-//! | `claims` | `[note, from]` (hex, `from` as 20 decimal digits) | `saga`, `note` | `Claim` JSON |
+//! | `notes` | `id` (note id, hex) | | `WalletNote` packed |
+//! | `claims` | `[note, from]` (hex, `from` as 20 decimal digits) | `saga`, `note` | `Claim` packed |
 //! | `spends` | `id` (SHA-256 of the bytes, hex) | | received spend bytes |
 //! | `fraud` | `id` (SHA-256 of the bytes, hex) | | fraud proof bytes |
-//! | `sagas` | `id` (saga id) | | `SagaRecord` JSON |
-//! | `trust` | `id` (`"bundle"`) | | `TrustBundle` JSON |
+//! | `sagas` | `id` (saga id) | | `SagaRecord` packed (postcard) |
+//! | `trust` | `id` (`"bundle"`) | | `TrustBundle` packed |
 //! | `crls` | `issuer` (hex) | | CRL bytes, `number` as decimal text |
-//! | `history` | `saga` | | `HistoryEntry` JSON |
-//! | `settings` | `id` (`"identity"`, `"settings"`) | | `Identity` / `Settings` JSON |
+//! | `history` | `saga` | | `HistoryEntry` packed |
+//! | `settings` | `id` (`"identity"`, `"settings"`) | | `Identity` / `Settings` packed |
 //!
 //! Numbers that are keys or compared (`from`, CRL numbers) are decimal text, not JS
 //! numbers, so every `u64` survives exactly. A later version adds a branch to
 //! `upgrade` for `old_version < N`; the browser runs it in the `versionchange`
 //! transaction, all or nothing, and other tabs close their connection when asked
 //! (`onversionchange`) and must reload.
+//!
+//! Version 1 (before 2026-12-01, never released) kept records as JSON text. Its data was
+//! test data only, so the upgrade to 2 empties every store rather than carrying a JSON
+//! decoder for every record type in the bundle.
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
@@ -28,7 +32,7 @@ use web_sys::{IdbDatabase, IdbObjectStoreParameters};
 /// The database the wallet uses.
 pub const DB_NAME: &str = "ops-wallet";
 /// The schema version `upgrade` brings a database to.
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 
 /// Notes by id.
 pub(crate) const NOTES: &str = "notes";
@@ -61,7 +65,13 @@ pub const STORES: [&str; 9] = [
 /// Brings the database from `old_version` to [`DB_VERSION`]; runs inside the
 /// `versionchange` transaction (a thrown error aborts it and the open fails).
 pub(crate) fn upgrade(db: &IdbDatabase, old_version: f64) -> Result<(), JsValue> {
-    if old_version < 1.0 {
+    if (1.0..2.0).contains(&old_version) {
+        // Pre-release test data (see the module docs): start empty.
+        for name in STORES {
+            db.delete_object_store(name)?;
+        }
+    }
+    if old_version < 2.0 {
         for (name, key) in [
             (NOTES, "id"),
             (SPENDS, "id"),

@@ -242,7 +242,7 @@ impl Payment {
             .filter(|c| self.referenced_by(&refs, c))
             .map(|c| (c.id(), c))
             .collect();
-        v.sort_by_key(|(id, _)| *id); // stable: the first copy of an id stays first
+        crate::order::sort_stable_by_key(&mut v, |(id, _)| *id); // stable: the first copy of an id stays first
         v.dedup_by_key(|(id, _)| *id);
         v.into_iter().map(|(_, c)| c).collect()
     }

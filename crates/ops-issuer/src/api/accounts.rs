@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use ops_api::SignUpRequest;
 use ops_core::msg::MAX_LABEL_LEN;
 use ops_core::{CertBody, Certificate, Limits, PublicKey, Role};
 use serde::Deserialize;
@@ -19,13 +20,6 @@ use crate::store::NewDevice;
 /// Largest value a device may hold at once, unless the request asks for less.
 pub const DEFAULT_MAX_OUTSTANDING: u64 = 100_000;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignUp {
-    #[serde(default)]
-    name: Option<String>,
-}
-
 /// `POST /api/v1/accounts`: a self-service demo account with the starting balance, and
 /// its access token (shown once; only its SHA-256 is stored).
 /// Limited per client address and globally per hour and day (429 with `Retry-After`).
@@ -35,8 +29,8 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     state.settings.abuse.signup(&client)?;
-    let req: SignUp = if body.is_empty() {
-        SignUp { name: None }
+    let req: SignUpRequest = if body.is_empty() {
+        SignUpRequest::default()
     } else {
         parse_json(&body)?
     };

@@ -7,12 +7,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ops_api::{LoginChallengeRequest, LoginRequest};
 use ops_core::ids::{sha256, to_hex};
 use ops_core::provider::RingProvider;
 use ops_core::registration::{RegistrationPolicy, verify_login_assertion};
 use ops_core::webauthn::RawAssertion;
 use ops_core::{Certificate, PublicKey};
-use serde::Deserialize;
 
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
 use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json};
@@ -24,13 +24,6 @@ fn refused(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "login_refused", message)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginChallenge {
-    /// The credential id (base64url) returned at registration.
-    credential_id: String,
-}
-
 /// `POST /api/v1/login/challenge`. Limited per client address (429 with `Retry-After`).
 pub async fn challenge(
     State(state): State<AppState>,
@@ -38,7 +31,7 @@ pub async fn challenge(
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     state.settings.abuse.challenge(&client)?;
-    let req: LoginChallenge = parse_json(&body)?;
+    let req: LoginChallengeRequest = parse_json(&body)?;
     let (device, _, _) = state
         .store
         .device_by_credential(req.credential_id.trim())
@@ -70,23 +63,12 @@ pub async fn challenge(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Login {
-    challenge_id: String,
-    credential_id: String,
-    authenticator_data: String,
-    client_data_json: String,
-    /// DER signature, base64url.
-    signature: String,
-}
-
 /// `POST /api/v1/login`: answers with a bearer session token.
 pub async fn login(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let req: Login = parse_json(&body)?;
+    let req: LoginRequest = parse_json(&body)?;
     let ad = b64url("authenticator_data", &req.authenticator_data)?;
     let cdj = b64url("client_data_json", &req.client_data_json)?;
     let sig = b64url("signature", &req.signature)?;

@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ops_api::{RegistrationChallengeRequest, RegistrationRequest};
 use ops_core::provider::RingProvider;
 use ops_core::registration::{RegistrationError, verify_registration};
 use ops_core::webauthn::{WebAuthnError, flags};
-use serde::Deserialize;
 
 use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certified_name, certify_device};
 use super::auth::authorize_account;
@@ -47,12 +47,6 @@ pub(super) fn random<const N: usize>() -> Result<[u8; N], ApiError> {
     Ok(b)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChallengeRequest {
-    account_id: i64,
-}
-
 /// `POST /api/v1/registrations/challenge`: a fresh challenge for `account_id` and the
 /// parameters `navigator.credentials.create` needs. Needs the account's token, a passkey
 /// session of one of its devices, or the admin token (as reading the account does);
@@ -64,7 +58,7 @@ pub async fn challenge(
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     state.settings.abuse.challenge(&client)?;
-    let req: ChallengeRequest = parse_json(&body)?;
+    let req: RegistrationChallengeRequest = parse_json(&body)?;
     authorize_account(
         &state,
         &headers,
@@ -98,18 +92,6 @@ pub async fn challenge(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Registration {
-    challenge_id: String,
-    /// `response.clientDataJSON`, base64url.
-    client_data_json: String,
-    /// `response.attestationObject`, base64url.
-    attestation_object: String,
-    #[serde(default)]
-    name: Option<String>,
-}
-
 /// `POST /api/v1/registrations`: verifies the attestation and answers with the device
 /// certificate and its chain. The certificate carries no name (self-service names are not
 /// checked by the FI); a requested `name` is answered back as `self_declared_name`. A
@@ -120,7 +102,7 @@ pub async fn register(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let req: Registration = parse_json(&body)?;
+    let req: RegistrationRequest = parse_json(&body)?;
     // A self-service registration never gets a name into the certificate: payers see a
     // certificate's name as checked by the FI, and nobody checked this one. It is
     // answered back as the device's self-declared name (same bounds), for the app to

@@ -609,21 +609,22 @@ pub async fn passkey_login(
             json!({"credential_id": credential}),
         )
         .await;
-    let a = auth.assert(&b64.decode(c["challenge"].as_str().unwrap()).unwrap());
+    // Both answers are read through the shared API types, as the apps read them.
+    let c: ops_api::LoginChallenge = serde_json::from_value(c).unwrap();
+    let a = auth.assert(&b64.decode(&c.challenge).unwrap());
+    let request = ops_api::LoginRequest {
+        challenge_id: c.challenge_id,
+        credential_id: credential.to_owned(),
+        authenticator_data: b64.encode(&a.authenticator_data),
+        client_data_json: b64.encode(&a.client_data_json),
+        signature: b64.encode(&a.signature_der),
+    };
     let (status, v) = s
-        .post(
-            "/api/v1/login",
-            json!({
-                "challenge_id": c["challenge_id"],
-                "credential_id": credential,
-                "authenticator_data": b64.encode(&a.authenticator_data),
-                "client_data_json": b64.encode(&a.client_data_json),
-                "signature": b64.encode(&a.signature_der),
-            }),
-        )
+        .post("/api/v1/login", serde_json::to_value(request).unwrap())
         .await;
     assert_eq!(status, 200, "{v}");
-    v["token"].as_str().unwrap().to_owned()
+    let session: ops_api::Session = serde_json::from_value(v).unwrap();
+    session.token
 }
 
 /// A `none`-attestation registration response from the soft authenticator with `seed`,

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 
 use ops_core::ids::NoteId;
 use ops_core::msg::payment::MAX_CHAINS;
+use ops_core::order::sort_stable_by_key;
 use ops_core::wallet::Piece;
 
 use crate::saga::{ReceiveState, SagaRecord, SagaState, deposit};
@@ -134,14 +135,18 @@ pub fn choose(ranges: &[Range], max_note: u64, now: u64, policy: &RefreshPolicy)
         .copied()
         .filter(|r| r.expires < soon)
         .collect();
-    expiring.sort_by_key(|r| (r.expires, r.value(), r.piece.note, r.piece.from));
+    sort_stable_by_key(&mut expiring, |r| {
+        (r.expires, r.value(), r.piece.note, r.piece.from)
+    });
     expiring.truncate(MAX_RETURNED);
     let mut rest: Vec<&Range> = renewable
         .iter()
         .copied()
         .filter(|r| !expiring.contains(r))
         .collect();
-    rest.sort_by_key(|r| (r.value(), r.expires, r.piece.note, r.piece.from));
+    sort_stable_by_key(&mut rest, |r| {
+        (r.value(), r.expires, r.piece.note, r.piece.from)
+    });
     let e = expiring.len();
     let e_sum: u64 = expiring.iter().map(|r| r.value()).sum();
     let after = |k: usize, sum: u64| n - e - k + notes_for(sum, max_note);
