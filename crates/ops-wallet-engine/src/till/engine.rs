@@ -490,7 +490,9 @@ impl<'s, S: TillStore> TillEngine<'s, S> {
                 .filter(|e| e.status.uploadable())
                 .collect();
             // Pending before disputed, each oldest first (the queue is by acceptance time).
-            waiting.sort_by_key(|e| !matches!(e.status, super::types::DepositStatus::Pending));
+            ops_core::order::sort_stable_by_key(&mut waiting, |e| {
+                !matches!(e.status, super::types::DepositStatus::Pending)
+            });
             let mut chosen = Vec::new();
             let mut size = 0usize;
             for e in waiting {

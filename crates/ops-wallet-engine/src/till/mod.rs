@@ -68,3 +68,6 @@ mod report_tests;
 
 #[cfg(test)]
 mod latency_tests;
+
+#[cfg(test)]
+mod record_tests;

@@ -255,7 +255,7 @@ pub fn csv(
         ];
         rows.push((d.at, 1, join(&fields)));
     }
-    rows.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    ops_core::order::sort_stable_by(&mut rows, |a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     let mut out = String::from(CSV_HEADER);
     out.push_str("\r\n");
     for (_, _, r) in rows {
@@ -333,9 +333,9 @@ pub fn export(
         .iter()
         .filter(|p| period.contains(p.accepted_at))
         .collect();
-    ps.sort_by_key(|p| (p.accepted_at, p.id));
+    ops_core::order::sort_stable_by_key(&mut ps, |p| (p.accepted_at, p.id));
     let mut ds: Vec<&Decline> = declines.iter().filter(|d| period.contains(d.at)).collect();
-    ds.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    ops_core::order::sort_stable_by(&mut ds, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     Export {
         report: report(period, payments, declines, queue),
         payments: ps

@@ -240,7 +240,7 @@ impl PaymentStore for TillMemoryStore {
             .filter(|p| from <= p.accepted_at && p.accepted_at < to)
             .cloned()
             .collect();
-        v.sort_by_key(|a| (a.accepted_at, a.id));
+        ops_core::order::sort_stable_by_key(&mut v, |a| (a.accepted_at, a.id));
         Ok(v)
     }
 
@@ -280,7 +280,7 @@ impl PaymentStore for TillMemoryStore {
 impl QueueStore for TillMemoryStore {
     async fn queue(&self) -> Result<Vec<QueueEntry>, TillStoreError> {
         let mut v: Vec<QueueEntry> = self.state.borrow().queue.values().cloned().collect();
-        v.sort_by_key(|a| (a.accepted_at, a.payment));
+        ops_core::order::sort_stable_by_key(&mut v, |a| (a.accepted_at, a.payment));
         Ok(v)
     }
 
@@ -297,7 +297,7 @@ impl QueueStore for TillMemoryStore {
             .filter(|e| e.status.awaits())
             .cloned()
             .collect();
-        v.sort_by_key(|a| (a.accepted_at, a.payment));
+        ops_core::order::sort_stable_by_key(&mut v, |a| (a.accepted_at, a.payment));
         Ok(v)
     }
 }
@@ -312,7 +312,7 @@ impl DeclineStore for TillMemoryStore {
             .filter(|d| from <= d.at && d.at < to)
             .cloned()
             .collect();
-        v.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        ops_core::order::sort_stable_by(&mut v, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         Ok(v)
     }
 
