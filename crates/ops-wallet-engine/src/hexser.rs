@@ -38,3 +38,26 @@ pub mod list {
             .collect()
     }
 }
+
+/// An optional byte string as hex or `null`.
+pub mod option {
+    use super::*;
+
+    /// Writes `v` as hex, or `null`.
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&ops_core::ids::to_hex(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads hex or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(s) => ops_core::ids::from_hex(&s)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("invalid hex")),
+            None => Ok(None),
+        }
+    }
+}

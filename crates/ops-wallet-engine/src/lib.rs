@@ -1,6 +1,8 @@
-//! The OPS wallet's UI-free engine: every flow that moves value (pay, receive, fund,
-//! defund, deposit, refresh) as a persisted saga, start-up recovery, storage traits with an
-//! in-memory store, and the home screen's figures.
+//! The UI-free engine of both OPS apps. For the wallet: every flow that moves value (pay,
+//! receive, fund, defund, deposit, refresh) as a persisted saga, start-up recovery,
+//! storage traits with an in-memory store, and the home screen's figures. For the POS
+//! terminal: the [`till`] module tree (sales decided offline, receipts, the deposit queue,
+//! reports) on the same building blocks, with its own store traits and sagas.
 //!
 //! No I/O and no clock: time comes in as `now` (Unix seconds), randomness as keys and
 //! nonces chosen by the app, and every effect goes out as a [`saga::Command`] that the app
@@ -21,6 +23,7 @@ pub mod saga;
 pub mod snapshot;
 pub mod store;
 pub mod summary;
+pub mod till;
 pub mod types;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! and `now`.
 
 use ops_core::crl_store::CrlStore;
+use ops_core::ids::CertId;
 use ops_core::ledger::RangeLedger;
 use ops_core::msg::crl::Crl;
 use ops_core::verify::{Policy, Verifier};
@@ -11,7 +12,7 @@ use ops_core::{Certificate, P256Provider, Spend};
 
 use crate::error::EngineError;
 use crate::store::WalletStore;
-use crate::types::{Claim, Identity};
+use crate::types::{Claim, Identity, TrustBundle};
 
 /// The device's decoded identity.
 #[derive(Debug, Clone)]
@@ -33,6 +34,50 @@ pub struct Trust {
     pub fis: Vec<Certificate>,
     /// The root's verification policy.
     pub policy: Policy,
+}
+
+impl Trust {
+    /// Decodes a stored bundle (the root's policy comes with it). The error describes the
+    /// damaged record.
+    pub fn decode(bundle: &TrustBundle) -> Result<Self, String> {
+        let root = decode_cert(&bundle.root, "root certificate")?;
+        let fis = bundle
+            .fis
+            .iter()
+            .map(|f| decode_cert(f, "FI certificate"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            policy: Policy::from_root(&root),
+            root,
+            fis,
+        })
+    }
+
+    /// The certificate of a CRL issuer this bundle trusts: the root or one of its FIs.
+    pub fn crl_issuer(&self, issuer: &CertId) -> Option<&Certificate> {
+        core::iter::once(&self.root)
+            .chain(self.fis.iter())
+            .find(|c| c.id() == *issuer)
+    }
+
+    /// The newest CRL per issuer among `stored` (canonical bytes), each verified against
+    /// its issuer in this bundle. A stored CRL was verified before it was stored; one that
+    /// no longer verifies, or whose issuer left the bundle, is skipped rather than trusted.
+    /// The error describes a record that does not decode.
+    pub fn crl_store(&self, stored: Vec<Vec<u8>>) -> Result<CrlStore, String> {
+        let mut crls = CrlStore::new();
+        for b in stored {
+            let crl = Crl::from_bytes(&b).map_err(|e| format!("CRL: {e}"))?;
+            if let Some(issuer) = self.crl_issuer(&crl.body.issuer) {
+                let _ = crls.insert(crl, issuer, &P256Provider);
+            }
+        }
+        Ok(crls)
+    }
+}
+
+fn decode_cert(bytes: &[u8], what: &str) -> Result<Certificate, String> {
+    Certificate::from_bytes(bytes).map_err(|e| format!("{what}: {e}"))
 }
 
 /// The store's contents, decoded.
@@ -78,36 +123,15 @@ impl Snapshot {
             None => None,
         };
         let trust = match store.trust_bundle().await? {
-            Some(b) => {
-                let root = cert(&b.root, "root certificate")?;
-                let fis = b
-                    .fis
-                    .iter()
-                    .map(|f| cert(f, "FI certificate"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Some(Trust {
-                    policy: Policy::from_root(&root),
-                    root,
-                    fis,
-                })
-            }
+            Some(b) => Some(Trust::decode(&b).map_err(EngineError::Corrupt)?),
             None => None,
         };
-        let mut crls = CrlStore::new();
-        if let Some(t) = &trust {
-            for b in store.crls().await? {
-                let crl =
-                    Crl::from_bytes(&b).map_err(|e| EngineError::Corrupt(format!("CRL: {e}")))?;
-                let issuer = core::iter::once(&t.root)
-                    .chain(t.fis.iter())
-                    .find(|c| c.id() == crl.body.issuer);
-                if let Some(issuer) = issuer {
-                    // A stored CRL was verified before it was stored; one that no longer
-                    // verifies is skipped rather than trusted.
-                    let _ = crls.insert(crl, issuer, &P256Provider);
-                }
-            }
-        }
+        let crls = match &trust {
+            Some(t) => t
+                .crl_store(store.crls().await?)
+                .map_err(EngineError::Corrupt)?,
+            None => CrlStore::new(),
+        };
         Ok(Self {
             notes,
             claims,

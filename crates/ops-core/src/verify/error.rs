@@ -8,8 +8,11 @@ use crate::sig::SignatureError;
 
 /// A failed verification rule. The number in each message is the rule's number in
 /// `docs/PROTOCOL.md` §6.
+///
+/// Deliberately not `#[non_exhaustive]`: the apps map every rule to what a cashier or a
+/// payer is told (`ops_wallet_engine::till::DeclineReason::from_verify`) with an
+/// exhaustive match, so a new rule cannot compile until it has words.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
 pub enum VerifyError {
     /// V1.
     #[error("V1 request already used: a request is single-use; show a new one")]
