@@ -11,6 +11,7 @@ pub mod devices;
 pub mod error;
 pub mod fund;
 pub mod onboarding;
+pub mod terminals;
 pub mod trust;
 
 pub use deposit::{
@@ -27,6 +28,10 @@ pub use onboarding::{
     AccountCreated, LoginChallenge, LoginChallengeRequest, LoginRequest, Registered,
     RegistrationChallenge, RegistrationChallengeRequest, RegistrationRequest, Session,
     SignUpRequest,
+};
+pub use terminals::{
+    MerchantRequest, MerchantResponse, TERMINAL_PROOF_PREFIX, TerminalChallenge,
+    TerminalChallengeRequest, TerminalRegistered, TerminalRegistration,
 };
 pub use trust::{CrlResponse, TrustBundle};
 
@@ -54,6 +59,15 @@ pub mod paths {
     pub const LOGIN_CHALLENGE: &str = "/api/v1/login/challenge";
     /// `POST`: open a passkey session.
     pub const LOGIN: &str = "/api/v1/login";
+    /// `POST`: a challenge for registering a merchant's terminal.
+    pub const TERMINAL_CHALLENGE: &str = "/api/v1/terminals/challenge";
+    /// `POST`: register a merchant's terminal key.
+    pub const TERMINALS: &str = "/api/v1/terminals";
+
+    /// `POST` (admin): the certified merchant name of account `account_id`.
+    pub fn merchant(account_id: i64) -> String {
+        format!("{ACCOUNTS}/{account_id}/merchant")
+    }
 
     /// `GET`: the devices of account `account_id`.
     pub fn account_devices(account_id: i64) -> String {

@@ -12,6 +12,7 @@ mod fund;
 mod held;
 pub(crate) mod login;
 mod ratelimit;
+mod terminals;
 mod webauthn;
 
 pub use abuse::{AbuseGuard, AbuseLimits, ClientAddr};
@@ -299,6 +300,9 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
             "/v1/accounts/{id}/devices/{device}/revoke",
             post(devices::revoke),
         )
+        .route("/v1/accounts/{id}/merchant", post(terminals::set_merchant))
+        .route("/v1/terminals/challenge", post(terminals::challenge))
+        .route("/v1/terminals", post(terminals::register))
         .route("/v1/devices", post(accounts::register_device))
         .route("/v1/registrations/challenge", post(webauthn::challenge))
         .route("/v1/registrations", post(webauthn::register))

@@ -382,6 +382,30 @@ impl Store {
         .transpose()
     }
 
+    /// The certified merchant name of account `id`: `None` if there is no such account,
+    /// `Some(None)` if it is not a merchant.
+    pub async fn merchant_name(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
+        let row = sqlx::query("SELECT merchant_name FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
+    }
+
+    /// Sets (or, with `None`, clears) the certified merchant name of account `id`; `false`
+    /// if there is no such account.
+    pub async fn set_merchant_name(&self, id: i64, name: Option<&str>) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE accounts SET merchant_name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+
     /// The next free device certificate serial (device serials start at 1000).
     pub async fn next_device_serial(&self) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT CAST(COALESCE(MAX(serial), 999) AS BIGINT) FROM devices")
