@@ -5,11 +5,13 @@
 //! persistent storage ([`storage`]), connectivity ([`connectivity`]), and the small Leptos
 //! components that show them ([`ui`]), WebAuthn ([`webauthn`]), and the wallet engine's
 //! IndexedDB store ([`wallet_store`]), which stores what the engine decides without
-//! knowing what a payment is.
+//! knowing what a payment is, and a POS terminal's non-extractable WebCrypto key
+//! ([`terminal_key`]).
 
 pub mod connectivity;
 pub mod service_worker;
 pub mod storage;
+pub mod terminal_key;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod ui;

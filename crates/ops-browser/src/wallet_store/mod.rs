@@ -16,6 +16,8 @@ mod apply;
 pub mod error;
 mod records;
 mod request;
+
+pub(crate) use request::request as request_future;
 pub mod schema;
 
 use std::cell::Cell;
