@@ -202,6 +202,10 @@ pub fn http_get_status(port: u16, path: &str) -> Option<u16> {
 /// ChromeDriver plus one headless Chromium session.
 pub struct Browser {
     driver_process: Child,
+    /// `TMPDIR` of ChromeDriver and its Chromium: Chromium's profile and scratch folders
+    /// (about 85 MB each) go here and are deleted with the browser, even when a test kills
+    /// Chromium, which then cannot clean up after itself.
+    scratch: PathBuf,
     /// The WebDriver session.
     pub driver: WebDriver,
 }
@@ -218,8 +222,15 @@ impl Browser {
         extra_flags: &[&str],
     ) -> Result<Self, HarnessError> {
         let port = free_port()?;
+        let scratch =
+            std::env::temp_dir().join(format!("ops-e2e-browser-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&scratch).map_err(|source| HarnessError::Io {
+            what: format!("create {}", scratch.display()),
+            source,
+        })?;
         let mut driver_process = Command::new(&settings.chromedriver)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &scratch)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
@@ -235,6 +246,7 @@ impl Browser {
         .await;
         if let Err(error) = ready {
             let _ = driver_process.kill();
+            let _ = std::fs::remove_dir_all(&scratch);
             return Err(error);
         }
         let mut caps = DesiredCapabilities::chrome();
@@ -246,12 +258,14 @@ impl Browser {
             Ok(driver) => driver,
             Err(error) => {
                 let _ = driver_process.kill();
+                let _ = std::fs::remove_dir_all(&scratch);
                 return Err(error.into());
             }
         };
         driver.set_script_timeout(Duration::from_secs(30)).await?;
         Ok(Self {
             driver_process,
+            scratch,
             driver,
         })
     }
@@ -346,6 +360,7 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver_process.kill();
         let _ = self.driver_process.wait();
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
 
