@@ -38,6 +38,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             .args(args)
             .env("PATH", &toolchain.path_env)
             .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);
+        tools::no_incremental_in_ci(&mut command);
         command
     };
     let with_packages = |base: &[&str], packages: &[&str]| {
