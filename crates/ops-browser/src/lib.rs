@@ -5,13 +5,14 @@
 //! persistent storage ([`storage`]), connectivity ([`connectivity`]), and the small Leptos
 //! components that show them ([`ui`]), WebAuthn ([`webauthn`]), and the wallet engine's
 //! IndexedDB store ([`wallet_store`]), which stores what the engine decides without
-//! knowing what a payment is.
+//! knowing what a payment is, and the POS till engine's IndexedDB store ([`till_store`]).
 
 pub mod connectivity;
 pub mod service_worker;
 pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod till_store;
 pub mod ui;
 pub mod wallet_store;
 pub mod webauthn;
