@@ -441,7 +441,7 @@ async fn a_commit_aborted_after_its_writes_leaves_nothing() {
     assert_eq!(contents(&reopened).await, empty);
     // A guard refusing the last write of a full batch: nothing either.
     for last in [
-        put(open("sale:2", 1), Some(0)),
+        put(open("sale:2", 0), None),
         accept(payment(3, 1), vec![entry(2, 5, 6, 99, 3)]),
         TillWrite::Queue(QueueWrite::Assign {
             payments: vec![pid(9)],
