@@ -5,8 +5,8 @@
 //! persistent storage ([`storage`]), connectivity ([`connectivity`]), and the small Leptos
 //! components that show them ([`ui`]), WebAuthn ([`webauthn`]), and the wallet engine's
 //! IndexedDB store ([`wallet_store`]), which stores what the engine decides without
-//! knowing what a payment is, and a POS terminal's non-extractable WebCrypto key
-//! ([`terminal_key`]).
+//! knowing what a payment is, the POS till engine's IndexedDB store ([`till_store`]), and
+//! a POS terminal's non-extractable WebCrypto key ([`terminal_key`]).
 
 pub mod connectivity;
 pub mod service_worker;
@@ -14,6 +14,7 @@ pub mod storage;
 pub mod terminal_key;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod till_store;
 pub mod ui;
 pub mod wallet_store;
 pub mod webauthn;

@@ -12,7 +12,7 @@ use web_sys::DomException;
 pub enum IdbError {
     /// No `window.indexedDB` (not in a page, or storage is disabled).
     #[error(
-        "this browser offers no IndexedDB here (storage disabled, or not in a page): open the wallet in a normal window of a current browser"
+        "this browser offers no IndexedDB here (storage disabled, or not in a page): open the app in a normal window of a current browser"
     )]
     Unsupported,
     /// A browser call or request failed; `name` is the DOMException name.
@@ -27,7 +27,7 @@ pub enum IdbError {
     },
     /// A stored record does not decode (written by another version, or damaged).
     #[error(
-        "the wallet database holds a `{store}` record this version cannot read ({detail}): update the app; if that does not help, restore from your FI"
+        "the app's database holds a `{store}` record this version cannot read ({detail}): update the app; if that does not help, restore from your FI"
     )]
     Corrupt {
         /// The object store.
@@ -48,17 +48,17 @@ pub enum IdbError {
 fn remedy(name: &str) -> &'static str {
     match name {
         "QuotaExceededError" => {
-            "the device is out of storage for the wallet; free some space, then retry"
+            "the device is out of storage for the app; free some space, then retry"
         }
         "InvalidStateError" => {
-            "the wallet database was closed (a newer version of the app opened it in another tab?); reload this page"
+            "the app's database was closed (a newer version of the app opened it in another tab?); reload this page"
         }
         "VersionError" => {
-            "the wallet database is from a newer version of the app; reload to update the app"
+            "the app's database is from a newer version of the app; reload to update the app"
         }
         "AbortError" => "the operation was aborted and wrote nothing; retry",
         "TransactionInactiveError" => "the commit timed out and wrote nothing; retry",
-        "NotFoundError" => "the wallet database lacks a part this version needs; reload the page",
+        "NotFoundError" => "the app's database lacks a part this version needs; reload the page",
         "DataError" | "DataCloneError" | "ConstraintError" => {
             "a record could not be stored; nothing was written; please report this"
         }

@@ -14,8 +14,8 @@
 
 mod apply;
 pub mod error;
-mod records;
-mod request;
+pub(crate) mod records;
+pub(crate) mod request;
 
 pub(crate) use request::request as request_future;
 pub mod schema;
@@ -58,7 +58,8 @@ impl core::fmt::Debug for IdbWalletStore {
     }
 }
 
-fn factory() -> Result<IdbFactory, IdbError> {
+/// The page's `indexedDB` (shared with the till's store).
+pub(crate) fn factory() -> Result<IdbFactory, IdbError> {
     crate::window()?
         .indexed_db()
         .ok()
