@@ -67,8 +67,11 @@ pub const STORES: [&str; 9] = [
 pub(crate) fn upgrade(db: &IdbDatabase, old_version: f64) -> Result<(), JsValue> {
     if (1.0..2.0).contains(&old_version) {
         // Pre-release test data (see the module docs): start empty.
+        let existing = db.object_store_names();
         for name in STORES {
-            db.delete_object_store(name)?;
+            if existing.contains(name) {
+                db.delete_object_store(name)?;
+            }
         }
     }
     if old_version < 2.0 {
