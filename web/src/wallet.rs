@@ -153,6 +153,7 @@ impl Wallet {
                 client_data_json: URL_SAFE_NO_PAD.encode(&credential.client_data_json),
                 attestation_object: URL_SAFE_NO_PAD.encode(&credential.attestation_object),
                 name: None,
+                terminal: false,
             },
             None,
         )

@@ -72,6 +72,10 @@ pub struct RegistrationRequest {
     /// A self-declared device name, answered back, never certified.
     #[serde(default)]
     pub name: Option<String>,
+    /// A merchant's POS terminal with an authenticator: its certificate carries the
+    /// account's certified merchant name (`409 not_a_merchant` if it has none).
+    #[serde(default)]
+    pub terminal: bool,
 }
 
 /// The answer: the device certificate and what the FI decided about the passkey (`201`).

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod suite;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -197,6 +198,61 @@ async fn proofs_and_challenges_are_checked(s: &Server) {
     assert_eq!(status, 404, "{v}");
 }
 
+/// A terminal with an authenticator registers a passkey marked `terminal`: its
+/// certificate carries the merchant's name; a wallet's passkey carries none; an account that
+/// is not a merchant cannot register a terminal passkey.
+async fn a_terminal_passkey_carries_the_merchant_name(s: &Server) {
+    let origin = format!("http://localhost:{}", s.port);
+    let register = async |token: &str, account: i64, seed: u64, terminal: bool| {
+        let (status, c) = s
+            .post_as(
+                token,
+                "/api/v1/registrations/challenge",
+                json!({"account_id": account}),
+            )
+            .await;
+        assert_eq!(status, 201, "{c}");
+        let challenge = URL_SAFE_NO_PAD
+            .decode(c["challenge"].as_str().unwrap())
+            .unwrap();
+        let (cdj, att) = suite::soft_registration(seed, "localhost", &origin, &challenge);
+        s.post(
+            "/api/v1/registrations",
+            json!({
+                "challenge_id": c["challenge_id"],
+                "client_data_json": URL_SAFE_NO_PAD.encode(&cdj),
+                "attestation_object": URL_SAFE_NO_PAD.encode(&att),
+                "terminal": terminal,
+            }),
+        )
+        .await
+    };
+    let name_of = |v: &Value| {
+        let cert = Certificate::from_bytes(&STANDARD.decode(v["cert"].as_str().unwrap()).unwrap())
+            .unwrap();
+        cert.body.name
+    };
+    let (shop, token) = s.sign_up_with_token("bakery").await;
+    let (status, v) = register(&token, shop, 41, true).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("not_a_merchant")),
+        "{v}"
+    );
+    s.admin_post(&merchant(shop), json!({"name": "Boulangerie Martin"}))
+        .await;
+    let (status, v) = register(&token, shop, 42, true).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(name_of(&v).as_deref(), Some("Boulangerie Martin"));
+    let (status, v) = register(&token, shop, 43, false).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        name_of(&v),
+        None,
+        "a wallet's passkey is never certified with a name"
+    );
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -226,4 +282,5 @@ macro_rules! on_both_engines {
 on_both_engines!(
     merchant_terminals_are_certified_with_the_checked_name,
     proofs_and_challenges_are_checked,
+    a_terminal_passkey_carries_the_merchant_name,
 );

@@ -57,7 +57,7 @@ pub async fn set_merchant(
 }
 
 /// The certified merchant name of account `id`, or why terminals cannot be registered.
-async fn merchant_name(state: &AppState, id: i64) -> Result<String, ApiError> {
+pub(super) async fn merchant_name(state: &AppState, id: i64) -> Result<String, ApiError> {
     match state.store.merchant_name(id).await? {
         None => Err(no_account()),
         Some(None) => Err(ApiError::new(

@@ -150,12 +150,18 @@ pub async fn register(
             "this credential is already registered; use the device certificate issued for it",
         ));
     }
+    // A merchant's terminal carries the name the operator checked; a wallet none.
+    let name = if req.terminal {
+        Some(super::terminals::merchant_name(&state, account_id).await?)
+    } else {
+        None
+    };
     let (status, Json(mut answer)) = certify_device(
         &state,
         NewCertificate {
             account_id,
             key: credential.public_key,
-            name: None,
+            name,
             max_outstanding,
             webauthn: Some(policy.webauthn_policy_for(&credential)),
             credential_id: Some(credential_id.clone()),
