@@ -11,7 +11,7 @@
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CryptoKey, IdbDatabase, IdbFactory, IdbTransactionMode, SubtleCrypto};
+use web_sys::{CryptoKey, IdbDatabase, IdbTransactionMode, SubtleCrypto};
 
 use crate::wallet_store::error::IdbError;
 
@@ -190,33 +190,14 @@ async fn generate() -> Result<JsValue, TerminalKeyError> {
     .map_err(crypto_error("generate"))
 }
 
-fn factory() -> Result<IdbFactory, IdbError> {
-    crate::window()
-        .map_err(|_| IdbError::Unsupported)?
-        .indexed_db()
-        .ok()
-        .flatten()
-        .ok_or(IdbError::Unsupported)
-}
-
 async fn open(name: &str) -> Result<IdbDatabase, IdbError> {
-    use wasm_bindgen::closure::Closure;
-    let req = factory()?
-        .open_with_u32(name, 1)
-        .map_err(IdbError::on("open"))?;
-    let during_upgrade = req.clone();
-    let upgrade = Closure::<dyn FnMut() -> Result<(), JsValue>>::new(move || {
-        let db: IdbDatabase = during_upgrade.result()?.dyn_into()?;
+    crate::wallet_store::open_database(name, 1, |db, _| {
         if !db.object_store_names().contains(STORE) {
             db.create_object_store(STORE)?;
         }
         Ok(())
-    });
-    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-    let opened = crate::wallet_store::request_future("open", &req).await;
-    req.set_onupgradeneeded(None);
-    drop(upgrade);
-    opened?.dyn_into().map_err(|v| IdbError::js("open", &v))
+    })
+    .await
 }
 
 async fn get(db: &IdbDatabase) -> Result<Option<JsValue>, IdbError> {

@@ -34,13 +34,13 @@ use ops_wallet_engine::till::types::{
 use ops_wallet_engine::types::{SagaId, TrustBundle};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbDatabase, IdbKeyRange, IdbVersionChangeEvent};
+use web_sys::{IdbDatabase, IdbKeyRange};
 
 pub use error::IdbError;
 pub use schema::{DB_NAME, DB_VERSION};
 
-use crate::wallet_store::factory;
 use crate::wallet_store::request::{request, request_all};
+use crate::wallet_store::{factory, open_database};
 use records::{
     BUNDLE_ID, CRL_PREFIX, IDENTITY_ID, LAST_ONLINE_ID, decode_bytes, decode_packed, num_key,
     payment_key, saga_id_key,
@@ -88,21 +88,7 @@ impl IdbTillStore {
     /// Opens (creating or upgrading to [`DB_VERSION`]) the database `name`. Waits while
     /// an older connection in another tab has not closed yet (`blocked`).
     pub async fn open(name: &str) -> Result<Self, IdbError> {
-        let req = factory()?
-            .open_with_u32(name, DB_VERSION)
-            .map_err(IdbError::on("open"))?;
-        let during_upgrade = req.clone();
-        let upgrade = Closure::<dyn FnMut(IdbVersionChangeEvent) -> Result<(), JsValue>>::new(
-            move |event: IdbVersionChangeEvent| {
-                let db: IdbDatabase = during_upgrade.result()?.dyn_into()?;
-                schema::upgrade(&db, event.old_version())
-            },
-        );
-        req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-        let opened = request("open", &req).await;
-        req.set_onupgradeneeded(None);
-        drop(upgrade);
-        let db: IdbDatabase = opened?.dyn_into().map_err(|v| IdbError::js("open", &v))?;
+        let db = open_database(name, DB_VERSION, schema::upgrade).await?;
         let to_close = db.clone();
         let on_version_change = Closure::<dyn FnMut()>::new(move || to_close.close());
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));

@@ -17,7 +17,7 @@ pub mod error;
 pub(crate) mod records;
 pub(crate) mod request;
 
-pub(crate) use request::request as request_future;
+pub(crate) use request::{open_database, request as request_future};
 pub mod schema;
 
 use std::cell::Cell;
@@ -30,7 +30,7 @@ use ops_wallet_engine::store::{
 use ops_wallet_engine::types::{Claim, HistoryEntry, Identity, SagaId, Settings, TrustBundle};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbDatabase, IdbFactory, IdbVersionChangeEvent};
+use web_sys::{IdbDatabase, IdbFactory};
 
 pub use error::IdbError;
 pub use schema::{DB_NAME, DB_VERSION};
@@ -76,21 +76,7 @@ impl IdbWalletStore {
     /// Opens (creating or upgrading to [`DB_VERSION`]) the database `name`. Waits while
     /// an older connection in another tab has not closed yet (`blocked`).
     pub async fn open(name: &str) -> Result<Self, IdbError> {
-        let req = factory()?
-            .open_with_u32(name, DB_VERSION)
-            .map_err(IdbError::on("open"))?;
-        let during_upgrade = req.clone();
-        let upgrade = Closure::<dyn FnMut(IdbVersionChangeEvent) -> Result<(), JsValue>>::new(
-            move |event: IdbVersionChangeEvent| {
-                let db: IdbDatabase = during_upgrade.result()?.dyn_into()?;
-                schema::upgrade(&db, event.old_version())
-            },
-        );
-        req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-        let opened = request("open", &req).await;
-        req.set_onupgradeneeded(None);
-        drop(upgrade);
-        let db: IdbDatabase = opened?.dyn_into().map_err(|v| IdbError::js("open", &v))?;
+        let db = open_database(name, DB_VERSION, schema::upgrade).await?;
         let to_close = db.clone();
         let on_version_change = Closure::<dyn FnMut()>::new(move || to_close.close());
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));

@@ -77,3 +77,32 @@ impl Completion {
         }
     }
 }
+
+/// Opens database `name` at `version`, running `upgrade(db, old_version)` inside the
+/// `versionchange` transaction when it is new or older (a returned error aborts the
+/// upgrade and the open fails). Waits while an older connection in another tab has not
+/// closed yet (`blocked`). Shared by every database of the apps.
+pub(crate) async fn open_database(
+    name: &str,
+    version: u32,
+    upgrade: impl Fn(&web_sys::IdbDatabase, f64) -> Result<(), JsValue> + 'static,
+) -> Result<web_sys::IdbDatabase, IdbError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let req = super::factory()?
+        .open_with_u32(name, version)
+        .map_err(IdbError::on("open"))?;
+    let during_upgrade = req.clone();
+    let on_upgrade =
+        Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent) -> Result<(), JsValue>>::new(
+            move |event: web_sys::IdbVersionChangeEvent| {
+                let db: web_sys::IdbDatabase = during_upgrade.result()?.dyn_into()?;
+                upgrade(&db, event.old_version())
+            },
+        );
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let opened = request("open", &req).await;
+    req.set_onupgradeneeded(None);
+    drop(on_upgrade);
+    opened?.dyn_into().map_err(|v| IdbError::js("open", &v))
+}
