@@ -4,7 +4,6 @@
 
 pub mod amounts;
 pub mod app;
-pub mod fi;
 pub mod history;
 pub mod home;
 pub mod pay;
@@ -12,7 +11,8 @@ pub mod receive;
 pub mod screens;
 pub mod session;
 pub mod settings;
-pub mod transfer;
 pub mod wallet;
 
 pub use app::App;
+pub use ops_browser::fi;
+pub use ops_transport_web::transfer;

@@ -744,18 +744,7 @@ fn shown(commands: &[Command], what: Shown) -> Option<Vec<u8>> {
     })
 }
 
-/// A request or payment as text to copy between devices or apps (base45, the QR code's
-/// alphanumeric alphabet).
-pub fn to_text(bytes: &[u8]) -> String {
-    ops_transport::base45::encode(bytes)
-}
-
-/// Bytes from pasted text; an error that says what to do.
-pub fn from_text(text: &str) -> Result<Vec<u8>, String> {
-    ops_transport::base45::decode(text.trim()).map_err(|_| {
-        "this text is not a request or payment from a wallet or shop; copy it again whole".into()
-    })
-}
+pub use ops_transport_web::transfer::{from_text, to_text};
 
 /// What the payer confirms: amount, currency, and who asks (as certified or self-declared).
 pub fn describe_request(bytes: &[u8]) -> Result<String, String> {

@@ -6,9 +6,11 @@
 //! components that show them ([`ui`]), WebAuthn ([`webauthn`]), and the wallet engine's
 //! IndexedDB store ([`wallet_store`]), which stores what the engine decides without
 //! knowing what a payment is, the POS till engine's IndexedDB store ([`till_store`]), and
-//! a POS terminal's non-extractable WebCrypto key ([`terminal_key`]).
+//! a POS terminal's non-extractable WebCrypto key ([`terminal_key`]), and the HTTP client
+//! both apps use to talk to their FI ([`fi`]).
 
 pub mod connectivity;
+pub mod fi;
 pub mod service_worker;
 pub mod storage;
 pub mod terminal_key;

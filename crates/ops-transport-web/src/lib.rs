@@ -13,6 +13,9 @@
 //! - [`views`]: the single interface the apps use — [`views::SendMessageView`] and
 //!   [`views::ReceiveMessageView`], with QR or NFC behind them.
 //!
+//! - [`transfer`]: what both apps put on screen to take a message in (camera, NFC, text,
+//!   file: [`transfer::MessageIn`]) and to give one out ([`transfer::MessageOut`]).
+//!
 //! The formats and limits live in the `ops-transport` crate (no I/O).
 
 pub mod canvas;
@@ -22,6 +25,7 @@ pub mod nfc;
 pub mod player;
 pub mod scan_logic;
 pub mod scanner;
+pub mod transfer;
 pub mod views;
 pub mod worker_decoder;
 

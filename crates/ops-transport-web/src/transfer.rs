@@ -6,13 +6,14 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ops_transport::{Message, MessageKind, Preset, SendOptions, TransportKind};
-use ops_transport_web::nfc;
-use ops_transport_web::scanner::QrScanner;
-use ops_transport_web::views::{ReceiveMessageView, SendMessageView};
+use crate::nfc;
+use crate::scanner::QrScanner;
+use crate::views::{ReceiveMessageView, SendMessageView};
 use wasm_bindgen::JsCast;
 
-/// The QR decoder worker's loader, shipped next to the wallet (see `index.html`) and
-/// precached by its service worker.
+/// The QR decoder worker's loader, shipped next to each app (the wallet's `index.html`
+/// builds it; `cargo xtask build` copies it beside the POS) and precached by its service
+/// worker.
 pub const QR_WORKER: &str = "ops-qr-worker_loader.js";
 
 /// Where incoming bytes come from.
@@ -54,11 +55,23 @@ pub fn sources() -> Vec<Source> {
     list
 }
 
+/// A message's bytes as the text a person copies (base45, the QR alphabet).
+pub fn to_text(bytes: &[u8]) -> String {
+    ops_transport::base45::encode(bytes)
+}
+
+/// Bytes from pasted text; an error that says what to do.
+pub fn from_text(text: &str) -> Result<Vec<u8>, String> {
+    ops_transport::base45::decode(text.trim()).map_err(|_| {
+        "this text is not a request, payment or receipt from a wallet or shop; copy it again whole".into()
+    })
+}
+
 /// Bytes from what a person pasted or a file held: the base45 text the wallet writes, or
 /// the raw message bytes.
 pub fn bytes_from_file_or_text(content: &[u8]) -> Result<Vec<u8>, String> {
     match std::str::from_utf8(content) {
-        Ok(text) if !text.trim().is_empty() => crate::wallet::from_text(text),
+        Ok(text) if !text.trim().is_empty() => from_text(text),
         Ok(_) => Err("this is empty: copy the text again whole, or open the file again".into()),
         Err(_) => Ok(content.to_vec()),
     }
@@ -165,7 +178,7 @@ pub fn MessageOut(
     file_name: &'static str,
 ) -> impl IntoView {
     let message = Message::new(kind, bytes.clone());
-    let text = crate::wallet::to_text(&bytes);
+    let text = to_text(&bytes);
     let nfc_on = RwSignal::new(false);
     let copied = RwSignal::new(None::<&'static str>);
     let copy_text = text.clone();
@@ -231,7 +244,7 @@ mod tests {
     #[test]
     fn text_and_raw_files_give_the_same_bytes_and_empty_text_says_what_to_do() {
         let body = vec![0x82, 0x01, 0xff, 0x00];
-        let text = crate::wallet::to_text(&body);
+        let text = to_text(&body);
         assert_eq!(bytes_from_file_or_text(text.as_bytes()), Ok(body.clone()));
         assert_eq!(
             bytes_from_file_or_text(format!("  {text}\n").as_bytes()),

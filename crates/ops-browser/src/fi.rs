@@ -1,5 +1,5 @@
-//! The wallet's HTTP client to its FI (the origin that served the app), speaking the
-//! `ops-api` contract.
+//! The apps' HTTP client to their FI (the origin that served the app), speaking the
+//! `ops-api` contract: the wallet and the POS terminal share it.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
