@@ -1,136 +1,212 @@
-//! The POS components.
+//! The POS root: the terminal and what the screens show of it (by context), and which
+//! page is on screen.
 
-use crate::keypad::{AmountEntry, DEMO_CURRENCY, Key, Outcome, format_amount};
-use leptos::ev::keydown;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use ops_browser::ui::Shell;
 
-/// Largest amount the terminal accepts until its FI certificate sets one.
-const MAX_MINOR: u64 = 9_999_999;
-const MAX_LABEL: &str = "€99,999.99";
+use crate::office::{BackOffice, Unlock};
+use crate::sale::Sale;
+use crate::screens::{self, SaleScreen};
+use crate::settings::{self, PosSettings};
+use crate::setup::SetUp;
+use crate::terminal::{Terminal, TerminalInfo};
 
-/// What the terminal is doing.
+/// What the POS shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// The merchant types the amount.
-    Entering,
-    /// The amount is fixed; the customer is asked to pay it.
-    Requesting(u64),
+pub enum Page {
+    /// Selling (keypad, request, decision).
+    Sale,
+    /// The PIN is asked before the back office.
+    Unlock,
+    /// The back office: deposits, reports, settings.
+    Office(Office),
 }
 
-/// Turns an error's text into a sentence for the screen: capital first letter, full stop.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
+/// A back-office page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Office {
+    /// The deposit queue and the sync.
+    Deposits,
+    /// Totals and exports.
+    Reports,
+    /// Request lifetime, PIN, kiosk mode, who the terminal is.
+    Settings,
+}
+
+/// The terminal and what the screens show of it, provided by context.
+#[derive(Clone, Copy)]
+pub struct PosState {
+    terminal: RwSignal<Option<Rc<Terminal>>, LocalStorage>,
+    /// The storage is open (whether or not the terminal is set up).
+    pub ready: RwSignal<bool>,
+    /// Who the terminal is, once set up.
+    pub info: RwSignal<Option<TerminalInfo>>,
+    /// The sale on screen.
+    pub sale: RwSignal<SaleScreen>,
+    /// The status line.
+    pub status: RwSignal<String>,
+    /// The last outcome or error, in plain words.
+    pub message: RwSignal<Option<String>>,
+    /// A flow is running (buttons disabled).
+    pub busy: RwSignal<bool>,
+    /// The page on screen.
+    pub page: RwSignal<Page>,
+    /// The terminal's settings.
+    pub settings: RwSignal<PosSettings>,
+}
+
+impl PosState {
+    fn new() -> Self {
+        let state = Self {
+            terminal: RwSignal::new_local(None),
+            ready: RwSignal::new(false),
+            info: RwSignal::new(None),
+            sale: RwSignal::new(SaleScreen::Keypad),
+            status: RwSignal::new(String::new()),
+            message: RwSignal::new(None),
+            busy: RwSignal::new(false),
+            page: RwSignal::new(Page::Sale),
+            settings: RwSignal::new(settings::load()),
+        };
+        spawn_local(async move {
+            match Terminal::open().await {
+                Ok(t) => {
+                    let t = Rc::new(t);
+                    state.terminal.set(Some(Rc::clone(&t)));
+                    state.refresh(&t).await;
+                    state
+                        .sale
+                        .set(screens::sale_screen(t.open_sale().await.as_ref()));
+                    if !t.recovered().is_empty() {
+                        state.message.set(Some(t.recovered().join(" ")));
+                    }
+                    state.ready.set(true);
+                }
+                Err(e) => state.message.set(Some(e)),
+            }
+        });
+        state
+    }
+
+    /// The terminal, once its storage is open.
+    pub fn terminal(self) -> Option<Rc<Terminal>> {
+        self.terminal.get_untracked()
+    }
+
+    /// Reads who the terminal is and the status line again.
+    pub async fn refresh(self, t: &Terminal) {
+        self.info.set(t.info().await);
+        match t.status().await {
+            Ok(s) => self.status.set(screens::status_words(&s)),
+            Err(_) => self.status.set(String::new()),
+        }
+    }
+
+    /// The currency of the terminal's FI.
+    pub fn currency(self) -> String {
+        self.info
+            .get_untracked()
+            .map_or_else(|| "EUR".into(), |i| i.currency)
+    }
+
+    /// Runs a flow that says in its own words how it went, then refreshes the status.
+    pub fn run<F, Fut>(self, flow: F)
+    where
+        F: FnOnce(Rc<Terminal>) -> Fut + 'static,
+        Fut: Future<Output = Result<Option<String>, String>> + 'static,
+    {
+        let Some(t) = self.terminal() else {
+            self.message.set(Some(
+                "The terminal is still opening its storage; try again in a moment.".into(),
+            ));
+            return;
+        };
+        let flow: Pin<Box<dyn Future<Output = Result<Option<String>, String>>>> =
+            Box::pin(flow(Rc::clone(&t)));
+        self.busy.set(true);
+        self.message.set(None);
+        spawn_local(async move {
+            let outcome = flow.await;
+            self.refresh(&t).await;
+            self.message.set(match outcome {
+                Ok(said) => said,
+                Err(e) => Some(crate::sentence(&e)),
+            });
+            self.busy.set(false);
+        });
+    }
+
+    /// Stores the settings and shows them.
+    pub fn save_settings(self, next: PosSettings) {
+        if !settings::save(&next) {
+            self.message.set(Some(
+                "This browser did not keep the settings (private mode?); they last until the page closes.".into(),
+            ));
+        }
+        self.settings.set(next);
+    }
+}
+
+/// Deposits every minute while the page is open and the browser is online, when no sale
+/// is being decided; a sync that cannot reach the bank changes nothing.
+fn background_sync(state: PosState) {
+    let tick = move || {
+        let online = web_sys::window().is_some_and(|w| w.navigator().on_line());
+        if !online || state.busy.get_untracked() || state.info.get_untracked().is_none() {
+            return;
+        }
+        if let Some(t) = state.terminal() {
+            spawn_local(async move {
+                let synced = t.sync().await;
+                if synced.uploads > 0 || !synced.notices.is_empty() {
+                    state.refresh(&t).await;
+                }
+                if !synced.notices.is_empty() {
+                    state.message.set(Some(synced.notices.join(" ")));
+                }
+            });
+        }
+    };
+    if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(60)) {
+        on_cleanup(move || handle.clear());
     }
 }
 
 /// The whole POS app.
 #[component]
 pub fn App() -> impl IntoView {
-    let entry = RwSignal::new(AmountEntry::new(MAX_MINOR, MAX_LABEL));
-    let mode = RwSignal::new(Mode::Entering);
-    let message = RwSignal::new(None::<String>);
-
-    let press = move |key: Key| {
-        if mode.get_untracked() != Mode::Entering {
-            if key == Key::Clear {
-                mode.set(Mode::Entering);
-            }
-            return;
-        }
-        let mut next = entry.get_untracked();
-        match next.press(key) {
-            Ok(Outcome::Edited) => {
-                entry.set(next);
-                message.set(None);
-            }
-            Ok(Outcome::Charge(minor)) => {
-                mode.set(Mode::Requesting(minor));
-                message.set(None);
-            }
-            Err(error) => message.set(Some(sentence(&error.to_string()))),
-        }
+    let state = PosState::new();
+    provide_context(state);
+    background_sync(state);
+    Effect::new(move |_| crate::kiosk::guard_navigation(state.settings.get().kiosk));
+    let title = move || match state.info.get() {
+        Some(i) => format!("{} · point of sale", i.merchant),
+        None => "Point of sale".into(),
     };
-
-    let handle = window_event_listener(keydown, move |event| {
-        if event.ctrl_key() || event.meta_key() || event.alt_key() {
-            return;
-        }
-        if let Some(key) = Key::from_keyboard(&event.key()) {
-            // Enter on a focused button is that button's click, not a second key press.
-            let on_button = event
-                .target()
-                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
-                .is_some_and(|el| el.tag_name() == "BUTTON");
-            if on_button && matches!(event.key().as_str(), "Enter" | " ") {
-                return;
-            }
-            event.prevent_default();
-            press(key);
-        }
-    });
-    on_cleanup(move || handle.remove());
-
-    let amount_text = move || format_amount(entry.get().minor(), DEMO_CURRENCY);
-
     view! {
-        <Shell test_id="pos-app" class="pos" title="Point of sale">
-            <main class="pos-main">
-                <section class="display" aria-label="Amount">
-                    <p class="currency">{DEMO_CURRENCY.code}</p>
-                    <output class="amount" data-testid="amount" aria-live="polite">{amount_text}</output>
-                    <p class="message" role="alert" data-testid="keypad-message">{move || message.get()}</p>
-                </section>
-                {move || match mode.get() {
-                    Mode::Entering => view! { <Keypad press/> }.into_any(),
-                    Mode::Requesting(minor) => view! {
-                        <Requesting minor on_cancel=move || press(Key::Clear)/>
-                    }.into_any(),
+        <Shell test_id="pos-app" class="pos" title=title>
+            <main class="pos-main" data-testid="pos-main">
+                {move || {
+                    if !state.ready.get() {
+                        return view! { <p class="opening" data-testid="opening">"Opening the terminal…"</p> }.into_any();
+                    }
+                    if state.info.get().is_none() {
+                        return view! { <SetUp/> }.into_any();
+                    }
+                    match state.page.get() {
+                        Page::Sale => view! { <Sale/> }.into_any(),
+                        Page::Unlock => view! { <Unlock/> }.into_any(),
+                        Page::Office(page) => view! { <BackOffice page/> }.into_any(),
+                    }
                 }}
+                <p class="message" role="status" aria-live="polite" data-testid="message">{move || state.message.get()}</p>
             </main>
+            <p class="status-line" data-testid="status-line">{move || state.status.get()}</p>
         </Shell>
-    }
-}
-
-/// The digit keys and the charge button.
-#[component]
-fn Keypad(press: impl Fn(Key) + Copy + Send + Sync + 'static) -> impl IntoView {
-    let digit = move |d: u8| {
-        view! {
-            <button type="button" class="key" data-testid=format!("key-{d}") on:click=move |_| press(Key::Digit(d))>
-                {d.to_string()}
-            </button>
-        }
-    };
-    view! {
-        <section class="keypad" aria-label="Keypad">
-            <div class="keys">
-                {[7u8, 8, 9, 4, 5, 6, 1, 2, 3].into_iter().map(digit).collect_view()}
-                <button type="button" class="key" data-testid="key-00" on:click=move |_| press(Key::DoubleZero)>"00"</button>
-                {digit(0)}
-                <button type="button" class="key" data-testid="key-back" aria-label="Delete last digit" aria-keyshortcuts="Backspace" on:click=move |_| press(Key::Backspace)>"⌫"</button>
-            </div>
-            <div class="keys-side">
-                <button type="button" class="key clear" data-testid="key-clear" aria-keyshortcuts="Escape" on:click=move |_| press(Key::Clear)>"Clear"</button>
-                <button type="button" class="key charge" data-testid="key-charge" aria-keyshortcuts="Enter" on:click=move |_| press(Key::Charge)>"Charge"</button>
-            </div>
-        </section>
-    }
-}
-
-/// The amount is fixed; the terminal waits for the customer's wallet.
-#[component]
-fn Requesting(minor: u64, on_cancel: impl Fn() + Send + Sync + 'static) -> impl IntoView {
-    view! {
-        <section class="requesting" data-testid="requesting" aria-live="polite">
-            <p class="big">{format!("Ask the customer to pay {}", format_amount(minor, DEMO_CURRENCY))}</p>
-            <p>"The customer's wallet pays this terminal directly. No network is needed."</p>
-            <button type="button" class="key clear" data-testid="cancel-request" aria-keyshortcuts="Escape" autofocus on:click=move |_| on_cancel()>
-                "Cancel"
-            </button>
-        </section>
     }
 }

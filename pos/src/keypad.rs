@@ -18,6 +18,55 @@ pub const DEMO_CURRENCY: Currency = Currency {
     minor_digits: 2,
 };
 
+/// The currencies the terminal knows by symbol; any other is shown with its code.
+const KNOWN: [Currency; 5] = [
+    DEMO_CURRENCY,
+    Currency {
+        code: "USD",
+        symbol: "$",
+        minor_digits: 2,
+    },
+    Currency {
+        code: "GBP",
+        symbol: "£",
+        minor_digits: 2,
+    },
+    Currency {
+        code: "CHF",
+        symbol: "CHF ",
+        minor_digits: 2,
+    },
+    Currency {
+        code: "JPY",
+        symbol: "¥",
+        minor_digits: 0,
+    },
+];
+
+/// The display rules of currency `code`, if the terminal knows it.
+pub fn currency(code: &str) -> Option<Currency> {
+    KNOWN.iter().copied().find(|c| c.code == code)
+}
+
+/// `minor` units of currency `code` for display: `€12.34`, or `12.34 SEK` for a
+/// currency without a known symbol.
+pub fn format_minor(minor: u64, code: &str) -> String {
+    match currency(code) {
+        Some(c) => format_amount(minor, c),
+        None => format!(
+            "{} {code}",
+            format_amount(
+                minor,
+                Currency {
+                    code: "",
+                    symbol: "",
+                    minor_digits: 2
+                }
+            )
+        ),
+    }
+}
+
 /// A key of the keypad, from a button or the physical keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -151,6 +200,13 @@ mod tests {
 
     fn entry() -> AmountEntry {
         AmountEntry::new(9_999_999, "€99,999.99")
+    }
+
+    #[test]
+    fn amounts_read_in_their_currency() {
+        assert_eq!(format_minor(123_456, "EUR"), "€1,234.56");
+        assert_eq!(format_minor(500, "JPY"), "¥500");
+        assert_eq!(format_minor(5, "SEK"), "0.05 SEK");
     }
 
     #[test]

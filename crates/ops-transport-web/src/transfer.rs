@@ -3,12 +3,12 @@
 //! or a file to share. The formats and the QR/NFC machinery live in `ops-transport` and
 //! `ops-transport-web`; these components only choose among them.
 
-use leptos::prelude::*;
-use leptos::task::spawn_local;
-use ops_transport::{Message, MessageKind, Preset, SendOptions, TransportKind};
 use crate::nfc;
 use crate::scanner::QrScanner;
 use crate::views::{ReceiveMessageView, SendMessageView};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ops_transport::{Message, MessageKind, Preset, SendOptions, TransportKind};
 use wasm_bindgen::JsCast;
 
 /// The QR decoder worker's loader, shipped next to each app (the wallet's `index.html`

@@ -52,6 +52,20 @@ pub fn build(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
     }
     copy_dir(&root.join("target/trunk/wallet"), &dist)?;
     copy_dir(&root.join("target/trunk/pos"), &dist.join("pos"))?;
+    // The POS scans with the wallet's QR worker: the same three files beside it, so its
+    // service worker precaches them and it decodes offline like the wallet.
+    for file in [
+        "ops-qr-worker.js",
+        "ops-qr-worker_bg.wasm",
+        "ops-qr-worker_loader.js",
+    ] {
+        std::fs::copy(dist.join(file), dist.join("pos").join(file)).map_err(|source| {
+            XtaskError::Io {
+                what: format!("copy the QR worker's {file} beside the POS"),
+                source,
+            }
+        })?;
+    }
     for app in ops_pwa::APPS {
         let finished = app.finish_build(&dist).map_err(|source| XtaskError::App {
             app: app.name,

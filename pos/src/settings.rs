@@ -1,0 +1,58 @@
+//! The terminal's settings on this device (localStorage): how long a request stays open,
+//! the merchant PIN, and whether kiosk mode is on.
+
+use crate::pin::PinLock;
+
+const KEY: &str = "ops-pos-settings";
+
+/// Shortest and longest request lifetime the settings offer, in seconds.
+pub const LIFETIMES: [u64; 5] = [60, 120, 300, 600, 1800];
+
+/// The terminal's settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PosSettings {
+    /// Seconds a payment request stays open.
+    pub request_lifetime: u64,
+    /// The merchant PIN, once set.
+    pub pin: Option<PinLock>,
+    /// Kiosk mode: full screen, navigation away asks first.
+    pub kiosk: bool,
+}
+
+impl Default for PosSettings {
+    fn default() -> Self {
+        Self {
+            request_lifetime: 300,
+            pin: None,
+            kiosk: true,
+        }
+    }
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// The stored settings, or the defaults.
+pub fn load() -> PosSettings {
+    storage()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Stores `settings`; `false` if the browser refused.
+pub fn save(settings: &PosSettings) -> bool {
+    let Ok(text) = serde_json::to_string(settings) else {
+        return false;
+    };
+    storage().is_some_and(|s| s.set_item(KEY, &text).is_ok())
+}
+
+/// "5 minutes", "1 minute", "30 minutes".
+pub fn lifetime_words(seconds: u64) -> String {
+    match seconds / 60 {
+        1 => "1 minute".into(),
+        m => format!("{m} minutes"),
+    }
+}

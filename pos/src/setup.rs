@@ -1,0 +1,74 @@
+//! Set-up, online and once: the merchant's account and token register this terminal's
+//! key with the FI, and the merchant chooses the PIN of the back office.
+
+use leptos::prelude::*;
+
+use crate::app::PosState;
+use crate::pin::PinLock;
+
+/// The set-up page, shown until the terminal is registered.
+#[component]
+pub fn SetUp() -> impl IntoView {
+    let state = expect_context::<PosState>();
+    let account = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let label = RwSignal::new(String::new());
+    let pin = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let register = move |_| {
+        let Ok(account_id) = account.get_untracked().trim().parse::<u64>() else {
+            state.message.set(Some(
+                "The account number is the digits your bank gave you; type it again.".into(),
+            ));
+            return;
+        };
+        let mut salt = [0u8; 16];
+        if getrandom::getrandom(&mut salt).is_err() {
+            state.message.set(Some(
+                "This browser gives no random numbers; use another browser.".into(),
+            ));
+            return;
+        }
+        let lock = match PinLock::new(&pin.get_untracked(), &again.get_untracked(), salt) {
+            Ok(l) => l,
+            Err(e) => {
+                state.message.set(Some(crate::sentence(&e.to_string())));
+                return;
+            }
+        };
+        let token = token.get_untracked();
+        let label = Some(label.get_untracked()).filter(|l| !l.trim().is_empty());
+        state.run(move |t| async move {
+            let merchant = t.set_up(account_id, &token, label).await?;
+            let mut settings = state.settings.get_untracked();
+            settings.pin = Some(lock);
+            state.save_settings(settings);
+            Ok(Some(format!(
+                "This terminal is registered: payers will see “{merchant}” as certified by your bank."
+            )))
+        });
+    };
+    view! {
+        <section class="setup" data-testid="setup">
+            <h2>"Set up this terminal"</h2>
+            <p>"Once, with the network: your bank certifies this terminal for your business. After that it takes payments with no network at all."</p>
+            <label for="setup-account">"Merchant account number"</label>
+            <input id="setup-account" data-testid="setup-account" inputmode="numeric" autocomplete="off"
+                prop:value=account on:input=move |ev| account.set(event_target_value(&ev))/>
+            <label for="setup-token">"Account token (from your bank)"</label>
+            <input id="setup-token" data-testid="setup-token" type="password" autocomplete="off"
+                prop:value=token on:input=move |ev| token.set(event_target_value(&ev))/>
+            <label for="setup-label">"Name of this terminal (optional, e.g. Till 2)"</label>
+            <input id="setup-label" data-testid="setup-label" maxlength="64" autocomplete="off"
+                prop:value=label on:input=move |ev| label.set(event_target_value(&ev))/>
+            <label for="setup-pin">"Merchant PIN for the back office (4 to 8 digits)"</label>
+            <input id="setup-pin" data-testid="setup-pin" type="password" inputmode="numeric" autocomplete="off"
+                prop:value=pin on:input=move |ev| pin.set(event_target_value(&ev))/>
+            <label for="setup-pin-again">"The same PIN again"</label>
+            <input id="setup-pin-again" data-testid="setup-pin-again" type="password" inputmode="numeric" autocomplete="off"
+                prop:value=again on:input=move |ev| again.set(event_target_value(&ev))/>
+            <button type="button" class="key charge" data-testid="setup-register"
+                disabled=move || state.busy.get() on:click=register>"Register this terminal"</button>
+        </section>
+    }
+}
