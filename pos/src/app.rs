@@ -79,9 +79,14 @@ impl PosState {
                     let t = Rc::new(t);
                     state.terminal.set(Some(Rc::clone(&t)));
                     state.refresh(&t).await;
-                    state
-                        .sale
-                        .set(screens::sale_screen(t.open_sale().await.as_ref()));
+                    let record = match t.open_sale().await {
+                        Some(r) => Some(r),
+                        None => match settings::remembered_sale() {
+                            Some(id) => t.sale(&id).await.ok(),
+                            None => None,
+                        },
+                    };
+                    state.sale.set(screens::sale_screen(record.as_ref()));
                     if !t.recovered().is_empty() {
                         state.message.set(Some(t.recovered().join(" ")));
                     }

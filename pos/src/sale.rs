@@ -60,6 +60,7 @@ fn Keypad() -> impl IntoView {
         let reference = Some(reference.get_untracked()).filter(|r| !r.trim().is_empty());
         state.run(move |t| async move {
             let (sale, request) = t.sell(minor, &currency, reference, lifetime).await?;
+            crate::settings::remember_sale(&sale);
             let _ = crate::kiosk::keep_awake().await;
             state.sale.set(screens::request_screen(&sale, &request));
             Ok(None)
@@ -237,6 +238,7 @@ fn Request(
         let sale = cancel_sale.clone();
         state.run(move |t| async move {
             t.cancel(&sale).await?;
+            crate::settings::forget_sale();
             crate::kiosk::release_wake_lock();
             state.sale.set(SaleScreen::Keypad);
             Ok(Some("Sale cancelled: nothing was charged.".into()))
@@ -245,7 +247,11 @@ fn Request(
     let amount_text = format_minor(amount, &currency);
     view! {
         <section class="request" data-testid="requesting" aria-live="polite">
-            <p class="big" data-testid="request-amount">{format!("Ask the customer to pay {amount_text}")}</p>
+            <div class="row request-head">
+                <p class="big" data-testid="request-amount">{format!("Ask the customer to pay {amount_text}")}</p>
+                <button type="button" class="key clear" data-testid="cancel-request" aria-keyshortcuts="Escape"
+                    disabled=move || state.busy.get() on:click=cancel>"Cancel sale"</button>
+            </div>
             {reference.map(|r| view! { <p data-testid="request-reference">"Reference: " {r}</p> })}
             <p class="hint" data-testid="time-left">"Request open for " {move || screens::time_left(expires, clock.get())}</p>
             <div class="request-legs">
@@ -259,8 +265,6 @@ fn Request(
                     <MessageIn kind=MessageKind::Payment on_bytes=on_payment on_error what="The customer's payment"/>
                 </div>
             </div>
-            <button type="button" class="key clear" data-testid="cancel-request" aria-keyshortcuts="Escape"
-                disabled=move || state.busy.get() on:click=cancel>"Cancel sale"</button>
         </section>
     }
 }
@@ -284,19 +288,28 @@ fn Approved(
     let state = expect_context::<PosState>();
     view! {
         <section class="decision approved" data-testid="approved" role="alert">
-            <p class="verdict">"✓ Approved"</p>
-            <p class="big" data-testid="approved-amount">{format_minor(approval.amount, &approval.currency)}</p>
-            <p>"At " {clock_words(approval.at)} " · payment " <strong data-testid="approved-id">{approval.short_id.clone()}</strong></p>
-            <p class="hint">"Stored on this terminal and queued for deposit."</p>
-            {match receipt {
-                Some(bytes) => view! {
-                    <h2>"Receipt: the customer's wallet scans it"</h2>
-                    <MessageOut kind=MessageKind::Receipt bytes preset=Preset::default() file_name="receipt.txt"/>
-                }.into_any(),
-                None => view! { <p class="hint" data-testid="receipt-pending">"Signing the receipt…"</p> }.into_any(),
-            }}
-            <button type="button" class="key charge" data-testid="new-sale" autofocus
-                on:click=move |_| state.sale.set(SaleScreen::Keypad)>"New sale"</button>
+            <div class="decision-body">
+                <div>
+                    <p class="verdict">"✓ Approved"</p>
+                    <p class="big" data-testid="approved-amount">{format_minor(approval.amount, &approval.currency)}</p>
+                    <p>"At " {clock_words(approval.at)} " · payment " <strong data-testid="approved-id">{approval.short_id.clone()}</strong></p>
+                    <p class="hint">"Stored on this terminal and queued for deposit."</p>
+                    <button type="button" class="key charge" data-testid="new-sale" autofocus
+                        on:click=move |_| {
+                            crate::settings::forget_sale();
+                            state.sale.set(SaleScreen::Keypad);
+                        }>"New sale"</button>
+                </div>
+                <div>
+                    {match receipt {
+                        Some(bytes) => view! {
+                            <h2>"Receipt: the customer's wallet scans it"</h2>
+                            <MessageOut kind=MessageKind::Receipt bytes preset=Preset::default() file_name="receipt.txt"/>
+                        }.into_any(),
+                        None => view! { <p class="hint" data-testid="receipt-pending">"Signing the receipt…"</p> }.into_any(),
+                    }}
+                </div>
+            </div>
         </section>
     }
 }
@@ -321,11 +334,13 @@ fn Declined(decline: ops_wallet_engine::till::Decline, open: Option<SagaId>) -> 
     let cancel = move |_| match cancel_sale.clone() {
         Some(sale) => state.run(move |t| async move {
             t.cancel(&sale).await?;
+            crate::settings::forget_sale();
             crate::kiosk::release_wake_lock();
             state.sale.set(SaleScreen::Keypad);
             Ok(Some("Sale cancelled: nothing was charged.".into()))
         }),
         None => {
+            crate::settings::forget_sale();
             crate::kiosk::release_wake_lock();
             state.sale.set(SaleScreen::Keypad);
         }

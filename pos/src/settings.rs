@@ -56,3 +56,26 @@ pub fn lifetime_words(seconds: u64) -> String {
         m => format!("{m} minutes"),
     }
 }
+
+const ON_SCREEN: &str = "ops-pos-sale-on-screen";
+
+/// Remembers the sale on screen, so a reload after its approval shows the approval
+/// again until the cashier starts a new sale (finished sales are not in recovery).
+pub fn remember_sale(id: &ops_wallet_engine::SagaId) {
+    if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(id)) {
+        let _ = s.set_item(ON_SCREEN, &text);
+    }
+}
+
+/// The cashier moved on: nothing to show again after a reload.
+pub fn forget_sale() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(ON_SCREEN);
+    }
+}
+
+/// The sale last on screen, if the cashier has not moved on.
+pub fn remembered_sale() -> Option<ops_wallet_engine::SagaId> {
+    let text = storage()?.get_item(ON_SCREEN).ok().flatten()?;
+    serde_json::from_str(&text).ok()
+}

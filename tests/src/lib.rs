@@ -4,6 +4,7 @@
 //! `cargo xtask test` sets the environment this harness reads (see [`Settings`]); the
 //! tests refuse to run without it instead of silently skipping.
 
+pub mod pages;
 pub mod webauthn;
 
 use serde_json::Value;
@@ -183,6 +184,48 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One plain HTTP/1.1 request with a JSON body on loopback, as an API client sends it
+/// (`Authorization: Bearer` when `bearer` is given); returns the status and the JSON
+/// answer (`Value::Null` when the body is not JSON).
+pub fn http_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&Value>,
+) -> Result<(u16, Value), HarnessError> {
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |source| HarnessError::Io { what, source }
+    };
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(io("connect to the issuer"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(io("set a read timeout"))?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(io("send the request"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(io("read the answer"))?;
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let json = text
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    Ok((status, json))
 }
 
 /// Status code of a plain HTTP/1.1 GET on loopback, or `None` if nothing answers.

@@ -11,55 +11,15 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
+use ops_e2e::pages::{
+    WAIT, attribute, blank_video, click, film, paste, read_qr_from_page, text, value, wait_text,
+};
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
-use ops_transport::sim::fake_camera_texts;
-use ops_transport::y4m::{VideoSpec, render};
-use ops_transport::{AnimatedDecoder, ScanStatus};
-use ops_transport::{Limits, Message, MessageKind, Preset};
+use ops_transport::MessageKind;
 use thirtyfour::prelude::*;
 
 const PHONE: (u32, u32) = (390, 844);
-const WAIT: Duration = Duration::from_secs(60);
-
-async fn text(browser: &Browser, id: &str) -> String {
-    match browser
-        .driver
-        .find(By::Css(format!("[data-testid=\"{id}\"]")))
-        .await
-    {
-        Ok(el) => el.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// Attribute `name` of element `id`, if both exist.
-async fn attribute(browser: &Browser, id: &str, name: &str) -> Option<String> {
-    browser
-        .run(&format!(
-            "const d = document.querySelector('[data-testid=\"{id}\"]'); return d ? d.getAttribute('{name}') : null;"
-        ))
-        .await
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-}
-
-/// Waits until element `id` reads `want`; on timeout names what it read and the message.
-async fn wait_text(browser: &Browser, id: &str, want: &str) -> Result<(), HarnessError> {
-    let outcome = wait_until(&format!("{id} to read {want:?}"), WAIT, async || {
-        text(browser, id).await == want
-    })
-    .await;
-    if outcome.is_err() {
-        panic!(
-            "{id} reads {:?}, message {:?}",
-            text(browser, id).await,
-            text(browser, "message").await
-        );
-    }
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_up_add_money_and_reload() -> Result<(), HarnessError> {
@@ -137,28 +97,6 @@ async fn set_up_add_money_and_reload() -> Result<(), HarnessError> {
     Ok(())
 }
 
-/// Sets a text field's value as a paste would (an `input` event the app listens to).
-async fn paste(browser: &Browser, id: &str, text: &str) -> Result<(), HarnessError> {
-    let script = format!(
-        "const el = document.querySelector('[data-testid=\\'{id}\\']'); el.value = {}; \
-         el.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;",
-        serde_json::Value::String(text.to_owned())
-    );
-    browser.run(&script).await?;
-    Ok(())
-}
-
-async fn value(browser: &Browser, id: &str) -> String {
-    browser
-        .run(&format!(
-            "const el = document.querySelector('[data-testid=\\'{id}\\']'); return el ? el.value : '';"
-        ))
-        .await
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 async fn set_up(browser: &Browser, origin: &str) -> Result<(), HarnessError> {
     browser
         .add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
@@ -170,11 +108,6 @@ async fn set_up(browser: &Browser, origin: &str) -> Result<(), HarnessError> {
         .click()
         .await?;
     wait_text(browser, "spendable", "0.00 EUR").await
-}
-
-async fn click(browser: &Browser, id: &str) -> Result<(), HarnessError> {
-    browser.wait_for_test_id(id, WAIT).await?.click().await?;
-    Ok(())
 }
 
 /// Waits for the screen's `data-stage` to be `want`; on timeout names the stage and message.
@@ -207,68 +140,6 @@ async fn wait_stage(browser: &Browser, want: &str) -> Result<(), HarnessError> {
         );
     }
     Ok(())
-}
-
-/// Writes the fake camera's video: the message's animated QR frames (every fourth
-/// dropped, as a camera misses frames).
-fn film(path: &std::path::Path, kind: MessageKind, body: &[u8]) {
-    let texts = fake_camera_texts(&Message::new(kind, body.to_vec()), Preset::DEFAULT)
-        .expect("frames of the message");
-    let video = render(&texts, VideoSpec::default()).expect("the y4m video");
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, video).expect("write the video");
-    std::fs::rename(&partial, path).expect("put the video in place");
-}
-
-/// One grey frame of the default video size (y4m, 4:2:0).
-fn blank_video() -> Vec<u8> {
-    let spec = VideoSpec::default();
-    let (w, h) = (spec.width & !1, spec.height & !1);
-    let mut v = format!(
-        "YUV4MPEG2 W{w} H{h} F{}:1 Ip A1:1 C420jpeg\nFRAME\n",
-        spec.fps.max(1)
-    )
-    .into_bytes();
-    v.extend(std::iter::repeat_n(spec.background, w * h));
-    v.extend(std::iter::repeat_n(128u8, w * h / 2));
-    v
-}
-
-/// Reads the animated QR code the page shows, frame by frame from its canvas, and
-/// decodes it natively (rqrr and the fountain decoder of `ops-transport`).
-async fn read_qr_from_page(browser: &Browser, kind: MessageKind) -> Vec<u8> {
-    let mut receiver = AnimatedDecoder::expecting(kind, Limits::DEFAULT);
-    let mut frames = 0;
-    for _ in 0..600 {
-        let grab = browser
-            .run(
-                "const c = document.querySelector('[data-testid=\"qr-canvas\"]'); if (!c || !c.width) return null; \
-                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = ''; \
-                 for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i + 1]); \
-                 return [c.width, c.height, btoa(s)];",
-            )
-            .await
-            .expect("read the canvas");
-        if let Some([w, h, luma]) = grab.as_array().map(Vec::as_slice) {
-            let luma = base64::engine::general_purpose::STANDARD
-                .decode(luma.as_str().unwrap_or_default())
-                .expect("luma from the page");
-            let (w, h) = (
-                w.as_u64().unwrap_or(0) as usize,
-                h.as_u64().unwrap_or(0) as usize,
-            );
-            if let Ok(texts) = ops_transport::qr::decode_luma(w, h, &luma) {
-                for t in texts {
-                    frames += 1;
-                    if let Ok(ScanStatus::Complete(message)) = receiver.receive(&t) {
-                        return message.body;
-                    }
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
-    panic!("the page's QR code did not decode ({frames} frames read)");
 }
 
 struct TwoWallets {

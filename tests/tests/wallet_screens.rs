@@ -7,44 +7,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
-use std::time::Duration;
-
+use ops_e2e::pages::{WAIT, audit, click_dom as click, text};
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
-use serde_json::Value;
-use thirtyfour::prelude::*;
 
 const PHONE: (u32, u32) = (390, 844);
-const WAIT: Duration = Duration::from_secs(60);
 
 /// A passkey the browser syncs (backup eligible and backed up).
 const SYNCED: AuthenticatorOptions = AuthenticatorOptions {
     backup_eligible: true,
     ..AuthenticatorOptions::PLATFORM
 };
-
-async fn text(browser: &Browser, id: &str) -> String {
-    match browser
-        .driver
-        .find(By::Css(format!("[data-testid=\"{id}\"]")))
-        .await
-    {
-        Ok(el) => el.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// Clicks element `id` through the DOM: after a screenshot the page runs under phone
-/// emulation, where WebDriver's pointer coordinates no longer match the layout.
-async fn click(browser: &Browser, id: &str) -> Result<(), HarnessError> {
-    browser.wait_for_test_id(id, WAIT).await?;
-    browser
-        .run(&format!(
-            "document.querySelector('[data-testid=\"{id}\"]').click(); return true;"
-        ))
-        .await?;
-    Ok(())
-}
 
 async fn wait_message(browser: &Browser, needle: &str) {
     let seen = wait_until(&format!("a message with {needle:?}"), WAIT, async || {
@@ -56,38 +29,6 @@ async fn wait_message(browser: &Browser, needle: &str) {
         "message reads {:?}",
         text(browser, "message").await
     );
-}
-
-/// Runs axe-core on the page as it is and fails on any WCAG 2 A or AA violation, naming
-/// each rule and the elements it found.
-async fn audit(browser: &Browser, screen: &str) -> Result<(), HarnessError> {
-    let path = std::env::var_os("OPS_AXE").ok_or(HarnessError::MissingEnv("OPS_AXE"))?;
-    let axe =
-        std::fs::read_to_string(&path).expect("axe-core's script (cargo xtask test installs it)");
-    browser.run(&format!("{axe}\nreturn true;")).await?;
-    let result = browser
-        .run_async(
-            "const done = arguments[arguments.length - 1]; \
-             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
-               .then(r => done({ violations: r.violations.map(v => ({ id: v.id, help: v.help, nodes: v.nodes.map(n => n.html).slice(0, 3) })), passes: r.passes.length })) \
-               .catch(e => done({ error: String(e) }));",
-        )
-        .await?;
-    assert!(
-        result.get("error").is_none(),
-        "axe failed on {screen}: {result}"
-    );
-    let violations = result["violations"].as_array().cloned().unwrap_or_default();
-    assert!(
-        violations.is_empty(),
-        "accessibility violations on the {screen} screen:\n{}",
-        serde_json::to_string_pretty(&Value::Array(violations)).unwrap_or_default()
-    );
-    eprintln!(
-        "{screen}: axe-core {} rules passed, 0 violations",
-        result["passes"]
-    );
-    Ok(())
 }
 
 /// Screenshot and audit of the screen on show.

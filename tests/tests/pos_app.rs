@@ -1,0 +1,418 @@
+//! The POS terminal in real headless Chromium at 1280×800 against the real FI service
+//! (issue 12). The FI's operator certifies a merchant; the terminal registers (its
+//! non-extractable key, the certified name, trust and CRL); a wallet in a second browser
+//! adds money. Then the server is stopped: the terminal sells, the wallet pays the
+//! request it read as text, and the payment reaches the terminal through Chromium's fake
+//! camera (its animated QR frames with every fourth dropped), after a reload of the
+//! terminal in the middle of the sale. The terminal approves offline, signs a receipt,
+//! and declines a replay, tampered bytes and unreadable bytes with the reason. The server
+//! comes back: the terminal deposits and the merchant is credited exactly once, also after
+//! a second sync; then the wallet's certificate is revoked, the terminal takes the new
+//! CRL, and declines that wallet. Every screen is saved as a screenshot and audited with
+//! axe-core.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
+
+use std::path::PathBuf;
+
+use ops_e2e::pages::{
+    WAIT, attribute, audit, blank_video, click_dom as click, film, paste, text, value, wait_text,
+};
+use ops_e2e::webauthn::AuthenticatorOptions;
+use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, http_json, wait_until};
+use ops_transport::MessageKind;
+use serde_json::json;
+
+const TABLET: (u32, u32) = (1280, 800);
+const PIN: &str = "2580";
+/// The issuer's default starting balance of a new account.
+const STARTING: i64 = 100_000;
+
+struct Shop {
+    settings: Settings,
+    port: u16,
+    args: Vec<String>,
+    server: Option<Server>,
+    admin: String,
+    merchant: (i64, String),
+    pos: Browser,
+    wallet: Browser,
+    camera: PathBuf,
+    scratch: PathBuf,
+}
+
+impl Shop {
+    async fn start_server(&mut self) -> Result<(), HarnessError> {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.server = Some(
+            Server::start_with_args(&self.settings, &self.settings.dist, self.port, &args).await?,
+        );
+        Ok(())
+    }
+
+    fn stop_server(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.kill();
+        }
+    }
+
+    fn balance(&self) -> i64 {
+        let (status, account) = http_json(
+            self.port,
+            "GET",
+            &format!("/api/v1/accounts/{}", self.merchant.0),
+            Some(&self.merchant.1),
+            None,
+        )
+        .expect("read the merchant's account");
+        assert_eq!(status, 200, "{account}");
+        account["balance"].as_i64().expect("a balance")
+    }
+
+    async fn shot(&self, name: &str) -> Result<(), HarnessError> {
+        self.pos.screenshot(&self.settings, name, TABLET).await?;
+        audit(&self.pos, name).await
+    }
+}
+
+/// A server with its own data folder and admin token, a certified merchant, a terminal
+/// registered through its set-up page, and a wallet holding 10.00.
+async fn shop(name: &str) -> Result<Shop, HarnessError> {
+    let settings = Settings::from_env()?;
+    let scratch = std::env::temp_dir().join(format!("ops-e2e-pos-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("scratch folder");
+    let admin = format!("e2e-admin-{}-{name}", std::process::id());
+    let args = vec![
+        "--data-dir".to_owned(),
+        scratch.join("fi").display().to_string(),
+        "--admin-token".to_owned(),
+        admin.clone(),
+    ];
+    let port = free_port()?;
+    let camera = scratch.join("pos.y4m");
+    std::fs::write(&camera, blank_video()).expect("the placeholder video");
+    let camera_flag = format!("--use-file-for-fake-video-capture={}", camera.display());
+    let pos = Browser::start_with_flags(
+        &settings,
+        &[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            &camera_flag,
+        ],
+    )
+    .await?;
+    let wallet = Browser::start(&settings).await?;
+    let mut shop = Shop {
+        settings,
+        port,
+        args,
+        server: None,
+        admin,
+        merchant: (0, String::new()),
+        pos,
+        wallet,
+        camera,
+        scratch,
+    };
+    shop.start_server().await?;
+    // The operator certifies the merchant's business name.
+    let (status, account) = http_json(
+        port,
+        "POST",
+        "/api/v1/accounts",
+        None,
+        Some(&json!({"name": "Corner Café"})),
+    )?;
+    assert_eq!(status, 201, "{account}");
+    let id = account["id"].as_i64().expect("an account id");
+    shop.merchant = (id, account["token"].as_str().unwrap_or_default().to_owned());
+    let (status, answer) = http_json(
+        port,
+        "POST",
+        &format!("/api/v1/accounts/{id}/merchant"),
+        Some(&shop.admin),
+        Some(&json!({"name": "Corner Café"})),
+    )?;
+    assert_eq!(status, 200, "{answer}");
+    // The wallet: a passkey, a certificate, 10.00 added.
+    let origin = format!("http://localhost:{port}");
+    let w = &shop.wallet;
+    w.add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
+        .await?;
+    w.driver.goto(format!("{origin}/")).await?;
+    w.wait_for_test_id("setup", WAIT).await?.click().await?;
+    wait_text(w, "spendable", "0.00 EUR").await?;
+    w.wait_for_test_id("action-a", WAIT).await?.click().await?;
+    w.wait_for_test_id("amount", WAIT)
+        .await?
+        .send_keys("10")
+        .await?;
+    w.wait_for_test_id("load", WAIT).await?.click().await?;
+    wait_text(w, "spendable", "10.00 EUR").await?;
+    // The terminal's set-up page.
+    let pos = &shop.pos;
+    pos.driver.goto(format!("{origin}/pos/")).await?;
+    pos.wait_for_test_id("setup", WAIT).await?;
+    shop.shot("pos-setup").await?;
+    let pos = &shop.pos;
+    paste(pos, "setup-account", &id.to_string()).await?;
+    paste(pos, "setup-token", &shop.merchant.1).await?;
+    paste(pos, "setup-label", "Till 1").await?;
+    paste(pos, "setup-pin", PIN).await?;
+    paste(pos, "setup-pin-again", PIN).await?;
+    click(pos, "setup-register").await?;
+    pos.wait_for_test_id("key-charge", WAIT).await?;
+    let said = text(pos, "message").await;
+    assert!(said.contains("Corner Café"), "{said}");
+    Ok(shop)
+}
+
+/// Types `keys` on the keypad and charges; returns the request as text.
+async fn charge(shop: &Shop, keys: &[&str], reference: Option<&str>) -> String {
+    let pos = &shop.pos;
+    for k in keys {
+        click(pos, &format!("key-{k}")).await.unwrap();
+    }
+    if let Some(r) = reference {
+        paste(pos, "reference", r).await.unwrap();
+    }
+    click(pos, "key-charge").await.unwrap();
+    pos.wait_for_test_id("requesting", WAIT).await.unwrap();
+    let mut request = String::new();
+    wait_until("the request's text", WAIT, async || {
+        request = value(pos, "request-out").await;
+        !request.is_empty()
+    })
+    .await
+    .unwrap();
+    request
+}
+
+/// The wallet reads the request as text, approves, and returns the payment it shows.
+async fn wallet_pays(shop: &Shop, request: &str) -> Vec<u8> {
+    let w = &shop.wallet;
+    click(w, "action-p").await.unwrap();
+    click(w, "source-text").await.unwrap();
+    paste(w, "request-in", request).await.unwrap();
+    click(w, "use-text").await.unwrap();
+    click(w, "approve").await.unwrap();
+    let mut payment = String::new();
+    if wait_until("the wallet's payment", WAIT, async || {
+        payment = value(w, "payment-out").await;
+        !payment.is_empty()
+    })
+    .await
+    .is_err()
+    {
+        panic!(
+            "the wallet shows no payment; it says {:?}",
+            text(w, "message").await
+        );
+    }
+    // The customer leaves with the payment handed over; the wallet is home again.
+    click(w, "payee-has-it").await.unwrap();
+    click(w, "back").await.unwrap();
+    w.wait_for_test_id("action-p", WAIT).await.unwrap();
+    ops_transport::base45::decode(&payment).expect("the payment's text")
+}
+
+/// Presents `bytes` to the open sale as pasted text; waits for the decline and returns
+/// its reason code.
+async fn paste_payment(shop: &Shop, bytes: &[u8]) -> String {
+    let pos = &shop.pos;
+    click(pos, "source-text").await.unwrap();
+    paste(pos, "payment-in", &ops_transport::base45::encode(bytes))
+        .await
+        .unwrap();
+    click(pos, "use-text").await.unwrap();
+    pos.wait_for_test_id("declined", WAIT).await.unwrap();
+    attribute(pos, "declined", "data-reason")
+        .await
+        .unwrap_or_default()
+}
+
+async fn approved_id(pos: &Browser) -> String {
+    pos.wait_for_test_id("approved", WAIT).await.unwrap();
+    text(pos, "approved-id").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_sells_offline_and_its_merchant_is_credited_once() -> Result<(), HarnessError> {
+    let mut shop = shop("sell").await?;
+    shop.shot("pos-keypad").await?;
+    let balance_before = shop.balance();
+    assert_eq!(balance_before, STARTING);
+
+    // No network from here on.
+    shop.stop_server();
+    let request = charge(&shop, &["2", "5", "0"], Some("Order 17")).await;
+    assert_eq!(
+        text(&shop.pos, "request-amount").await,
+        "Ask the customer to pay €2.50"
+    );
+    assert!(
+        text(&shop.pos, "request-reference")
+            .await
+            .contains("Order 17")
+    );
+    shop.shot("pos-request").await?;
+    let payment = wallet_pays(&shop, &request).await;
+
+    // The payment reaches the terminal's camera; a reload mid-sale shows the same request.
+    film(&shop.camera, MessageKind::Payment, &payment);
+    shop.pos.driver.refresh().await?;
+    shop.pos.wait_for_test_id("requesting", WAIT).await?;
+    assert_eq!(
+        value(&shop.pos, "request-out").await,
+        request,
+        "the same request after a reload"
+    );
+    let id = approved_id(&shop.pos).await;
+    std::fs::write(&shop.camera, blank_video()).expect("blank the camera");
+    assert_eq!(text(&shop.pos, "approved-amount").await, "€2.50");
+    let ms = shop
+        .pos
+        .run("return document.documentElement.dataset.decisionMs || '';")
+        .await?;
+    eprintln!(
+        "POS decision on screen {} ms after the payment's last frame was read (headless Chromium, IndexedDB, release build)",
+        ms.as_str().unwrap_or("?")
+    );
+    wait_until("the receipt", WAIT, async || {
+        !value(&shop.pos, "receipt-out").await.is_empty()
+    })
+    .await?;
+    let receipt = ops_transport::base45::decode(&value(&shop.pos, "receipt-out").await)
+        .expect("the receipt's text");
+    ops_core::Receipt::from_bytes(&receipt).expect("a receipt the core reads");
+    shop.shot("pos-approved").await?;
+    // A reload keeps the approval, the same payment id.
+    shop.pos.driver.refresh().await?;
+    assert_eq!(approved_id(&shop.pos).await, id);
+    click(&shop.pos, "new-sale").await?;
+
+    // Declines, each with its reason, the ledger untouched.
+    charge(&shop, &["2", "5", "0"], None).await;
+    assert_eq!(paste_payment(&shop, &payment).await, "not_for_this_sale");
+    assert!(!text(&shop.pos, "decline-reason").await.is_empty());
+    assert!(
+        text(&shop.pos, "decline-customer")
+            .await
+            .starts_with("Tell the customer: ")
+    );
+    shop.shot("pos-declined").await?;
+    click(&shop.pos, "try-again").await?;
+    shop.pos.wait_for_test_id("requesting", WAIT).await?;
+    let mut tampered = payment.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0x01;
+    let reason = paste_payment(&shop, &tampered).await;
+    assert!(
+        reason == "tampered" || reason == "unreadable",
+        "a flipped bit: {reason}"
+    );
+    click(&shop.pos, "try-again").await?;
+    assert_eq!(paste_payment(&shop, &[0x55; 40]).await, "unreadable");
+    click(&shop.pos, "decline-close").await?;
+    shop.pos.wait_for_test_id("key-charge", WAIT).await?;
+
+    // The server is back: deposit once, credited once.
+    shop.start_server().await?;
+    click(&shop.pos, "open-office").await?;
+    paste(&shop.pos, "unlock-pin", "0000").await?;
+    click(&shop.pos, "unlock-submit").await?;
+    wait_until("a wrong PIN refused", WAIT, async || {
+        text(&shop.pos, "message").await.contains("Wrong PIN")
+    })
+    .await?;
+    shop.shot("pos-unlock").await?;
+    paste(&shop.pos, "unlock-pin", PIN).await?;
+    click(&shop.pos, "unlock-submit").await?;
+    shop.pos.wait_for_test_id("deposits", WAIT).await?;
+    click(&shop.pos, "sync").await?;
+    wait_until("the payment credited", WAIT, async || {
+        attribute(&shop.pos, "queue-row", "data-status")
+            .await
+            .as_deref()
+            == Some("credited")
+    })
+    .await?;
+    assert_eq!(shop.balance(), STARTING + 250, "credited once");
+    click(&shop.pos, "sync").await?;
+    wait_until("the second sync", WAIT, async || {
+        text(&shop.pos, "message")
+            .await
+            .contains("Nothing was waiting")
+    })
+    .await?;
+    assert_eq!(
+        shop.balance(),
+        STARTING + 250,
+        "a second sync credits nothing"
+    );
+    shop.shot("pos-deposits").await?;
+    click(&shop.pos, "tab-reports").await?;
+    wait_until("the report", WAIT, async || {
+        text(&shop.pos, "report-approved").await.contains("€2.50")
+    })
+    .await?;
+    assert_eq!(text(&shop.pos, "report-declined").await, "3");
+    let csv = attribute(&shop.pos, "export-csv", "href")
+        .await
+        .unwrap_or_default();
+    assert!(csv.starts_with("data:text/csv"), "{csv}");
+    shop.shot("pos-reports").await?;
+    click(&shop.pos, "tab-settings").await?;
+    shop.pos.wait_for_test_id("pos-settings", WAIT).await?;
+    assert!(
+        text(&shop.pos, "terminal-who")
+            .await
+            .contains("Corner Café")
+    );
+    shop.shot("pos-settings").await?;
+    click(&shop.pos, "close-office").await?;
+
+    // The wallet is revoked; the terminal takes the new CRL and declines it.
+    let (status, devices) = http_json(
+        shop.port,
+        "GET",
+        &format!("/api/v1/accounts/{}/devices", shop.merchant.0 + 1),
+        Some(&shop.admin),
+        None,
+    )?;
+    assert_eq!(status, 200, "{devices}");
+    let device = devices["devices"][0]["cert_id"]
+        .as_str()
+        .expect("the wallet's device")
+        .to_owned();
+    let (status, answer) = http_json(
+        shop.port,
+        "POST",
+        &format!(
+            "/api/v1/accounts/{}/devices/{device}/revoke",
+            shop.merchant.0 + 1
+        ),
+        Some(&shop.admin),
+        Some(&json!({"reason": "stolen"})),
+    )?;
+    assert_eq!(status, 200, "{answer}");
+    click(&shop.pos, "open-office").await?;
+    paste(&shop.pos, "unlock-pin", PIN).await?;
+    click(&shop.pos, "unlock-submit").await?;
+    click(&shop.pos, "sync").await?;
+    wait_until("the sync", WAIT, async || {
+        text(&shop.pos, "message")
+            .await
+            .contains("Nothing was waiting")
+    })
+    .await?;
+    click(&shop.pos, "close-office").await?;
+    shop.stop_server();
+    let request = charge(&shop, &["1", "0", "0"], None).await;
+    let payment = wallet_pays(&shop, &request).await;
+    assert_eq!(paste_payment(&shop, &payment).await, "certificate_revoked");
+    shop.shot("pos-declined-revoked").await?;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
