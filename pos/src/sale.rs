@@ -61,7 +61,11 @@ fn Keypad() -> impl IntoView {
         state.run(move |t| async move {
             let (sale, request) = t.sell(minor, &currency, reference, lifetime).await?;
             crate::settings::remember_sale(&sale);
-            let _ = crate::kiosk::keep_awake().await;
+            // The screen stays on while the customer pays (not awaited: a browser that
+            // asks for permission must not hold the sale).
+            spawn_local(async {
+                let _ = crate::kiosk::keep_awake().await;
+            });
             state.sale.set(screens::request_screen(&sale, &request));
             Ok(None)
         });
