@@ -114,18 +114,20 @@ async fn use_the_app(browser: &Browser, spec: &AppSpec) -> Result<(), HarnessErr
             browser.wait_for_test_id("balance", WAIT).await?;
         }
         "pos" => {
-            for key in ["key-4", "key-2", "key-0"] {
-                browser.wait_for_test_id(key, WAIT).await?.click().await?;
-            }
-            let amount = browser.wait_for_test_id("amount", WAIT).await?;
-            assert_eq!(amount.text().await?, "€4.20");
-            browser
-                .driver
-                .find(By::Tag("body"))
-                .await?
-                .send_keys("5")
-                .await?;
-            assert_eq!(amount.text().await?, "€42.05");
+            // Offline and not yet registered: the set-up page, and a registration that
+            // says the bank cannot be reached instead of failing silently.
+            browser.wait_for_test_id("setup", WAIT).await?;
+            ops_e2e::pages::paste(browser, "setup-account", "1").await?;
+            ops_e2e::pages::paste(browser, "setup-token", "demo-token").await?;
+            ops_e2e::pages::paste(browser, "setup-pin", "2580").await?;
+            ops_e2e::pages::paste(browser, "setup-pin-again", "2580").await?;
+            ops_e2e::pages::click(browser, "setup-register").await?;
+            wait_until("the set-up to say the bank is unreachable", WAIT, async || {
+                ops_e2e::pages::text(browser, "message")
+                    .await
+                    .contains("cannot be reached")
+            })
+            .await?;
         }
         other => panic!("no scenario for {other}"),
     }
