@@ -122,11 +122,15 @@ async fn use_the_app(browser: &Browser, spec: &AppSpec) -> Result<(), HarnessErr
             ops_e2e::pages::paste(browser, "setup-pin", "2580").await?;
             ops_e2e::pages::paste(browser, "setup-pin-again", "2580").await?;
             ops_e2e::pages::click(browser, "setup-register").await?;
-            wait_until("the set-up to say the bank is unreachable", WAIT, async || {
-                ops_e2e::pages::text(browser, "message")
-                    .await
-                    .contains("cannot be reached")
-            })
+            wait_until(
+                "the set-up to say the bank is unreachable",
+                WAIT,
+                async || {
+                    ops_e2e::pages::text(browser, "message")
+                        .await
+                        .contains("cannot be reached")
+                },
+            )
             .await?;
         }
         other => panic!("no scenario for {other}"),

@@ -9,6 +9,7 @@
 pub mod deposit;
 pub mod devices;
 pub mod error;
+pub mod fraud;
 pub mod fund;
 pub mod onboarding;
 pub mod terminals;
@@ -23,6 +24,7 @@ pub use devices::{
     RevokeDeviceResponse, RevokeReason, RevokedBy,
 };
 pub use error::{ErrorBody, ErrorDetail};
+pub use fraud::{FraudProofAnswer, FraudProofReport};
 pub use fund::{FundRequest, FundResponse, IDEMPOTENCY_KEY_HEADER};
 pub use onboarding::{
     AccountCreated, LoginChallenge, LoginChallengeRequest, LoginRequest, Registered,
@@ -63,6 +65,8 @@ pub mod paths {
     pub const TERMINAL_CHALLENGE: &str = "/api/v1/terminals/challenge";
     /// `POST`: register a merchant's terminal key.
     pub const TERMINALS: &str = "/api/v1/terminals";
+    /// `POST`: report a fraud proof a payee kept.
+    pub const FRAUD_PROOFS: &str = "/api/v1/fraud-proofs";
 
     /// `POST` (admin): the certified merchant name of account `account_id`.
     pub fn merchant(account_id: i64) -> String {

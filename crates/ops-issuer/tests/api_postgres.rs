@@ -60,6 +60,11 @@ async fn api_suite_on_postgres() {
     suite::expired_challenges_are_deleted(&s).await;
     drop(s);
 
+    let db = pg.create_database("reported").await;
+    let s = common::Server::start("pg-reported", Some(db)).await;
+    suite::reported_fraud_proofs(&s).await;
+    drop(s);
+
     let db = pg.create_database("resolve").await;
     let s = common::Server::start("pg-resolve", Some(db)).await;
     suite::fraud_case_resolution(&s).await;

@@ -11,6 +11,12 @@ async fn fund_deposit_and_idempotence() {
 }
 
 #[tokio::test]
+async fn reported_fraud_proofs() {
+    let s = common::Server::start("reported", None).await;
+    suite::reported_fraud_proofs(&s).await;
+}
+
+#[tokio::test]
 async fn multi_hop_payment_records_every_spend() {
     let s = common::Server::start("hops", None).await;
     suite::multi_hop_payment_records_every_spend(&s).await;

@@ -1,10 +1,13 @@
-//! Fraud cases (admin): list, inspect, download the proof, resolve.
+//! Fraud cases (admin): list, inspect, download the proof, resolve; and fraud proofs
+//! reported by payees (`POST /api/v1/fraud-proofs`, no account needed: the proof itself is
+//! the evidence).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde::Deserialize;
 
 use super::{ApiError, AppState, now, parse_json, require_admin};
@@ -225,4 +228,58 @@ pub async fn resolve(
         "case": case,
         "already_resolved": !newly,
     })))
+}
+
+/// Largest reported proof body (two spends and two certificates are about 2 KB).
+const MAX_REPORT: usize = 32 * 1024;
+
+/// `POST /api/v1/fraud-proofs`: a payee reports a fraud proof it kept (a terminal that
+/// declined a double spend offline). The proof is verified against the root and opened as
+/// a case once (201; 200 when the case was open already), revoking the culprit when it is
+/// a device of this FI. Limited per client address like the challenges.
+pub async fn report(
+    State(state): State<AppState>,
+    client: super::ClientAddr,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ops_api::FraudProofAnswer>), ApiError> {
+    state.settings.abuse.challenge(&client)?;
+    if body.len() > MAX_REPORT {
+        return Err(ApiError::bad_request(
+            "proof_too_large",
+            "a fraud proof is a few kilobytes: send the proof's own bytes, base64, in `proof`",
+        ));
+    }
+    let req: ops_api::FraudProofReport = parse_json(&body)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(req.proof.trim())
+        .map_err(|_| ApiError::bad_request("malformed_proof", "`proof` must be base64"))?;
+    let reported = crate::settle::report_fraud_proof(
+        &state.store,
+        &state.settler,
+        &state.trust,
+        &bytes,
+        now(),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::settle::ReportError::Refused(why) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "proof_refused",
+            format!("this is not a valid fraud proof ({why}); send the proof the terminal kept, unchanged"),
+        ),
+        crate::settle::ReportError::Store(e) => e.into(),
+    })?;
+    Ok((
+        if reported.opened {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(ops_api::FraudProofAnswer {
+            case_opened: reported.opened,
+            culprit: reported.culprit,
+            note: reported.note,
+            overlap: reported.overlap,
+        }),
+    ))
 }

@@ -315,6 +315,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/defund", post(deposit::defund))
         .route("/v1/crl", get(admin::crl))
         .route("/v1/trust", get(admin::trust))
+        .route("/v1/fraud-proofs", post(fraud::report))
         .route("/v1/fraud-cases", get(fraud::list))
         .route("/v1/fraud-cases/{id}", get(fraud::show))
         .route("/v1/fraud-cases/{id}/proof", get(fraud::proof))

@@ -504,6 +504,66 @@ fn final_notes(payment: &Payment) -> Vec<LedgerNote> {
         .collect()
 }
 
+/// What reporting a fraud proof did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedProof {
+    /// Whether the report opened the case (false: it was open already).
+    pub opened: bool,
+    /// The holder who signed both spends (certificate id, hex).
+    pub culprit: String,
+    /// The note spent twice (hex).
+    pub note: String,
+    /// Units the two spends share.
+    pub overlap: u64,
+}
+
+/// A fraud proof a payee kept, reported on its own (`POST /api/v1/fraud-proofs`):
+/// decoded, verified against the root (both spends signed by the holder of one
+/// overlapping range, certified by a root-certified FI), then opened as a case once, the
+/// culprit revoked when it is a device of this FI. Nothing is credited or debited here:
+/// settlement recovers duplicated value when the spends are deposited. `Err` says why
+/// the proof is refused.
+pub async fn report_fraud_proof(
+    store: &Store,
+    settler: &Settler,
+    trust: &Trust,
+    bytes: &[u8],
+    now: u64,
+) -> Result<ReportedProof, ReportError> {
+    let proof = FraudProof::from_bytes(bytes).map_err(|e| ReportError::Refused(e.to_string()))?;
+    let case = case_from_proof(&trust.root, &proof).map_err(ReportError::Refused)?;
+    let opened = store
+        .open_fraud_case(
+            &case,
+            &format!(
+                "reported:{}",
+                ops_core::ids::to_hex(&ops_core::ids::sha256(bytes)[..8])
+            ),
+            now,
+        )
+        .await?;
+    if opened {
+        settler.revocations.invalidate();
+    }
+    Ok(ReportedProof {
+        opened,
+        culprit: case.culprit,
+        note: case.input_note,
+        overlap: case.overlap,
+    })
+}
+
+/// Why a reported fraud proof was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The proof does not decode or does not prove a double spend.
+    #[error("{0}")]
+    Refused(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Builds and checks the fraud proof for a recorded spend and a new overlapping one.
 fn fraud_case(
     root: &Certificate,

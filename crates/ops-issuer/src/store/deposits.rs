@@ -290,7 +290,8 @@ pub(crate) struct OpenedCase {
 
 /// Opens a fraud case unless this pair is already one, with `excess` duplicated units to
 /// recover later (see [`debit_culprit`]); revokes the culprit (CRL entry, new CRL version)
-/// when it is a device of this FI. `None` when the pair was a case already.
+/// when it is a device of this FI. A pair that is a case already gets `excess` added (the
+/// case to debit); `None` when it was a case already and nothing more is duplicated.
 pub(crate) async fn open_case(
     conn: &mut AnyConnection,
     case: &NewFraudCase,
@@ -303,10 +304,28 @@ pub(crate) async fn open_case(
         .bind(&case.spend_b)
         .fetch_optional(&mut *conn)
         .await?;
-    if known.is_some() {
-        return Ok(None);
-    }
     let excess = db_int(excess)?;
+    if let Some(row) = known {
+        // A case opened before this deposit (a fraud proof a payee reported, or a payment
+        // holding both spends, refused): nothing was duplicated then. Value this deposit
+        // duplicates now is added to it, so the culprit is debited for it like for a new
+        // case.
+        if excess == 0 {
+            return Ok(None);
+        }
+        let id: i64 = row.try_get(0)?;
+        sqlx::query(
+            "UPDATE fraud_cases SET excess = excess + $1, shortfall = shortfall + $1 WHERE id = $2",
+        )
+        .bind(excess)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(Some(OpenedCase {
+            id,
+            revoked_now: false,
+        }));
+    }
     let id: i64 = sqlx::query(
         "INSERT INTO fraud_cases (spend_a, spend_b, input_note, culprit, culprit_serial, overlap, proof, debited, shortfall, deposit, resolved, created, kind, excess) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, 0, $10, $11, $8) RETURNING id",

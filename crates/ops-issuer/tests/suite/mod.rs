@@ -2137,3 +2137,120 @@ pub async fn fund_is_idempotent_by_key(s: &Server) {
     );
     s.assert_conserved(STARTING).await;
 }
+
+/// A payee reports a fraud proof it kept (`POST /api/v1/fraud-proofs`) before either
+/// spend is deposited: the case opens once (the same proof again, or re-encoded, is the
+/// same case), the culprit is revoked, garbage and proofs that prove nothing are refused.
+/// Then both spends are deposited: both payees are credited (the second after an
+/// operator's release: the culprit was revoked by then) and the culprit is debited the
+/// duplicated 500 on the case the report opened. Without
+/// adding the deposit's excess to a case opened earlier, the culprit kept the 500.
+pub async fn reported_fraud_proofs(s: &Server) {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let culprit = s.sign_up("culprit").await;
+    let shop = s.sign_up("shop").await;
+    let wallet = s.device(culprit, 81).await;
+    let pos1 = s.device(shop, 82).await;
+    let pos2 = s.device(shop, 83).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    let a = wallet.spend(notes[0].note_id(), 0, 600, pos1.id(), 1);
+    let b = wallet.spend(notes[0].note_id(), 100, 700, pos2.id(), 2);
+    let proof = ops_core::FraudProof::new(a.clone(), b.clone(), wallet.cert.clone(), fi.clone());
+    let path = ops_api::paths::FRAUD_PROOFS;
+    let (status, first) = s.post(path, json!({"proof": b64(&proof.to_bytes())})).await;
+    assert_eq!(status, 201, "{first}");
+    let answer: ops_api::FraudProofAnswer = serde_json::from_value(first).unwrap();
+    assert!(answer.case_opened);
+    assert_eq!(answer.culprit, wallet.id().to_string());
+    assert_eq!(answer.overlap, 500);
+    // Again: the same case.
+    let (status, again) = s.post(path, json!({"proof": b64(&proof.to_bytes())})).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["case_opened"], false);
+    // The culprit is on the CRL.
+    let (_, crl) = s.get(ops_api::paths::CRL).await;
+    assert!(
+        crl["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v.as_u64() == Some(wallet.cert.body.serial)),
+        "{crl}"
+    );
+    // Refused: not base64, not a proof, the spends in the other order, no overlap.
+    let (status, v) = s.post(path, json!({"proof": "%%%"})).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("malformed_proof"))
+    );
+    let (status, v) = s.post(path, json!({"proof": b64(b"not a proof")})).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("proof_refused"))
+    );
+    let mut swapped = proof.clone();
+    std::mem::swap(&mut swapped.first, &mut swapped.second);
+    let (status, v) = s
+        .post(path, json!({"proof": b64(&swapped.to_bytes())}))
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("proof_refused")),
+        "{v}"
+    );
+    let c = wallet.spend(notes[0].note_id(), 700, 800, pos2.id(), 3);
+    let apart = ops_core::FraudProof::new(a.clone(), c, wallet.cert.clone(), fi.clone());
+    let (status, v) = s.post(path, json!({"proof": b64(&apart.to_bytes())})).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("proof_refused")),
+        "{v}"
+    );
+    let (status, v) = s
+        .post(path, json!({"proof": b64(&proof.to_bytes()), "extra": 1}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    // Both spends are deposited: both payees credited, the culprit debited once.
+    let culprit_before = s.balance(culprit).await;
+    let shop_before = s.balance(shop).await;
+    let pa = payment(vec![fi.clone(), wallet.cert.clone()], &notes[0], vec![a]);
+    let pb = payment(vec![fi, wallet.cert.clone()], &notes[0], vec![b]);
+    let (status, v) = s.deposit(&pa, pos1.id()).await;
+    assert_eq!(status, 200, "{v}");
+    // The culprit was revoked by the report: value it duplicated after that waits for an
+    // operator (the FI's hold policy), who credits the payee.
+    let (status, v) = s.deposit(&pb, pos2.id()).await;
+    assert_eq!((status, v["status"].as_str()), (202, Some("held")), "{v}");
+    let held = v["held_id"].as_i64().unwrap();
+    let (status, r) = s
+        .admin_post(
+            &format!("/api/v1/held-deposits/{held}/release"),
+            json!({"operator": "j.doe", "note": "an honest shop, paid as guaranteed"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        s.balance(shop).await,
+        shop_before + 1_200,
+        "both payees paid"
+    );
+    assert_eq!(
+        s.balance(culprit).await,
+        culprit_before - 500,
+        "the duplicated 500 recovered"
+    );
+    let (_, cases) = s.admin_get("/api/v1/fraud-cases?status=all").await;
+    let mine: Vec<_> = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["culprit"] == wallet.id().to_string())
+        .collect();
+    assert_eq!(mine.len(), 1, "one case for the pair: {cases}");
+    assert_eq!(mine[0]["debited"], 500);
+    // The audit finds no violation.
+    let (status, audit) = s.admin_get("/api/v1/audit").await;
+    assert_eq!(status, 200, "{audit}");
+}
