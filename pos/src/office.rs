@@ -107,6 +107,13 @@ fn Deposits() -> impl IntoView {
                 1 => "1 upload answered by the bank.".to_owned(),
                 n => format!("{n} uploads answered by the bank."),
             };
+            if synced.proofs_reported > 0 {
+                words.push_str(&format!(
+                    " {} double-spend proof{} reported to the bank.",
+                    synced.proofs_reported,
+                    if synced.proofs_reported == 1 { "" } else { "s" }
+                ));
+            }
             for n in synced.notices {
                 words.push(' ');
                 words.push_str(&crate::sentence(&n));

@@ -79,3 +79,25 @@ pub fn remembered_sale() -> Option<ops_wallet_engine::SagaId> {
     let text = storage()?.get_item(ON_SCREEN).ok().flatten()?;
     serde_json::from_str(&text).ok()
 }
+
+const REPORTED: &str = "ops-pos-proofs-reported";
+
+/// The kept fraud proofs (ids, hex) the bank has answered for. Losing this list only
+/// makes the next sync report them again, which the bank answers as known.
+pub fn reported_proofs() -> Vec<String> {
+    storage()
+        .and_then(|s| s.get_item(REPORTED).ok().flatten())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Records that the bank answered for proof `id`.
+pub fn mark_reported(id: &str) {
+    let mut list = reported_proofs();
+    if !list.iter().any(|i| i == id) {
+        list.push(id.to_owned());
+    }
+    if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(&list)) {
+        let _ = s.set_item(REPORTED, &text);
+    }
+}

@@ -10,7 +10,7 @@ use ops_browser::terminal_key::TerminalKey;
 use ops_browser::till_store::IdbTillStore;
 use ops_core::Certificate;
 use ops_wallet_engine::SagaId;
-use ops_wallet_engine::till::store::{QueueStore, TillSagaStore, TillTrustStore};
+use ops_wallet_engine::till::store::{DeclineStore, QueueStore, TillSagaStore, TillTrustStore};
 use ops_wallet_engine::till::{
     Decision, NewSale, Period, QueueEntry, ReceiptSigner, Report, TerminalSignature, TillCommand,
     TillConfig, TillEngine, TillEvent, TillIdentity, TillSagaRecord, TillSagaState, TillStatus,
@@ -49,6 +49,8 @@ pub struct TerminalInfo {
 pub struct Synced {
     /// Uploads answered by the FI.
     pub uploads: usize,
+    /// Fraud proofs the bank answered for in this sync.
+    pub proofs_reported: usize,
     /// Messages from the flows (items refused, uploads refused).
     pub notices: Vec<String>,
     /// The first failure, if the sync stopped early (nothing is lost: it resumes).
@@ -361,7 +363,50 @@ impl Terminal {
                 }
             }
         }
+        if synced.stopped.is_none() {
+            match self.report_proofs().await {
+                Ok(n) => synced.proofs_reported = n,
+                Err(e) => synced.stopped = Some(e),
+            }
+        }
         synced
+    }
+
+    /// Reports every kept fraud proof the bank has not answered for yet
+    /// (`POST /api/v1/fraud-proofs`); returns how many it answered for.
+    async fn report_proofs(&self) -> Result<usize, String> {
+        let done = crate::settings::reported_proofs();
+        let kept = self.store.fraud_proofs().await.map_err(text)?;
+        let mut answered = 0;
+        for proof in kept {
+            let id = proof.id.to_string();
+            if done.contains(&id) {
+                continue;
+            }
+            let body = serde_json::to_string(&ops_api::FraudProofReport {
+                proof: STANDARD.encode(&proof.bytes),
+            })
+            .map_err(text)?;
+            match fi::send(
+                "POST",
+                ops_api::paths::FRAUD_PROOFS,
+                Some(&body),
+                None,
+                None,
+            )
+            .await
+            {
+                // Opened, known, or refused for good (kept here for the reports either
+                // way): the bank has answered.
+                Ok((200 | 201 | 422, _)) => {
+                    crate::settings::mark_reported(&id);
+                    answered += 1;
+                }
+                Ok((status, answer)) => return Err(fi::refusal(status, &answer).to_string()),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(answered)
     }
 
     /// Posts an upload and feeds the answers back; `false` when the FI was unreachable.
