@@ -97,6 +97,13 @@ impl Settings {
     }
 }
 
+/// Seconds since the Unix epoch (what the browsers' clocks say too).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> Result<u16, HarnessError> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| HarnessError::Io {

@@ -416,3 +416,139 @@ async fn a_terminal_sells_offline_and_its_merchant_is_credited_once() -> Result<
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
 }
+
+/// A cheater's wallet, minted with the FI's own key from the server's data folder (as if
+/// the FI had certified and funded it): it pays two sales of the terminal with
+/// overlapping ranges of one note while the server is down. The first is approved; the
+/// second is declined as already spent, with its fraud proof kept; at the next sync the
+/// terminal reports the proof and the FI opens the case naming the cheater.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_spend_is_declined_with_its_proof_and_reported() -> Result<(), HarnessError> {
+    use ops_core::testing::sign_body;
+    use ops_core::{Certificate, Chain, IssuanceBody, Limits, Nonce, Payment, Role, SpendBody};
+    let mut shop = shop("double").await?;
+    let fi_dir = shop.scratch.join("fi");
+    let secret: [u8; 32] = ops_core::ids::from_hex(
+        std::fs::read_to_string(fi_dir.join("fi.key"))
+            .unwrap()
+            .trim(),
+    )
+    .and_then(|b| b.try_into().ok())
+    .expect("the FI key in hex");
+    let fi_key = ops_core::sig::SoftwareKey::from_secret(&secret).expect("the FI key");
+    let fi = Certificate::from_bytes(&std::fs::read(fi_dir.join("fi.cert")).unwrap()).unwrap();
+    let now = ops_e2e::unix_now();
+    let cheater_key = ops_core::sig::SoftwareKey::from_secret(&[7u8; 32]).unwrap();
+    let cheater = sign_body(
+        ops_core::CertBody {
+            serial: 9_000_001,
+            role: Role::Device,
+            subject: cheater_key.public_key(),
+            issuer: Some(fi.id()),
+            not_before: now - 3_600,
+            not_after: now + 30 * 86_400,
+            name: None,
+            limits: Limits {
+                max_outstanding: Some(100_000),
+                ..Limits::default()
+            },
+            webauthn: None,
+        },
+        &fi_key,
+    );
+    let note = sign_body(
+        IssuanceBody {
+            nonce: Nonce([9; 16]),
+            issuer: fi.id(),
+            owner: cheater.id(),
+            amount: 1_000,
+            currency: "EUR".into(),
+            issued: now - 60,
+            expires: now + 30 * 86_400,
+        },
+        &fi_key,
+    );
+    let pay = |request_text: &str, from: u64, to: u64| {
+        let request = ops_core::PaymentRequest::from_bytes(
+            &ops_transport::base45::decode(request_text).unwrap(),
+        )
+        .unwrap();
+        let spend = sign_body(
+            SpendBody {
+                input: note.note_id(),
+                from,
+                to,
+                payee: request.payee,
+                request: request.hash(),
+                time: ops_e2e::unix_now(),
+            },
+            &cheater_key,
+        );
+        Payment {
+            certs: vec![cheater.clone(), fi.clone()],
+            chains: vec![Chain {
+                issuance: note.clone(),
+                spends: vec![spend],
+            }],
+        }
+        .canonical()
+        .to_bytes()
+    };
+    shop.stop_server();
+    let first = charge(&shop, &["2", "0", "0"], None).await;
+    click(&shop.pos, "source-text").await?;
+    paste(
+        &shop.pos,
+        "payment-in",
+        &ops_transport::base45::encode(&pay(&first, 0, 200)),
+    )
+    .await?;
+    click(&shop.pos, "use-text").await?;
+    approved_id(&shop.pos).await;
+    click(&shop.pos, "new-sale").await?;
+    let second = charge(&shop, &["2", "0", "0"], None).await;
+    assert_eq!(
+        paste_payment(&shop, &pay(&second, 100, 300)).await,
+        "already_spent"
+    );
+    assert!(text(&shop.pos, "declined").await.contains("fraud proof"));
+    shop.shot("pos-declined-double-spend").await?;
+    click(&shop.pos, "decline-close").await?;
+    // Online again: the proof reaches the FI, which opens the case against the cheater.
+    shop.start_server().await?;
+    click(&shop.pos, "open-office").await?;
+    paste(&shop.pos, "unlock-pin", PIN).await?;
+    click(&shop.pos, "unlock-submit").await?;
+    click(&shop.pos, "sync").await?;
+    wait_until("the proof reported", WAIT, async || {
+        text(&shop.pos, "message")
+            .await
+            .contains("1 double-spend proof reported")
+    })
+    .await?;
+    let (status, cases) = http_json(
+        shop.port,
+        "GET",
+        "/api/v1/fraud-cases?status=all",
+        Some(&shop.admin),
+        None,
+    )?;
+    assert_eq!(status, 200, "{cases}");
+    let named: Vec<_> = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["culprit"] == cheater.id().to_string())
+        .collect();
+    assert_eq!(named.len(), 1, "{cases}");
+    assert_eq!(named[0]["overlap"], 100);
+    // A second sync reports nothing again.
+    click(&shop.pos, "sync").await?;
+    wait_until("the second sync", WAIT, async || {
+        let m = text(&shop.pos, "message").await;
+        !m.is_empty() && !m.contains("proof reported")
+    })
+    .await?;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
