@@ -15,6 +15,12 @@ pub fn SetUp() -> impl IntoView {
     let label = RwSignal::new(String::new());
     let pin = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
+    // Where the tablet has an authenticator, it holds the terminal's key by default.
+    let has_authenticator = RwSignal::new(false);
+    let passkey = RwSignal::new(true);
+    leptos::task::spawn_local(async move {
+        has_authenticator.set(ops_browser::webauthn::platform_authenticator_available().await);
+    });
     let register = move |_| {
         let Ok(account_id) = account.get_untracked().trim().parse::<u64>() else {
             state.message.set(Some(
@@ -38,8 +44,9 @@ pub fn SetUp() -> impl IntoView {
         };
         let token = token.get_untracked();
         let label = Some(label.get_untracked()).filter(|l| !l.trim().is_empty());
+        let use_passkey = has_authenticator.get_untracked() && passkey.get_untracked();
         state.run(move |t| async move {
-            let merchant = t.set_up(account_id, &token, label).await?;
+            let merchant = t.set_up(account_id, &token, label, use_passkey).await?;
             let mut settings = state.settings.get_untracked();
             settings.pin = Some(lock);
             state.save_settings(settings);
@@ -67,6 +74,13 @@ pub fn SetUp() -> impl IntoView {
             <label for="setup-pin-again">"The same PIN again"</label>
             <input id="setup-pin-again" data-testid="setup-pin-again" type="password" inputmode="numeric" autocomplete="off"
                 prop:value=again on:input=move |ev| again.set(event_target_value(&ev))/>
+            {move || has_authenticator.get().then(|| view! {
+                <label class="choice" for="setup-passkey">
+                    <input id="setup-passkey" data-testid="setup-passkey" type="checkbox"
+                        prop:checked=passkey on:change=move |ev| passkey.set(event_target_checked(&ev))/>
+                    " Keep the terminal's key in this tablet's authenticator (a passkey: each receipt asks for it)"
+                </label>
+            })}
             <button type="button" class="key charge" data-testid="setup-register"
                 disabled=move || state.busy.get() on:click=register>"Register this terminal"</button>
         </section>

@@ -8,8 +8,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ops_browser::fi::{self, FiError};
 use ops_browser::terminal_key::TerminalKey;
 use ops_browser::till_store::IdbTillStore;
+use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
 use ops_core::Certificate;
-use ops_wallet_engine::SagaId;
+use ops_wallet_engine::{Assertion, SagaId};
 use ops_wallet_engine::till::store::{DeclineStore, QueueStore, TillSagaStore, TillTrustStore};
 use ops_wallet_engine::till::{
     Decision, NewSale, Period, QueueEntry, ReceiptSigner, Report, TerminalSignature, TillCommand,
@@ -127,18 +128,64 @@ impl Terminal {
     }
 
     /// Registers this terminal for merchant account `account_id` (the account's token
-    /// authorizes it): the non-extractable key proves possession over the FI's challenge,
-    /// the FI certifies it with the merchant's name, and the certificate, trust bundle
-    /// and current CRL are stored. Returns the certified merchant name.
+    /// authorizes it) and stores its certificate, the trust bundle and the current CRL.
+    /// With `passkey`, the tablet's authenticator holds the key (a passkey registered with
+    /// `"terminal": true`; each receipt is one assertion); otherwise a non-extractable
+    /// WebCrypto key proves possession over the FI's challenge. Returns the certified
+    /// merchant name.
     pub async fn set_up(
         &self,
         account_id: u64,
         token: &str,
         label: Option<String>,
+        passkey: bool,
     ) -> Result<String, String> {
         let token = token.trim();
         let account = i64::try_from(account_id)
             .map_err(|_| "the account number is too large; check it".to_owned())?;
+        let (terminal_cert, credential_id) = if passkey {
+            self.register_passkey(account, token, label.as_deref()).await?
+        } else {
+            (self.register_key(account, token, label).await?, None)
+        };
+        let cert = Certificate::from_bytes(&terminal_cert)
+            .map_err(|e| format!("the bank's certificate is not readable ({e}); try again"))?;
+        let api_bundle: ops_api::TrustBundle =
+            fi::get(ops_api::paths::TRUST, None).await.map_err(text)?;
+        let bundle = bundle_from_api(&api_bundle).map_err(text)?;
+        let fi_cert = bundle
+            .fis
+            .iter()
+            .find(|f| Certificate::from_bytes(f).is_ok_and(|c| Some(c.id()) == cert.body.issuer))
+            .cloned()
+            .ok_or("the bank's trust bundle lacks the certificate of the bank that certified this terminal; try again later")?;
+        self.engine()
+            .onboard(
+                TillIdentity {
+                    terminal_cert,
+                    fi_cert,
+                    credential_id,
+                    account_id,
+                },
+                bundle,
+            )
+            .await
+            .map_err(text)?;
+        credentials::save(&Merchant {
+            account_id,
+            token: token.to_owned(),
+        });
+        self.fetch_crl().await?;
+        Ok(cert.body.name.unwrap_or_default())
+    }
+
+    /// The non-extractable WebCrypto key, certified: its certificate's bytes.
+    async fn register_key(
+        &self,
+        account: i64,
+        token: &str,
+        label: Option<String>,
+    ) -> Result<Vec<u8>, String> {
         let key = TerminalKey::load_or_generate().await.map_err(text)?;
         let challenge: ops_api::TerminalChallenge = fi::post(
             ops_api::paths::TERMINAL_CHALLENGE,
@@ -165,38 +212,62 @@ impl Terminal {
         )
         .await
         .map_err(text)?;
-        let terminal_cert = STANDARD
+        STANDARD
+            .decode(&registered.cert)
+            .map_err(|_| "the bank's certificate is not readable; try again".into())
+    }
+
+    /// A passkey on the tablet's authenticator, certified as the merchant's terminal: its
+    /// certificate's bytes and the credential id.
+    async fn register_passkey(
+        &self,
+        account: i64,
+        token: &str,
+        label: Option<&str>,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+        let challenge: ops_api::RegistrationChallenge = fi::post(
+            ops_api::paths::REGISTRATION_CHALLENGE,
+            &ops_api::RegistrationChallengeRequest {
+                account_id: account,
+            },
+            Some(token),
+        )
+        .await
+        .map_err(text)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&challenge.challenge)
+            .map_err(|_| "the bank's challenge is not readable; try again")?;
+        let name = label.unwrap_or("Point of sale");
+        let credential = create_credential(&CreateRequest {
+            rp_id: &challenge.rp_id,
+            rp_name: "OPS demo bank",
+            user_id: &account.to_be_bytes(),
+            user_name: name,
+            user_display_name: name,
+            challenge: &bytes,
+            require_user_verification: challenge.requires_user_verification(),
+            exclude_credentials: &[],
+            timeout_ms: 120_000,
+        })
+        .await
+        .map_err(text)?;
+        let registered: ops_api::Registered = fi::post(
+            ops_api::paths::REGISTRATIONS,
+            &ops_api::RegistrationRequest {
+                challenge_id: challenge.challenge_id,
+                client_data_json: URL_SAFE_NO_PAD.encode(&credential.client_data_json),
+                attestation_object: URL_SAFE_NO_PAD.encode(&credential.attestation_object),
+                name: None,
+                terminal: true,
+            },
+            None,
+        )
+        .await
+        .map_err(text)?;
+        let cert = STANDARD
             .decode(&registered.cert)
             .map_err(|_| "the bank's certificate is not readable; try again")?;
-        let cert = Certificate::from_bytes(&terminal_cert)
-            .map_err(|e| format!("the bank's certificate is not readable ({e}); try again"))?;
-        let api_bundle: ops_api::TrustBundle =
-            fi::get(ops_api::paths::TRUST, None).await.map_err(text)?;
-        let bundle = bundle_from_api(&api_bundle).map_err(text)?;
-        let fi_cert = bundle
-            .fis
-            .iter()
-            .find(|f| Certificate::from_bytes(f).is_ok_and(|c| Some(c.id()) == cert.body.issuer))
-            .cloned()
-            .ok_or("the bank's trust bundle lacks the certificate of the bank that certified this terminal; try again later")?;
-        self.engine()
-            .onboard(
-                TillIdentity {
-                    terminal_cert,
-                    fi_cert,
-                    credential_id: None,
-                    account_id,
-                },
-                bundle,
-            )
-            .await
-            .map_err(text)?;
-        credentials::save(&Merchant {
-            account_id,
-            token: token.to_owned(),
-        });
-        self.fetch_crl().await?;
-        Ok(challenge.merchant_name)
+        Ok((cert, Some(credential.credential_id)))
     }
 
     async fn fetch_crl(&self) -> Result<(), String> {
@@ -483,9 +554,26 @@ impl Terminal {
                             },
                             Err(_) => TillEvent::NoReceipt,
                         },
-                        // A passkey terminal would prompt its authenticator per sale;
-                        // this app registers software keys only.
-                        ReceiptSigner::WebAuthn(_) => TillEvent::NoReceipt,
+                        // One assertion over SHA-256 of the body; a refused prompt
+                        // goes on without a receipt (the sale stays approved).
+                        ReceiptSigner::WebAuthn(item) => match get_assertion(&GetRequest {
+                            rp_id: &item.rp_id,
+                            challenge: &item.challenge,
+                            allow_credentials: &[item.credential_id.as_slice()],
+                            require_user_verification: item.user_verification,
+                            timeout_ms: 60_000,
+                        })
+                        .await
+                        {
+                            Ok(a) => TillEvent::ReceiptSigned(TerminalSignature::WebAuthn(
+                                Assertion {
+                                    authenticator_data: a.authenticator_data,
+                                    client_data_json: a.client_data_json,
+                                    signature_der: a.signature,
+                                },
+                            )),
+                            Err(_) => TillEvent::NoReceipt,
+                        },
                     };
                     let out = self
                         .engine()

@@ -77,7 +77,7 @@ impl Shop {
 
 /// A server with its own data folder and admin token, a certified merchant, a terminal
 /// registered through its set-up page, and a wallet holding 10.00.
-async fn shop(name: &str) -> Result<Shop, HarnessError> {
+async fn shop(name: &str, passkey: bool) -> Result<Shop, HarnessError> {
     let settings = Settings::from_env()?;
     let scratch = std::env::temp_dir().join(format!("ops-e2e-pos-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
@@ -150,10 +150,19 @@ async fn shop(name: &str) -> Result<Shop, HarnessError> {
         .await?;
     w.wait_for_test_id("load", WAIT).await?.click().await?;
     wait_text(w, "spendable", "10.00 EUR").await?;
-    // The terminal's set-up page.
+    // The terminal's set-up page (with a platform authenticator, a passkey by default).
     let pos = &shop.pos;
+    if passkey {
+        pos.add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
+            .await?;
+    }
     pos.driver.goto(format!("{origin}/pos/")).await?;
     pos.wait_for_test_id("setup", WAIT).await?;
+    if passkey {
+        pos.wait_for_test_id("setup-passkey", WAIT).await?;
+    } else {
+        assert!(attribute(pos, "setup-passkey", "type").await.is_none());
+    }
     shop.shot("pos-setup").await?;
     let pos = &shop.pos;
     paste(pos, "setup-account", &id.to_string()).await?;
@@ -239,7 +248,7 @@ async fn approved_id(pos: &Browser) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminal_sells_offline_and_its_merchant_is_credited_once() -> Result<(), HarnessError> {
-    let mut shop = shop("sell").await?;
+    let mut shop = shop("sell", false).await?;
     shop.shot("pos-keypad").await?;
     let balance_before = shop.balance();
     assert_eq!(balance_before, STARTING);
@@ -426,7 +435,7 @@ async fn a_terminal_sells_offline_and_its_merchant_is_credited_once() -> Result<
 async fn a_double_spend_is_declined_with_its_proof_and_reported() -> Result<(), HarnessError> {
     use ops_core::testing::sign_body;
     use ops_core::{Certificate, Chain, IssuanceBody, Limits, Nonce, Payment, Role, SpendBody};
-    let mut shop = shop("double").await?;
+    let mut shop = shop("double", false).await?;
     let fi_dir = shop.scratch.join("fi");
     let secret: [u8; 32] = ops_core::ids::from_hex(
         std::fs::read_to_string(fi_dir.join("fi.key"))
@@ -549,6 +558,51 @@ async fn a_double_spend_is_declined_with_its_proof_and_reported() -> Result<(), 
         !m.is_empty() && !m.contains("proof reported")
     })
     .await?;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
+
+/// A tablet with a platform authenticator: the terminal's key is a passkey certified with
+/// the merchant's name, and each receipt is an assertion the customer's wallet can check
+/// against the terminal's certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_terminal_signs_its_receipts() -> Result<(), HarnessError> {
+    let mut shop = shop("passkey", true).await?;
+    shop.stop_server();
+    let request_text = charge(&shop, &["1", "2", "5"], None).await;
+    let request = ops_core::PaymentRequest::from_bytes(
+        &ops_transport::base45::decode(&request_text).unwrap(),
+    )
+    .unwrap();
+    let terminal = request
+        .certs
+        .iter()
+        .find(|c| c.id() == request.payee)
+        .expect("the request carries the terminal's certificate")
+        .clone();
+    assert!(terminal.body.webauthn.is_some(), "a passkey certificate");
+    assert_eq!(terminal.body.name.as_deref(), Some("Corner Café"));
+    let payment = wallet_pays(&shop, &request_text).await;
+    click(&shop.pos, "source-text").await?;
+    paste(
+        &shop.pos,
+        "payment-in",
+        &ops_transport::base45::encode(&payment),
+    )
+    .await?;
+    click(&shop.pos, "use-text").await?;
+    approved_id(&shop.pos).await;
+    wait_until("the receipt", WAIT, async || {
+        !value(&shop.pos, "receipt-out").await.is_empty()
+    })
+    .await?;
+    let receipt = ops_core::Receipt::from_bytes(
+        &ops_transport::base45::decode(&value(&shop.pos, "receipt-out").await).unwrap(),
+    )
+    .expect("a receipt");
+    receipt
+        .verify(&terminal, &ops_core::P256Provider)
+        .expect("the receipt verifies against the terminal's passkey certificate");
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
 }

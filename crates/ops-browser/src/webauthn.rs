@@ -211,6 +211,23 @@ async fn public_key_credential(
         .map_err(|other| WebAuthnUiError::Unexpected(format!("{other:?}")))
 }
 
+/// Whether this device has a user-verifying platform authenticator (a fingerprint
+/// reader, face or PIN unlock): `PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable()`.
+/// `false` where WebAuthn is missing or the question fails.
+pub async fn platform_authenticator_available() -> bool {
+    let exists = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &JsValue::from_str("PublicKeyCredential")).ok())
+        .is_some_and(|v| v.is_function());
+    if !exists {
+        return false;
+    }
+    JsFuture::from(PublicKeyCredential::is_user_verifying_platform_authenticator_available())
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
 /// Creates a device-bound ES256 credential with direct attestation.
 pub async fn create_credential(
     request: &CreateRequest<'_>,
