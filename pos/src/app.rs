@@ -189,6 +189,18 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     background_sync(state);
     Effect::new(move |_| crate::kiosk::guard_navigation(state.settings.get().kiosk));
+    // Full screen needs a gesture: in kiosk mode the first touch or key asks for it.
+    let asked = StoredValue::new(false);
+    let go_fullscreen = move || {
+        if state.settings.get_untracked().kiosk && !asked.get_value() {
+            asked.set_value(true);
+            spawn_local(async {
+                let _ = crate::kiosk::enter_fullscreen().await;
+            });
+        }
+    };
+    let touch = window_event_listener(leptos::ev::pointerdown, move |_| go_fullscreen());
+    on_cleanup(move || touch.remove());
     let title = move || match state.info.get() {
         Some(i) => format!("{} · point of sale", i.merchant),
         None => "Point of sale".into(),

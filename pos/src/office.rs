@@ -155,10 +155,18 @@ enum Span {
     Yesterday,
     Week,
     Month,
+    /// The dates the merchant typed.
+    Custom,
 }
 
 impl Span {
-    const ALL: [Span; 4] = [Span::Today, Span::Yesterday, Span::Week, Span::Month];
+    const ALL: [Span; 5] = [
+        Span::Today,
+        Span::Yesterday,
+        Span::Week,
+        Span::Month,
+        Span::Custom,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -166,6 +174,7 @@ impl Span {
             Self::Yesterday => "Yesterday",
             Self::Week => "Last 7 days",
             Self::Month => "Last 30 days",
+            Self::Custom => "Dates…",
         }
     }
 
@@ -176,8 +185,24 @@ impl Span {
             Self::Yesterday => Period::new(today.from.saturating_sub(86_400), today.from),
             Self::Week => Period::new(today.to.saturating_sub(7 * 86_400), today.to),
             Self::Month => Period::new(today.to.saturating_sub(30 * 86_400), today.to),
+            Self::Custom => today,
         }
     }
+}
+
+/// Local midnight at the start of `date` (`YYYY-MM-DD`, as a date field gives it), in
+/// Unix seconds.
+fn local_midnight(date: &str) -> Option<u64> {
+    let ms =
+        js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!("{date}T00:00"))).get_time();
+    (ms.is_finite() && ms >= 0.0).then(|| (ms / 1000.0) as u64)
+}
+
+/// The period from the start of `from` to the end of `to` (local days), if both read.
+fn typed_period(from: &str, to: &str) -> Option<Period> {
+    let start = local_midnight(from)?;
+    let end = local_midnight(to)? + 86_400;
+    (end > start).then(|| Period::new(start, end))
 }
 
 /// The browser's offset from UTC in seconds (east positive).
@@ -217,8 +242,16 @@ fn Reports() -> impl IntoView {
     let report = RwSignal::new(None::<Report>);
     let csv = RwSignal::new(String::new());
     let json = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
     Effect::new(move |_| {
-        let period = span.get().period(now(), utc_offset());
+        let period = match span.get() {
+            Span::Custom => match typed_period(&from.get(), &to.get()) {
+                Some(p) => p,
+                None => return,
+            },
+            s => s.period(now(), utc_offset()),
+        };
         if let Some(t) = state.terminal() {
             spawn_local(async move {
                 match (
@@ -247,6 +280,16 @@ fn Reports() -> impl IntoView {
                         on:click=move |_| span.set(s)>{s.label()}</button>
                 }).collect_view()}
             </div>
+            {move || (span.get() == Span::Custom).then(|| view! {
+                <div class="row">
+                    <label for="report-from">"From"</label>
+                    <input id="report-from" data-testid="report-from" type="date"
+                        prop:value=from on:input=move |ev| from.set(event_target_value(&ev))/>
+                    <label for="report-to">"To (included)"</label>
+                    <input id="report-to" data-testid="report-to" type="date"
+                        prop:value=to on:input=move |ev| to.set(event_target_value(&ev))/>
+                </div>
+            })}
             {move || report.get().map(|r| view! {
                 <dl data-testid="report">
                     <dt>"Approved"</dt><dd data-testid="report-approved">{totals_words(&r.approved)}</dd>

@@ -10,13 +10,13 @@ use ops_browser::terminal_key::TerminalKey;
 use ops_browser::till_store::IdbTillStore;
 use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
 use ops_core::Certificate;
-use ops_wallet_engine::{Assertion, SagaId};
 use ops_wallet_engine::till::store::{DeclineStore, QueueStore, TillSagaStore, TillTrustStore};
 use ops_wallet_engine::till::{
     Decision, NewSale, Period, QueueEntry, ReceiptSigner, Report, TerminalSignature, TillCommand,
     TillConfig, TillEngine, TillEvent, TillIdentity, TillSagaRecord, TillSagaState, TillStatus,
     bundle_from_api,
 };
+use ops_wallet_engine::{Assertion, SagaId};
 
 use crate::credentials::{self, Merchant};
 
@@ -144,7 +144,8 @@ impl Terminal {
         let account = i64::try_from(account_id)
             .map_err(|_| "the account number is too large; check it".to_owned())?;
         let (terminal_cert, credential_id) = if passkey {
-            self.register_passkey(account, token, label.as_deref()).await?
+            self.register_passkey(account, token, label.as_deref())
+                .await?
         } else {
             (self.register_key(account, token, label).await?, None)
         };
@@ -565,13 +566,13 @@ impl Terminal {
                         })
                         .await
                         {
-                            Ok(a) => TillEvent::ReceiptSigned(TerminalSignature::WebAuthn(
-                                Assertion {
+                            Ok(a) => {
+                                TillEvent::ReceiptSigned(TerminalSignature::WebAuthn(Assertion {
                                     authenticator_data: a.authenticator_data,
                                     client_data_json: a.client_data_json,
                                     signature_der: a.signature,
-                                },
-                            )),
+                                }))
+                            }
                             Err(_) => TillEvent::NoReceipt,
                         },
                     };
