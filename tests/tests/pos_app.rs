@@ -78,6 +78,12 @@ impl Shop {
 /// A server with its own data folder and admin token, a certified merchant, a terminal
 /// registered through its set-up page, and a wallet holding 10.00.
 async fn shop(name: &str, passkey: bool) -> Result<Shop, HarnessError> {
+    shop_with_clock(name, passkey, 0).await
+}
+
+/// [`shop`] with the terminal's clock `shift` seconds ahead of the machine's (its page's
+/// `Date.now`), as a tablet whose clock runs ahead, or one offline for that long.
+async fn shop_with_clock(name: &str, passkey: bool, shift: u64) -> Result<Shop, HarnessError> {
     let settings = Settings::from_env()?;
     let scratch = std::env::temp_dir().join(format!("ops-e2e-pos-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
@@ -102,6 +108,13 @@ async fn shop(name: &str, passkey: bool) -> Result<Shop, HarnessError> {
         ],
     )
     .await?;
+    if shift > 0 {
+        pos.add_script_on_new_documents(&format!(
+            "(() => {{ const now = Date.now.bind(Date); Date.now = () => now() + {}; }})();",
+            shift * 1000
+        ))
+        .await?;
+    }
     let wallet = Browser::start(&settings).await?;
     let mut shop = Shop {
         settings,
@@ -235,7 +248,15 @@ async fn paste_payment(shop: &Shop, bytes: &[u8]) -> String {
         .await
         .unwrap();
     click(pos, "use-text").await.unwrap();
-    pos.wait_for_test_id("declined", WAIT).await.unwrap();
+    if pos.wait_for_test_id("declined", WAIT).await.is_err() {
+        let page = pos
+            .run("return document.body.innerText;")
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        panic!("no decline; the terminal shows:\n{page}");
+    }
     attribute(pos, "declined", "data-reason")
         .await
         .unwrap_or_default()
@@ -426,100 +447,250 @@ async fn a_terminal_sells_offline_and_its_merchant_is_credited_once() -> Result<
     Ok(())
 }
 
-/// A cheater's wallet, minted with the FI's own key from the server's data folder (as if
-/// the FI had certified and funded it): it pays two sales of the terminal with
-/// overlapping ranges of one note while the server is down. The first is approved; the
-/// second is declined as already spent, with its fraud proof kept; at the next sync the
-/// terminal reports the proof and the FI opens the case naming the cheater.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_double_spend_is_declined_with_its_proof_and_reported() -> Result<(), HarnessError> {
-    use ops_core::testing::sign_body;
-    use ops_core::{Certificate, Chain, IssuanceBody, Limits, Nonce, Payment, Role, SpendBody};
-    let mut shop = shop("double", false).await?;
-    let fi_dir = shop.scratch.join("fi");
-    let secret: [u8; 32] = ops_core::ids::from_hex(
-        std::fs::read_to_string(fi_dir.join("fi.key"))
-            .unwrap()
-            .trim(),
-    )
-    .and_then(|b| b.try_into().ok())
-    .expect("the FI key in hex");
-    let fi_key = ops_core::sig::SoftwareKey::from_secret(&secret).expect("the FI key");
-    let fi = Certificate::from_bytes(&std::fs::read(fi_dir.join("fi.cert")).unwrap()).unwrap();
-    let now = ops_e2e::unix_now();
-    let cheater_key = ops_core::sig::SoftwareKey::from_secret(&[7u8; 32]).unwrap();
-    let cheater = sign_body(
-        ops_core::CertBody {
-            serial: 9_000_001,
-            role: Role::Device,
-            subject: cheater_key.public_key(),
-            issuer: Some(fi.id()),
-            not_before: now - 3_600,
-            not_after: now + 30 * 86_400,
-            name: None,
-            limits: Limits {
-                max_outstanding: Some(100_000),
-                ..Limits::default()
+/// A wallet minted with the FI's own key from the server's data folder (as if the FI had
+/// certified and funded it), able to sign whatever a broken or cheating wallet would.
+struct Minted {
+    fi_key: ops_core::sig::SoftwareKey,
+    fi: ops_core::Certificate,
+    key: ops_core::sig::SoftwareKey,
+    cert: ops_core::Certificate,
+}
+
+impl Minted {
+    fn new(fi_dir: &std::path::Path) -> Self {
+        let secret: [u8; 32] = ops_core::ids::from_hex(
+            std::fs::read_to_string(fi_dir.join("fi.key"))
+                .unwrap()
+                .trim(),
+        )
+        .and_then(|b| b.try_into().ok())
+        .expect("the FI key in hex");
+        let fi_key = ops_core::sig::SoftwareKey::from_secret(&secret).expect("the FI key");
+        let fi = ops_core::Certificate::from_bytes(&std::fs::read(fi_dir.join("fi.cert")).unwrap())
+            .unwrap();
+        let key = ops_core::sig::SoftwareKey::from_secret(&[7u8; 32]).unwrap();
+        let now = ops_e2e::unix_now();
+        let mut m = Self {
+            cert: fi.clone(),
+            fi_key,
+            fi,
+            key,
+        };
+        m.cert = m.certificate(9_000_001, now + 30 * 86_400);
+        m
+    }
+
+    /// A device certificate for the minted key, valid until `not_after`.
+    fn certificate(&self, serial: u64, not_after: u64) -> ops_core::Certificate {
+        ops_core::testing::sign_body(
+            ops_core::CertBody {
+                serial,
+                role: ops_core::Role::Device,
+                subject: self.key.public_key(),
+                issuer: Some(self.fi.id()),
+                not_before: not_after.min(ops_e2e::unix_now()) - 86_400,
+                not_after,
+                name: None,
+                limits: ops_core::Limits {
+                    max_outstanding: Some(10_000_000),
+                    ..ops_core::Limits::default()
+                },
+                webauthn: None,
             },
-            webauthn: None,
-        },
-        &fi_key,
-    );
-    let note = sign_body(
-        IssuanceBody {
-            nonce: Nonce([9; 16]),
-            issuer: fi.id(),
-            owner: cheater.id(),
-            amount: 1_000,
-            currency: "EUR".into(),
-            issued: now - 60,
-            expires: now + 30 * 86_400,
-        },
-        &fi_key,
-    );
-    let pay = |request_text: &str, from: u64, to: u64| {
+            &self.fi_key,
+        )
+    }
+
+    /// A note of `amount` to `owner` in `currency`, expiring at `expires`.
+    fn note(
+        &self,
+        seed: u8,
+        owner: &ops_core::Certificate,
+        amount: u64,
+        currency: &str,
+        expires: u64,
+    ) -> ops_core::Issuance {
+        let now = ops_e2e::unix_now();
+        ops_core::testing::sign_body(
+            ops_core::IssuanceBody {
+                nonce: ops_core::Nonce([seed; 16]),
+                issuer: self.fi.id(),
+                owner: owner.id(),
+                amount,
+                currency: currency.into(),
+                issued: now.min(expires) - 120,
+                expires,
+            },
+            &self.fi_key,
+        )
+    }
+
+    /// A payment for `request_text` spending `ranges[i]` of `notes[i]`, signed by `cert`'s
+    /// key at `time`.
+    fn pay(
+        &self,
+        request_text: &str,
+        cert: &ops_core::Certificate,
+        notes: &[ops_core::Issuance],
+        ranges: &[(u64, u64)],
+        time: u64,
+    ) -> Vec<u8> {
         let request = ops_core::PaymentRequest::from_bytes(
             &ops_transport::base45::decode(request_text).unwrap(),
         )
         .unwrap();
-        let spend = sign_body(
-            SpendBody {
-                input: note.note_id(),
-                from,
-                to,
-                payee: request.payee,
-                request: request.hash(),
-                time: ops_e2e::unix_now(),
-            },
-            &cheater_key,
-        );
-        Payment {
-            certs: vec![cheater.clone(), fi.clone()],
-            chains: vec![Chain {
+        let chains = notes
+            .iter()
+            .zip(ranges)
+            .map(|(note, (from, to))| ops_core::Chain {
                 issuance: note.clone(),
-                spends: vec![spend],
-            }],
+                spends: vec![ops_core::testing::sign_body(
+                    ops_core::SpendBody {
+                        input: note.note_id(),
+                        from: *from,
+                        to: *to,
+                        payee: request.payee,
+                        request: request.hash(),
+                        time,
+                    },
+                    &self.key,
+                )],
+            })
+            .collect();
+        ops_core::Payment {
+            certs: vec![cert.clone(), self.fi.clone()],
+            chains,
         }
         .canonical()
         .to_bytes()
-    };
+    }
+}
+
+/// Builds the payment bytes for a request given as text.
+type PaymentFor<'a> = Box<dyn Fn(&str) -> Vec<u8> + 'a>;
+
+/// A minted wallet provokes the decline reasons an honest wallet app cannot: a wrong
+/// amount, another currency, expired money, an expired certificate, a wrong clock, an
+/// amount above the offline limit; each declined with its reason while the server is
+/// down. Then it double-spends across two sales: approved once, declined as already spent
+/// with the fraud proof kept; at the next sync the terminal reports the proof and the FI
+/// opens one case naming the cheater.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minted_wallet_is_declined_for_each_reason_and_its_double_spend_reported()
+-> Result<(), HarnessError> {
+    let mut shop = shop("double", false).await?;
+    let m = Minted::new(&shop.scratch.join("fi"));
+    let now = ops_e2e::unix_now();
+    let later = now + 30 * 86_400;
     shop.stop_server();
+    // Beyond the policy's clock skew (5 minutes).
+    let expired_cert = m.certificate(9_000_002, now - 3_600);
+    let declines: Vec<(&str, &[&str], PaymentFor)> = vec![
+        (
+            "wrong_amount",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                m.pay(
+                    r,
+                    &m.cert,
+                    &[m.note(20, &m.cert, 1_000, "EUR", later)],
+                    &[(0, 150)],
+                    now,
+                )
+            }),
+        ),
+        (
+            "wrong_currency",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                m.pay(
+                    r,
+                    &m.cert,
+                    &[m.note(21, &m.cert, 1_000, "USD", later)],
+                    &[(0, 200)],
+                    now,
+                )
+            }),
+        ),
+        (
+            "money_expired",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                m.pay(
+                    r,
+                    &m.cert,
+                    &[m.note(22, &m.cert, 1_000, "EUR", now - 3_600)],
+                    &[(0, 200)],
+                    now,
+                )
+            }),
+        ),
+        (
+            "certificate_expired",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                let note = m.note(23, &expired_cert, 1_000, "EUR", later);
+                m.pay(r, &expired_cert, &[note], &[(0, 200)], now)
+            }),
+        ),
+        (
+            "clock_mismatch",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                m.pay(
+                    r,
+                    &m.cert,
+                    &[m.note(24, &m.cert, 1_000, "EUR", later)],
+                    &[(0, 200)],
+                    now + 7_200,
+                )
+            }),
+        ),
+        (
+            "above_offline_limit",
+            &["6", "0", "0", "0", "0", "0"],
+            Box::new(|r: &str| {
+                let notes: Vec<_> = (30..36)
+                    .map(|seed| m.note(seed, &m.cert, 100_000, "EUR", later))
+                    .collect();
+                m.pay(r, &m.cert, &notes, &[(0, 100_000); 6], now)
+            }),
+        ),
+    ];
+    for (want, keys, payment) in &declines {
+        eprintln!("provoking {want}");
+        let request = charge(&shop, keys, None).await;
+        assert_eq!(&paste_payment(&shop, &payment(&request)).await, want);
+        assert!(!text(&shop.pos, "decline-reason").await.is_empty());
+        shop.pos
+            .screenshot(&shop.settings, &format!("pos-declined-{want}"), TABLET)
+            .await?;
+        click(&shop.pos, "decline-close").await?;
+        shop.pos.wait_for_test_id("key-charge", WAIT).await?;
+    }
+    // The double spend.
+    let note = m.note(9, &m.cert, 1_000, "EUR", later);
     let first = charge(&shop, &["2", "0", "0"], None).await;
     click(&shop.pos, "source-text").await?;
+    let pay = m.pay(
+        &first,
+        &m.cert,
+        std::slice::from_ref(&note),
+        &[(0, 200)],
+        now,
+    );
     paste(
         &shop.pos,
         "payment-in",
-        &ops_transport::base45::encode(&pay(&first, 0, 200)),
+        &ops_transport::base45::encode(&pay),
     )
     .await?;
     click(&shop.pos, "use-text").await?;
     approved_id(&shop.pos).await;
     click(&shop.pos, "new-sale").await?;
     let second = charge(&shop, &["2", "0", "0"], None).await;
-    assert_eq!(
-        paste_payment(&shop, &pay(&second, 100, 300)).await,
-        "already_spent"
-    );
+    let copy = m.pay(&second, &m.cert, &[note], &[(100, 300)], now);
+    assert_eq!(paste_payment(&shop, &copy).await, "already_spent");
     assert!(text(&shop.pos, "declined").await.contains("fraud proof"));
     shop.shot("pos-declined-double-spend").await?;
     click(&shop.pos, "decline-close").await?;
@@ -547,17 +718,57 @@ async fn a_double_spend_is_declined_with_its_proof_and_reported() -> Result<(), 
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["culprit"] == cheater.id().to_string())
+        .filter(|c| c["culprit"] == m.cert.id().to_string())
         .collect();
     assert_eq!(named.len(), 1, "{cases}");
     assert_eq!(named[0]["overlap"], 100);
-    // A second sync reports nothing again.
-    click(&shop.pos, "sync").await?;
-    wait_until("the second sync", WAIT, async || {
-        let m = text(&shop.pos, "message").await;
-        !m.is_empty() && !m.contains("proof reported")
+    // The reports count every decline by reason.
+    click(&shop.pos, "tab-reports").await?;
+    wait_until("the report", WAIT, async || {
+        text(&shop.pos, "report-declined").await == "7"
     })
     .await?;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
+
+/// A terminal two days from its last revocation list (its clock two days ahead of the
+/// list's time): small amounts are still approved offline, a 600.00 sale is declined
+/// because the list is too old for that amount (floor limit: at most a day above 500.00).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_with_an_old_revocation_list_declines_large_amounts() -> Result<(), HarnessError>
+{
+    const TWO_DAYS: u64 = 2 * 86_400;
+    let mut shop = shop_with_clock("old-crl", false, TWO_DAYS).await?;
+    let m = Minted::new(&shop.scratch.join("fi"));
+    shop.stop_server();
+    let at = ops_e2e::unix_now() + TWO_DAYS;
+    let later = at + 30 * 86_400;
+    let small = charge(&shop, &["2", "0", "0"], None).await;
+    let note = m.note(40, &m.cert, 100_000, "EUR", later);
+    click(&shop.pos, "source-text").await?;
+    let pay = m.pay(
+        &small,
+        &m.cert,
+        std::slice::from_ref(&note),
+        &[(0, 200)],
+        at,
+    );
+    paste(
+        &shop.pos,
+        "payment-in",
+        &ops_transport::base45::encode(&pay),
+    )
+    .await?;
+    click(&shop.pos, "use-text").await?;
+    approved_id(&shop.pos).await;
+    click(&shop.pos, "new-sale").await?;
+    let large = charge(&shop, &["6", "0", "0", "0", "0"], None).await;
+    let pay = m.pay(&large, &m.cert, &[note], &[(1_000, 61_000)], at);
+    assert_eq!(paste_payment(&shop, &pay).await, "crl_too_old");
+    shop.pos
+        .screenshot(&shop.settings, "pos-declined-crl_too_old", TABLET)
+        .await?;
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
 }
