@@ -191,7 +191,11 @@ fn set_decision_ms(ms: f64) {
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
-        let _ = el.set_attribute("data-decision-ms", &format!("{ms:.1}"));
+        // Integer formatting: float formatting would add its code to the bundle.
+        let _ = el.set_attribute(
+            "data-decision-ms",
+            &ops_transport_web::scan_logic::hundredths(ms),
+        );
     }
 }
 

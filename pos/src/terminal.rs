@@ -3,6 +3,9 @@
 //! non-extractable key and the FI's API. No screen logic here; the components call these
 //! and show the results.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ops_browser::fi::{self, FiError};
@@ -271,7 +274,13 @@ impl Terminal {
         Ok((cert, Some(credential.credential_id)))
     }
 
-    async fn fetch_crl(&self) -> Result<(), String> {
+    /// Keeps the FI's current CRL. Boxed: set-up and sync both await it, and one copy of
+    /// its code serves both (the bundle has a budget).
+    fn fetch_crl(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+        Box::pin(self.fetch_crl_now())
+    }
+
+    async fn fetch_crl_now(&self) -> Result<(), String> {
         let crl: ops_api::CrlResponse = fi::get(ops_api::paths::CRL, None).await.map_err(text)?;
         let bytes = STANDARD
             .decode(&crl.crl)
