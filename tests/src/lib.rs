@@ -5,6 +5,7 @@
 //! tests refuse to run without it instead of silently skipping.
 
 pub mod pages;
+pub mod shop;
 pub mod webauthn;
 
 use serde_json::Value;

@@ -1,0 +1,161 @@
+//! The wallet pays the POS with both offline, end to end in two real browsers (issue 13):
+//! the wallet at phone size, the POS at 1280×800, each with a fake camera. Both pages are
+//! served, then the FI is stopped before the sale starts. The POS's request (its QR code,
+//! read from the page) becomes the wallet's camera input; the wallet's animated QR (its
+//! frames read from the page, every fourth dropped) becomes the POS's camera input; the
+//! POS's receipt QR becomes the wallet's camera input again. The FI comes back: the POS
+//! deposits, the merchant is credited exactly once, the wallet syncs. Screenshots of each
+//! step in `target/e2e/`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
+
+use std::time::{Duration, Instant};
+
+use ops_e2e::pages::{
+    WAIT, attribute, blank_video, click_dom as click, film, paste, read_qr_from_page, text,
+    wait_text,
+};
+use ops_e2e::shop::{PIN, STARTING, approved_id, charge, shop};
+use ops_e2e::{Browser, HarnessError, wait_until};
+use ops_transport::MessageKind;
+
+const PHONE: (u32, u32) = (390, 844);
+
+/// Waits for the wallet's Pay screen to reach `want`; names the stage and message if not.
+async fn wait_stage(wallet: &Browser, want: &str) {
+    let stage = async || {
+        attribute(wallet, "detail", "data-stage")
+            .await
+            .unwrap_or_default()
+    };
+    if wait_until(&format!("stage {want}"), WAIT, async || {
+        stage().await == want
+    })
+    .await
+    .is_err()
+    {
+        panic!(
+            "the wallet is at {:?}, saying {:?}",
+            stage().await,
+            text(wallet, "message").await
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallet_pays_the_pos_through_both_cameras_with_the_fi_down() -> Result<(), HarnessError>
+{
+    let mut shop = shop("cameras", false).await?;
+    // Both pages are served; then no network.
+    shop.stop_server();
+    let started = Instant::now();
+    let request_text = charge(&shop, &["3", "7", "5"], Some("Table 4")).await;
+    let request = read_qr_from_page(&shop.pos, MessageKind::PaymentRequest).await;
+    assert_eq!(
+        ops_transport::base45::encode(&request),
+        request_text,
+        "the QR code on the POS is its request"
+    );
+    shop.shot("wallet-pos-1-request").await?;
+    // The wallet's camera sees the POS's screen.
+    film(&shop.wallet_camera, MessageKind::PaymentRequest, &request);
+    click(&shop.wallet, "action-p").await?;
+    wait_stage(&shop.wallet, "review").await;
+    assert_eq!(text(&shop.wallet, "confirm-amount").await, "3.75 EUR");
+    assert!(
+        text(&shop.wallet, "confirm-text")
+            .await
+            .contains("Corner Café"),
+        "{}",
+        text(&shop.wallet, "confirm-text").await
+    );
+    shop.wallet
+        .screenshot(&shop.settings, "wallet-pos-2-review-phone", PHONE)
+        .await?;
+    click(&shop.wallet, "approve").await?;
+    wait_stage(&shop.wallet, "show").await;
+    let payment = read_qr_from_page(&shop.wallet, MessageKind::Payment).await;
+    shop.wallet
+        .screenshot(&shop.settings, "wallet-pos-3-payment-phone", PHONE)
+        .await?;
+    // The POS's camera sees the wallet's screen (its camera starts again on a reload: the
+    // same request comes back).
+    film(&shop.camera, MessageKind::Payment, &payment);
+    let filmed = Instant::now();
+    shop.pos.driver.refresh().await?;
+    let id = approved_id(&shop.pos).await;
+    let charge_to_approved = started.elapsed();
+    let camera_leg = filmed.elapsed();
+    std::fs::write(&shop.camera, blank_video()).expect("blank the camera");
+    assert_eq!(text(&shop.pos, "approved-amount").await, "€3.75");
+    eprintln!(
+        "charge to approved {:.1} s (camera leg to the POS {:.1} s, payment {} bytes, request {} bytes), approval {id}",
+        charge_to_approved.as_secs_f64(),
+        camera_leg.as_secs_f64(),
+        payment.len(),
+        request.len()
+    );
+    wait_until("the receipt", WAIT, async || {
+        attribute(&shop.pos, "receipt-out", "readonly")
+            .await
+            .is_some()
+    })
+    .await?;
+    let receipt = read_qr_from_page(&shop.pos, MessageKind::Receipt).await;
+    shop.shot("wallet-pos-4-approved").await?;
+    // The wallet's camera sees the receipt: the payment is confirmed.
+    film(&shop.wallet_camera, MessageKind::Receipt, &receipt);
+    click(&shop.wallet, "scan-receipt").await?;
+    wait_stage(&shop.wallet, "finished").await;
+    assert!(
+        text(&shop.wallet, "finished").await.contains("receipt"),
+        "{}",
+        text(&shop.wallet, "finished").await
+    );
+    shop.wallet
+        .screenshot(&shop.settings, "wallet-pos-5-confirmed-phone", PHONE)
+        .await?;
+    click(&shop.wallet, "back").await?;
+    wait_text(&shop.wallet, "spendable", "6.25 EUR").await?;
+    // The FI is back: the POS deposits once, the wallet syncs.
+    shop.start_server().await?;
+    click(&shop.pos, "new-sale").await?;
+    click(&shop.pos, "open-office").await?;
+    paste(&shop.pos, "unlock-pin", PIN).await?;
+    click(&shop.pos, "unlock-submit").await?;
+    for _ in 0..2 {
+        click(&shop.pos, "sync").await?;
+        wait_until("the payment credited", WAIT, async || {
+            attribute(&shop.pos, "queue-row", "data-status")
+                .await
+                .as_deref()
+                == Some("credited")
+        })
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(shop.balance(), STARTING + 375, "credited exactly once");
+    shop.shot("wallet-pos-6-deposited").await?;
+    click(&shop.wallet, "sync").await?;
+    wait_until("the wallet's sync", WAIT, async || {
+        text(&shop.wallet, "message").await.contains("Synced")
+    })
+    .await?;
+    click(&shop.wallet, "action-h").await?;
+    wait_until("the history", WAIT, async || {
+        text(&shop.wallet, "history").await.contains("Paid 3.75 EUR")
+    })
+    .await?;
+    assert!(
+        text(&shop.wallet, "history")
+            .await
+            .contains("Paid 3.75 EUR — confirmed"),
+        "{}",
+        text(&shop.wallet, "history").await
+    );
+    shop.wallet
+        .screenshot(&shop.settings, "wallet-pos-7-synced-phone", PHONE)
+        .await?;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
