@@ -4,6 +4,7 @@
 //! `cargo xtask test` sets the environment this harness reads (see [`Settings`]); the
 //! tests refuse to run without it instead of silently skipping.
 
+pub mod minted;
 pub mod pages;
 pub mod shop;
 pub mod webauthn;

@@ -240,7 +240,12 @@ pub async fn charge(shop: &Shop, keys: &[&str], reference: Option<&str>) -> Stri
 
 /// The wallet reads the request as text, approves, and returns the payment it shows.
 pub async fn wallet_pays(shop: &Shop, request: &str) -> Vec<u8> {
-    let w = &shop.wallet;
+    pays(&shop.wallet, request).await
+}
+
+/// Wallet app `w` reads `request` as text, approves, and returns the payment it shows
+/// (then marks it handed over and goes home).
+pub async fn pays(w: &Browser, request: &str) -> Vec<u8> {
     click(w, "action-p").await.unwrap();
     click(w, "source-text").await.unwrap();
     paste(w, "request-in", request).await.unwrap();
@@ -264,6 +269,18 @@ pub async fn wallet_pays(shop: &Shop, request: &str) -> Vec<u8> {
     click(w, "back").await.unwrap();
     w.wait_for_test_id("action-p", WAIT).await.unwrap();
     ops_transport::base45::decode(&payment).expect("the payment's text")
+}
+
+/// Presents `bytes` to the open sale as pasted text and waits for the approval; returns
+/// its short payment id.
+pub async fn paste_approved(shop: &Shop, bytes: &[u8]) -> String {
+    let pos = &shop.pos;
+    click(pos, "source-text").await.unwrap();
+    paste(pos, "payment-in", &ops_transport::base45::encode(bytes))
+        .await
+        .unwrap();
+    click(pos, "use-text").await.unwrap();
+    approved_id(pos).await
 }
 
 /// Presents `bytes` to the open sale as pasted text; waits for the decline and returns

@@ -13,6 +13,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
+use ops_e2e::minted::Minted;
 use ops_e2e::pages::{WAIT, attribute, blank_video, click_dom as click, film, paste, text, value};
 use ops_e2e::shop::{
     PIN, STARTING, TABLET, approved_id, charge, paste_payment, shop, shop_with_clock, wallet_pays,
@@ -199,125 +200,6 @@ async fn a_terminal_sells_offline_and_its_merchant_is_credited_once() -> Result<
     shop.shot("pos-declined-revoked").await?;
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
-}
-
-/// A wallet minted with the FI's own key from the server's data folder (as if the FI had
-/// certified and funded it), able to sign whatever a broken or cheating wallet would.
-struct Minted {
-    fi_key: ops_core::sig::SoftwareKey,
-    fi: ops_core::Certificate,
-    key: ops_core::sig::SoftwareKey,
-    cert: ops_core::Certificate,
-}
-
-impl Minted {
-    fn new(fi_dir: &std::path::Path) -> Self {
-        let secret: [u8; 32] = ops_core::ids::from_hex(
-            std::fs::read_to_string(fi_dir.join("fi.key"))
-                .unwrap()
-                .trim(),
-        )
-        .and_then(|b| b.try_into().ok())
-        .expect("the FI key in hex");
-        let fi_key = ops_core::sig::SoftwareKey::from_secret(&secret).expect("the FI key");
-        let fi = ops_core::Certificate::from_bytes(&std::fs::read(fi_dir.join("fi.cert")).unwrap())
-            .unwrap();
-        let key = ops_core::sig::SoftwareKey::from_secret(&[7u8; 32]).unwrap();
-        let now = ops_e2e::unix_now();
-        let mut m = Self {
-            cert: fi.clone(),
-            fi_key,
-            fi,
-            key,
-        };
-        m.cert = m.certificate(9_000_001, now + 30 * 86_400);
-        m
-    }
-
-    /// A device certificate for the minted key, valid until `not_after`.
-    fn certificate(&self, serial: u64, not_after: u64) -> ops_core::Certificate {
-        ops_core::testing::sign_body(
-            ops_core::CertBody {
-                serial,
-                role: ops_core::Role::Device,
-                subject: self.key.public_key(),
-                issuer: Some(self.fi.id()),
-                not_before: not_after.min(ops_e2e::unix_now()) - 86_400,
-                not_after,
-                name: None,
-                limits: ops_core::Limits {
-                    max_outstanding: Some(10_000_000),
-                    ..ops_core::Limits::default()
-                },
-                webauthn: None,
-            },
-            &self.fi_key,
-        )
-    }
-
-    /// A note of `amount` to `owner` in `currency`, expiring at `expires`.
-    fn note(
-        &self,
-        seed: u8,
-        owner: &ops_core::Certificate,
-        amount: u64,
-        currency: &str,
-        expires: u64,
-    ) -> ops_core::Issuance {
-        let now = ops_e2e::unix_now();
-        ops_core::testing::sign_body(
-            ops_core::IssuanceBody {
-                nonce: ops_core::Nonce([seed; 16]),
-                issuer: self.fi.id(),
-                owner: owner.id(),
-                amount,
-                currency: currency.into(),
-                issued: now.min(expires) - 120,
-                expires,
-            },
-            &self.fi_key,
-        )
-    }
-
-    /// A payment for `request_text` spending `ranges[i]` of `notes[i]`, signed by `cert`'s
-    /// key at `time`.
-    fn pay(
-        &self,
-        request_text: &str,
-        cert: &ops_core::Certificate,
-        notes: &[ops_core::Issuance],
-        ranges: &[(u64, u64)],
-        time: u64,
-    ) -> Vec<u8> {
-        let request = ops_core::PaymentRequest::from_bytes(
-            &ops_transport::base45::decode(request_text).unwrap(),
-        )
-        .unwrap();
-        let chains = notes
-            .iter()
-            .zip(ranges)
-            .map(|(note, (from, to))| ops_core::Chain {
-                issuance: note.clone(),
-                spends: vec![ops_core::testing::sign_body(
-                    ops_core::SpendBody {
-                        input: note.note_id(),
-                        from: *from,
-                        to: *to,
-                        payee: request.payee,
-                        request: request.hash(),
-                        time,
-                    },
-                    &self.key,
-                )],
-            })
-            .collect();
-        ops_core::Payment {
-            certs: vec![cert.clone(), self.fi.clone()],
-            chains,
-        }
-        .canonical()
-        .to_bytes()
-    }
 }
 
 /// Builds the payment bytes for a request given as text.

@@ -15,13 +15,15 @@ use ops_e2e::pages::{
     WAIT, attribute, blank_video, click_dom as click, film, paste, read_qr_from_page, text,
     wait_text,
 };
-use ops_e2e::shop::{PIN, STARTING, approved_id, charge, shop};
+use ops_e2e::shop::{
+    PIN, STARTING, approved_id, charge, paste_approved, paste_payment, pays, shop,
+};
 use ops_e2e::{Browser, HarnessError, wait_until};
 use ops_transport::MessageKind;
 
 const PHONE: (u32, u32) = (390, 844);
 
-/// Waits for the wallet's Pay screen to reach `want`; names the stage and message if not.
+/// Waits for the wallet's Pay or Receive screen to reach `want`; names the stage and message if not.
 async fn wait_stage(wallet: &Browser, want: &str) {
     let stage = async || {
         attribute(wallet, "detail", "data-stage")
@@ -143,7 +145,9 @@ async fn the_wallet_pays_the_pos_through_both_cameras_with_the_fi_down() -> Resu
     .await?;
     click(&shop.wallet, "action-h").await?;
     wait_until("the history", WAIT, async || {
-        text(&shop.wallet, "history").await.contains("Paid 3.75 EUR")
+        text(&shop.wallet, "history")
+            .await
+            .contains("Paid 3.75 EUR")
     })
     .await?;
     assert!(
@@ -156,6 +160,69 @@ async fn the_wallet_pays_the_pos_through_both_cameras_with_the_fi_down() -> Resu
     shop.wallet
         .screenshot(&shop.settings, "wallet-pos-7-synced-phone", PHONE)
         .await?;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
+
+/// Multi-hop, offline: wallet A pays wallet B (two wallet apps), B pays the POS with what
+/// it received (a chain of 2 hops), approved; a 3-hop chain (minted holders) approved; a
+/// chain one hop over the FI's hop limit (5 > 4) declined at the POS with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn value_travels_wallet_to_wallet_to_the_pos_within_the_hop_limit() -> Result<(), HarnessError>
+{
+    let mut shop = shop("hops", false).await?;
+    // Wallet B, set up while the FI is up; it has no money of its own.
+    let bob = Browser::start(&shop.settings).await?;
+    bob.add_virtual_authenticator(ops_e2e::webauthn::AuthenticatorOptions::PLATFORM)
+        .await?;
+    bob.driver
+        .goto(format!("http://localhost:{}/", shop.port))
+        .await?;
+    click(&bob, "setup").await?;
+    wait_text(&bob, "spendable", "0.00 EUR").await?;
+    let minted = ops_e2e::minted::Minted::new(&shop.scratch.join("fi"));
+    shop.stop_server();
+    // A pays B 2.00 (text both ways).
+    click(&bob, "action-r").await?;
+    paste(&bob, "receive-amount", "2").await?;
+    click(&bob, "show-request").await?;
+    wait_stage(&bob, "shown").await;
+    let request = ops_e2e::pages::value(&bob, "request-out").await;
+    let to_bob = pays(&shop.wallet, &request).await;
+    click(&bob, "source-text").await?;
+    paste(&bob, "payment-in", &ops_transport::base45::encode(&to_bob)).await?;
+    click(&bob, "use-text").await?;
+    wait_stage(&bob, "finished").await;
+    click(&bob, "back").await?;
+    wait_text(&bob, "spendable", "2.00 EUR").await?;
+    // B pays the POS 1.50 with it: two hops.
+    let request = charge(&shop, &["1", "5", "0"], None).await;
+    let payment = pays(&bob, &request).await;
+    let decoded = ops_core::Payment::from_bytes(&payment).expect("a payment");
+    assert!(
+        decoded.chains.iter().all(|c| c.spends.len() == 2),
+        "every chain went A → B → POS"
+    );
+    paste_approved(&shop, &payment).await;
+    click(&shop.pos, "new-sale").await?;
+    // Three hops: approved.
+    let request = charge(&shop, &["1", "0", "0"], None).await;
+    let now = ops_e2e::unix_now();
+    paste_approved(&shop, &minted.chain_payment(&request, 3, 100, 50, now)).await;
+    click(&shop.pos, "new-sale").await?;
+    // Five hops, over the FI's limit of 4: declined.
+    let request = charge(&shop, &["1", "0", "0"], None).await;
+    let reason = paste_payment(&shop, &minted.chain_payment(&request, 5, 100, 51, now)).await;
+    assert_eq!(reason, "too_many_hops", "over the hop limit");
+    assert!(!text(&shop.pos, "decline-reason").await.is_empty());
+    shop.pos
+        .screenshot(
+            &shop.settings,
+            "wallet-pos-hop-limit",
+            ops_e2e::shop::TABLET,
+        )
+        .await?;
+    bob.close().await;
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
 }

@@ -39,15 +39,18 @@ pub enum DeclineReason {
     /// The fraud proof is kept for the bank.
     AlreadySpent,
     /// The payment fails a security check: broken chain, forged or missing signature or
-    /// certificate, limits broken (V7–V12, V19–V21).
+    /// certificate, limits broken (V7, V8, V10–V12, V19–V21).
     Tampered,
     /// The bytes are not a payment.
     Unreadable,
+    /// The money went through more wallets than its FI allows offline (V9). Last in the
+    /// enum so stored declines keep their encoding; placed with the limits in `ALL`.
+    TooManyHops,
 }
 
 impl DeclineReason {
     /// Every reason, in report order.
-    pub const ALL: [DeclineReason; 15] = [
+    pub const ALL: [DeclineReason; 16] = [
         Self::RequestExpired,
         Self::SaleCancelled,
         Self::SaleAlreadyPaid,
@@ -60,6 +63,7 @@ impl DeclineReason {
         Self::ClockMismatch,
         Self::CrlTooOld,
         Self::AboveOfflineLimit,
+        Self::TooManyHops,
         Self::AlreadySpent,
         Self::Tampered,
         Self::Unreadable,
@@ -76,7 +80,7 @@ impl DeclineReason {
             VerifyError::CurrencyMismatch { .. } => Self::WrongCurrency,
             VerifyError::BrokenChain { .. } => Self::Tampered,
             VerifyError::RangeOutsideNote { .. } => Self::Tampered,
-            VerifyError::HopLimitExceeded { .. } => Self::Tampered,
+            VerifyError::HopLimitExceeded { .. } => Self::TooManyHops,
             VerifyError::UnknownCertificate(_) => Self::Tampered,
             VerifyError::CertificateChain { .. } => Self::Tampered,
             VerifyError::IssuanceNotAllowed { .. } => Self::Tampered,
@@ -112,6 +116,7 @@ impl DeclineReason {
             Self::AlreadySpent => "already_spent",
             Self::Tampered => "tampered",
             Self::Unreadable => "unreadable",
+            Self::TooManyHops => "too_many_hops",
         }
     }
 
@@ -145,6 +150,7 @@ impl DeclineReason {
             }
             Self::Tampered => "The payment failed the security checks (damaged or forged).",
             Self::Unreadable => "What was scanned is not a readable payment.",
+            Self::TooManyHops => "This money has changed hands too many times to be taken offline.",
         }
     }
 
@@ -192,6 +198,9 @@ impl DeclineReason {
                 "Your payment could not be verified. Please try again; if it fails again, pay another way."
             }
             Self::Unreadable => "The terminal could not read your payment. Please show it again.",
+            Self::TooManyHops => {
+                "This money has passed through too many wallets. Please pay with other money, or deposit it at your bank first."
+            }
         }
     }
 
