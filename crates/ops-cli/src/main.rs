@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod input;
+mod simulate_cmd;
 mod verify_cmd;
 mod webauthn_cmd;
 
@@ -35,6 +36,12 @@ enum Command {
     /// keys are written owner-only and never printed.
     #[command(flatten)]
     Ceremony(ops_ceremony::cli::CeremonyCommand),
+    /// The offline risk model at scale: wallets, terminals and the FI over simulated days,
+    /// with a share of cheaters (rollback, cloned storage, colluding payees, replays,
+    /// tampering) on the real core and till engine. Prints payments per second, the share
+    /// of double spends detected and attributed, time to detection, and the loss per
+    /// cheater next to the bound of docs/PROTOCOL.md §8.
+    Simulate(simulate_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +51,7 @@ fn main() -> ExitCode {
         Command::VerifyPayment(args) => verify_cmd::run(&args),
         Command::Webauthn(cmd) => webauthn_cmd::run(&cmd),
         Command::Ceremony(cmd) => ceremony(cmd),
+        Command::Simulate(args) => simulate_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,7 +77,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn input(message: String, hint: &str) -> Self {
+    pub(crate) fn input(message: String, hint: &str) -> Self {
         Self {
             code: 1,
             message,
