@@ -100,14 +100,16 @@ pub async fn click_dom(browser: &Browser, id: &str) -> Result<(), HarnessError> 
 }
 
 /// Writes the fake camera's video: the message's animated QR frames (every fourth
-/// dropped, as a camera misses frames).
-pub fn film(path: &Path, kind: MessageKind, body: &[u8]) {
+/// dropped, as a camera misses frames). Returns how many frames the video holds.
+pub fn film(path: &Path, kind: MessageKind, body: &[u8]) -> usize {
     let texts = fake_camera_texts(&Message::new(kind, body.to_vec()), Preset::DEFAULT)
         .expect("frames of the message");
+    let frames = texts.len();
     let video = render(&texts, VideoSpec::default()).expect("the y4m video");
     let partial = path.with_extension("partial");
     std::fs::write(&partial, video).expect("write the video");
     std::fs::rename(&partial, path).expect("put the video in place");
+    frames
 }
 
 /// One grey frame of the default video size (y4m, 4:2:0).

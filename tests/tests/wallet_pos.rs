@@ -226,3 +226,153 @@ async fn value_travels_wallet_to_wallet_to_the_pos_within_the_hop_limit() -> Res
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
 }
+
+/// What one sale through both camera legs measured.
+struct Leg {
+    hops: usize,
+    charge_to_approved: f64,
+    decision_ms: f64,
+    request_bytes: usize,
+    payment_bytes: usize,
+    frames_filmed: usize,
+    frames_scanned: u64,
+}
+
+/// One sale of `keys` paid by `wallet` (its camera plays `wallet_camera`) through both
+/// cameras, timed from Charge to Approved.
+async fn camera_sale(
+    shop: &ops_e2e::shop::Shop,
+    wallet: &Browser,
+    wallet_camera: &std::path::Path,
+    keys: &[&str],
+) -> Leg {
+    let started = Instant::now();
+    charge(shop, keys, None).await;
+    let request = read_qr_from_page(&shop.pos, MessageKind::PaymentRequest).await;
+    film(wallet_camera, MessageKind::PaymentRequest, &request);
+    click(wallet, "action-p").await.unwrap();
+    wait_stage(wallet, "review").await;
+    click(wallet, "approve").await.unwrap();
+    wait_stage(wallet, "show").await;
+    let payment = read_qr_from_page(wallet, MessageKind::Payment).await;
+    let frames_filmed = film(&shop.camera, MessageKind::Payment, &payment);
+    shop.pos.driver.refresh().await.unwrap();
+    // The scanner's frame count, read until the approval replaces it.
+    let mut frames_scanned = 0;
+    let deadline = Instant::now() + WAIT;
+    while attribute(&shop.pos, "approved", "role").await.is_none() {
+        if let Some(n) = attribute(&shop.pos, "scanner", "data-decode-frames")
+            .await
+            .and_then(|v| v.parse().ok())
+        {
+            frames_scanned = n;
+        }
+        assert!(Instant::now() < deadline, "no approval");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let charge_to_approved = started.elapsed().as_secs_f64();
+    std::fs::write(&shop.camera, blank_video()).unwrap();
+    std::fs::write(wallet_camera, blank_video()).unwrap();
+    let decision_ms = shop
+        .pos
+        .run("return document.documentElement.dataset.decisionMs || '';")
+        .await
+        .ok()
+        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(f64::NAN);
+    let hops = ops_core::Payment::from_bytes(&payment)
+        .map(|p| p.chains.iter().map(|c| c.spends.len()).max().unwrap_or(0))
+        .unwrap_or(0);
+    click(&shop.pos, "new-sale").await.unwrap();
+    click(wallet, "payee-has-it").await.unwrap();
+    click(wallet, "back").await.unwrap();
+    wallet.wait_for_test_id("action-p", WAIT).await.unwrap();
+    Leg {
+        hops,
+        charge_to_approved,
+        decision_ms,
+        request_bytes: request.len(),
+        payment_bytes: payment.len(),
+        frames_filmed,
+        frames_scanned,
+    }
+}
+
+fn median_worst(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[v.len() - 1])
+}
+
+/// The figures of a payment as a shopper feels it, printed and written to
+/// `target/e2e/figures.md` (`cargo xtask figures` copies it to docs/FIGURES.md): Charge to
+/// Approved through both camera legs for 1-hop payments (wallet A) and 2-hop payments
+/// (wallet B paying with what A gave it), median and worst of three runs each; the frames
+/// the POS's camera was shown and scanned; request and payment bytes; the POS's decision
+/// time after the payment's last frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_of_payments_through_the_cameras() -> Result<(), HarnessError> {
+    let mut shop = shop("figures", false).await?;
+    let bob_camera = shop.scratch.join("bob.y4m");
+    std::fs::write(&bob_camera, blank_video()).unwrap();
+    let flag = format!("--use-file-for-fake-video-capture={}", bob_camera.display());
+    let bob = Browser::start_with_flags(
+        &shop.settings,
+        &[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            &flag,
+        ],
+    )
+    .await?;
+    bob.add_virtual_authenticator(ops_e2e::webauthn::AuthenticatorOptions::PLATFORM)
+        .await?;
+    bob.driver
+        .goto(format!("http://localhost:{}/", shop.port))
+        .await?;
+    click(&bob, "setup").await?;
+    wait_text(&bob, "spendable", "0.00 EUR").await?;
+    shop.stop_server();
+    let mut legs = Vec::new();
+    for _ in 0..3 {
+        legs.push(camera_sale(&shop, &shop.wallet, &shop.wallet_camera, &["1", "0", "0"]).await);
+    }
+    // A gives B 4.00; B pays three sales of 1.00 with it (2 hops each).
+    click(&bob, "action-r").await?;
+    paste(&bob, "receive-amount", "4").await?;
+    click(&bob, "show-request").await?;
+    wait_stage(&bob, "shown").await;
+    let request = ops_e2e::pages::value(&bob, "request-out").await;
+    let to_bob = pays(&shop.wallet, &request).await;
+    click(&bob, "source-text").await?;
+    paste(&bob, "payment-in", &ops_transport::base45::encode(&to_bob)).await?;
+    click(&bob, "use-text").await?;
+    wait_stage(&bob, "finished").await;
+    click(&bob, "back").await?;
+    wait_text(&bob, "spendable", "4.00 EUR").await?;
+    for _ in 0..3 {
+        legs.push(camera_sale(&shop, &bob, &bob_camera, &["1", "0", "0"]).await);
+    }
+    let mut md = String::from(
+        "| hops | runs | Charge → Approved, median / worst (s) | POS decision after the last frame, median / worst (ms) | frames filmed for the POS (every 4th dropped) / scanned | request / payment bytes |\n|---|---|---|---|---|---|\n",
+    );
+    for hops in [1, 2] {
+        let of: Vec<&Leg> = legs.iter().filter(|l| l.hops == hops).collect();
+        assert!(!of.is_empty(), "runs of {hops} hop(s)");
+        let (t_med, t_worst) = median_worst(of.iter().map(|l| l.charge_to_approved).collect());
+        let (d_med, d_worst) = median_worst(of.iter().map(|l| l.decision_ms).collect());
+        md.push_str(&format!(
+            "| {hops} | {} | {t_med:.1} / {t_worst:.1} | {d_med:.0} / {d_worst:.0} | {} / {} | {} / {} |\n",
+            of.len(),
+            of[0].frames_filmed,
+            of.iter().map(|l| l.frames_scanned).max().unwrap_or(0),
+            of[0].request_bytes,
+            of[0].payment_bytes,
+        ));
+    }
+    println!("{md}");
+    std::fs::create_dir_all(&shop.settings.artifacts).unwrap();
+    std::fs::write(shop.settings.artifacts.join("figures.md"), &md).unwrap();
+    bob.close().await;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}

@@ -9,6 +9,7 @@
 //! - `cargo xtask icons`: renders the app icons from their SVG sources (needs Chromium).
 
 mod apps;
+mod figures;
 mod icons;
 mod process;
 mod size;
@@ -18,7 +19,8 @@ mod tools;
 use process::XtaskError;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] | test | build | icons>";
+const USAGE: &str =
+    "usage: cargo xtask <run [--addr 127.0.0.1:8080] | test | build | icons | figures>";
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +55,7 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
             let toolchain = tools::ensure(&root, tools::Need::Browser)?;
             icons::render(&root, &toolchain)
         }
+        Some("figures") => figures::measure(&root),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
