@@ -204,22 +204,46 @@ pub async fn shop_with_clock(name: &str, passkey: bool, shift: u64) -> Result<Sh
         assert!(attribute(pos, "setup-passkey", "type").await.is_none());
     }
     shop.shot("pos-setup").await?;
-    let pos = &shop.pos;
-    paste(pos, "setup-account", &id.to_string()).await?;
-    paste(pos, "setup-token", &shop.merchant.1).await?;
-    paste(pos, "setup-label", "Till 1").await?;
+    register(&shop.pos, &shop.merchant, "Till 1").await?;
+    Ok(shop)
+}
+
+/// Registers terminal `pos` (its set-up page open) for `merchant` as `label`.
+pub async fn register(
+    pos: &Browser,
+    merchant: &(i64, String),
+    label: &str,
+) -> Result<(), HarnessError> {
+    paste(pos, "setup-account", &merchant.0.to_string()).await?;
+    paste(pos, "setup-token", &merchant.1).await?;
+    paste(pos, "setup-label", label).await?;
     paste(pos, "setup-pin", PIN).await?;
     paste(pos, "setup-pin-again", PIN).await?;
     click(pos, "setup-register").await?;
     pos.wait_for_test_id("key-charge", WAIT).await?;
     let said = text(pos, "message").await;
     assert!(said.contains("Corner Café"), "{said}");
-    Ok(shop)
+    Ok(())
+}
+
+/// Another terminal of the shop's merchant, registered through its page (the FI up).
+pub async fn second_terminal(shop: &Shop, label: &str) -> Result<Browser, HarnessError> {
+    let pos = Browser::start(&shop.settings).await?;
+    pos.driver
+        .goto(format!("http://localhost:{}/pos/", shop.port))
+        .await?;
+    pos.wait_for_test_id("setup", WAIT).await?;
+    register(&pos, &shop.merchant, label).await?;
+    Ok(pos)
 }
 
 /// Types `keys` on the keypad and charges; returns the request as text.
 pub async fn charge(shop: &Shop, keys: &[&str], reference: Option<&str>) -> String {
-    let pos = &shop.pos;
+    charge_on(&shop.pos, keys, reference).await
+}
+
+/// [`charge`] on terminal `pos`.
+pub async fn charge_on(pos: &Browser, keys: &[&str], reference: Option<&str>) -> String {
     for k in keys {
         click(pos, &format!("key-{k}")).await.unwrap();
     }
@@ -274,7 +298,11 @@ pub async fn pays(w: &Browser, request: &str) -> Vec<u8> {
 /// Presents `bytes` to the open sale as pasted text and waits for the approval; returns
 /// its short payment id.
 pub async fn paste_approved(shop: &Shop, bytes: &[u8]) -> String {
-    let pos = &shop.pos;
+    paste_approved_on(&shop.pos, bytes).await
+}
+
+/// [`paste_approved`] on terminal `pos`.
+pub async fn paste_approved_on(pos: &Browser, bytes: &[u8]) -> String {
     click(pos, "source-text").await.unwrap();
     paste(pos, "payment-in", &ops_transport::base45::encode(bytes))
         .await
@@ -286,7 +314,11 @@ pub async fn paste_approved(shop: &Shop, bytes: &[u8]) -> String {
 /// Presents `bytes` to the open sale as pasted text; waits for the decline and returns
 /// its reason code.
 pub async fn paste_payment(shop: &Shop, bytes: &[u8]) -> String {
-    let pos = &shop.pos;
+    paste_payment_on(&shop.pos, bytes).await
+}
+
+/// [`paste_payment`] on terminal `pos`.
+pub async fn paste_payment_on(pos: &Browser, bytes: &[u8]) -> String {
     click(pos, "source-text").await.unwrap();
     paste(pos, "payment-in", &ops_transport::base45::encode(bytes))
         .await

@@ -1,0 +1,250 @@
+//! A double spend by rollback, end to end (issue 13): a wallet's browser profile (its
+//! IndexedDB) is copied after funding and put back after a payment, so the same range is
+//! paid to two POS terminals offline. Each terminal decides alone: the second approves (it
+//! never saw the first spend); the first, shown the copy, declines it as already spent and
+//! keeps the fraud proof. At deposit the FI opens exactly one case per overlapping pair
+//! (the deposited copy, and the proof Till 1 reports), each naming the wallet's
+//! certificate, revokes it and recovers the duplicated value from its account; the honest
+//! merchant is paid in full (by an operator's release when the copy arrived after the
+//! revocation, the FI's hold policy). Screenshots in `target/e2e/rollback-*.png`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
+
+use std::path::Path;
+
+use ops_e2e::pages::{WAIT, attribute, click_dom as click, paste, text, wait_text};
+use ops_e2e::shop::{
+    PIN, STARTING, TABLET, charge_on, paste_approved_on, paste_payment_on, pays, second_terminal,
+    shop,
+};
+use ops_e2e::webauthn::AuthenticatorOptions;
+use ops_e2e::{Browser, HarnessError, copy_tree, http_json, wait_until};
+use serde_json::Value;
+
+const PHONE: (u32, u32) = (390, 844);
+
+/// Kills every Chromium process of profile `dir` and removes its locks, as a power cut.
+fn kill_chromium(dir: &Path) {
+    let script = format!(
+        "tree() {{ for c in $(pgrep -P \"$1\"); do tree \"$c\"; done; echo \"$1\"; }}; \
+         for p in $(pgrep -f -- '--user-data-dir={}'); do tree \"$p\"; done | xargs -r kill -9 2>/dev/null",
+        dir.display()
+    );
+    let _ = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .status();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for lock in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
+        let _ = std::fs::remove_file(dir.join(lock));
+    }
+}
+
+/// The cheater's phone on profile `dir`, its passkey `credentials` put back in a fresh
+/// virtual authenticator (the phone keeps its passkey; only its storage is rolled back).
+async fn phone(
+    shop: &ops_e2e::shop::Shop,
+    dir: &Path,
+    credentials: &[Value],
+) -> Result<(Browser, String), HarnessError> {
+    let flag = format!("--user-data-dir={}", dir.display());
+    let b = Browser::start_with_flags(&shop.settings, &[flag.as_str()]).await?;
+    let id = b
+        .add_virtual_authenticator(AuthenticatorOptions::PLATFORM)
+        .await?;
+    for c in credentials {
+        b.add_credential(&id, c.clone()).await?;
+    }
+    b.driver
+        .goto(format!("http://localhost:{}/", shop.port))
+        .await?;
+    Ok((b, id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Result<(), HarnessError>
+{
+    let mut shop = shop("rollback", false).await?;
+    let pos2 = second_terminal(&shop, "Till 2").await?;
+    // Mallory's phone: set up, 10.00 added.
+    let profile = shop.scratch.join("mallory");
+    let (mallory, id) = phone(&shop, &profile, &[]).await?;
+    click(&mallory, "setup").await?;
+    wait_text(&mallory, "spendable", "0.00 EUR").await?;
+    click(&mallory, "action-a").await?;
+    paste(&mallory, "amount", "10").await?;
+    click(&mallory, "load").await?;
+    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let credentials = mallory.credentials(&id).await?;
+    let mallory_account = shop.merchant.0 + 2;
+    // The snapshot: the phone's storage right after funding.
+    kill_chromium(&profile);
+    drop(mallory);
+    let snapshot = shop.scratch.join("mallory-snapshot");
+    copy_tree(&profile, &snapshot)?;
+    shop.stop_server();
+
+    // Offline: Mallory pays Till 1 3.00.
+    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
+    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let request = charge_on(&shop.pos, &["3", "0", "0"], None).await;
+    let first = pays(&mallory, &request).await;
+    paste_approved_on(&shop.pos, &first).await;
+    shop.pos
+        .screenshot(&shop.settings, "rollback-1-till-1-approved", TABLET)
+        .await?;
+    click(&shop.pos, "new-sale").await?;
+    wait_text(&mallory, "spendable", "7.00 EUR").await?;
+    // The rollback: the storage as it was before the payment.
+    kill_chromium(&profile);
+    drop(mallory);
+    std::fs::remove_dir_all(&profile).expect("remove the profile");
+    copy_tree(&snapshot, &profile)?;
+    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
+    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    mallory
+        .screenshot(&shop.settings, "rollback-2-wallet-rolled-back-phone", PHONE)
+        .await?;
+    // The same value again, to Till 2: it never saw the first spend, it approves.
+    let request = charge_on(&pos2, &["3", "0", "0"], None).await;
+    let copy = pays(&mallory, &request).await;
+    paste_approved_on(&pos2, &copy).await;
+    pos2.screenshot(&shop.settings, "rollback-3-till-2-approved", TABLET)
+        .await?;
+    click(&pos2, "new-sale").await?;
+    // And once more to Till 1, which holds the first spend: declined, proof kept.
+    kill_chromium(&profile);
+    drop(mallory);
+    std::fs::remove_dir_all(&profile).expect("remove the profile");
+    copy_tree(&snapshot, &profile)?;
+    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
+    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let request = charge_on(&shop.pos, &["3", "0", "0"], None).await;
+    let again = pays(&mallory, &request).await;
+    assert_eq!(paste_payment_on(&shop.pos, &again).await, "already_spent");
+    shop.pos
+        .screenshot(&shop.settings, "rollback-4-till-1-declined", TABLET)
+        .await?;
+    click(&shop.pos, "decline-close").await?;
+
+    // The FI is back; both terminals deposit.
+    shop.start_server().await?;
+    let mallory_before = {
+        let (_, a) = http_json(
+            shop.port,
+            "GET",
+            &format!("/api/v1/accounts/{mallory_account}"),
+            Some(&shop.admin),
+            None,
+        )?;
+        a["balance"].as_i64().expect("Mallory's balance")
+    };
+    // Both terminals deposit (and Till 1 reports the proof it kept). Whichever reaches the
+    // FI second duplicates Mallory's value; if she was revoked by then (Till 1's report
+    // came first), the FI's policy holds that deposit for an operator, who pays the
+    // honest merchant.
+    for pos in [&shop.pos, &pos2] {
+        click(pos, "open-office").await?;
+        paste(pos, "unlock-pin", PIN).await?;
+        click(pos, "unlock-submit").await?;
+        click(pos, "sync").await?;
+        wait_until("the deposit answered", WAIT, async || {
+            matches!(
+                attribute(pos, "queue-row", "data-status").await.as_deref(),
+                Some("credited" | "disputed")
+            )
+        })
+        .await?;
+    }
+    let (_, held) = http_json(
+        shop.port,
+        "GET",
+        "/api/v1/held-deposits",
+        Some(&shop.admin),
+        None,
+    )?;
+    for h in held["held"].as_array().cloned().unwrap_or_default() {
+        let (status, r) = http_json(
+            shop.port,
+            "POST",
+            &format!("/api/v1/held-deposits/{}/release", h["id"]),
+            Some(&shop.admin),
+            Some(
+                &serde_json::json!({"operator": "e2e", "note": "an honest shop that accepted the copy offline"}),
+            ),
+        )?;
+        assert_eq!(status, 200, "{r}");
+    }
+    for pos in [&shop.pos, &pos2] {
+        click(pos, "sync").await?;
+        if wait_until("the payment credited", WAIT, async || {
+            attribute(pos, "queue-row", "data-status").await.as_deref() == Some("credited")
+        })
+        .await
+        .is_err()
+        {
+            panic!(
+                "the deposit is {:?}; the terminal says {:?}",
+                attribute(pos, "queue-row", "data-status").await,
+                text(pos, "message").await
+            );
+        }
+    }
+    shop.pos
+        .screenshot(&shop.settings, "rollback-5-till-1-deposited", TABLET)
+        .await?;
+    assert_eq!(
+        shop.balance(),
+        STARTING + 600,
+        "the honest merchant paid in full"
+    );
+    let (_, cases) = http_json(
+        shop.port,
+        "GET",
+        "/api/v1/fraud-cases?status=all",
+        Some(&shop.admin),
+        None,
+    )?;
+    let cases = cases["cases"].as_array().cloned().unwrap_or_default();
+    // Two overlapping pairs: (first, copy) found at deposit, (first, again) reported by
+    // Till 1 from the proof it kept. One case each, both naming Mallory's phone.
+    assert_eq!(cases.len(), 2, "one case per overlapping pair: {cases:?}");
+    let (_, devices) = http_json(
+        shop.port,
+        "GET",
+        &format!("/api/v1/accounts/{mallory_account}/devices"),
+        Some(&shop.admin),
+        None,
+    )?;
+    let device = &devices["devices"][0];
+    for c in &cases {
+        assert_eq!(
+            c["culprit"], device["cert_id"],
+            "the case names Mallory's phone"
+        );
+    }
+    assert!(cases.iter().all(|c| c["overlap"] == 300));
+    let (_, crl) = http_json(shop.port, "GET", "/api/v1/crl", None, None)?;
+    assert!(
+        crl["revoked"]
+            .as_array()
+            .is_some_and(|r| r.contains(&device["serial"])),
+        "Mallory's phone is on the CRL: {crl}, {device}"
+    );
+    let (_, a) = http_json(
+        shop.port,
+        "GET",
+        &format!("/api/v1/accounts/{mallory_account}"),
+        Some(&shop.admin),
+        None,
+    )?;
+    assert_eq!(
+        a["balance"].as_i64().expect("Mallory's balance"),
+        mallory_before - 300,
+        "the duplicated 3.00 recovered from Mallory's account"
+    );
+    assert!(!text(&shop.pos, "status-line").await.is_empty());
+    kill_chromium(&profile);
+    pos2.close().await;
+    let _ = std::fs::remove_dir_all(&shop.scratch);
+    Ok(())
+}
