@@ -99,6 +99,22 @@ impl Settings {
     }
 }
 
+/// Kills every Chromium process of profile `dir` (SIGKILL, as a power cut or a crash) and
+/// removes the profile locks a killed Chromium leaves behind, so the next start with the
+/// same `--user-data-dir` finds its data.
+pub fn kill_chromium(dir: &Path) {
+    let script = format!(
+        "tree() {{ for c in $(pgrep -P \"$1\"); do tree \"$c\"; done; echo \"$1\"; }}; \
+         for p in $(pgrep -f -- '--user-data-dir={}'); do tree \"$p\"; done | xargs -r kill -9 2>/dev/null",
+        dir.display()
+    );
+    let _ = Command::new("sh").args(["-c", &script]).status();
+    std::thread::sleep(Duration::from_millis(500));
+    for lock in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
+        let _ = std::fs::remove_file(dir.join(lock));
+    }
+}
+
 /// Seconds since the Unix epoch (what the browsers' clocks say too).
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

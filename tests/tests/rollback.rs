@@ -18,26 +18,10 @@ use ops_e2e::shop::{
     shop,
 };
 use ops_e2e::webauthn::AuthenticatorOptions;
-use ops_e2e::{Browser, HarnessError, copy_tree, http_json, wait_until};
+use ops_e2e::{Browser, HarnessError, copy_tree, http_json, kill_chromium, wait_until};
 use serde_json::Value;
 
 const PHONE: (u32, u32) = (390, 844);
-
-/// Kills every Chromium process of profile `dir` and removes its locks, as a power cut.
-fn kill_chromium(dir: &Path) {
-    let script = format!(
-        "tree() {{ for c in $(pgrep -P \"$1\"); do tree \"$c\"; done; echo \"$1\"; }}; \
-         for p in $(pgrep -f -- '--user-data-dir={}'); do tree \"$p\"; done | xargs -r kill -9 2>/dev/null",
-        dir.display()
-    );
-    let _ = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .status();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    for lock in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
-        let _ = std::fs::remove_file(dir.join(lock));
-    }
-}
 
 /// The cheater's phone on profile `dir`, its passkey `credentials` put back in a fresh
 /// virtual authenticator (the phone keeps its passkey; only its storage is rolled back).

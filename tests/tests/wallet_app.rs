@@ -9,13 +9,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
-use std::time::Duration;
-
 use ops_e2e::pages::{
     WAIT, attribute, blank_video, click, film, paste, read_qr_from_page, text, value, wait_text,
 };
 use ops_e2e::webauthn::AuthenticatorOptions;
-use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, wait_until};
+use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, kill_chromium, wait_until};
 use ops_transport::MessageKind;
 use thirtyfour::prelude::*;
 
@@ -427,25 +425,6 @@ async fn two_wallets_pay_each_other_as_text_with_the_server_stopped() -> Result<
     t.bob.close().await;
     let _ = std::fs::remove_dir_all(&t.scratch);
     Ok(())
-}
-
-/// Kills every Chromium process of the profile in `dir` and all their descendants
-/// (SIGKILL: no chance to flush), as a crash or a dead battery would.
-fn kill_chromium(dir: &std::path::Path) {
-    let script = format!(
-        "tree() {{ for c in $(pgrep -P \"$1\"); do tree \"$c\"; done; echo \"$1\"; }}; \
-         for p in $(pgrep -f -- '--user-data-dir={}'); do tree \"$p\"; done | xargs -r kill -9 2>/dev/null",
-        dir.display()
-    );
-    let _ = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .status();
-    std::thread::sleep(Duration::from_millis(500));
-    // A killed Chromium leaves its profile lock behind, as after a power cut; the next
-    // start would refuse the profile as "in use by another process".
-    for lock in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
-        let _ = std::fs::remove_file(dir.join(lock));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
