@@ -298,24 +298,14 @@ async fn camera_sale(
     }
 }
 
-fn median_worst(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[v.len() - 1])
-}
-
-/// The figures of a payment as a shopper feels it, printed and written to
-/// `target/e2e/figures.md` (`cargo xtask figures` copies it to docs/FIGURES.md): Charge to
-/// Approved through both camera legs for 1-hop payments (wallet A) and 2-hop payments
-/// (wallet B paying with what A gave it), median and worst of three runs each; the frames
-/// the POS's camera was shown and scanned; request and payment bytes; the POS's decision
-/// time after the payment's last frame.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn figures_of_payments_through_the_cameras() -> Result<(), HarnessError> {
-    let mut shop = shop("figures", false).await?;
-    let bob_camera = shop.scratch.join("bob.y4m");
-    std::fs::write(&bob_camera, blank_video()).unwrap();
-    let flag = format!("--use-file-for-fake-video-capture={}", bob_camera.display());
-    let bob = Browser::start_with_flags(
+/// A second phone with a fake camera playing `camera`, its wallet set up (the FI up).
+async fn phone_with_camera(
+    shop: &ops_e2e::shop::Shop,
+    camera: &std::path::Path,
+) -> Result<Browser, HarnessError> {
+    std::fs::write(camera, blank_video()).unwrap();
+    let flag = format!("--use-file-for-fake-video-capture={}", camera.display());
+    let b = Browser::start_with_flags(
         &shop.settings,
         &[
             "--use-fake-ui-for-media-stream",
@@ -324,38 +314,74 @@ async fn figures_of_payments_through_the_cameras() -> Result<(), HarnessError> {
         ],
     )
     .await?;
-    bob.add_virtual_authenticator(ops_e2e::webauthn::AuthenticatorOptions::PLATFORM)
+    b.add_virtual_authenticator(ops_e2e::webauthn::AuthenticatorOptions::PLATFORM)
         .await?;
-    bob.driver
+    b.driver
         .goto(format!("http://localhost:{}/", shop.port))
         .await?;
-    click(&bob, "setup").await?;
-    wait_text(&bob, "spendable", "0.00 EUR").await?;
+    click(&b, "setup").await?;
+    wait_text(&b, "spendable", "0.00 EUR").await?;
+    Ok(b)
+}
+
+/// `from` pays `to` `amount` (whole euros) wallet to wallet, as text both ways.
+async fn give(from: &Browser, to: &Browser, amount: &str) {
+    click(to, "action-r").await.unwrap();
+    paste(to, "receive-amount", amount).await.unwrap();
+    click(to, "show-request").await.unwrap();
+    wait_stage(to, "shown").await;
+    let request = ops_e2e::pages::value(to, "request-out").await;
+    let payment = pays(from, &request).await;
+    click(to, "source-text").await.unwrap();
+    paste(to, "payment-in", &ops_transport::base45::encode(&payment))
+        .await
+        .unwrap();
+    click(to, "use-text").await.unwrap();
+    wait_stage(to, "finished").await;
+    click(to, "back").await.unwrap();
+    wait_text(to, "spendable", &format!("{amount}.00 EUR"))
+        .await
+        .unwrap();
+}
+
+fn median_worst(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[v.len() - 1])
+}
+
+/// The figures of a payment as a shopper feels it, printed and written to
+/// `target/e2e/figures.md` (`cargo xtask figures` copies it to docs/FIGURES.md): Charge to
+/// Approved through both camera legs for 1-hop payments (wallet A), 2-hop payments
+/// (wallet B paying with what A gave it) and 3-hop payments (wallet C paying with what B
+/// gave it), median and worst of three runs each; the frames
+/// the POS's camera was shown and scanned; request and payment bytes; the POS's decision
+/// time after the payment's last frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_of_payments_through_the_cameras() -> Result<(), HarnessError> {
+    let mut shop = shop("figures", false).await?;
+    let bob_camera = shop.scratch.join("bob.y4m");
+    let bob = phone_with_camera(&shop, &bob_camera).await?;
+    let carol_camera = shop.scratch.join("carol.y4m");
+    let carol = phone_with_camera(&shop, &carol_camera).await?;
     shop.stop_server();
     let mut legs = Vec::new();
     for _ in 0..3 {
         legs.push(camera_sale(&shop, &shop.wallet, &shop.wallet_camera, &["1", "0", "0"]).await);
     }
-    // A gives B 4.00; B pays three sales of 1.00 with it (2 hops each).
-    click(&bob, "action-r").await?;
-    paste(&bob, "receive-amount", "4").await?;
-    click(&bob, "show-request").await?;
-    wait_stage(&bob, "shown").await;
-    let request = ops_e2e::pages::value(&bob, "request-out").await;
-    let to_bob = pays(&shop.wallet, &request).await;
-    click(&bob, "source-text").await?;
-    paste(&bob, "payment-in", &ops_transport::base45::encode(&to_bob)).await?;
-    click(&bob, "use-text").await?;
-    wait_stage(&bob, "finished").await;
-    click(&bob, "back").await?;
-    wait_text(&bob, "spendable", "4.00 EUR").await?;
+    // A gives B 7.00; B pays three sales of 1.00 with it (2 hops each).
+    give(&shop.wallet, &bob, "7").await;
     for _ in 0..3 {
         legs.push(camera_sale(&shop, &bob, &bob_camera, &["1", "0", "0"]).await);
+    }
+    // B gives C 3.00 of it; C pays three sales of 1.00 (3 hops each).
+    give(&bob, &carol, "3").await;
+    for _ in 0..3 {
+        legs.push(camera_sale(&shop, &carol, &carol_camera, &["1", "0", "0"]).await);
     }
     let mut md = String::from(
         "| hops | runs | Charge → Approved, median / worst (s) | POS decision after the last frame, median / worst (ms) | frames filmed for the POS (every 4th dropped) / scanned | request / payment bytes |\n|---|---|---|---|---|---|\n",
     );
-    for hops in [1, 2] {
+    for hops in [1, 2, 3] {
         let of: Vec<&Leg> = legs.iter().filter(|l| l.hops == hops).collect();
         assert!(!of.is_empty(), "runs of {hops} hop(s)");
         let (t_med, t_worst) = median_worst(of.iter().map(|l| l.charge_to_approved).collect());
@@ -373,6 +399,7 @@ async fn figures_of_payments_through_the_cameras() -> Result<(), HarnessError> {
     std::fs::create_dir_all(&shop.settings.artifacts).unwrap();
     std::fs::write(shop.settings.artifacts.join("figures.md"), &md).unwrap();
     bob.close().await;
+    carol.close().await;
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
 }
