@@ -288,8 +288,14 @@ pub async fn pays(w: &Browser, request: &str) -> Vec<u8> {
             text(w, "message").await
         );
     }
-    // The customer leaves with the payment handed over; the wallet is home again.
+    // The customer leaves with the payment handed over; the wallet is home again once
+    // the confirmation is stored (going home before would leave the payment open).
     click(w, "payee-has-it").await.unwrap();
+    wait_until("the payment confirmed", WAIT, async || {
+        attribute(w, "detail", "data-stage").await.as_deref() == Some("finished")
+    })
+    .await
+    .unwrap();
     click(w, "back").await.unwrap();
     w.wait_for_test_id("action-p", WAIT).await.unwrap();
     ops_transport::base45::decode(&payment).expect("the payment's text")

@@ -285,6 +285,7 @@ async fn camera_sale(
         .unwrap_or(0);
     click(&shop.pos, "new-sale").await.unwrap();
     click(wallet, "payee-has-it").await.unwrap();
+    wait_stage(wallet, "finished").await;
     click(wallet, "back").await.unwrap();
     wallet.wait_for_test_id("action-p", WAIT).await.unwrap();
     Leg {
