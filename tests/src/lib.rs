@@ -99,6 +99,15 @@ impl Settings {
     }
 }
 
+/// Kills process `pid` and all its descendants (SIGKILL).
+fn kill_tree(pid: u32) {
+    let script = format!(
+        "tree() {{ for c in $(pgrep -P \"$1\"); do tree \"$c\"; done; echo \"$1\"; }}; \
+         tree {pid} | xargs -r kill -9 2>/dev/null"
+    );
+    let _ = Command::new("sh").args(["-c", &script]).status();
+}
+
 /// Kills every Chromium process of profile `dir` (SIGKILL, as a power cut or a crash) and
 /// removes the profile locks a killed Chromium leaves behind, so the next start with the
 /// same `--user-data-dir` finds its data.
@@ -426,6 +435,10 @@ impl Drop for Browser {
     /// A test that fails before [`Browser::close`] must not leave ChromeDriver (and its
     /// Chromium) running: they would hold the test's output pipe open.
     fn drop(&mut self) {
+        // ChromeDriver's whole process tree: killing ChromeDriver alone leaves its
+        // Chromium (and every renderer) running, and a suite of many browsers then runs
+        // out of memory.
+        kill_tree(self.driver_process.id());
         let _ = self.driver_process.kill();
         let _ = self.driver_process.wait();
         let _ = std::fs::remove_dir_all(&self.scratch);

@@ -290,15 +290,37 @@ pub async fn pays(w: &Browser, request: &str) -> Vec<u8> {
     }
     // The customer leaves with the payment handed over; the wallet is home again once
     // the confirmation is stored (going home before would leave the payment open).
-    click(w, "payee-has-it").await.unwrap();
-    wait_until("the payment confirmed", WAIT, async || {
-        attribute(w, "detail", "data-stage").await.as_deref() == Some("finished")
-    })
-    .await
-    .unwrap();
+    confirm_handed_over(w).await;
     click(w, "back").await.unwrap();
     w.wait_for_test_id("action-p", WAIT).await.unwrap();
     ops_transport::base45::decode(&payment).expect("the payment's text")
+}
+
+/// The payer says the payee has the payment ("payee-has-it") and waits until the
+/// confirmation is stored. The button is pressed again while the approval's own flow
+/// still holds it disabled (a click on a disabled button does nothing).
+pub async fn confirm_handed_over(w: &Browser) {
+    let done = wait_until("the payment confirmed", WAIT, async || {
+        if attribute(w, "detail", "data-stage").await.as_deref() == Some("finished") {
+            return true;
+        }
+        let _ = w
+            .run(
+                "const b = document.querySelector('[data-testid=\"payee-has-it\"]'); \
+                 if (b && !b.disabled) b.click(); return true;",
+            )
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        false
+    })
+    .await;
+    if done.is_err() {
+        panic!(
+            "the payment is not confirmed: stage {:?}, message {:?}",
+            attribute(w, "detail", "data-stage").await,
+            text(w, "message").await
+        );
+    }
 }
 
 /// Presents `bytes` to the open sale as pasted text and waits for the approval; returns

@@ -39,6 +39,7 @@ pub fn measure(root: &Path) -> Result<(), XtaskError> {
             "wallet_pos",
             "figures",
             "--",
+            "--ignored",
             "--nocapture",
         ])
         .env("OPS_DIST", root.join("dist"))
