@@ -79,11 +79,17 @@ impl PosState {
                     let t = Rc::new(t);
                     state.terminal.set(Some(Rc::clone(&t)));
                     state.refresh(&t).await;
+                    // The open sale; else the sale on screen; else an approval of the
+                    // last ten minutes the cashier has not dismissed (a killed browser
+                    // may have lost the note of which sale was on screen).
                     let record = match t.open_sale().await {
                         Some(r) => Some(r),
                         None => match settings::remembered_sale() {
                             Some(id) => t.sale(&id).await.ok(),
-                            None => None,
+                            None => t
+                                .recent_approval(crate::terminal::now().saturating_sub(600))
+                                .await
+                                .filter(|r| settings::dismissed_sale().as_ref() != Some(&r.id)),
                         },
                     };
                     state.sale.set(screens::sale_screen(record.as_ref()));

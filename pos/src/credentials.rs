@@ -1,7 +1,10 @@
 //! The merchant's FI credentials on this terminal: the account number and its token,
-//! which authorize the terminal's deposits (localStorage, this origin only).
+//! which authorize the terminal's deposits. Kept in IndexedDB (`ops-pos`), which is on disk
+//! when the write completes: localStorage is written lazily, and a tablet killed right
+//! after set-up lost its sign-in (found by the crash test).
 
-const KEY: &str = "ops-pos-merchant";
+const DB: &str = "ops-pos";
+const KEY: &str = "merchant";
 
 /// What the terminal keeps to deposit for its merchant.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -12,20 +15,16 @@ pub struct Merchant {
     pub token: String,
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
 /// The stored credentials, if any.
-pub fn load() -> Option<Merchant> {
-    let text = storage()?.get_item(KEY).ok().flatten()?;
+pub async fn load() -> Option<Merchant> {
+    let text = ops_browser::kv::get(DB, KEY).await.ok().flatten()?;
     serde_json::from_str(&text).ok()
 }
 
-/// Stores `merchant`; `false` if the browser refused (private mode without storage).
-pub fn save(merchant: &Merchant) -> bool {
-    let Ok(text) = serde_json::to_string(merchant) else {
-        return false;
-    };
-    storage().is_some_and(|s| s.set_item(KEY, &text).is_ok())
+/// Stores `merchant`; an error says why the browser refused.
+pub async fn save(merchant: &Merchant) -> Result<(), String> {
+    let text = serde_json::to_string(merchant).map_err(|e| e.to_string())?;
+    ops_browser::kv::put(DB, KEY, &text).await.map_err(|e| {
+        format!("this browser did not keep the merchant's sign-in ({e}); set the terminal up again")
+    })
 }

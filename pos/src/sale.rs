@@ -294,6 +294,7 @@ fn Approved(
     receipt: Option<Vec<u8>>,
 ) -> impl IntoView {
     let state = expect_context::<PosState>();
+    let dismissed = approval.sale.clone();
     view! {
         <section class="decision approved" data-testid="approved" role="alert">
             <div class="decision-body">
@@ -304,7 +305,7 @@ fn Approved(
                     <p class="hint">"Stored on this terminal and queued for deposit."</p>
                     <button type="button" class="key charge" data-testid="new-sale" autofocus
                         on:click=move |_| {
-                            crate::settings::forget_sale();
+                            crate::settings::dismiss_sale(&dismissed);
                             state.sale.set(SaleScreen::Keypad);
                         }>"New sale"</button>
                 </div>

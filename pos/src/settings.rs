@@ -74,6 +74,22 @@ pub fn forget_sale() {
     }
 }
 
+const DISMISSED: &str = "ops-pos-sale-dismissed";
+
+/// The cashier pressed "New sale" after approval `id`: a reload shows the keypad.
+pub fn dismiss_sale(id: &ops_wallet_engine::SagaId) {
+    forget_sale();
+    if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(id)) {
+        let _ = s.set_item(DISMISSED, &text);
+    }
+}
+
+/// The approval the cashier last dismissed, if any.
+pub fn dismissed_sale() -> Option<ops_wallet_engine::SagaId> {
+    let text = storage()?.get_item(DISMISSED).ok().flatten()?;
+    serde_json::from_str(&text).ok()
+}
+
 /// The sale last on screen, if the cashier has not moved on.
 pub fn remembered_sale() -> Option<ops_wallet_engine::SagaId> {
     let text = storage()?.get_item(ON_SCREEN).ok().flatten()?;

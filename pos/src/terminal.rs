@@ -13,6 +13,7 @@ use ops_browser::terminal_key::TerminalKey;
 use ops_browser::till_store::IdbTillStore;
 use ops_browser::webauthn::{CreateRequest, GetRequest, create_credential, get_assertion};
 use ops_core::Certificate;
+use ops_wallet_engine::till::saga::SaleState;
 use ops_wallet_engine::till::store::{DeclineStore, QueueStore, TillSagaStore, TillTrustStore};
 use ops_wallet_engine::till::{
     Decision, NewSale, Period, QueueEntry, ReceiptSigner, Report, TerminalSignature, TillCommand,
@@ -178,7 +179,8 @@ impl Terminal {
         credentials::save(&Merchant {
             account_id,
             token: token.to_owned(),
-        });
+        })
+        .await?;
         self.fetch_crl().await?;
         Ok(cert.body.name.unwrap_or_default())
     }
@@ -353,6 +355,23 @@ impl Terminal {
         open.pop()
     }
 
+    /// The newest sale approved since `since` (Unix seconds), if any: after a crash the
+    /// terminal shows it again (the browser may lose its last localStorage write when
+    /// killed; the approval itself is in IndexedDB).
+    pub async fn recent_approval(&self, since: u64) -> Option<TillSagaRecord> {
+        let sagas = self.store.sagas().await.ok()?;
+        sagas
+            .into_iter()
+            .filter(|r| match &r.state {
+                TillSagaState::Sale(
+                    SaleState::Approved { approved_at, .. }
+                    | SaleState::Completed { approved_at, .. },
+                ) => *approved_at >= since,
+                _ => false,
+            })
+            .max_by_key(|r| r.updated)
+    }
+
     /// A sale as stored.
     pub async fn sale(&self, id: &SagaId) -> Result<TillSagaRecord, String> {
         self.engine().saga(id).await.map_err(text)
@@ -496,7 +515,7 @@ impl Terminal {
         commands: Vec<TillCommand>,
         notices: &mut Vec<String>,
     ) -> Result<bool, String> {
-        let merchant = credentials::load().ok_or(
+        let merchant = credentials::load().await.ok_or(
             "this terminal has no merchant sign-in: set it up again with the account token",
         )?;
         let mut queue = commands;

@@ -204,7 +204,15 @@ async fn a_sale_survives_a_crash_and_a_reload_at_every_step() -> Result<(), Harn
     click(&pos, "source-text").await?;
     paste(&pos, "payment-in", &payment).await?;
     click(&pos, "use-text").await?;
-    pos.wait_for_test_id("approved", WAIT).await?;
+    if pos.wait_for_test_id("approved", WAIT).await.is_err() {
+        let page = pos
+            .run("return document.body.innerText;")
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        panic!("no approval; the terminal shows:\n{page}");
+    }
     let approval = text(&pos, "approved-id").await;
     let mut receipt = String::new();
     wait_until("the receipt", WAIT, async || {
@@ -238,10 +246,19 @@ async fn a_sale_survives_a_crash_and_a_reload_at_every_step() -> Result<(), Harn
     click(&pos, "unlock-submit").await?;
     for _ in 0..2 {
         click(&pos, "sync").await?;
-        wait_until("credited", WAIT, async || {
+        if wait_until("credited", WAIT, async || {
             attribute(&pos, "queue-row", "data-status").await.as_deref() == Some("credited")
         })
-        .await?;
+        .await
+        .is_err()
+        {
+            panic!(
+                "not credited: row {:?}, the terminal says {:?}, status {:?}",
+                attribute(&pos, "queue-row", "data-status").await,
+                text(&pos, "message").await,
+                text(&pos, "status-line").await
+            );
+        }
     }
     let rows = pos
         .run("return document.querySelectorAll('[data-testid=\"queue-row\"]').length;")

@@ -11,6 +11,7 @@
 
 pub mod connectivity;
 pub mod fi;
+pub mod kv;
 pub mod service_worker;
 pub mod storage;
 pub mod terminal_key;

@@ -17,7 +17,7 @@ pub mod error;
 pub(crate) mod records;
 pub(crate) mod request;
 
-pub(crate) use request::{open_database, request as request_future};
+pub(crate) use request::{Completion, open_database, request as request_future};
 pub mod schema;
 
 use std::cell::Cell;
