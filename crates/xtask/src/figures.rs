@@ -29,29 +29,24 @@ pub fn measure(root: &Path) -> Result<(), XtaskError> {
     )?;
     let artifacts = root.join("target/e2e");
     run(
-        "paying the POS through both cameras, 1 and 2 hops, three runs each",
-        cargo(&[
-            "test",
-            "--locked",
-            "-p",
-            "ops-e2e",
-            "--test",
-            "wallet_pos",
-            "figures",
-            "--",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("OPS_DIST", root.join("dist"))
-        .env(
-            "OPS_ISSUER_BIN",
-            toolchain.cargo_target_dir.join("debug/ops-issuer"),
-        )
-        .env("OPS_CHROMIUM", &toolchain.chromium)
-        .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
-        .env("OPS_ARTIFACTS", &artifacts)
-        .env("OPS_TEST_PAGES", root.join(crate::apps::TEST_PAGES))
-        .env("OPS_AXE", tools::axe_script(root)),
+        "paying the POS through both cameras, 1, 2 and 3 hops, three runs each",
+        crate::suite::e2e_env(
+            &mut cargo(&[
+                "test",
+                "--locked",
+                "-p",
+                "ops-e2e",
+                "--test",
+                "wallet_pos",
+                "figures",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ]),
+            root,
+            &toolchain,
+            &artifacts,
+        ),
         "The figures test failed; the lines above name the step.",
     )?;
     let table =

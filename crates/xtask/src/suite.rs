@@ -147,24 +147,19 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
     let artifacts = root.join("target/e2e");
     run_tests(
         "running the end-to-end tests in headless Chromium (tests/)",
-        cargo(&[
-            "test",
-            "--locked",
-            "-p",
-            "ops-e2e",
-            "--",
-            "--test-threads=1",
-        ])
-        .env("OPS_DIST", root.join("dist"))
-        .env(
-            "OPS_ISSUER_BIN",
-            toolchain.cargo_target_dir.join("debug/ops-issuer"),
-        )
-        .env("OPS_CHROMIUM", &toolchain.chromium)
-        .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
-        .env("OPS_ARTIFACTS", &artifacts)
-        .env("OPS_TEST_PAGES", root.join(crate::apps::TEST_PAGES))
-        .env("OPS_AXE", crate::tools::axe_script(root)),
+        e2e_env(
+            &mut cargo(&[
+                "test",
+                "--locked",
+                "-p",
+                "ops-e2e",
+                "--",
+                "--test-threads=1",
+            ]),
+            root,
+            &toolchain,
+            &artifacts,
+        ),
         "An end-to-end test failed; the lines above name it. Screenshots are in target/e2e/.",
         &mut tally,
     )?;
@@ -175,4 +170,25 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
     );
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(())
+}
+
+/// The environment the end-to-end harness reads (`ops_e2e::Settings`): the built apps, the
+/// FI binary, Chromium and ChromeDriver, where screenshots go, the test pages, axe-core.
+pub fn e2e_env<'c>(
+    command: &'c mut Command,
+    root: &Path,
+    toolchain: &crate::tools::Toolchain,
+    artifacts: &Path,
+) -> &'c mut Command {
+    command
+        .env("OPS_DIST", root.join("dist"))
+        .env(
+            "OPS_ISSUER_BIN",
+            toolchain.cargo_target_dir.join("debug/ops-issuer"),
+        )
+        .env("OPS_CHROMIUM", &toolchain.chromium)
+        .env("OPS_CHROMEDRIVER", &toolchain.chromedriver)
+        .env("OPS_ARTIFACTS", artifacts)
+        .env("OPS_TEST_PAGES", root.join(crate::apps::TEST_PAGES))
+        .env("OPS_AXE", crate::tools::axe_script(root))
 }
