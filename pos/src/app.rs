@@ -71,9 +71,11 @@ impl PosState {
             message: RwSignal::new(None),
             busy: RwSignal::new(false),
             page: RwSignal::new(Page::Sale),
-            settings: RwSignal::new(settings::load()),
+            settings: RwSignal::new(PosSettings::default()),
         };
         spawn_local(async move {
+            // The settings (and the PIN) are read before any page shows.
+            state.settings.set(settings::load().await);
             match Terminal::open().await {
                 Ok(t) => {
                     let t = Rc::new(t);
@@ -84,12 +86,14 @@ impl PosState {
                     // may have lost the note of which sale was on screen).
                     let record = match t.open_sale().await {
                         Some(r) => Some(r),
-                        None => match settings::remembered_sale() {
+                        None => match settings::remembered_sale().await {
                             Some(id) => t.sale(&id).await.ok(),
-                            None => t
-                                .recent_approval(crate::terminal::now().saturating_sub(600))
-                                .await
-                                .filter(|r| settings::dismissed_sale().as_ref() != Some(&r.id)),
+                            None => {
+                                let dismissed = settings::dismissed_sale().await;
+                                t.recent_approval(crate::terminal::now().saturating_sub(600))
+                                    .await
+                                    .filter(|r| dismissed.as_ref() != Some(&r.id))
+                            }
                         },
                     };
                     state.sale.set(screens::sale_screen(record.as_ref()));
@@ -152,14 +156,16 @@ impl PosState {
         });
     }
 
-    /// Stores the settings and shows them.
+    /// Shows the settings and stores them; says so if the browser refused.
     pub fn save_settings(self, next: PosSettings) {
-        if !settings::save(&next) {
-            self.message.set(Some(
-                "This browser did not keep the settings (private mode?); they last until the page closes.".into(),
-            ));
-        }
-        self.settings.set(next);
+        self.settings.set(next.clone());
+        spawn_local(async move {
+            if let Err(e) = settings::save(&next).await {
+                self.message.set(Some(format!(
+                    "This browser did not keep the settings ({e}); they last until the page closes. Check the browser's storage and save them again."
+                )));
+            }
+        });
     }
 }
 

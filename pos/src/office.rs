@@ -25,15 +25,25 @@ pub fn Unlock() -> impl IntoView {
         };
         let outcome = lock.check(&pin.get_untracked(), now());
         settings.pin = Some(lock);
-        state.save_settings(settings);
+        state.settings.set(settings.clone());
         pin.set(String::new());
-        match outcome {
-            Ok(()) => {
-                state.message.set(None);
-                state.page.set(Page::Office(Office::Deposits));
+        // The count of wrong tries is on disk before the answer shows: killing the browser
+        // after a wrong guess does not reset the wait.
+        spawn_local(async move {
+            let kept = crate::settings::save(&settings).await;
+            match outcome {
+                Ok(()) => {
+                    state.message.set(None);
+                    state.page.set(Page::Office(Office::Deposits));
+                }
+                Err(e) => state.message.set(Some(crate::sentence(&e.to_string()))),
             }
-            Err(e) => state.message.set(Some(crate::sentence(&e.to_string()))),
-        }
+            if let Err(e) = kept {
+                state.message.set(Some(format!(
+                    "This browser did not keep the PIN's state ({e}); check the browser's storage."
+                )));
+            }
+        });
     };
     view! {
         <section class="unlock" data-testid="unlock">

@@ -60,7 +60,7 @@ fn Keypad() -> impl IntoView {
         let reference = Some(reference.get_untracked()).filter(|r| !r.trim().is_empty());
         state.run(move |t| async move {
             let (sale, request) = t.sell(minor, &currency, reference, lifetime).await?;
-            crate::settings::remember_sale(&sale);
+            crate::settings::remember_sale(Some(&sale)).await;
             // The screen stays on while the customer pays (not awaited: a browser that
             // asks for permission must not hold the sale).
             spawn_local(async {
@@ -246,7 +246,7 @@ fn Request(
         let sale = cancel_sale.clone();
         state.run(move |t| async move {
             t.cancel(&sale).await?;
-            crate::settings::forget_sale();
+            crate::settings::remember_sale(None).await;
             crate::kiosk::release_wake_lock();
             state.sale.set(SaleScreen::Keypad);
             Ok(Some("Sale cancelled: nothing was charged.".into()))
@@ -305,7 +305,8 @@ fn Approved(
                     <p class="hint">"Stored on this terminal and queued for deposit."</p>
                     <button type="button" class="key charge" data-testid="new-sale" autofocus
                         on:click=move |_| {
-                            crate::settings::dismiss_sale(&dismissed);
+                            let dismissed = dismissed.clone();
+                            spawn_local(async move { crate::settings::dismiss_sale(&dismissed).await });
                             state.sale.set(SaleScreen::Keypad);
                         }>"New sale"</button>
                 </div>
@@ -343,13 +344,13 @@ fn Declined(decline: ops_wallet_engine::till::Decline, open: Option<SagaId>) -> 
     let cancel = move |_| match cancel_sale.clone() {
         Some(sale) => state.run(move |t| async move {
             t.cancel(&sale).await?;
-            crate::settings::forget_sale();
+            crate::settings::remember_sale(None).await;
             crate::kiosk::release_wake_lock();
             state.sale.set(SaleScreen::Keypad);
             Ok(Some("Sale cancelled: nothing was charged.".into()))
         }),
         None => {
-            crate::settings::forget_sale();
+            spawn_local(crate::settings::remember_sale(None));
             crate::kiosk::release_wake_lock();
             state.sale.set(SaleScreen::Keypad);
         }

@@ -49,7 +49,11 @@ pub fn SetUp() -> impl IntoView {
             let merchant = t.set_up(account_id, &token, label, use_passkey).await?;
             let mut settings = state.settings.get_untracked();
             settings.pin = Some(lock);
-            state.save_settings(settings);
+            // The PIN is on disk before the terminal says it is ready.
+            crate::settings::save(&settings).await.map_err(|e| {
+                format!("the terminal is registered but this browser did not keep its PIN ({e}); set the PIN again in the back office")
+            })?;
+            state.settings.set(settings);
             Ok(Some(format!(
                 "This terminal is registered: payers will see “{merchant}” as certified by your bank."
             )))

@@ -475,7 +475,7 @@ impl Terminal {
     /// Reports every kept fraud proof the bank has not answered for yet
     /// (`POST /api/v1/fraud-proofs`); returns how many it answered for.
     async fn report_proofs(&self) -> Result<usize, String> {
-        let done = crate::settings::reported_proofs();
+        let done = crate::settings::reported_proofs().await;
         let kept = self.store.fraud_proofs().await.map_err(text)?;
         let mut answered = 0;
         for proof in kept {
@@ -499,7 +499,7 @@ impl Terminal {
                 // Opened, known, or refused for good (kept here for the reports either
                 // way): the bank has answered.
                 Ok((200 | 201 | 422, _)) => {
-                    crate::settings::mark_reported(&id);
+                    crate::settings::mark_reported(&id).await;
                     answered += 1;
                 }
                 Ok((status, answer)) => return Err(fi::refusal(status, &answer).to_string()),

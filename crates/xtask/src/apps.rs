@@ -132,6 +132,7 @@ fn size_env(command: &mut Command, toolchain: &Toolchain) {
         command
             .env("RUSTUP_TOOLCHAIN", nightly)
             .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+            .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size")
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
                 crate::tools::SIZE_RUSTFLAGS,
