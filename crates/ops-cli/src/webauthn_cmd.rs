@@ -7,7 +7,7 @@
 //! (both default to true), optional `stored_sign_count`, and for registrations optional
 //! `allowed_formats` (e.g. `["packed", "fido-u2f"]`) and `allowed_aaguids` (hex).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,13 +15,14 @@ use clap::Subcommand;
 use ops_core::ids::{from_hex, to_hex};
 use ops_core::provider::default_provider;
 use ops_core::registration::{
-    AttestationFormat, AttestationTrust, RegistrationPolicy, public_key_from_cose,
-    verify_login_assertion, verify_registration,
+    AttestationFormat, AttestationTrust, MAX_ATTESTATION_OBJECT, RegistrationPolicy,
+    public_key_from_cose, verify_login_assertion, verify_registration,
 };
 use ops_core::webauthn::{RawAssertion, flags};
 use serde_json::Value;
 
 use crate::Failure;
+use crate::input::{InputError, read_file_bounded};
 
 /// `ops webauthn …` subcommands.
 #[derive(Debug, Subcommand)]
@@ -48,18 +49,28 @@ pub fn run(cmd: &Command) -> Result<(), Failure> {
     }
 }
 
+/// The most bytes read from a WebAuthn JSON document: four times the largest attestation
+/// object the verifier accepts (16 KiB, 21 846 characters of base64url), which leaves room
+/// for the other members, indentation and allow-lists — 64 KiB.
+pub const MAX_DOC_LEN: u64 = 4 * MAX_ATTESTATION_OBJECT as u64;
+
 const HINT: &str = "the file must be one JSON object; see docs/WEBAUTHN.md, section \"CLI\"";
 
 /// The JSON document.
 struct Doc(Value);
 
 impl Doc {
-    fn load(path: &PathBuf) -> Result<Self, Failure> {
-        let text = std::fs::read(path).map_err(|e| {
-            Failure::input(
-                format!("cannot read {}: {e}", path.display()),
-                "check the path",
-            )
+    fn load(path: &Path) -> Result<Self, Failure> {
+        let text = read_file_bounded(path, MAX_DOC_LEN).map_err(|e| {
+            let hint = match e {
+                InputError::Io(_) => "check the path".to_string(),
+                _ => format!(
+                    "a WebAuthn document is at most {MAX_DOC_LEN} bytes: its largest member, \
+                     the attestation object, is at most {MAX_ATTESTATION_OBJECT} bytes before \
+                     base64url; pass the document of one ceremony"
+                ),
+            };
+            Failure::input(format!("{}: {e}", path.display()), &hint)
         })?;
         let v: Value = serde_json::from_slice(&text)
             .map_err(|e| Failure::input(format!("{} is not JSON: {e}", path.display()), HINT))?;

@@ -98,3 +98,21 @@ fn bad_input_exits_1_with_a_hint() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("hint:"), "{err}");
 }
+
+#[test]
+fn an_oversized_document_is_refused_unread() {
+    let tmp = std::env::temp_dir().join(format!("ops-webauthn-big-{}.json", std::process::id()));
+    // Valid JSON, 100 000 bytes: whitespace after the object.
+    let mut doc = br#"{"rp_id": "example.org"}"#.to_vec();
+    doc.resize(100_000, b' ');
+    std::fs::write(&tmp, &doc).unwrap();
+    let out = ops("verify-registration", &tmp);
+    std::fs::remove_file(&tmp).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("100000 bytes, more than the 65536-byte input limit"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
