@@ -122,6 +122,7 @@ impl Minted {
         ops_core::Payment {
             certs: vec![cert.clone(), self.fi.clone()],
             chains,
+            crls: Vec::new(),
         }
         .canonical()
         .to_bytes()
@@ -200,6 +201,7 @@ impl Minted {
                 issuance: note,
                 spends,
             }],
+            crls: Vec::new(),
         }
         .canonical()
         .to_bytes()

@@ -45,7 +45,7 @@ fn validates(rule: &str, bytes: &[u8]) -> Result<(), String> {
     cddl::validate_cbor_from_slice(&cddl, bytes, None).map_err(|e| e.to_string())
 }
 
-const CASES: [(&str, &str); 17] = [
+const CASES: [(&str, &str); 19] = [
     ("root-certificate", "certificate"),
     ("fi-certificate", "certificate"),
     ("device-certificate-webauthn", "certificate"),
@@ -63,6 +63,8 @@ const CASES: [(&str, &str); 17] = [
     ("spend-webauthn-batch", "spend"),
     ("payment-request-batch", "payment-request"),
     ("payment-batch", "payment"),
+    ("payment-request-crls", "payment-request"),
+    ("payment-1hop-crl", "payment"),
 ];
 
 #[test]

@@ -7,6 +7,8 @@ use thiserror::Error;
 use crate::ids::CertId;
 use crate::msg::cert::Certificate;
 use crate::msg::crl::Crl;
+use crate::msg::payment::MAX_PAYMENT_CRLS;
+use crate::msg::request::{CrlHeld, MAX_REQUEST_CRLS};
 use crate::provider::CryptoProvider;
 use crate::sig::{SignatureError, verify_signature};
 
@@ -71,6 +73,19 @@ impl CrlStore {
         Ok(newer)
     }
 
+    /// Keeps `crl`, already verified against its issuer (`Verifier::carried_crls`), if it
+    /// is newer than the held one.
+    pub(crate) fn adopt_verified(&mut self, crl: Crl) {
+        let issuer = crl.body.issuer;
+        if self
+            .by_issuer
+            .get(&issuer)
+            .is_none_or(|held| held.body.number < crl.body.number)
+        {
+            self.by_issuer.insert(issuer, crl);
+        }
+    }
+
     /// The held CRL of `issuer`.
     pub fn get(&self, issuer: &CertId) -> Option<&Crl> {
         self.by_issuer.get(issuer)
@@ -89,6 +104,36 @@ impl CrlStore {
         self.by_issuer
             .get(issuer)
             .map(|c| now.saturating_sub(c.body.issued))
+    }
+
+    /// What a payment request names as held (PROTOCOL.md §3.2): each issuer with the
+    /// number of its held CRL, by issuer, at most `MAX_REQUEST_CRLS`.
+    pub fn held(&self) -> Vec<CrlHeld> {
+        self.by_issuer
+            .values()
+            .take(MAX_REQUEST_CRLS)
+            .map(|c| CrlHeld {
+                issuer: c.body.issuer,
+                number: c.body.number,
+            })
+            .collect()
+    }
+
+    /// The CRLs to carry in a payment answering a request whose payee holds `payee_holds`:
+    /// for each issuer named there, the CRL this store holds if its number is higher
+    /// (at most `MAX_PAYMENT_CRLS`, lowest issuer ids first). Issuers the request does not
+    /// name get nothing: the payee could not check their signature.
+    pub fn newer_than(&self, payee_holds: &[CrlHeld]) -> Vec<Crl> {
+        payee_holds
+            .iter()
+            .filter_map(|h| {
+                self.by_issuer
+                    .get(&h.issuer)
+                    .filter(|mine| mine.body.number > h.number)
+            })
+            .take(MAX_PAYMENT_CRLS)
+            .cloned()
+            .collect()
     }
 
     /// All held CRLs (to pass along to peers).

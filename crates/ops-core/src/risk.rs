@@ -159,6 +159,7 @@ mod tests {
                     issuance: iss.clone(),
                     spends: vec![spend.clone()],
                 }],
+                crls: Vec::new(),
             };
             let known = w.pos_known();
             let v = Verifier {
@@ -444,6 +445,7 @@ mod tests {
                         _ => out.push(Payment {
                             certs: vec![],
                             chains: vec![chain],
+                            crls: Vec::new(),
                         }),
                     }
                 }

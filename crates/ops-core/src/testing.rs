@@ -385,6 +385,7 @@ impl World {
             expires: created + 600,
             label: Some("Till 1".into()),
             certs: Vec::new(),
+            crls_held: Vec::new(),
         }
     }
 
@@ -405,6 +406,18 @@ impl World {
         now: u64,
     ) -> (PaymentRequest, Payment) {
         let request = self.request(amount, hops as u8, now - 10);
+        self.payment_answering(request, hops, note_value, now)
+    }
+
+    /// [`Self::payment`] answering a given `request` (its amount and payee).
+    pub fn payment_answering(
+        &mut self,
+        request: PaymentRequest,
+        hops: usize,
+        note_value: u64,
+        now: u64,
+    ) -> (PaymentRequest, Payment) {
+        let amount = request.amount;
         let rh = request.hash();
         let issuance = self.issue(0, self.wallets[0].id(), note_value, 1);
         let mut chain = Chain {
@@ -444,6 +457,7 @@ impl World {
             Payment {
                 certs,
                 chains: vec![chain],
+                crls: Vec::new(),
             }
             .canonical(),
         )
@@ -495,7 +509,15 @@ impl World {
             c.spends.push(Signed { body, signature });
         }
         let certs = vec![self.fis[0].clone(), self.wallets[0].cert.clone()];
-        (request, Payment { certs, chains }.canonical())
+        (
+            request,
+            Payment {
+                certs,
+                chains,
+                crls: Vec::new(),
+            }
+            .canonical(),
+        )
     }
 
     /// The certificates the POS holds itself.

@@ -476,7 +476,12 @@ impl OutgoingPayment {
             chains.push(chain);
         }
         // Canonical in memory too, so the value returned is what the payee decodes.
-        let payment = Payment { certs, chains }.canonical();
+        let payment = Payment {
+            certs,
+            chains,
+            crls: Vec::new(),
+        }
+        .canonical();
         self.payment = payment.to_bytes();
         self.state = OutgoingState::Signed;
         Ok(payment)

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use ops_core::ledger::{NoHistory, RangeLedger};
+use ops_core::msg::crl::CrlBody;
 use ops_core::msg::inspect;
 use ops_core::provider::all_providers;
 use ops_core::sig::verify_signature;
@@ -30,6 +31,8 @@ struct Vectors {
     pay3: Payment,
     req_batch: PaymentRequest,
     pay_batch: Payment,
+    req_crl: PaymentRequest,
+    pay_crl: Payment,
 }
 
 fn generate() -> Vectors {
@@ -86,6 +89,27 @@ fn generate() -> Vectors {
     // spends (batch form, PROTOCOL §4). Made last, so the earlier vectors keep their
     // authenticator counters.
     let (req_batch, pay_batch) = w.multi_note_payment(3, 1_000, 900, true, NOW);
+    // Revocation news travelling with a payment (PROTOCOL §3.2): the request names the
+    // CRLs the POS holds; the payer holds FI 0's newer list and carries it. Made after the
+    // batch, so the earlier vectors keep their authenticator counters.
+    let mut req_crl = w.request(250, 200, NOW - 10);
+    req_crl.crls_held = w.crls.held();
+    let (req_crl, mut pay_crl) = w.payment_answering(req_crl, 1, 1_000, NOW);
+    let news = sign_body(
+        CrlBody {
+            issuer: w.fis[0].id(),
+            number: NOW - 60,
+            issued: NOW - 60,
+            revoked: vec![998, 999],
+        },
+        &w.fi_keys[0],
+    );
+    let mut payer_crls = w.crls.clone();
+    payer_crls
+        .insert(news, &w.fis[0].clone(), &ops_core::P256Provider)
+        .unwrap();
+    pay_crl.crls = payer_crls.newer_than(&req_crl.crls_held);
+    assert_eq!(pay_crl.crls.len(), 1);
     let files = vec![
         ("root-certificate", w.root.to_bytes()),
         ("fi-certificate", w.fis[0].to_bytes()),
@@ -107,6 +131,8 @@ fn generate() -> Vectors {
         ),
         ("payment-request-batch", req_batch.to_bytes()),
         ("payment-batch", pay_batch.to_bytes()),
+        ("payment-request-crls", req_crl.to_bytes()),
+        ("payment-1hop-crl", pay_crl.to_bytes()),
     ];
     Vectors {
         world: w,
@@ -117,6 +143,8 @@ fn generate() -> Vectors {
         pay3,
         req_batch,
         pay_batch,
+        req_crl,
+        pay_crl,
     }
 }
 
@@ -252,6 +280,18 @@ fn vectors_match_files_and_verify() {
             assertions.iter().all(|a| *a == assertions[0]),
             "one assertion"
         );
+        // The payment carrying FI 0's newer CRL: the list is news to the POS, and the
+        // payment verifies with it applied.
+        let req_c = PaymentRequest::from_bytes(&get("payment-request-crls")).unwrap();
+        let pay_c = Payment::from_bytes(&get("payment-1hop-crl")).unwrap();
+        assert_eq!((&req_c, &pay_c), (&v.req_crl, &v.pay_crl));
+        assert_eq!(req_c.crls_held.len(), 1 + w.fis.len());
+        let news = verifier.carried_crls(&pay_c, NOW).unwrap();
+        assert_eq!(news.len(), 1);
+        assert_eq!(news[0].body.revoked, vec![998, 999]);
+        verifier
+            .verify_payment(&req_c, false, &pay_c, &NoHistory, NOW)
+            .unwrap();
         // The fraud proof verifies standalone and names wallet 0.
         let fraud = FraudProof::from_bytes(&get("fraud-proof")).unwrap();
         let verdict = fraud.verify(&root, p).unwrap();
@@ -262,10 +302,12 @@ fn vectors_match_files_and_verify() {
         assert_eq!(ledger.len(), 1);
     }
     println!(
-        "sizes: payment-1hop {} bytes, payment-3hop {} bytes, payment-batch {} bytes, spend-webauthn-batch {} bytes",
+        "sizes: payment-1hop {} bytes, payment-3hop {} bytes, payment-batch {} bytes, spend-webauthn-batch {} bytes, payment-request-crls {} bytes, payment-1hop-crl {} bytes",
         get("payment-1hop").len(),
         get("payment-3hop").len(),
         get("payment-batch").len(),
-        get("spend-webauthn-batch").len()
+        get("spend-webauthn-batch").len(),
+        get("payment-request-crls").len(),
+        get("payment-1hop-crl").len()
     );
 }

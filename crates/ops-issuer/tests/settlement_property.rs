@@ -189,6 +189,7 @@ impl World<'_> {
         let payment = Payment {
             certs,
             chains: vec![chain.clone()],
+            crls: Vec::new(),
         };
         if defund {
             self.uploads.push(Upload {

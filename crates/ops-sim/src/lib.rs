@@ -463,6 +463,7 @@ impl Sim {
                 issuance: issuance.clone(),
                 spends: vec![s],
             }],
+            crls: Vec::new(),
         }
         .canonical();
         if self.present(t, &sale, &payment.to_bytes(), now)?.is_none() {
@@ -513,6 +514,7 @@ impl Sim {
                             issuance: issuance.clone(),
                             spends: vec![x, s],
                         }],
+                        crls: Vec::new(),
                     },
                     id,
                 )
@@ -535,6 +537,7 @@ impl Sim {
                             issuance: issuance.clone(),
                             spends: vec![s],
                         }],
+                        crls: Vec::new(),
                     },
                     id,
                 )
@@ -583,6 +586,7 @@ impl Sim {
                 issuance,
                 spends: vec![s],
             }],
+            crls: Vec::new(),
         }
         .canonical()
         .to_bytes();

@@ -13,6 +13,7 @@ use crate::cbor::{Decoder, Encoder, MapReader};
 use crate::error::DecodeError;
 use crate::ids::{CertId, Digest32, sha256};
 use crate::msg::cert::{Certificate, Role};
+use crate::msg::crl::Crl;
 use crate::msg::issuance::Issuance;
 use crate::msg::spend::Spend;
 use crate::msg::{
@@ -25,6 +26,8 @@ pub const MAX_CHAINS: usize = 8;
 pub const MAX_CHAIN_SPENDS: usize = 16;
 /// Largest number of certificates in one payment.
 pub const MAX_PAYMENT_CERTS: usize = 32;
+/// Largest number of CRLs one payment carries (one per issuer its request named).
+pub const MAX_PAYMENT_CRLS: usize = 4;
 
 /// One input: an issuance and the spends from it to this payment, in order. The last spend
 /// pays the payee; each earlier spend created the note the next one spends.
@@ -90,6 +93,11 @@ pub struct Payment {
     pub certs: Vec<Certificate>,
     /// One chain per input note.
     pub chains: Vec<Chain>,
+    /// CRLs newer than those the payee's request says it holds, carried so revocations
+    /// travel from device to device offline (PROTOCOL.md §3.2). Transport aids like the
+    /// certificates: not part of the payment's identity. Encoded strictly ascending by
+    /// issuer, one per issuer (the highest number).
+    pub crls: Vec<Crl>,
 }
 
 impl Body for Payment {
@@ -98,7 +106,7 @@ impl Body for Payment {
     const MAX_LEN: usize = 32 * 1024;
 
     fn field_count(&self) -> usize {
-        1 + usize::from(!self.canonical_certs().is_empty())
+        1 + usize::from(!self.canonical_certs().is_empty()) + usize::from(!self.crls.is_empty())
     }
 
     fn encode_fields(&self, e: &mut Encoder) {
@@ -110,6 +118,13 @@ impl Body for Payment {
             }
         }
         self.encode_chains(e);
+        if !self.crls.is_empty() {
+            let crls = self.canonical_crls();
+            e.uint(4).array(crls.len());
+            for c in crls {
+                c.encode_into(e);
+            }
+        }
     }
 
     fn decode_fields(m: &mut MapReader<'_, '_>) -> Result<Self, DecodeError> {
@@ -137,10 +152,40 @@ impl Body for Payment {
         for _ in 0..n {
             chains.push(Chain::decode(d)?);
         }
-        let p = Self { certs, chains };
+        let crls = if m.optional(4)? {
+            decode_crls(m.value())?
+        } else {
+            Vec::new()
+        };
+        let p = Self {
+            certs,
+            chains,
+            crls,
+        };
         p.check_certs()?;
         Ok(p)
     }
+}
+
+/// Key 4: `[1*4 crl]`, strictly ascending by issuer.
+fn decode_crls(d: &mut Decoder<'_>) -> Result<Vec<Crl>, DecodeError> {
+    let crls: Vec<Crl> = decode_signed_list(d, MAX_PAYMENT_CRLS, "payment CRLs")?;
+    if crls.is_empty() {
+        return Err(DecodeError::InvalidValue {
+            what: "payment CRLs",
+            why: "empty list must be omitted",
+        });
+    }
+    if crls
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.body.issuer >= b.body.issuer))
+    {
+        return Err(DecodeError::InvalidValue {
+            what: "payment CRLs",
+            why: "must ascend strictly by issuer (one CRL per issuer)",
+        });
+    }
+    Ok(crls)
 }
 
 /// Who a payment's chains refer to: the devices that sign a hop and the FIs that issued
@@ -247,10 +292,26 @@ impl Payment {
         v.into_iter().map(|(_, c)| c).collect()
     }
 
-    /// The same payment with its certificate list as the encoder writes it (and the decoder
-    /// returns it).
+    /// The carried CRLs as encoded: sorted by issuer, each issuer's highest number once
+    /// (the first copy of equal numbers), at most [`MAX_PAYMENT_CRLS`] (lowest issuer ids).
+    fn canonical_crls(&self) -> Vec<&Crl> {
+        let mut v: Vec<&Crl> = self.crls.iter().collect();
+        crate::order::sort_stable_by(&mut v, |a, b| {
+            a.body
+                .issuer
+                .cmp(&b.body.issuer)
+                .then(b.body.number.cmp(&a.body.number))
+        });
+        v.dedup_by_key(|c| c.body.issuer);
+        v.truncate(MAX_PAYMENT_CRLS);
+        v
+    }
+
+    /// The same payment with its certificate and CRL lists as the encoder writes them (and
+    /// the decoder returns them).
     pub fn canonical(mut self) -> Self {
         self.certs = self.canonical_certs().into_iter().cloned().collect();
+        self.crls = self.canonical_crls().into_iter().cloned().collect();
         self
     }
 
@@ -293,7 +354,7 @@ impl Payment {
     #[cfg(any(test, feature = "test-util"))]
     pub(crate) fn encode_certs_as_given(&self) -> Vec<u8> {
         let mut e = Encoder::new();
-        e.map(3 + usize::from(!self.certs.is_empty()));
+        e.map(3 + usize::from(!self.certs.is_empty()) + usize::from(!self.crls.is_empty()));
         e.uint(0).uint(Self::TYPE);
         e.uint(1).uint(VERSION);
         if !self.certs.is_empty() {
@@ -301,6 +362,10 @@ impl Payment {
             crate::msg::encode_signed_list(&mut e, &self.certs);
         }
         self.encode_chains(&mut e);
+        if !self.crls.is_empty() {
+            e.uint(4);
+            crate::msg::encode_signed_list(&mut e, &self.crls);
+        }
         e.into_bytes()
     }
 }

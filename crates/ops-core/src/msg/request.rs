@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::cbor::{Encoder, MapReader};
+use crate::cbor::{Decoder, Encoder, MapReader};
 use crate::error::DecodeError;
 use crate::ids::{CertId, Digest32, Nonce, sha256};
 use crate::msg::cert::Certificate;
@@ -13,6 +13,18 @@ use crate::msg::{
 
 /// Largest number of certificates a request may carry (payee and its FI).
 pub const MAX_REQUEST_CERTS: usize = 2;
+/// Largest number of CRLs a request may name (the root's and the FIs' the payee holds).
+pub const MAX_REQUEST_CRLS: usize = 8;
+
+/// A CRL the payee holds, as its request names it: the payer carries that issuer's CRL in
+/// its payment when it holds a newer one (PROTOCOL.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CrlHeld {
+    /// The CRL's issuer (root or FI certificate id).
+    pub issuer: CertId,
+    /// The number of the newest CRL of that issuer the payee holds.
+    pub number: u64,
+}
 
 /// A payment request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +45,9 @@ pub struct PaymentRequest {
     pub label: Option<String>,
     /// The payee's certificate and its FI's, so the payer can show the certified name.
     pub certs: Vec<Certificate>,
+    /// The CRLs the payee holds, strictly ascending by issuer: a payer holding a newer
+    /// CRL of one of these issuers carries it in the payment. Empty: the payee asks for none.
+    pub crls_held: Vec<CrlHeld>,
 }
 
 impl Body for PaymentRequest {
@@ -41,7 +56,9 @@ impl Body for PaymentRequest {
     const MAX_LEN: usize = 4096;
 
     fn field_count(&self) -> usize {
-        6 + usize::from(self.label.is_some()) + usize::from(!self.certs.is_empty())
+        6 + usize::from(self.label.is_some())
+            + usize::from(!self.certs.is_empty())
+            + usize::from(!self.crls_held.is_empty())
     }
 
     fn encode_fields(&self, e: &mut Encoder) {
@@ -59,6 +76,15 @@ impl Body for PaymentRequest {
         if !self.certs.is_empty() {
             e.uint(9);
             encode_signed_list(e, &self.certs);
+        }
+        if !self.crls_held.is_empty() {
+            let held = self.canonical_crls_held();
+            e.uint(10).array(held.len());
+            for h in held {
+                e.array(2);
+                h.issuer.encode(e);
+                e.uint(h.number);
+            }
         }
     }
 
@@ -86,6 +112,11 @@ impl Body for PaymentRequest {
         } else {
             Vec::new()
         };
+        let crls_held = if m.optional(10)? {
+            decode_crls_held(m.value())?
+        } else {
+            Vec::new()
+        };
         if amount == 0 {
             return Err(DecodeError::InvalidValue {
                 what: "amount",
@@ -107,8 +138,39 @@ impl Body for PaymentRequest {
             expires,
             label,
             certs,
+            crls_held,
         })
     }
+}
+
+/// Key 10: `[1*8 [issuer, number]]`, strictly ascending by issuer.
+fn decode_crls_held(d: &mut Decoder<'_>) -> Result<Vec<CrlHeld>, DecodeError> {
+    let n = d.array(MAX_REQUEST_CRLS, "CRLs held")?;
+    if n == 0 {
+        return Err(DecodeError::InvalidValue {
+            what: "CRLs held",
+            why: "empty list must be omitted",
+        });
+    }
+    let mut held: Vec<CrlHeld> = Vec::with_capacity(n);
+    for _ in 0..n {
+        if d.array(2, "CRL held")? != 2 {
+            return Err(DecodeError::InvalidValue {
+                what: "CRL held",
+                why: "must be [issuer, number]",
+            });
+        }
+        let issuer = CertId::decode(d)?;
+        let number = d.uint()?;
+        if held.last().is_some_and(|p| p.issuer >= issuer) {
+            return Err(DecodeError::InvalidValue {
+                what: "CRLs held",
+                why: "must ascend strictly by issuer",
+            });
+        }
+        held.push(CrlHeld { issuer, number });
+    }
+    Ok(held)
 }
 
 impl PaymentRequest {
@@ -120,6 +182,28 @@ impl PaymentRequest {
     /// Strict decoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         decode_unsigned(bytes)
+    }
+
+    /// The CRLs held as the encoder writes them: sorted by issuer, the highest number of
+    /// each issuer once, at most [`MAX_REQUEST_CRLS`] (the lowest issuer ids kept).
+    fn canonical_crls_held(&self) -> Vec<CrlHeld> {
+        let mut held = self.crls_held.clone();
+        // Highest number first within an issuer, so dedup keeps it.
+        crate::order::sort_stable_by(&mut held, |a, b| {
+            a.issuer.cmp(&b.issuer).then(b.number.cmp(&a.number))
+        });
+        held.dedup_by_key(|h| h.issuer);
+        held.truncate(MAX_REQUEST_CRLS);
+        held
+    }
+
+    /// The number of `issuer`'s CRL the payee holds, when the request names it.
+    pub fn crl_held(&self, issuer: &CertId) -> Option<u64> {
+        self.crls_held
+            .iter()
+            .filter(|h| &h.issuer == issuer)
+            .map(|h| h.number)
+            .max()
     }
 
     /// SHA-256 of the canonical bytes: what spends name.

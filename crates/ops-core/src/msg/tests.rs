@@ -323,6 +323,7 @@ prop_compose! {
             expires: created + life,
             label,
             certs: Vec::new(),
+            crls_held: Vec::new(),
         }
     }
 }

@@ -204,10 +204,20 @@ pub enum VerifyError {
         "V23 a spend overlaps one this payee already recorded: double spend (fraud proof kept)"
     )]
     DoubleSpend(Box<FraudProof>),
+    /// V25.
+    #[error(
+        "V25 a revocation list the payment carries (issuer {issuer}) is not valid: {reason}; the payment was altered or the payer's wallet is faulty"
+    )]
+    CarriedCrl {
+        /// The CRL's issuer.
+        issuer: CertId,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl VerifyError {
-    /// The rule number (`V1`..`V23`) in `docs/PROTOCOL.md`.
+    /// The rule number (`V1`..`V23`, `V25`) in `docs/PROTOCOL.md`.
     pub fn rule(&self) -> u8 {
         match self {
             VerifyError::RequestUsed => 1,
@@ -233,6 +243,7 @@ impl VerifyError {
             VerifyError::DuplicateInput { .. } => 21,
             VerifyError::DoubleSpendInPayment(_) => 22,
             VerifyError::DoubleSpend(_) => 23,
+            VerifyError::CarriedCrl { .. } => 25,
         }
     }
 

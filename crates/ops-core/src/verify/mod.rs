@@ -9,6 +9,7 @@ use crate::crl_store::CrlStore;
 use crate::ids::{CertId, Digest32, NoteId};
 use crate::ledger::{Insert, RangeLedger, SpendHistory};
 use crate::msg::cert::{Certificate, FloorTier, Role};
+use crate::msg::crl::Crl;
 use crate::msg::fraud::FraudProof;
 use crate::msg::payment::{Chain, Payment};
 use crate::msg::request::PaymentRequest;
@@ -187,7 +188,82 @@ impl Verifier<'_> {
                 expires: request.expires,
             });
         }
-        self.verify_chains(Some(request), &request.payee, payment, history, now)
+        // V25: revocations the payer carried apply to this payment already.
+        let carried = self.carried_crls(payment, now)?;
+        if carried.is_empty() {
+            return self.verify_chains(Some(request), &request.payee, payment, history, now);
+        }
+        let mut crls = self.crls.clone();
+        for crl in carried {
+            crls.adopt_verified(crl);
+        }
+        let with_carried = Verifier {
+            crls: &crls,
+            ..*self
+        };
+        with_carried.verify_chains(Some(request), &request.payee, payment, history, now)
+    }
+
+    /// V25: checks every CRL `payment` carries — issued by the pinned root or by an FI
+    /// certificate that passes V11 and is not revoked (held by the payee or carried in the
+    /// payment), signed by that issuer, not issued after `now` plus the clock skew — and
+    /// returns those newer than the payee's (higher number). [`Self::verify_payment`]
+    /// applies them; a payee stores them too (even when the payment is then declined), so
+    /// it passes them on and declines the revoked later.
+    pub fn carried_crls(&self, payment: &Payment, now: u64) -> Result<Vec<Crl>, VerifyError> {
+        if payment.crls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let root_id = self.root.id();
+        let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
+        certs.insert(root_id, self.root);
+        for c in self.known_certs.iter().chain(payment.certs.iter()) {
+            certs.entry(c.id()).or_insert(c);
+        }
+        let mut ctx = Ctx {
+            v: self,
+            certs,
+            checked: BTreeSet::new(),
+            issuers_used: BTreeSet::new(),
+        };
+        let mut newer = Vec::new();
+        for crl in &payment.crls {
+            let issuer_id = crl.body.issuer;
+            let refuse = |reason| VerifyError::CarriedCrl {
+                issuer: issuer_id,
+                reason,
+            };
+            let issuer = if issuer_id == root_id {
+                self.root
+            } else {
+                ctx.check_cert(&issuer_id, Role::Fi).map_err(|e| match e {
+                    VerifyError::UnknownCertificate(_) => {
+                        refuse("its issuer is no certificate the payee knows")
+                    }
+                    VerifyError::Revoked { .. } => refuse("its issuer is revoked"),
+                    _ => refuse("its issuer is not an FI certified by the root"),
+                })?
+            };
+            if crl.body.issued > now.saturating_add(self.policy.clock_skew) {
+                return Err(refuse("it is dated in the future"));
+            }
+            verify_signature(
+                self.provider,
+                &issuer.body.subject,
+                None,
+                &crl.body_bytes(),
+                &crl.signature,
+            )
+            .map_err(|_| refuse("its issuer's signature does not verify"))?;
+            if self
+                .crls
+                .get(&issuer_id)
+                .is_none_or(|held| held.body.number < crl.body.number)
+            {
+                newer.push(crl.clone());
+            }
+        }
+        Ok(newer)
     }
 
     /// FI side (deposit at sync): the rules of [`Self::verify_payment`] that do not concern a
@@ -518,5 +594,7 @@ fn check_chain<'a>(
     })
 }
 
+#[cfg(test)]
+mod carried_tests;
 #[cfg(test)]
 mod tests;

@@ -580,6 +580,7 @@ fn protocol_doc_rule_table_matches_the_code() {
         (21, "DuplicateInput"),
         (22, "DoubleSpendInPayment"),
         (23, "DoubleSpend"),
+        (25, "CarriedCrl"),
     ];
     for (n, name) in variants {
         let row = doc
@@ -882,6 +883,7 @@ mod batch {
                     issuance: iss.clone(),
                     spends: vec![first, onward],
                 }],
+                crls: Vec::new(),
             }
             .canonical();
             let pay = Payment::from_bytes(&pay.to_bytes()).unwrap();
@@ -1023,6 +1025,7 @@ mod batch {
         let pay = Payment {
             certs: vec![w.fis[0].clone(), w.wallets[0].cert.clone()],
             chains,
+            crls: Vec::new(),
         };
         let e = run(&w, &req, &pay, false, &NoHistory, NOW).unwrap_err();
         assert_eq!(e.rule(), 22, "{e}");

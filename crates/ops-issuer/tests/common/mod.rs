@@ -434,6 +434,7 @@ pub fn payment(certs: Vec<Certificate>, issuance: &Issuance, spends: Vec<Spend>)
             issuance: issuance.clone(),
             spends,
         }],
+        crls: Vec::new(),
     }
 }
 

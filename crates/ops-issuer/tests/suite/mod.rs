@@ -272,6 +272,7 @@ pub async fn bad_input(s: &Server) {
                 spends: vec![y],
             },
         ],
+        crls: Vec::new(),
     };
     let before = s.balance(shop).await;
     expect(

@@ -105,6 +105,7 @@ fn decision<'a>(key: &str, fi: CertId, pieces: &'a [Piece], time: u64) -> Decisi
         payee: fi,
         request: request_of(key),
         payee_known: vec![fi],
+        payee_crls: Vec::new(),
         time,
     }
 }

@@ -140,6 +140,7 @@ fn decision<'a>(req: &PaymentRequest, pieces: &'a [Piece], time: u64) -> Decisio
         payee: req.payee,
         request: req.hash(),
         payee_known: req.certs.iter().map(ops_core::Certificate::id).collect(),
+        payee_crls: req.crls_held.clone(),
         time,
     }
 }

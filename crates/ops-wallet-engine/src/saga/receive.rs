@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::{At, Command, Event, Line, Shown, Step, wrong};
 use crate::error::SagaError;
 use crate::snapshot::Snapshot;
-use crate::store::{NoteWrite, Write};
+use crate::store::{NoteWrite, TrustWrite, Write};
 use crate::types::{HistoryKind, HistoryState, SagaId};
 
 /// Where a receipt of a payment stands.
@@ -111,6 +111,7 @@ pub fn start(at: &At<'_>, ask: &Ask, snap: &Snapshot) -> Result<Step<ReceiveStat
         expires: at.now.saturating_add(ask.lifetime),
         label: ask.label.clone(),
         certs: vec![device.cert.clone(), device.fi.clone()],
+        crls_held: snap.crls.held(),
     }
     .to_bytes();
     Ok(Step {
@@ -161,16 +162,24 @@ fn verify(
         Err(e) => return Ok(refuse(at, request, format!("it does not decode ({e})"))),
     };
     let known = snap.known_certs();
-    let verified = match snap.verifier(trust, &known).verify_payment(
-        &req,
-        false,
-        &pay,
-        &snap.ledger,
-        scanned_at,
-    ) {
+    let verifier = snap.verifier(trust, &known);
+    // Newer CRLs the payer carried are kept whatever the verdict (PROTOCOL.md §3.2).
+    let keep_crls = verifier
+        .carried_crls(&pay, scanned_at)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            Write::Trust(TrustWrite::PutCrl {
+                issuer: c.body.issuer,
+                number: c.body.number,
+                bytes: c.to_bytes(),
+            })
+        });
+    let verified = match verifier.verify_payment(&req, false, &pay, &snap.ledger, scanned_at) {
         Ok(v) => v,
         Err(e) => {
             let mut step = refuse(at, request, e.to_string());
+            step.writes.extend(keep_crls);
             if let Some(proof) = e.fraud_proof() {
                 step.writes
                     .push(Write::Note(NoteWrite::KeepFraudProof(proof.to_bytes())));
@@ -178,7 +187,7 @@ fn verify(
             return Ok(step);
         }
     };
-    let mut writes = Vec::new();
+    let mut writes: Vec<Write> = keep_crls.collect();
     let mut notes = Vec::new();
     for (chain, got) in pay.chains.iter().zip(&verified.received) {
         let note = WalletNote::from_chain(chain, got.hop_limit, &pay.certs)

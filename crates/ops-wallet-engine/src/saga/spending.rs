@@ -6,6 +6,7 @@
 
 use ops_core::ids::{CertId, Digest32, sha256};
 use ops_core::msg::Signed;
+use ops_core::msg::request::CrlHeld;
 use ops_core::sig::verify_signature;
 use ops_core::wallet::{OutgoingPayment, OutgoingState, Piece};
 use ops_core::webauthn::{AssertionWire, RawAssertion};
@@ -29,6 +30,9 @@ pub struct Decision<'a> {
     pub request: Digest32,
     /// Certificates the payee already holds.
     pub payee_known: Vec<CertId>,
+    /// The CRLs the payee's request says it holds: the wallet's newer ones travel with the
+    /// payment (PROTOCOL.md §3.2).
+    pub payee_crls: Vec<CrlHeld>,
     /// Signing time written into every body.
     pub time: u64,
 }
@@ -108,11 +112,12 @@ impl Decision<'_> {
             )?;
             spends.push(Signed { body, signature });
         }
-        let payment = op.sign(
+        let mut payment = op.sign(
             &snap.full_book(),
             spends,
             vec![device.cert.clone(), device.fi.clone()],
         )?;
+        payment.crls = snap.crls.newer_than(&self.payee_crls);
         Ok(payment.to_bytes())
     }
 }

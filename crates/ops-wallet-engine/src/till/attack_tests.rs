@@ -29,6 +29,7 @@ fn the_same_payment_re_encoded_is_the_same_approval() {
     let lean = Payment {
         certs: vec![w.wallets[0].cert.clone()],
         chains: p.chains.clone(),
+        crls: Vec::new(),
     };
     assert_ne!(lean.to_bytes(), p.to_bytes());
     assert_eq!(
@@ -113,6 +114,7 @@ fn a_double_spend_inside_one_payment_is_declined() {
     let both = Payment {
         certs: a.certs.clone(),
         chains: vec![a.chains[0].clone(), b.chains[0].clone()],
+        crls: Vec::new(),
     };
     let d = decline(&store, &id, &both.to_bytes(), NOW);
     assert_eq!((d.reason, d.rule), (DeclineReason::AlreadySpent, Some(22)));
@@ -231,6 +233,7 @@ fn a_revoked_payer_is_declined_anywhere_on_the_chain() {
             issuance: iss,
             spends: vec![hop, last],
         }],
+        crls: Vec::new(),
     }
     .canonical();
     let d = decline(&store, &id, &chained.to_bytes(), NOW);
@@ -275,6 +278,7 @@ fn a_copy_that_reaches_the_till_through_a_colluder_is_caught_in_either_order() {
                 issuance: iss.clone(),
                 spends: vec![copy.clone(), relay_spend],
             }],
+            crls: Vec::new(),
         }
         .canonical();
         let (first, second) = if colluder_first {

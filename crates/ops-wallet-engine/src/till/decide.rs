@@ -2,6 +2,7 @@
 //! CRLs and range ledger, turned into what to store (approve) or what to log and tell the
 //! cashier (decline). Pure.
 
+use ops_core::msg::crl::Crl;
 use ops_core::{Payment, PaymentRequest, ReceiptBody, Spend};
 
 use super::error::TillSagaError;
@@ -27,6 +28,9 @@ pub struct Declined {
     pub decline: Decline,
     /// The fraud proof to keep, for a double spend.
     pub proof: Option<KeptProof>,
+    /// Newer CRLs the payment carried (PROTOCOL.md §3.2): kept even when the payment is
+    /// declined, so the terminal declines the revoked from now on and passes them on.
+    pub crls: Vec<Crl>,
 }
 
 /// An approved payment and everything its approval writes.
@@ -38,6 +42,8 @@ pub struct Accepted {
     pub ledger: Vec<LedgerEntry>,
     /// What the cashier sees.
     pub approval: Approval,
+    /// Newer CRLs the payment carried, to keep with it.
+    pub crls: Vec<Crl>,
 }
 
 /// The sale a payment is decided for.
@@ -98,18 +104,17 @@ pub fn decide(
                     None,
                 ),
                 proof: None,
+                crls: Vec::new(),
             })));
         }
     };
     let id = payment.hash();
     let known = snap.known_certs();
-    let verified = match snap.verifier(trust, &known).verify_payment(
-        sale.request,
-        false,
-        &payment,
-        &snap.ledger,
-        at,
-    ) {
+    let verifier = snap.verifier(trust, &known);
+    // V25: a carried CRL that does not verify declines the payment below (verify_payment
+    // checks it again); valid newer ones are kept either way.
+    let crls = verifier.carried_crls(&payment, at).unwrap_or_default();
+    let verified = match verifier.verify_payment(sale.request, false, &payment, &snap.ledger, at) {
         Ok(v) => v,
         Err(e) => {
             let proof = e
@@ -126,6 +131,7 @@ pub fn decide(
                     Some(id),
                 ),
                 proof,
+                crls,
             })));
         }
     };
@@ -159,6 +165,7 @@ pub fn decide(
             currency: request.currency.clone(),
             at,
         },
+        crls,
     })))
 }
 

@@ -160,6 +160,7 @@ fn three_note_payment(w: &mut ops_core::testing::World, seed: u8, req: &PaymentR
                 spends: vec![ops_core::msg::Signed { body, signature }],
             })
             .collect(),
+        crls: Vec::new(),
     }
     .canonical()
     .to_bytes()
@@ -185,6 +186,7 @@ fn three_hop_payment(w: &mut ops_core::testing::World, seed: u8, req: &PaymentRe
             issuance: iss,
             spends: vec![h1, h2, h3],
         }],
+        crls: Vec::new(),
     }
     .canonical()
     .to_bytes()

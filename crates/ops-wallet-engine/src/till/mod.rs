@@ -71,3 +71,6 @@ mod latency_tests;
 
 #[cfg(test)]
 mod record_tests;
+
+#[cfg(test)]
+mod crl_news_tests;

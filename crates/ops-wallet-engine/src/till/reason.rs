@@ -95,6 +95,7 @@ impl DeclineReason {
             VerifyError::DuplicateInput { .. } => Self::Tampered,
             VerifyError::DoubleSpendInPayment(_) => Self::AlreadySpent,
             VerifyError::DoubleSpend(_) => Self::AlreadySpent,
+            VerifyError::CarriedCrl { .. } => Self::Tampered,
         }
     }
 

@@ -218,6 +218,7 @@ fn every_decline_reason_is_provoked_once() {
             issuance: iss.clone(),
             spends: vec![s],
         }],
+        crls: Vec::new(),
     }
     .canonical()
     .to_bytes();
@@ -247,6 +248,7 @@ fn every_decline_reason_is_provoked_once() {
             issuance: iss,
             spends: vec![s],
         }],
+        crls: Vec::new(),
     }
     .canonical()
     .to_bytes();
@@ -390,6 +392,7 @@ fn every_decline_reason_is_provoked_once() {
             issuance: iss,
             spends,
         }],
+        crls: Vec::new(),
     }
     .canonical();
     seen.push(

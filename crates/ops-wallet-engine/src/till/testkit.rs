@@ -131,6 +131,7 @@ pub fn pay(
             issuance: iss.clone(),
             spends: vec![s],
         }],
+        crls: Vec::new(),
     }
     .canonical()
 }

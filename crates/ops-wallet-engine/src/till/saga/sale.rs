@@ -32,7 +32,7 @@ use crate::till::decide::{self, SaleRef, Verdict};
 use crate::till::error::TillSagaError;
 use crate::till::reason::DeclineReason;
 use crate::till::snapshot::TillSnapshot;
-use crate::till::store::{DeclineWrite, PaymentWrite, QueueWrite, TillWrite};
+use crate::till::store::{DeclineWrite, PaymentWrite, QueueWrite, TillWrite, TrustWrite};
 use crate::till::types::{DepositStatus, PaymentId, QueueEntry, short_id};
 use crate::types::SagaId;
 
@@ -235,6 +235,7 @@ pub fn start(
         expires: at.now.saturating_add(ask.lifetime),
         label: reference.map(str::to_owned),
         certs: vec![terminal.cert.clone(), terminal.fi.clone()],
+        crls_held: snap.crls.held(),
     }
     .to_bytes();
     // The encoder writes whatever it is given; the decoder is what payers run.
@@ -329,25 +330,32 @@ fn decide_step(
                 approved_at: a.at,
             };
             let acc = *acc;
+            let mut writes = vec![
+                TillWrite::Payment(PaymentWrite::Accept {
+                    payment: acc.payment,
+                    ledger: acc.ledger,
+                }),
+                TillWrite::Queue(QueueWrite::Enqueue(queued)),
+            ];
+            writes.extend(keep_crls(&acc.crls));
             Ok(TillStep {
                 state,
-                writes: vec![
-                    TillWrite::Payment(PaymentWrite::Accept {
-                        payment: acc.payment,
-                        ledger: acc.ledger,
-                    }),
-                    TillWrite::Queue(QueueWrite::Enqueue(queued)),
-                ],
+                writes,
                 commands,
             })
         }
         Verdict::Decline(d) => {
-            let decide::Declined { decline, proof } = *d;
+            let decide::Declined {
+                decline,
+                proof,
+                crls,
+            } = *d;
             let expired = decline.reason == DeclineReason::RequestExpired;
             let mut writes = vec![TillWrite::Decline(DeclineWrite::Log(decline.clone()))];
             if let Some(p) = proof {
                 writes.push(TillWrite::Decline(DeclineWrite::KeepProof(p)));
             }
+            writes.extend(keep_crls(&crls));
             let mut commands = vec![TillCommand::Decided(Decision::Declined(decline))];
             let state = if expired {
                 SaleState::Expired {
@@ -366,6 +374,17 @@ fn decide_step(
             })
         }
     }
+}
+
+/// The writes that keep `crls` (verified by the core, newer than the held ones).
+fn keep_crls(crls: &[ops_core::msg::crl::Crl]) -> impl Iterator<Item = TillWrite> + '_ {
+    crls.iter().map(|c| {
+        TillWrite::Trust(TrustWrite::PutCrl {
+            issuer: c.body.issuer,
+            number: c.body.number,
+            bytes: c.to_bytes(),
+        })
+    })
 }
 
 /// Turns the key's answer into the terminal's signature over `body` and checks it against
