@@ -371,3 +371,22 @@ pub async fn approved_id(pos: &Browser) -> String {
     pos.wait_for_test_id("approved", WAIT).await.unwrap();
     text(pos, "approved-id").await
 }
+
+/// Cuts browser `b` off the network (Chromium's network emulation through ChromeDriver):
+/// `navigator.onLine` turns false and every request fails, as a tablet without network.
+/// The page stays open: a terminal that only ever hears from the bank's world through the
+/// payments it takes.
+pub async fn cut_network(b: &Browser) -> Result<(), HarnessError> {
+    b.extension_command(
+        http::Method::POST,
+        "/chromium/network_conditions",
+        Some(json!({"network_conditions": {
+            "offline": true,
+            "latency": 0,
+            "download_throughput": -1,
+            "upload_throughput": -1
+        }})),
+    )
+    .await
+    .map(|_| ())
+}

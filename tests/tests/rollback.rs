@@ -6,7 +6,10 @@
 //! (the deposited copy, and the proof Till 1 reports), each naming the wallet's
 //! certificate, revokes it and recovers the duplicated value from its account; the honest
 //! merchant is paid in full (by an operator's release when the copy arrived after the
-//! revocation, the FI's hold policy). Screenshots in `target/e2e/rollback-*.png`.
+//! revocation, the FI's hold policy). Then the revocation travels offline: an honest
+//! wallet that synced pays a third terminal that has had no network since its set-up, its
+//! payment carries the CRL naming the cheater, and that terminal declines the cheater as
+//! revoked. Screenshots in `target/e2e/rollback-*.png`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
@@ -14,8 +17,8 @@ use std::path::Path;
 
 use ops_e2e::pages::{WAIT, attribute, click_dom as click, paste, text, wait_text};
 use ops_e2e::shop::{
-    PIN, STARTING, TABLET, charge_on, paste_approved_on, paste_payment_on, pays, second_terminal,
-    shop,
+    PIN, STARTING, TABLET, charge_on, cut_network, paste_approved_on, paste_payment_on, pays,
+    second_terminal, shop,
 };
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, copy_tree, http_json, kill_chromium, wait_until};
@@ -49,6 +52,9 @@ async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Resu
 {
     let mut shop = shop("rollback", false).await?;
     let pos2 = second_terminal(&shop, "Till 2").await?;
+    // Till 3 is set up (it gets the CRL of now) and then never reaches the network again.
+    let pos3 = second_terminal(&shop, "Till 3").await?;
+    cut_network(&pos3).await?;
     // Mallory's phone: set up, 10.00 added.
     let profile = shop.scratch.join("mallory");
     let (mallory, id) = phone(&shop, &profile, &[]).await?;
@@ -227,7 +233,49 @@ async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Resu
         "the duplicated 3.00 recovered from Mallory's account"
     );
     assert!(!text(&shop.pos, "status-line").await.is_empty());
+
+    // Revocation travels offline (issue 13, item 4). An honest customer syncs her wallet
+    // (it takes the CRL naming Mallory's phone), then pays Till 3, which has had no network
+    // since its set-up: her payment carries the newer list, and Till 3 keeps it.
+    click(&shop.wallet, "sync").await?;
+    wait_until("the wallet synced", WAIT, async || {
+        text(&shop.wallet, "message").await.contains("Synced")
+    })
+    .await?;
+    shop.stop_server();
+    let alice = &shop.wallet;
+    let request = charge_on(&pos3, &["2", "0", "0"], None).await;
+    let news = pays(alice, &request).await;
+    let carried = ops_core::Payment::from_bytes(&news).expect("Alice's payment decodes");
+    assert!(
+        carried
+            .crls
+            .iter()
+            .any(|c| c.body.revoked.contains(&device["serial"].as_u64().unwrap())),
+        "Alice's payment carries the list naming Mallory's phone"
+    );
+    paste_approved_on(&pos3, &news).await;
+    click(&pos3, "new-sale").await?;
+    // Mallory, rolled back once more, tries Till 3: declined, in the cashier's words.
     kill_chromium(&profile);
+    drop(mallory);
+    std::fs::remove_dir_all(&profile).expect("remove the profile");
+    copy_tree(&snapshot, &profile)?;
+    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
+    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let request = charge_on(&pos3, &["3", "0", "0"], None).await;
+    let after = pays(&mallory, &request).await;
+    assert_eq!(
+        paste_payment_on(&pos3, &after).await,
+        "certificate_revoked"
+    );
+    pos3.screenshot(&shop.settings, "rollback-6-till-3-declined-revoked", TABLET)
+        .await?;
+    let said = text(&pos3, "decline-reason").await;
+    assert!(!said.is_empty(), "the cashier reads why");
+    kill_chromium(&profile);
+    drop(mallory);
+    pos3.close().await;
     pos2.close().await;
     let _ = std::fs::remove_dir_all(&shop.scratch);
     Ok(())
