@@ -265,10 +265,7 @@ async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Resu
     wait_text(&mallory, "spendable", "10.00 EUR").await?;
     let request = charge_on(&pos3, &["3", "0", "0"], None).await;
     let after = pays(&mallory, &request).await;
-    assert_eq!(
-        paste_payment_on(&pos3, &after).await,
-        "certificate_revoked"
-    );
+    assert_eq!(paste_payment_on(&pos3, &after).await, "certificate_revoked");
     pos3.screenshot(&shop.settings, "rollback-6-till-3-declined-revoked", TABLET)
         .await?;
     let said = text(&pos3, "decline-reason").await;

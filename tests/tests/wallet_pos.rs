@@ -143,6 +143,7 @@ async fn the_wallet_pays_the_pos_through_both_cameras_with_the_fi_down() -> Resu
         text(&shop.wallet, "message").await.contains("Synced")
     })
     .await?;
+    // The payer's history says the payee deposited it (the FI recorded its spend).
     click(&shop.wallet, "action-h").await?;
     wait_until("the history", WAIT, async || {
         text(&shop.wallet, "history")
@@ -153,7 +154,7 @@ async fn the_wallet_pays_the_pos_through_both_cameras_with_the_fi_down() -> Resu
     assert!(
         text(&shop.wallet, "history")
             .await
-            .contains("Paid 3.75 EUR — confirmed"),
+            .contains("Paid 3.75 EUR — deposited"),
         "{}",
         text(&shop.wallet, "history").await
     );

@@ -254,6 +254,36 @@ impl Wallet {
             .map_err(|e| e.to_string())
     }
 
+    /// Asks the FI which of the payments this wallet handed over were deposited (at most
+    /// `MAX_SPEND_QUERY` spends per sync, oldest first) and marks them.
+    async fn check_paid_out(&self) -> Result<(), String> {
+        let mut paid = self.engine().paid_out().await.map_err(|e| e.to_string())?;
+        let mut asked = 0;
+        paid.retain(|p| {
+            asked += p.spends.len();
+            asked <= ops_api::MAX_SPEND_QUERY
+        });
+        let spends: Vec<String> = paid.iter().flat_map(|p| p.spends.clone()).collect();
+        if spends.is_empty() {
+            return Ok(());
+        }
+        let answer: ops_api::SpendStatusAnswer = fi::post(
+            ops_api::paths::SPEND_STATUS,
+            &ops_api::SpendStatusQuery { spends },
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let done = ops_wallet_engine::paid_out::deposited(&paid, &answer.deposited_at);
+        for (saga, at) in done {
+            self.engine()
+                .mark_deposited(&saga, at)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// Loads `amount` (minor units) from the account; retried requests never fund twice.
     /// Asks the browser first to keep the wallet's storage (value will live there).
     pub async fn load(&self, amount: u64) -> Result<(), String> {
@@ -282,6 +312,9 @@ impl Wallet {
             .record_sync(now())
             .await
             .map_err(|e| e.to_string())?;
+        // Payments handed over that the payee has deposited since: the history says so.
+        // Best effort: an FI that does not answer leaves them as they were.
+        let _ = self.check_paid_out().await;
         // Notes close to expiry, or many small ones: returned and loaded again (one
         // approval). A refusal leaves the value in the account, never lost.
         let plan = self

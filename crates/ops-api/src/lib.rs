@@ -12,6 +12,7 @@ pub mod error;
 pub mod fraud;
 pub mod fund;
 pub mod onboarding;
+pub mod spends;
 pub mod terminals;
 pub mod trust;
 
@@ -31,6 +32,7 @@ pub use onboarding::{
     RegistrationChallenge, RegistrationChallengeRequest, RegistrationRequest, Session,
     SignUpRequest,
 };
+pub use spends::{MAX_SPEND_QUERY, SpendStatusAnswer, SpendStatusQuery};
 pub use terminals::{
     MerchantRequest, MerchantResponse, TERMINAL_PROOF_PREFIX, TerminalChallenge,
     TerminalChallengeRequest, TerminalRegistered, TerminalRegistration,
@@ -67,6 +69,8 @@ pub mod paths {
     pub const TERMINALS: &str = "/api/v1/terminals";
     /// `POST`: report a fraud proof a payee kept.
     pub const FRAUD_PROOFS: &str = "/api/v1/fraud-proofs";
+    /// `POST`: whether spends were deposited (no account: a spend id is the capability).
+    pub const SPEND_STATUS: &str = "/api/v1/spends/status";
 
     /// `POST` (admin): the certified merchant name of account `account_id`.
     pub fn merchant(account_id: i64) -> String {

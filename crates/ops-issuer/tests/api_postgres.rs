@@ -65,6 +65,11 @@ async fn api_suite_on_postgres() {
     suite::reported_fraud_proofs(&s).await;
     drop(s);
 
+    let db = pg.create_database("spend-status").await;
+    let s = common::Server::start("pg-spend-status", Some(db)).await;
+    suite::spend_status(&s).await;
+    drop(s);
+
     let db = pg.create_database("resolve").await;
     let s = common::Server::start("pg-resolve", Some(db)).await;
     suite::fraud_case_resolution(&s).await;

@@ -17,6 +17,12 @@ async fn reported_fraud_proofs() {
 }
 
 #[tokio::test]
+async fn spend_status() {
+    let s = common::Server::start("spend-status", None).await;
+    suite::spend_status(&s).await;
+}
+
+#[tokio::test]
 async fn multi_hop_payment_records_every_spend() {
     let s = common::Server::start("hops", None).await;
     suite::multi_hop_payment_records_every_spend(&s).await;

@@ -16,6 +16,7 @@
 pub mod engine;
 pub mod error;
 pub mod hexser;
+pub mod paid_out;
 pub mod recovery;
 pub mod refresh;
 pub mod review;

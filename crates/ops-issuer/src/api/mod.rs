@@ -12,6 +12,7 @@ mod fund;
 mod held;
 pub(crate) mod login;
 mod ratelimit;
+mod spends;
 mod terminals;
 mod webauthn;
 
@@ -316,6 +317,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/crl", get(admin::crl))
         .route("/v1/trust", get(admin::trust))
         .route("/v1/fraud-proofs", post(fraud::report))
+        .route("/v1/spends/status", post(spends::status))
         .route("/v1/fraud-cases", get(fraud::list))
         .route("/v1/fraud-cases/{id}", get(fraud::show))
         .route("/v1/fraud-cases/{id}/proof", get(fraud::proof))

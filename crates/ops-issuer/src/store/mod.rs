@@ -8,6 +8,7 @@ mod deposits;
 mod devices;
 mod fraud;
 mod held;
+mod spends;
 
 pub use accounts::{
     AccountRow, BackupFlags, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote,

@@ -2255,3 +2255,66 @@ pub async fn reported_fraud_proofs(s: &Server) {
     let (status, audit) = s.admin_get("/api/v1/audit").await;
     assert_eq!(status, 200, "{audit}");
 }
+
+/// `POST /api/v1/spends/status`: a payer learns its payment was deposited (both hops of a
+/// 2-hop chain once the last payee deposits), an unknown spend is "not yet", and malformed
+/// or oversized queries are refused with what to do.
+pub async fn spend_status(s: &Server) {
+    let payer = s.sign_up("payer").await;
+    let middle = s.sign_up("middle").await;
+    let shop = s.sign_up("shop").await;
+    let wallet = s.device(payer, 91).await;
+    let friend = s.device(middle, 92).await;
+    let pos = s.device(shop, 93).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    let first = wallet.spend(notes[0].note_id(), 0, 400, friend.id(), 1);
+    let second = friend.spend(first.id(), 0, 400, pos.id(), 2);
+    let path = ops_api::paths::SPEND_STATUS;
+    let ask = |ids: &[&ops_core::Spend]| json!({"spends": ids.iter().map(|s| s.id().to_string()).collect::<Vec<_>>()});
+    let (status, v) = s.post(path, ask(&[&first, &second])).await;
+    assert_eq!(status, 200, "{v}");
+    let answer: ops_api::SpendStatusAnswer = serde_json::from_value(v).unwrap();
+    assert_eq!(
+        answer.deposited_at,
+        vec![None, None],
+        "nothing deposited yet"
+    );
+    let pay = payment(
+        vec![fi.clone(), wallet.cert.clone(), friend.cert.clone()],
+        &notes[0],
+        vec![first.clone(), second.clone()],
+    );
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert!(status == 200 || status == 201, "{v}");
+    let (status, v) = s.post(path, ask(&[&first, &second, &first])).await;
+    assert_eq!(status, 200, "{v}");
+    let answer: ops_api::SpendStatusAnswer = serde_json::from_value(v).unwrap();
+    let at = answer.deposited_at[0].expect("the payer's spend reached the FI");
+    assert!(at.abs_diff(crate::common::now()) < 120);
+    assert_eq!(
+        answer.deposited_at,
+        vec![Some(at); 3],
+        "one answer per id asked, in order"
+    );
+    // Refused: another spelling of an id, no ids, too many, not JSON, an unknown field.
+    let upper = first.id().to_string().to_uppercase();
+    for (body, code) in [
+        (json!({"spends": [upper]}), "malformed_spend_id"),
+        (json!({"spends": ["00"]}), "malformed_spend_id"),
+        (json!({"spends": []}), "bad_spend_count"),
+        (
+            json!({"spends": vec![first.id().to_string(); ops_api::MAX_SPEND_QUERY + 1]}),
+            "bad_spend_count",
+        ),
+        (
+            json!({"spends": [first.id().to_string()], "more": 1}),
+            "malformed_json",
+        ),
+    ] {
+        let (status, v) = s.post(path, body).await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(!v["error"]["message"].as_str().unwrap_or("").is_empty());
+    }
+}

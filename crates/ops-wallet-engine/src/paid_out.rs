@@ -1,0 +1,177 @@
+//! Payments this wallet handed over that the payee has since deposited: the wallet asks the
+//! FI about its own final spends (`POST /api/v1/spends/status`) at each sync and its
+//! history then says "deposited" (issue 13). The payer learns it only from the FI: the
+//! payee may be offline for days, and the receipt only says the payee accepted.
+
+use ops_core::{Payment, ids::to_hex};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::saga::{PayState, SagaState};
+use crate::store::{Batch, HistoryWrite, WalletStore, Write};
+use crate::types::{HistoryKind, HistoryState, SagaId};
+
+/// A payment that left this wallet and whose deposit it has not seen yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidOut {
+    /// Its pay saga.
+    pub saga: SagaId,
+    /// Its final spends (ids, lowercase hex): the payment is deposited once all are.
+    pub spends: Vec<String>,
+}
+
+/// Which of `paid` the FI's answers show deposited, and when: `answers` holds one entry
+/// per spend of `paid`, in order (`POST /api/v1/spends/status`); a payment is deposited
+/// once every final spend is, at the latest of their times. Missing answers count as not
+/// deposited.
+pub fn deposited(paid: &[PaidOut], answers: &[Option<u64>]) -> Vec<(SagaId, u64)> {
+    let mut times = answers.iter().copied();
+    let mut out = Vec::new();
+    for p in paid {
+        // Taken whole first, so one payment's answers never shift onto the next.
+        let mine: Vec<Option<u64>> = times.by_ref().take(p.spends.len()).collect();
+        if mine.len() < p.spends.len() {
+            break;
+        }
+        let all: Option<Vec<u64>> = mine.into_iter().collect();
+        if let Some(at) = all.and_then(|v| v.into_iter().max()) {
+            out.push((p.saga.clone(), at));
+        }
+    }
+    out
+}
+
+impl<S: WalletStore> Engine<'_, S> {
+    /// Payments handed over, confirmed or abandoned after signing (the payee may still
+    /// deposit them) whose history does not say deposited yet, oldest first.
+    pub async fn paid_out(&self) -> Result<Vec<PaidOut>, EngineError> {
+        let history = self.store().history().await?;
+        let mut out = Vec::new();
+        for entry in history.iter().filter(|e| {
+            e.kind == HistoryKind::Out
+                && matches!(
+                    e.state,
+                    HistoryState::HandedOver | HistoryState::Confirmed | HistoryState::Abandoned
+                )
+        }) {
+            let Some(record) = self.store().saga(&entry.saga).await? else {
+                continue;
+            };
+            let payment = match &record.state {
+                SagaState::Pay(
+                    PayState::HandedOver { payment, .. }
+                    | PayState::Confirmed { payment, .. }
+                    | PayState::Abandoned { payment, .. },
+                ) => payment,
+                _ => continue,
+            };
+            let Ok(p) = Payment::from_bytes(payment) else {
+                continue;
+            };
+            let spends = p
+                .chains
+                .iter()
+                .filter_map(|c| c.last())
+                .map(|s| to_hex(&s.id().0))
+                .collect();
+            out.push(PaidOut {
+                saga: entry.saga.clone(),
+                spends,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks payment `saga`'s history deposited (the FI recorded its spends at `at`).
+    /// Idempotent; a saga with no outgoing history line is left alone.
+    pub async fn mark_deposited(&self, saga: &SagaId, at: u64) -> Result<(), EngineError> {
+        let history = self.store().history().await?;
+        let Some(mut entry) = history
+            .into_iter()
+            .find(|e| &e.saga == saga && e.kind == HistoryKind::Out)
+        else {
+            return Ok(());
+        };
+        if entry.state == HistoryState::Deposited {
+            return Ok(());
+        }
+        entry.state = HistoryState::Deposited;
+        entry.updated = entry.updated.max(at);
+        let mut b = Batch::new();
+        b.push(Write::History(HistoryWrite::Put(entry)));
+        Ok(self.store().apply(b).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use futures_executor::block_on;
+
+    use super::*;
+    use crate::saga::Event;
+    use crate::store::HistoryStore;
+    use crate::testkit::*;
+
+    fn state_of(store: &MemoryStore, saga: &SagaId) -> HistoryState {
+        block_on(store.history())
+            .unwrap()
+            .into_iter()
+            .find(|e| &e.saga == saga)
+            .unwrap()
+            .state
+    }
+
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn answers_are_matched_to_their_payments_in_order() {
+        let paid = |saga: &str, n: usize| PaidOut {
+            saga: SagaId(saga.into()),
+            spends: vec![String::new(); n],
+        };
+        let list = [paid("a", 2), paid("b", 1), paid("c", 3), paid("d", 1)];
+        // a: one of two spends not deposited; b: yes; c: all three, latest 9; d: no answer.
+        let answers = [Some(5), None, Some(7), Some(8), Some(9), Some(1)];
+        assert_eq!(
+            deposited(&list, &answers),
+            vec![(SagaId("b".into()), 7), (SagaId("c".into()), 9)]
+        );
+        assert!(deposited(&list, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_handed_over_payment_is_asked_about_until_the_fi_says_deposited() {
+        let mut w = world(1);
+        let wallet = onboarded(&w, 0);
+        let out = block_on(engine(&wallet).start_fund(&[1; 16], 1_000, NOW)).unwrap();
+        complete(&mut w, 0, &wallet, out.commands, NOW);
+        let req = pos_request(&w, 250, 1, NOW);
+        // Signed and shown, not handed over: not asked about (it may never leave).
+        let bytes = pay_request(&mut w, &wallet, &req.to_bytes());
+        let saga = crate::Engine::<MemoryStore>::pay_id(&req.to_bytes()).unwrap();
+        assert!(block_on(engine(&wallet).paid_out()).unwrap().is_empty());
+        // Handed over: it is asked about, by its final spend.
+        block_on(engine(&wallet).handle(&saga, Event::HandedOver, NOW)).unwrap();
+        let paid = block_on(engine(&wallet).paid_out()).unwrap();
+        assert_eq!(paid.len(), 1);
+        assert_eq!(paid[0].saga, saga);
+        let p = Payment::from_bytes(&bytes).unwrap();
+        assert_eq!(paid[0].spends, vec![p.chains[0].spends[0].id().to_string()]);
+        // Confirmed by the receipt: still asked about (the receipt is not a deposit).
+        let receipt = receipt(&mut w, &req, &bytes, NOW);
+        block_on(engine(&wallet).handle(&saga, Event::Receipt(receipt), NOW)).unwrap();
+        assert_eq!(state_of(&wallet, &saga), HistoryState::Confirmed);
+        assert_eq!(block_on(engine(&wallet).paid_out()).unwrap().len(), 1);
+        // The FI says deposited: the history says so, once.
+        block_on(engine(&wallet).mark_deposited(&saga, NOW + 60)).unwrap();
+        assert_eq!(state_of(&wallet, &saga), HistoryState::Deposited);
+        block_on(engine(&wallet).mark_deposited(&saga, NOW + 90)).unwrap();
+        assert!(block_on(engine(&wallet).paid_out()).unwrap().is_empty());
+        let entry = block_on(wallet.history()).unwrap();
+        assert_eq!(entry.iter().filter(|e| e.saga == saga).count(), 1);
+        // A saga that paid nothing is left alone.
+        block_on(engine(&wallet).mark_deposited(&SagaId("pay:00".into()), NOW)).unwrap();
+    }
+}
