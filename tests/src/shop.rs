@@ -274,7 +274,15 @@ pub async fn pays(w: &Browser, request: &str) -> Vec<u8> {
     click(w, "source-text").await.unwrap();
     paste(w, "request-in", request).await.unwrap();
     click(w, "use-text").await.unwrap();
-    click(w, "approve").await.unwrap();
+    if click(w, "approve").await.is_err() {
+        let page = w
+            .run("return document.body.innerText;")
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        panic!("the wallet offers no approval for this request; it shows:\n{page}");
+    }
     let mut payment = String::new();
     if wait_until("the wallet's payment", WAIT, async || {
         payment = value(w, "payment-out").await;

@@ -62,9 +62,15 @@ pub fn to_text(bytes: &[u8]) -> String {
 
 /// Bytes from pasted text; an error that says what to do.
 pub fn from_text(text: &str) -> Result<Vec<u8>, String> {
-    ops_transport::base45::decode(text.trim()).map_err(|_| {
-        "this text is not a request, payment or receipt from a wallet or shop; copy it again whole".into()
-    })
+    // A space is a base45 digit (a request of eleven fields starts with one): only line
+    // breaks and tabs around the text are dropped. Text that then does not decode is tried
+    // without surrounding spaces too (someone typed one around it).
+    let exact = text.trim_matches(|c: char| c.is_whitespace() && c != ' ');
+    ops_transport::base45::decode(exact)
+        .or_else(|_| ops_transport::base45::decode(text.trim()))
+        .map_err(|_| {
+            "this text is not a request, payment or receipt from a wallet or shop; copy it again whole".into()
+        })
 }
 
 /// Bytes from what a person pasted or a file held: the base45 text the wallet writes, or
@@ -260,5 +266,18 @@ mod tests {
                 .contains("copy the text again")
         );
         assert!(bytes_from_file_or_text(b"not base45 !!").is_err());
+    }
+
+    #[test]
+    fn text_that_starts_with_a_space_keeps_it() {
+        // 0xab 0x00 (a map of eleven entries, key 0) is " R" + …: base45's space digit.
+        let body = vec![0xab, 0x00, 0x05, 0x01, 0x02];
+        let text = to_text(&body);
+        assert!(text.starts_with(' '), "{text:?}");
+        assert_eq!(from_text(&text), Ok(body.clone()));
+        assert_eq!(from_text(&format!("{text}\n")), Ok(body.clone()));
+        assert_eq!(from_text(&format!("\r\n{text}\r\n")), Ok(body.clone()));
+        // (It never ends with one: the last digit of a group is at most 65535 / 2025 = 32,
+        // and of a lone byte 255 / 45 = 5, while the space is digit 36.)
     }
 }
