@@ -147,6 +147,7 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
         ),
     }
     tracing::info!("database: {:?}", store.backend());
+    spawn_refunds(store.clone());
     let state = api::AppState {
         settler: settle::Settler::spawn_with(store.clone(), config.max_excess_per_culprit),
         store,
@@ -161,6 +162,31 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
         }),
     };
     Ok(api::router(state, Some(apps)))
+}
+
+/// Every hour, refunds the notes of lost, stolen or replaced devices whose deposit
+/// deadline has passed (`store::refunds`); a failure is logged and retried next hour.
+fn spawn_refunds(store: store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
+        loop {
+            tick.tick().await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            match store.refund_lost_devices(now, store::REFUND_GRACE).await {
+                Ok(made) if !made.is_empty() => tracing::info!(
+                    "refunded {} notes of revoked devices ({} units)",
+                    made.len(),
+                    made.iter().map(|r| r.amount).sum::<i64>()
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("refunds of revoked devices failed, retrying in an hour: {e}")
+                }
+            }
+        }
+    });
 }
 
 /// Creates the data folder (and missing parents) owner-only (0700): it holds the FI key,

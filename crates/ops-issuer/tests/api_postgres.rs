@@ -65,6 +65,11 @@ async fn api_suite_on_postgres() {
     suite::reported_fraud_proofs(&s).await;
     drop(s);
 
+    let db = pg.create_database("refunds").await;
+    let s = common::Server::start("pg-refunds", Some(db)).await;
+    suite::lost_device_refunds(&s).await;
+    drop(s);
+
     let db = pg.create_database("spend_status").await;
     let s = common::Server::start("pg-spend-status", Some(db)).await;
     suite::spend_status(&s).await;

@@ -17,6 +17,12 @@ async fn reported_fraud_proofs() {
 }
 
 #[tokio::test]
+async fn lost_device_refunds() {
+    let s = common::Server::start("refunds", None).await;
+    suite::lost_device_refunds(&s).await;
+}
+
+#[tokio::test]
 async fn spend_status() {
     let s = common::Server::start("spend-status", None).await;
     suite::spend_status(&s).await;

@@ -12,6 +12,7 @@ mod fund;
 mod held;
 pub(crate) mod login;
 mod ratelimit;
+mod refunds;
 mod spends;
 mod terminals;
 mod webauthn;
@@ -326,6 +327,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/held-deposits/{id}/release", post(held::release))
         .route("/v1/held-deposits/{id}/reject", post(held::reject))
         .route("/v1/audit", get(held::audit))
+        .route("/v1/refunds/run", post(refunds::run))
         .fallback(api_not_found);
     let service = Router::new()
         .nest("/api", v1)

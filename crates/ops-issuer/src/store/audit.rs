@@ -39,6 +39,9 @@ pub struct AuditReport {
     pub unclaimed: i64,
     /// Deposits waiting for an operator.
     pub held: i64,
+    /// Value refunded to the holders of lost, stolen or replaced devices (units no claim
+    /// covered by the notes' deposit deadline).
+    pub refunded: i64,
     /// Every violation found; empty when the ledger is sound.
     pub violations: Vec<Violation>,
 }
@@ -236,28 +239,53 @@ impl Store {
              CAST(COALESCE((SELECT SUM(n.amount) FROM notes n WHERE n.account_id = a.id), 0) AS BIGINT), \
              CAST(COALESCE((SELECT SUM(c.value) FROM consumptions c WHERE c.account_id = a.id), 0) AS BIGINT), \
              CAST(COALESCE((SELECT SUM(f.debited - f.refunded) FROM fraud_cases f \
-                   JOIN devices d ON d.cert_id = f.culprit WHERE d.account_id = a.id), 0) AS BIGINT) \
+                   JOIN devices d ON d.cert_id = f.culprit WHERE d.account_id = a.id), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.account_id = a.id), 0) AS BIGINT) \
              FROM accounts a",
         )
         .fetch_all(pool)
         .await?
         {
             report.accounts += 1;
-            let (id, balance, opening, funded, credited, recovered) = (
+            let (id, balance, opening, funded, credited, recovered, refunded) = (
                 int(&r, 0)?,
                 int(&r, 1)?,
                 int(&r, 2)?,
                 int(&r, 3)?,
                 int(&r, 4)?,
                 int(&r, 5)?,
+                int(&r, 6)?,
             );
-            let expected = opening - funded + credited - recovered;
+            let expected = opening - funded + credited - recovered + refunded;
             if balance != expected {
                 v.push(Violation {
                     rule: "account_balance",
                     subject: format!("account {id}"),
                     detail: format!(
-                        "balance {balance}, but opening {opening} - funded {funded} + credited {credited} - recovered {recovered} = {expected}"
+                        "balance {balance}, but opening {opening} - funded {funded} + credited {credited} - recovered {recovered} + refunded {refunded} = {expected}"
+                    ),
+                });
+            }
+        }
+        // A refund gives back only what no claim covered, once: refunded + covered never
+        // exceeds the note's value.
+        for r in sqlx::query(
+            "SELECT r.note_id, r.amount, n.amount, \
+             CAST(COALESCE((SELECT SUM(c.range_to - c.range_from) FROM coverage c \
+                   WHERE c.note_id = r.note_id), 0) AS BIGINT) \
+             FROM refunds r JOIN notes n ON n.note_id = r.note_id",
+        )
+        .fetch_all(pool)
+        .await?
+        {
+            let (refunded, value, covered) = (int(&r, 1)?, int(&r, 2)?, int(&r, 3)?);
+            report.refunded += refunded;
+            if refunded + covered > value {
+                v.push(Violation {
+                    rule: "refund_within_unclaimed",
+                    subject: r.try_get(0)?,
+                    detail: format!(
+                        "refunded {refunded} and covered {covered} of a note of {value}"
                     ),
                 });
             }
@@ -277,18 +305,19 @@ impl Store {
         let (own, foreign, spent, cov) = (int(&g, 0)?, int(&g, 1)?, int(&g, 2)?, int(&g, 3)?);
         report.issued = own;
         report.held = int(&g, 4)?;
-        report.unclaimed = own + foreign + spent - cov;
-        if report.unclaimed != own + foreign - report.credited + report.excess {
+        report.unclaimed = own + foreign + spent - cov - report.refunded;
+        if report.unclaimed != own + foreign - report.credited - report.refunded + report.excess {
             v.push(Violation {
                 rule: "global_conservation",
                 subject: "ledger".into(),
                 detail: format!(
-                    "unclaimed {} but issued {} (+{foreign} of other FIs) - credited {} + excess {} = {}",
+                    "unclaimed {} but issued {} (+{foreign} of other FIs) - credited {} - refunded {} + excess {} = {}",
                     report.unclaimed,
                     own,
                     report.credited,
+                    report.refunded,
                     report.excess,
-                    own + foreign - report.credited + report.excess
+                    own + foreign - report.credited - report.refunded + report.excess
                 ),
             });
         }

@@ -8,6 +8,7 @@ mod deposits;
 mod devices;
 mod fraud;
 mod held;
+mod refunds;
 mod spends;
 
 pub use accounts::{
@@ -23,6 +24,7 @@ pub use deposits::{
 pub use devices::{ListedDevice, Revoked, StoredRevocation};
 pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
 pub use held::HeldDeposit;
+pub use refunds::{REFUND_GRACE, Refund};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};

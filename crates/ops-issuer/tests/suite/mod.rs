@@ -2318,3 +2318,102 @@ pub async fn spend_status(s: &Server) {
         assert!(!v["error"]["message"].as_str().unwrap_or("").is_empty());
     }
 }
+
+/// Lost devices (issue 14): the holder reports a phone lost (revoked at once); what it paid
+/// before is deposited and credited to the payee; after its notes' deposit deadline (their
+/// expiry plus `REFUND_GRACE`) every unit no claim covered goes back to the holder's
+/// account, exactly once; a device still in use and a note not yet past its deadline are left alone; the
+/// audit finds no violation.
+pub async fn lost_device_refunds(s: &Server) {
+    use ops_issuer::store::REFUND_GRACE;
+    let (holder, token) = s.sign_up_with_token("holder").await;
+    let phone = s.device(holder, 97).await;
+    let other = s.device(holder, 98).await;
+    let shop = s.sign_up("shop").await;
+    let pos = s.device(shop, 99).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&phone, 1_000).await;
+    let kept = s.fund(&other, 400).await;
+    // The phone paid 300 offline; the payee deposits it.
+    let spend = phone.spend(notes[0].note_id(), 0, 300, pos.id(), 1);
+    let pay = payment(vec![fi.clone(), phone.cert.clone()], &notes[0], vec![spend]);
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert!(status == 200 || status == 201, "{v}");
+    // The holder reports it lost from the account (its recovery code).
+    let (status, v) = s
+        .post_as(
+            &token,
+            &ops_api::paths::revoke_device(holder, &phone.id().to_string()),
+            json!({"reason": "lost"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let before = s.balance(holder).await;
+    let store = s.store().await;
+    let now = crate::common::now();
+    // Before the deadline: nothing (a payee may still deposit what the phone paid).
+    assert!(
+        store
+            .refund_lost_devices(now, REFUND_GRACE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let expires = notes.iter().map(|n| n.body.expires).max().unwrap();
+    assert!(
+        store
+            .refund_lost_devices(expires + REFUND_GRACE, REFUND_GRACE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the deadline is strict"
+    );
+    // After it: the unspent 700 of the phone's notes, not the other device's 400.
+    let later = expires + REFUND_GRACE + 1;
+    let made = store
+        .refund_lost_devices(later, REFUND_GRACE)
+        .await
+        .unwrap();
+    let total: i64 = made.iter().map(|r| r.amount).sum();
+    assert_eq!(total, 1_000 - 300, "{made:?}");
+    assert!(
+        made.iter()
+            .all(|r| r.device == phone.id().to_string() && r.account_id == holder)
+    );
+    assert_eq!(
+        made.iter()
+            .find(|r| r.note_id == notes[0].note_id().to_string())
+            .map(|r| r.amount),
+        Some(notes[0].body.amount as i64 - 300),
+        "the spent range is not refunded"
+    );
+    assert_eq!(s.balance(holder).await, before + 700);
+    // Exactly once: again, and two runs at once, refund nothing more.
+    assert!(
+        store
+            .refund_lost_devices(later + 60, REFUND_GRACE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let twice = crate::common::join_all(vec![
+        store.refund_lost_devices(later + 120, REFUND_GRACE),
+        store.refund_lost_devices(later + 120, REFUND_GRACE),
+    ])
+    .await;
+    assert!(twice.iter().all(|r| r.as_ref().unwrap().is_empty()));
+    assert_eq!(s.balance(holder).await, before + 700);
+    assert_eq!(store.refunds_of(holder).await.unwrap().len(), made.len());
+    assert!(
+        kept.iter()
+            .all(|n| !made.iter().any(|r| r.note_id == n.note_id().to_string()))
+    );
+    // The ledger agrees: refunds are accounted for, nothing violated.
+    let audit = store.audit().await.unwrap();
+    assert_eq!(audit.refunded, 700);
+    assert!(audit.violations.is_empty(), "{:?}", audit.violations);
+    // The admin endpoint runs the same job now (nothing is due yet).
+    let (status, v) = s.admin_post("/api/v1/refunds/run", json!({})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["total"], 0);
+}
