@@ -25,6 +25,24 @@ pub enum Signature {
     WebAuthnBatch(Box<BatchAssertion>),
 }
 
+impl Signature {
+    /// Whether the signer's user was verified (PIN, biometrics): the UV flag of a WebAuthn
+    /// assertion. A plain ES256 signature says nothing of its user: `false`. Not a
+    /// verification: check the signature first.
+    pub fn user_verified(&self) -> bool {
+        let assertion = match self {
+            Signature::Es256(_) => return false,
+            Signature::WebAuthn(a) => &**a,
+            Signature::WebAuthnBatch(b) => &b.assertion,
+        };
+        let flags = match &assertion.auth_data {
+            crate::webauthn::AuthDataWire::Compact { flags, .. } => *flags,
+            crate::webauthn::AuthDataWire::Raw(raw) => raw.get(32).copied().unwrap_or(0),
+        };
+        flags & crate::webauthn::flags::UV != 0
+    }
+}
+
 /// Why a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SignatureError {

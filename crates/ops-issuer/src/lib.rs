@@ -54,6 +54,8 @@ pub struct Config {
     /// The outstanding-value limit of a synced passkey's device certificate, in minor
     /// units: 1 to [`api::DEFAULT_MAX_OUTSTANDING`] (the device-bound limit).
     pub synced_max_outstanding: u64,
+    /// Offline limits written in every new device certificate (PROTOCOL.md §6.1).
+    pub device_limits: api::DeviceLimits,
 }
 
 /// Why the service could not run.
@@ -159,6 +161,7 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
             abuse: api::AbuseGuard::new(&config.abuse),
             registration: registration_policy(config),
             synced_max_outstanding: config.synced_max_outstanding,
+            device_limits: config.device_limits,
         }),
     };
     Ok(api::router(state, Some(apps)))

@@ -103,6 +103,16 @@ struct Options {
         value_parser = clap::value_parser!(u64).range(1..=ops_issuer::api::DEFAULT_MAX_OUTSTANDING)
     )]
     synced_max_outstanding: u64,
+    /// Offline limit written in every new device certificate: the most one payment may
+    /// take from the device (minor units), checked by every payee and at deposit (rule
+    /// V26). Default: none.
+    #[arg(long)]
+    device_max_payment: Option<u64>,
+    /// Offline limit written in every new device certificate: the most one payment may
+    /// take from the device without user verification (PIN or biometrics; rule V27).
+    /// Default: none.
+    #[arg(long)]
+    device_max_without_uv: Option<u64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -307,6 +317,10 @@ async fn main() -> std::process::ExitCode {
         max_excess_per_culprit: options.max_excess_per_culprit,
         synced_passkeys: options.synced_passkeys,
         synced_max_outstanding: options.synced_max_outstanding,
+        device_limits: ops_issuer::api::DeviceLimits {
+            max_payment: options.device_max_payment,
+            max_without_uv: options.device_max_without_uv,
+        },
     };
     match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

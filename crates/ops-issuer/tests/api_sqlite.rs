@@ -294,3 +294,48 @@ async fn fund_is_idempotent_by_key() {
     let s = common::Server::start("fund-key", None).await;
     suite::fund_is_idempotent_by_key(&s).await;
 }
+
+/// The FI writes its offline limits in every device certificate (`--device-max-payment`,
+/// `--device-max-without-uv`, PROTOCOL.md §6.1) and applies them at deposit: a payment
+/// taking more than 500 from one device is refused with rule V26.
+#[tokio::test]
+async fn device_limits_are_certified_and_enforced_at_deposit() {
+    let dir = common::temp_dir("limits");
+    let s = common::Server::start_with(
+        dir,
+        None,
+        &[
+            "--device-max-payment",
+            "500",
+            "--device-max-without-uv",
+            "100",
+        ],
+    )
+    .await;
+    let holder = s.sign_up("holder").await;
+    let shop = s.sign_up("shop").await;
+    let wallet = s.device(holder, 71).await;
+    let pos = s.device(shop, 72).await;
+    let limits = &wallet.cert.body.limits;
+    assert_eq!(
+        (limits.max_payment, limits.max_without_uv),
+        (Some(500), Some(100))
+    );
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    // A software-key device signs plain ES256: never user-verified, so 100 at most.
+    let small = wallet.spend(notes[0].note_id(), 0, 100, pos.id(), 1);
+    let pay = common::payment(
+        vec![fi.clone(), wallet.cert.clone()],
+        &notes[0],
+        vec![small],
+    );
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert!(status == 200 || status == 201, "{v}");
+    let big = wallet.spend(notes[0].note_id(), 100, 700, pos.id(), 2);
+    let pay = common::payment(vec![fi, wallet.cert.clone()], &notes[0], vec![big]);
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert_eq!(status, 422, "{v}");
+    let said = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("V26") || said.contains("V27"), "{v}");
+}

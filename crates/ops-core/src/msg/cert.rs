@@ -89,6 +89,15 @@ pub struct Limits {
     /// Root: CRL-freshness floor-limit tiers, ascending by `up_to`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub floor_limits: Vec<FloorTier>,
+    /// Device: largest value one payment may take from it (rule V26, checked by every
+    /// payee and by the FI at deposit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_payment: Option<u64>,
+    /// Device: largest value one payment may take from it without user verification (the
+    /// assertion's UV flag; a plain signature never verifies its user): small payments by
+    /// presence alone, the rest with PIN or biometrics (rule V27).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_without_uv: Option<u64>,
 }
 
 impl Limits {
@@ -98,6 +107,8 @@ impl Limits {
             + usize::from(self.hop_limit.is_some())
             + usize::from(self.max_outstanding.is_some())
             + usize::from(!self.floor_limits.is_empty())
+            + usize::from(self.max_payment.is_some())
+            + usize::from(self.max_without_uv.is_some())
     }
 
     fn encode(&self, e: &mut Encoder) {
@@ -120,10 +131,16 @@ impl Limits {
                 e.array(2).uint(t.up_to).uint(t.max_crl_age);
             }
         }
+        if let Some(v) = self.max_payment {
+            e.uint(6).uint(v);
+        }
+        if let Some(v) = self.max_without_uv {
+            e.uint(7).uint(v);
+        }
     }
 
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let mut m = d.map(5)?;
+        let mut m = d.map(7)?;
         let mut l = Limits::default();
         if m.optional(1)? {
             l.currency = Some(currency(m.value())?);
@@ -170,6 +187,12 @@ impl Limits {
                 }
                 l.floor_limits.push(FloorTier { up_to, max_crl_age });
             }
+        }
+        if m.optional(6)? {
+            l.max_payment = Some(m.value().uint()?);
+        }
+        if m.optional(7)? {
+            l.max_without_uv = Some(m.value().uint()?);
         }
         m.finish()?;
         Ok(l)

@@ -204,6 +204,30 @@ pub enum VerifyError {
         "V23 a spend overlaps one this payee already recorded: double spend (fraud proof kept)"
     )]
     DoubleSpend(Box<FraudProof>),
+    /// V26.
+    #[error(
+        "V26 this payment takes {paid} from the wallet {signer}, above the {max} its bank allows in one payment offline: pay less, or online"
+    )]
+    AbovePayerLimit {
+        /// The paying device.
+        signer: CertId,
+        /// What this payment takes from it (its spends answering one request).
+        paid: u64,
+        /// Its certificate's maximum.
+        max: u64,
+    },
+    /// V27.
+    #[error(
+        "V27 this payment takes {paid} from the wallet {signer} without user verification, above the {max} its bank allows so: approve it with the PIN or biometrics"
+    )]
+    UserVerificationRequired {
+        /// The paying device.
+        signer: CertId,
+        /// What this payment takes from it without user verification.
+        paid: u64,
+        /// Its certificate's maximum without user verification.
+        max: u64,
+    },
     /// V25.
     #[error(
         "V25 a revocation list the payment carries (issuer {issuer}) is not valid: {reason}; the payment was altered or the payer's wallet is faulty"
@@ -217,7 +241,7 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The rule number (`V1`..`V23`, `V25`) in `docs/PROTOCOL.md`.
+    /// The rule number (`V1`..`V23`, `V25`..`V27`) in `docs/PROTOCOL.md`.
     pub fn rule(&self) -> u8 {
         match self {
             VerifyError::RequestUsed => 1,
@@ -244,6 +268,8 @@ impl VerifyError {
             VerifyError::DoubleSpendInPayment(_) => 22,
             VerifyError::DoubleSpend(_) => 23,
             VerifyError::CarriedCrl { .. } => 25,
+            VerifyError::AbovePayerLimit { .. } => 26,
+            VerifyError::UserVerificationRequired { .. } => 27,
         }
     }
 

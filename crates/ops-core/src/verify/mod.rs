@@ -409,6 +409,38 @@ impl Verifier<'_> {
                 return Err(VerifyError::DoubleSpend(proof(&prev, s, signer)?));
             }
         }
+        // V26, V27: what each payment in the chains took from its payer — its spends that
+        // answer one request, each counted once — within the payer's certificate limits.
+        let mut taken: BTreeMap<(CertId, Digest32), (u64, u64)> = BTreeMap::new();
+        let mut counted = BTreeSet::new();
+        for (s, id, signer) in &all {
+            if !counted.insert(*id) {
+                continue;
+            }
+            let value = s.body.to - s.body.from;
+            let t = taken.entry((*signer, s.body.request)).or_default();
+            t.0 = t.0.saturating_add(value);
+            if !s.signature.user_verified() {
+                t.1 = t.1.saturating_add(value);
+            }
+        }
+        for ((signer, _), (paid, unverified)) in taken {
+            let limits = &ctx.lookup(&signer)?.body.limits;
+            if let Some(max) = limits.max_payment
+                && paid > max
+            {
+                return Err(VerifyError::AbovePayerLimit { signer, paid, max });
+            }
+            if let Some(max) = limits.max_without_uv
+                && unverified > max
+            {
+                return Err(VerifyError::UserVerificationRequired {
+                    signer,
+                    paid: unverified,
+                    max,
+                });
+            }
+        }
         let mut spends: Vec<Spend> = Vec::with_capacity(all.len());
         let mut seen = BTreeSet::new();
         for (s, id, _) in all {
@@ -596,5 +628,7 @@ fn check_chain<'a>(
 
 #[cfg(test)]
 mod carried_tests;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

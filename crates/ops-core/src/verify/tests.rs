@@ -581,6 +581,8 @@ fn protocol_doc_rule_table_matches_the_code() {
         (22, "DoubleSpendInPayment"),
         (23, "DoubleSpend"),
         (25, "CarriedCrl"),
+        (26, "AbovePayerLimit"),
+        (27, "UserVerificationRequired"),
     ];
     for (n, name) in variants {
         let row = doc

@@ -259,6 +259,8 @@ pub(super) async fn certify_device(
                 name: new.name.clone(),
                 limits: Limits {
                     max_outstanding: Some(new.max_outstanding),
+                    max_payment: state.settings.device_limits.max_payment,
+                    max_without_uv: state.settings.device_limits.max_without_uv,
                     ..Limits::default()
                 },
                 webauthn: new.webauthn.clone(),

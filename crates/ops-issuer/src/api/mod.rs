@@ -74,6 +74,18 @@ pub struct Settings {
     /// The outstanding-value limit certified for a synced passkey's device (where
     /// `registration` lets them through); device-bound keys get [`DEFAULT_MAX_OUTSTANDING`].
     pub synced_max_outstanding: u64,
+    /// Offline limits written in every new device certificate.
+    pub device_limits: DeviceLimits,
+}
+
+/// The offline limits an FI writes in its device certificates (PROTOCOL.md §6.1): checked
+/// by every payee offline and by the FI at deposit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceLimits {
+    /// The most one payment may take from a device (V26).
+    pub max_payment: Option<u64>,
+    /// The most one payment may take from a device without user verification (V27).
+    pub max_without_uv: Option<u64>,
 }
 
 /// Shared state of the handlers.

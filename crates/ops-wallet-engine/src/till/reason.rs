@@ -46,11 +46,17 @@ pub enum DeclineReason {
     /// The money went through more wallets than its FI allows offline (V9). Last in the
     /// enum so stored declines keep their encoding; placed with the limits in `ALL`.
     TooManyHops,
+    /// The payment takes more from the customer's wallet than its bank allows in one
+    /// offline payment (V26). After the older reasons, for the stored encoding.
+    AboveWalletLimit,
+    /// The payment was approved without the customer's PIN or biometrics and is above what
+    /// the wallet's bank allows so (V27).
+    NeedsUserVerification,
 }
 
 impl DeclineReason {
     /// Every reason, in report order.
-    pub const ALL: [DeclineReason; 16] = [
+    pub const ALL: [DeclineReason; 18] = [
         Self::RequestExpired,
         Self::SaleCancelled,
         Self::SaleAlreadyPaid,
@@ -64,6 +70,8 @@ impl DeclineReason {
         Self::CrlTooOld,
         Self::AboveOfflineLimit,
         Self::TooManyHops,
+        Self::AboveWalletLimit,
+        Self::NeedsUserVerification,
         Self::AlreadySpent,
         Self::Tampered,
         Self::Unreadable,
@@ -96,6 +104,8 @@ impl DeclineReason {
             VerifyError::DoubleSpendInPayment(_) => Self::AlreadySpent,
             VerifyError::DoubleSpend(_) => Self::AlreadySpent,
             VerifyError::CarriedCrl { .. } => Self::Tampered,
+            VerifyError::AbovePayerLimit { .. } => Self::AboveWalletLimit,
+            VerifyError::UserVerificationRequired { .. } => Self::NeedsUserVerification,
         }
     }
 
@@ -118,6 +128,8 @@ impl DeclineReason {
             Self::Tampered => "tampered",
             Self::Unreadable => "unreadable",
             Self::TooManyHops => "too_many_hops",
+            Self::AboveWalletLimit => "above_wallet_limit",
+            Self::NeedsUserVerification => "needs_user_verification",
         }
     }
 
@@ -152,6 +164,12 @@ impl DeclineReason {
             Self::Tampered => "The payment failed the security checks (damaged or forged).",
             Self::Unreadable => "What was scanned is not a readable payment.",
             Self::TooManyHops => "This money has changed hands too many times to be taken offline.",
+            Self::AboveWalletLimit => {
+                "This amount is above what the customer's wallet may pay in one offline payment."
+            }
+            Self::NeedsUserVerification => {
+                "The payment was approved without the customer's PIN or fingerprint, and this amount needs one."
+            }
         }
     }
 
@@ -201,6 +219,12 @@ impl DeclineReason {
             Self::Unreadable => "The terminal could not read your payment. Please show it again.",
             Self::TooManyHops => {
                 "This money has passed through too many wallets. Please pay with other money, or deposit it at your bank first."
+            }
+            Self::AboveWalletLimit => {
+                "Your bank limits how much your wallet pays at once offline. Please pay in smaller parts or another way."
+            }
+            Self::NeedsUserVerification => {
+                "Please pay again and approve with your PIN or fingerprint."
             }
         }
     }

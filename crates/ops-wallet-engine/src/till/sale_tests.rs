@@ -106,6 +106,59 @@ fn the_same_payment_twice_is_one_approval() {
 }
 
 /// One decline case: the sale, the bytes, and what the till must say.
+/// A payment of `request`'s amount from a note of wallet 0 under a certificate with
+/// `(max_payment, max_without_uv)` (and no UV demanded by its WebAuthn policy), signed with
+/// the UV flag set or not.
+fn limited_payment(
+    w: &mut ops_core::testing::World,
+    seed: u8,
+    request: &PaymentRequest,
+    limits: (Option<u64>, Option<u64>),
+    uv: bool,
+) -> Vec<u8> {
+    let cert = recertify(w, 0, |c| {
+        c.limits.max_payment = limits.0;
+        c.limits.max_without_uv = limits.1;
+        if let Some(p) = c.webauthn.as_mut() {
+            p.user_verification = false;
+        }
+    });
+    let iss = sign_body(
+        IssuanceBody {
+            owner: cert.id(),
+            ..note(w, 0, 1_000, seed).body
+        },
+        &w.fi_keys[0],
+    );
+    let mut holder = w.wallets[0].clone();
+    if let ops_core::testing::DeviceSigner::WebAuthn(a) = &mut holder.signer
+        && !uv
+    {
+        a.flags &= !ops_core::webauthn::flags::UV;
+    }
+    let s = ops_core::testing::World::spend_by(
+        &mut holder,
+        ops_core::SpendBody {
+            input: iss.note_id(),
+            from: 0,
+            to: request.amount,
+            payee: request.payee,
+            request: request.hash(),
+            time: NOW,
+        },
+    );
+    Payment {
+        certs: vec![cert, w.fis[0].clone()],
+        chains: vec![Chain {
+            issuance: iss,
+            spends: vec![s],
+        }],
+        crls: Vec::new(),
+    }
+    .canonical()
+    .to_bytes()
+}
+
 fn declined(
     store: &TillMemoryStore,
     id: &crate::SagaId,
@@ -442,6 +495,35 @@ fn every_decline_reason_is_provoked_once() {
     let (id5, req5) = sale(&old_till, 8, 2_000, NOW);
     let b = fresh_payment(&mut stale, 0, 91, &req5, NOW);
     approve(&old_till, &id5, &b, NOW);
+
+    // The wallet's bank limits one offline payment (V26), and what it pays without the
+    // holder's PIN or biometrics (V27).
+    let (id6, req6) = sale(&store, 9, 300, NOW);
+    let b = limited_payment(&mut w, next(), &req6, (Some(299), None), true);
+    seen.push(
+        declined(
+            &store,
+            &id6,
+            &b,
+            NOW,
+            DeclineReason::AboveWalletLimit,
+            Some(26),
+        )
+        .reason,
+    );
+    let b = limited_payment(&mut w, next(), &req6, (None, Some(299)), false);
+    let d = declined(
+        &store,
+        &id6,
+        &b,
+        NOW,
+        DeclineReason::NeedsUserVerification,
+        Some(27),
+    );
+    seen.push(d.reason);
+    // Within both limits, and above the one without UV when verified: approved.
+    let b = limited_payment(&mut w, next(), &req6, (Some(300), Some(100)), true);
+    approve(&store, &id6, &b, NOW);
 
     seen.sort();
     seen.dedup();
