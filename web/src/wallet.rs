@@ -275,9 +275,9 @@ impl Wallet {
         .await
         .map_err(|e| e.to_string())?;
         let done = ops_wallet_engine::paid_out::deposited(&paid, &answer.deposited_at);
-        for (saga, at) in done {
+        for (paid, at) in done {
             self.engine()
-                .mark_deposited(&saga, at)
+                .mark_deposited(paid, at)
                 .await
                 .map_err(|e| e.to_string())?;
         }

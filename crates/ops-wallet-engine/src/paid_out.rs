@@ -9,13 +9,13 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::saga::{PayState, SagaState};
 use crate::store::{Batch, HistoryWrite, WalletStore, Write};
-use crate::types::{HistoryKind, HistoryState, SagaId};
+use crate::types::{HistoryEntry, HistoryKind, HistoryState};
 
 /// A payment that left this wallet and whose deposit it has not seen yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaidOut {
-    /// Its pay saga.
-    pub saga: SagaId,
+    /// Its history line (rewritten when the FI says deposited).
+    pub entry: HistoryEntry,
     /// Its final spends (ids, lowercase hex): the payment is deposited once all are.
     pub spends: Vec<String>,
 }
@@ -24,7 +24,7 @@ pub struct PaidOut {
 /// per spend of `paid`, in order (`POST /api/v1/spends/status`); a payment is deposited
 /// once every final spend is, at the latest of their times. Missing answers count as not
 /// deposited.
-pub fn deposited(paid: &[PaidOut], answers: &[Option<u64>]) -> Vec<(SagaId, u64)> {
+pub fn deposited<'p>(paid: &'p [PaidOut], answers: &[Option<u64>]) -> Vec<(&'p PaidOut, u64)> {
     let mut times = answers.iter().copied();
     let mut out = Vec::new();
     for p in paid {
@@ -35,7 +35,7 @@ pub fn deposited(paid: &[PaidOut], answers: &[Option<u64>]) -> Vec<(SagaId, u64)
         }
         let all: Option<Vec<u64>> = mine.into_iter().collect();
         if let Some(at) = all.and_then(|v| v.into_iter().max()) {
-            out.push((p.saga.clone(), at));
+            out.push((p, at));
         }
     }
     out
@@ -75,26 +75,17 @@ impl<S: WalletStore> Engine<'_, S> {
                 .map(|s| to_hex(&s.id().0))
                 .collect();
             out.push(PaidOut {
-                saga: entry.saga.clone(),
+                entry: entry.clone(),
                 spends,
             });
         }
         Ok(out)
     }
 
-    /// Marks payment `saga`'s history deposited (the FI recorded its spends at `at`).
-    /// Idempotent; a saga with no outgoing history line is left alone.
-    pub async fn mark_deposited(&self, saga: &SagaId, at: u64) -> Result<(), EngineError> {
-        let history = self.store().history().await?;
-        let Some(mut entry) = history
-            .into_iter()
-            .find(|e| &e.saga == saga && e.kind == HistoryKind::Out)
-        else {
-            return Ok(());
-        };
-        if entry.state == HistoryState::Deposited {
-            return Ok(());
-        }
+    /// Marks payment `paid`'s history deposited (the FI recorded its spends at `at`).
+    /// Idempotent.
+    pub async fn mark_deposited(&self, paid: &PaidOut, at: u64) -> Result<(), EngineError> {
+        let mut entry = paid.entry.clone();
         entry.state = HistoryState::Deposited;
         entry.updated = entry.updated.max(at);
         let mut b = Batch::new();
@@ -111,6 +102,7 @@ mod tests {
 
     use super::*;
     use crate::saga::Event;
+    use crate::types::SagaId;
     use crate::store::HistoryStore;
     use crate::testkit::*;
 
@@ -128,16 +120,28 @@ mod tests {
     #[test]
     fn answers_are_matched_to_their_payments_in_order() {
         let paid = |saga: &str, n: usize| PaidOut {
-            saga: SagaId(saga.into()),
+            entry: HistoryEntry {
+                saga: SagaId(saga.into()),
+                kind: HistoryKind::Out,
+                amount: 1,
+                currency: "EUR".into(),
+                counterparty: None,
+                hops: None,
+                state: HistoryState::HandedOver,
+                created: 0,
+                updated: 0,
+                notes: None,
+            },
             spends: vec![String::new(); n],
         };
         let list = [paid("a", 2), paid("b", 1), paid("c", 3), paid("d", 1)];
         // a: one of two spends not deposited; b: yes; c: all three, latest 9; d: no answer.
         let answers = [Some(5), None, Some(7), Some(8), Some(9), Some(1)];
-        assert_eq!(
-            deposited(&list, &answers),
-            vec![(SagaId("b".into()), 7), (SagaId("c".into()), 9)]
-        );
+        let done: Vec<(&str, u64)> = deposited(&list, &answers)
+            .into_iter()
+            .map(|(p, at)| (p.entry.saga.0.as_str(), at))
+            .collect();
+        assert_eq!(done, vec![("b", 7), ("c", 9)]);
         assert!(deposited(&list, &[]).is_empty());
     }
 
@@ -156,7 +160,7 @@ mod tests {
         block_on(engine(&wallet).handle(&saga, Event::HandedOver, NOW)).unwrap();
         let paid = block_on(engine(&wallet).paid_out()).unwrap();
         assert_eq!(paid.len(), 1);
-        assert_eq!(paid[0].saga, saga);
+        assert_eq!(paid[0].entry.saga, saga);
         let p = Payment::from_bytes(&bytes).unwrap();
         assert_eq!(paid[0].spends, vec![p.chains[0].spends[0].id().to_string()]);
         // Confirmed by the receipt: still asked about (the receipt is not a deposit).
@@ -165,13 +169,12 @@ mod tests {
         assert_eq!(state_of(&wallet, &saga), HistoryState::Confirmed);
         assert_eq!(block_on(engine(&wallet).paid_out()).unwrap().len(), 1);
         // The FI says deposited: the history says so, once.
-        block_on(engine(&wallet).mark_deposited(&saga, NOW + 60)).unwrap();
+        let paid = block_on(engine(&wallet).paid_out()).unwrap();
+        block_on(engine(&wallet).mark_deposited(&paid[0], NOW + 60)).unwrap();
         assert_eq!(state_of(&wallet, &saga), HistoryState::Deposited);
-        block_on(engine(&wallet).mark_deposited(&saga, NOW + 90)).unwrap();
+        block_on(engine(&wallet).mark_deposited(&paid[0], NOW + 90)).unwrap();
         assert!(block_on(engine(&wallet).paid_out()).unwrap().is_empty());
         let entry = block_on(wallet.history()).unwrap();
         assert_eq!(entry.iter().filter(|e| e.saga == saga).count(), 1);
-        // A saga that paid nothing is left alone.
-        block_on(engine(&wallet).mark_deposited(&SagaId("pay:00".into()), NOW)).unwrap();
     }
 }

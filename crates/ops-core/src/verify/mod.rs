@@ -411,20 +411,27 @@ impl Verifier<'_> {
         }
         // V26, V27: what each payment in the chains took from its payer — its spends that
         // answer one request, each counted once — within the payer's certificate limits.
-        let mut taken: BTreeMap<(CertId, Digest32), (u64, u64)> = BTreeMap::new();
+        // (A list, not a map: at most 8 × 16 spends, and the apps' bundles stay small.)
+        let mut taken: Vec<(CertId, Digest32, u64, u64)> = Vec::new();
         let mut counted = BTreeSet::new();
         for (s, id, signer) in &all {
             if !counted.insert(*id) {
                 continue;
             }
             let value = s.body.to - s.body.from;
-            let t = taken.entry((*signer, s.body.request)).or_default();
-            t.0 = t.0.saturating_add(value);
-            if !s.signature.user_verified() {
-                t.1 = t.1.saturating_add(value);
+            let unverified = if s.signature.user_verified() { 0 } else { value };
+            match taken
+                .iter_mut()
+                .find(|t| t.0 == *signer && t.1 == s.body.request)
+            {
+                Some(t) => {
+                    t.2 = t.2.saturating_add(value);
+                    t.3 = t.3.saturating_add(unverified);
+                }
+                None => taken.push((*signer, s.body.request, value, unverified)),
             }
         }
-        for ((signer, _), (paid, unverified)) in taken {
+        for (signer, _, paid, unverified) in taken {
             let limits = &ctx.lookup(&signer)?.body.limits;
             if let Some(max) = limits.max_payment
                 && paid > max
