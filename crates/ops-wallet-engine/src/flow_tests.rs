@@ -67,6 +67,34 @@ fn bad_requests_reserve_nothing() {
 }
 
 #[test]
+fn a_payment_above_the_banks_offline_limit_is_refused_before_anything_is_reserved() {
+    let mut w = world(1);
+    let mut body = w.wallets[0].cert.body.clone();
+    body.limits.max_payment = Some(500);
+    w.wallets[0].cert = ops_core::testing::sign_body(body, &w.fi_keys[0]);
+    let store = onboarded(&w, 0);
+    fund(&mut w, &store, 1, 1_000);
+    let e = engine(&store);
+    let err = block_on(e.start_pay(&pos_request(&w, 501, 1, NOW).to_bytes(), NOW)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Saga(SagaError::Request(
+                ops_core::verify::VerifyError::AbovePayerLimit {
+                    paid: 501,
+                    max: 500,
+                    ..
+                }
+            ))
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("pay less, or online"), "{err}");
+    nothing_moved(&store);
+    assert!(block_on(e.start_pay(&pos_request(&w, 500, 2, NOW).to_bytes(), NOW)).is_ok());
+}
+
+#[test]
 fn a_revoked_payee_is_refused_before_anything_is_reserved() {
     let mut w = world(1);
     let store = onboarded(&w, 0);

@@ -102,9 +102,9 @@ mod tests {
 
     use super::*;
     use crate::saga::Event;
-    use crate::types::SagaId;
     use crate::store::HistoryStore;
     use crate::testkit::*;
+    use crate::types::SagaId;
 
     fn state_of(store: &MemoryStore, saga: &SagaId) -> HistoryState {
         block_on(store.history())

@@ -419,7 +419,11 @@ impl Verifier<'_> {
                 continue;
             }
             let value = s.body.to - s.body.from;
-            let unverified = if s.signature.user_verified() { 0 } else { value };
+            let unverified = if s.signature.user_verified() {
+                0
+            } else {
+                value
+            };
             match taken
                 .iter_mut()
                 .find(|t| t.0 == *signer && t.1 == s.body.request)

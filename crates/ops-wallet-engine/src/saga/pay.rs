@@ -177,9 +177,22 @@ pub fn check(
     now: u64,
     min_life: u64,
 ) -> Result<Checked, SagaError> {
-    snap.device.as_ref().ok_or(SagaError::NotOnboarded)?;
+    let device = snap.device.as_ref().ok_or(SagaError::NotOnboarded)?;
     let trust = snap.trust.as_ref().ok_or(SagaError::NotOnboarded)?;
     let req = decode_request(request)?;
+    // The bank's limit on one offline payment (rule V26): every payee would decline more,
+    // so nothing is reserved or signed.
+    if let Some(max) = device.cert.body.limits.max_payment
+        && req.amount > max
+    {
+        return Err(SagaError::Request(
+            ops_core::verify::VerifyError::AbovePayerLimit {
+                signer: device.cert.id(),
+                paid: req.amount,
+                max,
+            },
+        ));
+    }
     let known = snap.known_certs();
     let payee = snap
         .verifier(trust, &known)
