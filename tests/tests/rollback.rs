@@ -47,6 +47,24 @@ async fn phone(
     Ok((b, id))
 }
 
+/// Kills the phone's browser, puts its storage back as `snapshot` holds it, and opens
+/// the wallet again: the 10.00 it had after funding is spendable again.
+async fn roll_back(
+    shop: &ops_e2e::shop::Shop,
+    phone_was: Browser,
+    profile: &Path,
+    snapshot: &Path,
+    credentials: &[Value],
+) -> Result<Browser, HarnessError> {
+    kill_chromium(profile);
+    drop(phone_was);
+    std::fs::remove_dir_all(profile).expect("remove the profile");
+    copy_tree(snapshot, profile)?;
+    let (b, _) = phone(shop, profile, credentials).await?;
+    wait_text(&b, "spendable", "10.00 EUR").await?;
+    Ok(b)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Result<(), HarnessError>
 {
@@ -85,12 +103,7 @@ async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Resu
     click(&shop.pos, "new-sale").await?;
     wait_text(&mallory, "spendable", "7.00 EUR").await?;
     // The rollback: the storage as it was before the payment.
-    kill_chromium(&profile);
-    drop(mallory);
-    std::fs::remove_dir_all(&profile).expect("remove the profile");
-    copy_tree(&snapshot, &profile)?;
-    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
-    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let mallory = roll_back(&shop, mallory, &profile, &snapshot, &credentials).await?;
     mallory
         .screenshot(&shop.settings, "rollback-2-wallet-rolled-back-phone", PHONE)
         .await?;
@@ -102,12 +115,7 @@ async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Resu
         .await?;
     click(&pos2, "new-sale").await?;
     // And once more to Till 1, which holds the first spend: declined, proof kept.
-    kill_chromium(&profile);
-    drop(mallory);
-    std::fs::remove_dir_all(&profile).expect("remove the profile");
-    copy_tree(&snapshot, &profile)?;
-    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
-    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let mallory = roll_back(&shop, mallory, &profile, &snapshot, &credentials).await?;
     let request = charge_on(&shop.pos, &["3", "0", "0"], None).await;
     let again = pays(&mallory, &request).await;
     assert_eq!(paste_payment_on(&shop.pos, &again).await, "already_spent");
@@ -257,12 +265,7 @@ async fn a_rolled_back_wallet_is_caught_attributed_revoked_and_charged() -> Resu
     paste_approved_on(&pos3, &news).await;
     click(&pos3, "new-sale").await?;
     // Mallory, rolled back once more, tries Till 3: declined, in the cashier's words.
-    kill_chromium(&profile);
-    drop(mallory);
-    std::fs::remove_dir_all(&profile).expect("remove the profile");
-    copy_tree(&snapshot, &profile)?;
-    let (mallory, _) = phone(&shop, &profile, &credentials).await?;
-    wait_text(&mallory, "spendable", "10.00 EUR").await?;
+    let mallory = roll_back(&shop, mallory, &profile, &snapshot, &credentials).await?;
     let request = charge_on(&pos3, &["3", "0", "0"], None).await;
     let after = pays(&mallory, &request).await;
     assert_eq!(paste_payment_on(&pos3, &after).await, "certificate_revoked");

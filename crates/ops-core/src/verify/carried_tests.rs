@@ -32,6 +32,19 @@ fn fi_crl(w: &World, issued: u64, serials: Vec<u64>) -> Crl {
     )
 }
 
+/// The root's (empty) CRL of a minute ago.
+fn root_crl(w: &World) -> Crl {
+    sign_body(
+        CrlBody {
+            issuer: w.root.id(),
+            number: NOW - 60,
+            issued: NOW - 60,
+            revoked: vec![],
+        },
+        &w.root_key,
+    )
+}
+
 fn verify(w: &World, req: &PaymentRequest, pay: &Payment) -> Result<VerifiedPayment, VerifyError> {
     let known = w.pos_known();
     // Through the bytes, as a payee receives it.
@@ -72,15 +85,7 @@ fn a_carried_fresh_crl_satisfies_the_floor_limit() {
     let (req, mut pay) = w.payment(1, 5_000, 3_000, NOW);
     assert_eq!(verify(&w, &req, &pay).unwrap_err().rule(), 17);
     // The payer carries the FI's CRL of a minute ago, and the root's.
-    let root = sign_body(
-        CrlBody {
-            issuer: w.root.id(),
-            number: NOW - 60,
-            issued: NOW - 60,
-            revoked: vec![],
-        },
-        &w.root_key,
-    );
+    let root = root_crl(&w);
     pay.crls = vec![fi_crl(&w, NOW - 60, vec![]), root];
     let v = verify(&w, &req, &pay).expect("fresh news from a payer count");
     assert_eq!(v.amount, 3_000);
@@ -156,15 +161,7 @@ fn carried_crls_do_not_change_what_was_paid() {
 fn one_encoding_for_the_carried_crls() {
     let mut w = world();
     let (_, mut pay) = w.payment(1, 1_000, 250, NOW);
-    let root = sign_body(
-        CrlBody {
-            issuer: w.root.id(),
-            number: NOW - 60,
-            issued: NOW - 60,
-            revoked: vec![],
-        },
-        &w.root_key,
-    );
+    let root = root_crl(&w);
     let older = fi_crl(&w, NOW - 120, vec![]);
     let newer = fi_crl(&w, NOW - 60, vec![]);
     // In memory: any order, two of one issuer. Encoded: by issuer, the newest of each.

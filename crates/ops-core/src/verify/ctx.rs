@@ -16,6 +16,22 @@ pub(super) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// A context knowing the pinned root, the payee's certificates and `carried` (those a
+    /// request or payment brings); the first of equal ids wins (the payee's own copy).
+    pub(super) fn new(v: &'a Verifier<'a>, carried: &'a [Certificate]) -> Self {
+        let mut certs: BTreeMap<CertId, &'a Certificate> = BTreeMap::new();
+        certs.insert(v.root.id(), v.root);
+        for c in v.known_certs.iter().chain(carried.iter()) {
+            certs.entry(c.id()).or_insert(c);
+        }
+        Self {
+            v,
+            certs,
+            checked: BTreeSet::new(),
+            issuers_used: BTreeSet::new(),
+        }
+    }
+
     pub(super) fn lookup(&self, id: &CertId) -> Result<&'a Certificate, VerifyError> {
         self.certs
             .get(id)

@@ -141,17 +141,7 @@ impl Verifier<'_> {
                 expires: request.expires,
             });
         }
-        let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
-        certs.insert(self.root.id(), self.root);
-        for c in self.known_certs.iter().chain(request.certs.iter()) {
-            certs.entry(c.id()).or_insert(c);
-        }
-        let mut ctx = Ctx {
-            v: self,
-            certs,
-            checked: BTreeSet::new(),
-            issuers_used: BTreeSet::new(),
-        };
+        let mut ctx = Ctx::new(self, &request.certs);
         let payee = ctx.check_cert(&request.payee, Role::Device)?;
         ctx.valid_at(payee, now)?;
         let fi_name = payee
@@ -215,17 +205,7 @@ impl Verifier<'_> {
             return Ok(Vec::new());
         }
         let root_id = self.root.id();
-        let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
-        certs.insert(root_id, self.root);
-        for c in self.known_certs.iter().chain(payment.certs.iter()) {
-            certs.entry(c.id()).or_insert(c);
-        }
-        let mut ctx = Ctx {
-            v: self,
-            certs,
-            checked: BTreeSet::new(),
-            issuers_used: BTreeSet::new(),
-        };
+        let mut ctx = Ctx::new(self, &payment.certs);
         let mut newer = Vec::new();
         for crl in &payment.crls {
             let issuer_id = crl.body.issuer;
@@ -330,17 +310,7 @@ impl Verifier<'_> {
             None => u64::MAX,
         };
 
-        let mut certs: BTreeMap<CertId, &Certificate> = BTreeMap::new();
-        certs.insert(root_id, root);
-        for c in self.known_certs.iter().chain(payment.certs.iter()) {
-            certs.entry(c.id()).or_insert(c);
-        }
-        let mut ctx = Ctx {
-            v: self,
-            certs,
-            checked: BTreeSet::new(),
-            issuers_used: BTreeSet::new(),
-        };
+        let mut ctx = Ctx::new(self, &payment.certs);
         let req_hash = request.map(PaymentRequest::hash);
         let mut paid: u64 = 0;
         let mut finals: BTreeMap<NoteId, usize> = BTreeMap::new();
