@@ -44,6 +44,19 @@ impl Minted {
 
     /// A device certificate for the minted key, valid until `not_after`.
     pub fn certificate(&self, serial: u64, not_after: u64) -> ops_core::Certificate {
+        self.certificate_limited(serial, not_after, None, None)
+    }
+
+    /// [`Self::certificate`] with the bank's offline limits: the most one payment may take
+    /// (`max_payment`) and the most without user verification (`max_without_uv`; the
+    /// minted key signs plain ES256, never user-verified).
+    pub fn certificate_limited(
+        &self,
+        serial: u64,
+        not_after: u64,
+        max_payment: Option<u64>,
+        max_without_uv: Option<u64>,
+    ) -> ops_core::Certificate {
         ops_core::testing::sign_body(
             ops_core::CertBody {
                 serial,
@@ -55,6 +68,8 @@ impl Minted {
                 name: None,
                 limits: ops_core::Limits {
                     max_outstanding: Some(10_000_000),
+                    max_payment,
+                    max_without_uv,
                     ..ops_core::Limits::default()
                 },
                 webauthn: None,

@@ -221,6 +221,9 @@ async fn a_minted_wallet_is_declined_for_each_reason_and_its_double_spend_report
     shop.stop_server();
     // Beyond the policy's clock skew (5 minutes).
     let expired_cert = m.certificate(9_000_002, now - 3_600);
+    // The bank's offline limits (V26, V27): 1.50 per payment; 1.50 without the PIN.
+    let capped = m.certificate_limited(9_000_003, later, Some(150), None);
+    let presence_only = m.certificate_limited(9_000_004, later, None, Some(150));
     let declines: Vec<(&str, &[&str], PaymentFor)> = vec![
         (
             "wrong_amount",
@@ -280,6 +283,22 @@ async fn a_minted_wallet_is_declined_for_each_reason_and_its_double_spend_report
                     &[(0, 200)],
                     now + 7_200,
                 )
+            }),
+        ),
+        (
+            "above_wallet_limit",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                let note = m.note(25, &capped, 1_000, "EUR", later);
+                m.pay(r, &capped, &[note], &[(0, 200)], now)
+            }),
+        ),
+        (
+            "needs_user_verification",
+            &["2", "0", "0"],
+            Box::new(|r: &str| {
+                let note = m.note(26, &presence_only, 1_000, "EUR", later);
+                m.pay(r, &presence_only, &[note], &[(0, 200)], now)
             }),
         ),
         (
@@ -361,7 +380,7 @@ async fn a_minted_wallet_is_declined_for_each_reason_and_its_double_spend_report
     // The reports count every decline by reason.
     click(&shop.pos, "tab-reports").await?;
     wait_until("the report", WAIT, async || {
-        text(&shop.pos, "report-declined").await == "7"
+        text(&shop.pos, "report-declined").await == "9"
     })
     .await?;
     let _ = std::fs::remove_dir_all(&shop.scratch);
