@@ -69,6 +69,16 @@ pub async fn paste(browser: &Browser, id: &str, text: &str) -> Result<(), Harnes
     Ok(())
 }
 
+/// Everything the page shows, as text (for a failure message: what the person would see).
+pub async fn page_text(browser: &Browser) -> String {
+    browser
+        .run("return document.body.innerText;")
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// The value of form field `id` (empty when absent).
 pub async fn value(browser: &Browser, id: &str) -> String {
     browser

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::pages::{
-    WAIT, attribute, audit, blank_video, click_dom as click, paste, text, value, wait_text,
+    WAIT, attribute, audit, blank_video, click_dom as click, page_text, paste, text, value,
+    wait_text,
 };
 use crate::webauthn::AuthenticatorOptions;
 use crate::{Browser, HarnessError, Server, Settings, free_port, http_json, wait_until};
@@ -275,12 +276,7 @@ pub async fn pays(w: &Browser, request: &str) -> Vec<u8> {
     paste(w, "request-in", request).await.unwrap();
     click(w, "use-text").await.unwrap();
     if click(w, "approve").await.is_err() {
-        let page = w
-            .run("return document.body.innerText;")
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let page = page_text(w).await;
         panic!("the wallet offers no approval for this request; it shows:\n{page}");
     }
     let mut payment = String::new();
@@ -361,12 +357,7 @@ pub async fn paste_payment_on(pos: &Browser, bytes: &[u8]) -> String {
         .unwrap();
     click(pos, "use-text").await.unwrap();
     if pos.wait_for_test_id("declined", WAIT).await.is_err() {
-        let page = pos
-            .run("return document.body.innerText;")
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let page = page_text(pos).await;
         panic!("no decline; the terminal shows:\n{page}");
     }
     attribute(pos, "declined", "data-reason")

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ops_e2e::pages::{WAIT, attribute, click_dom as click, paste, text, value, wait_text};
+use ops_e2e::pages::{
+    WAIT, attribute, click_dom as click, page_text, paste, text, value, wait_text,
+};
 use ops_e2e::shop::{PIN, STARTING, register};
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{
@@ -212,12 +214,7 @@ async fn a_sale_survives_a_crash_and_a_reload_at_every_step() -> Result<(), Harn
     paste(&pos, "payment-in", &payment).await?;
     click(&pos, "use-text").await?;
     if pos.wait_for_test_id("approved", WAIT).await.is_err() {
-        let page = pos
-            .run("return document.body.innerText;")
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let page = page_text(&pos).await;
         panic!("no approval; the terminal shows:\n{page}");
     }
     let approval = text(&pos, "approved-id").await;

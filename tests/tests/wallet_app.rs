@@ -10,7 +10,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: failures should stop the test
 
 use ops_e2e::pages::{
-    WAIT, attribute, blank_video, click, film, paste, read_qr_from_page, text, value, wait_text,
+    WAIT, attribute, blank_video, click, film, page_text, paste, read_qr_from_page, text, value,
+    wait_text,
 };
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, free_port, kill_chromium, wait_until};
@@ -124,12 +125,7 @@ async fn wait_stage(browser: &Browser, want: &str) -> Result<(), HarnessError> {
     .await
     .is_err()
     {
-        let page = browser
-            .run("return document.body.innerText;")
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let page = page_text(browser).await;
         panic!(
             "waiting for stage {want:?}: stage {:?}, message {:?}, scanner problem {:?}, page:\n{page}",
             stage().await,
