@@ -257,12 +257,11 @@ impl Wallet {
     /// Asks the FI which of the payments this wallet handed over were deposited (at most
     /// `MAX_SPEND_QUERY` spends per sync, oldest first) and marks them.
     async fn check_paid_out(&self) -> Result<(), String> {
-        let mut paid = self.engine().paid_out().await.map_err(|e| e.to_string())?;
-        let mut asked = 0;
-        paid.retain(|p| {
-            asked += p.spends.len();
-            asked <= ops_api::MAX_SPEND_QUERY
-        });
+        let paid = self
+            .engine()
+            .paid_out(now(), ops_api::MAX_SPEND_QUERY)
+            .await
+            .map_err(|e| e.to_string())?;
         let spends: Vec<String> = paid.iter().flat_map(|p| p.spends.clone()).collect();
         if spends.is_empty() {
             return Ok(());

@@ -11,6 +11,13 @@ use crate::saga::{PayState, SagaState};
 use crate::store::{Batch, HistoryWrite, WalletStore, Write};
 use crate::types::{HistoryEntry, HistoryKind, HistoryState};
 
+/// How long after its notes expire a payment is still asked about. No deposit can claim a
+/// note after its expiry (rule V14), so the answer cannot change any more; the window only
+/// lets a wallet that was offline around the expiry learn a deposit made before it. Without
+/// it, payments never deposited (abandoned, or a payee that never synced) would stay first
+/// in line forever and crowd out the newer ones (at most `max_spends` per sync).
+pub const ASK_AFTER_EXPIRY: u64 = 30 * 86_400;
+
 /// A payment that left this wallet and whose deposit it has not seen yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaidOut {
@@ -43,10 +50,13 @@ pub fn deposited<'p>(paid: &'p [PaidOut], answers: &[Option<u64>]) -> Vec<(&'p P
 
 impl<S: WalletStore> Engine<'_, S> {
     /// Payments handed over, confirmed or abandoned after signing (the payee may still
-    /// deposit them) whose history does not say deposited yet, oldest first.
-    pub async fn paid_out(&self) -> Result<Vec<PaidOut>, EngineError> {
+    /// deposit them) whose history does not say deposited yet and whose notes expired less
+    /// than [`ASK_AFTER_EXPIRY`] before `now`, oldest first, as many as fit in `max_spends`
+    /// final spends (one query to the FI).
+    pub async fn paid_out(&self, now: u64, max_spends: usize) -> Result<Vec<PaidOut>, EngineError> {
         let history = self.store().history().await?;
         let mut out = Vec::new();
+        let mut asked = 0;
         for entry in history.iter().filter(|e| {
             e.kind == HistoryKind::Out
                 && matches!(
@@ -68,12 +78,20 @@ impl<S: WalletStore> Engine<'_, S> {
             let Ok(p) = Payment::from_bytes(payment) else {
                 continue;
             };
-            let spends = p
+            let expires = p.chains.iter().map(|c| c.issuance.body.expires).max();
+            if expires.is_some_and(|e| e.saturating_add(ASK_AFTER_EXPIRY) < now) {
+                continue;
+            }
+            let spends: Vec<String> = p
                 .chains
                 .iter()
                 .filter_map(|c| c.last())
                 .map(|s| to_hex(&s.id().0))
                 .collect();
+            asked += spends.len();
+            if asked > max_spends {
+                break;
+            }
             out.push(PaidOut {
                 entry: entry.clone(),
                 spends,
@@ -102,7 +120,7 @@ mod tests {
 
     use super::*;
     use crate::saga::Event;
-    use crate::store::HistoryStore;
+    use crate::store::{HistoryStore, SagaStore};
     use crate::testkit::*;
     use crate::types::SagaId;
 
@@ -155,10 +173,14 @@ mod tests {
         // Signed and shown, not handed over: not asked about (it may never leave).
         let bytes = pay_request(&mut w, &wallet, &req.to_bytes());
         let saga = crate::Engine::<MemoryStore>::pay_id(&req.to_bytes()).unwrap();
-        assert!(block_on(engine(&wallet).paid_out()).unwrap().is_empty());
+        assert!(
+            block_on(engine(&wallet).paid_out(NOW, 64))
+                .unwrap()
+                .is_empty()
+        );
         // Handed over: it is asked about, by its final spend.
         block_on(engine(&wallet).handle(&saga, Event::HandedOver, NOW)).unwrap();
-        let paid = block_on(engine(&wallet).paid_out()).unwrap();
+        let paid = block_on(engine(&wallet).paid_out(NOW, 64)).unwrap();
         assert_eq!(paid.len(), 1);
         assert_eq!(paid[0].entry.saga, saga);
         let p = Payment::from_bytes(&bytes).unwrap();
@@ -167,14 +189,63 @@ mod tests {
         let receipt = receipt(&mut w, &req, &bytes, NOW);
         block_on(engine(&wallet).handle(&saga, Event::Receipt(receipt), NOW)).unwrap();
         assert_eq!(state_of(&wallet, &saga), HistoryState::Confirmed);
-        assert_eq!(block_on(engine(&wallet).paid_out()).unwrap().len(), 1);
+        assert_eq!(
+            block_on(engine(&wallet).paid_out(NOW, 64)).unwrap().len(),
+            1
+        );
         // The FI says deposited: the history says so, once.
-        let paid = block_on(engine(&wallet).paid_out()).unwrap();
+        let paid = block_on(engine(&wallet).paid_out(NOW, 64)).unwrap();
         block_on(engine(&wallet).mark_deposited(&paid[0], NOW + 60)).unwrap();
         assert_eq!(state_of(&wallet, &saga), HistoryState::Deposited);
         block_on(engine(&wallet).mark_deposited(&paid[0], NOW + 90)).unwrap();
-        assert!(block_on(engine(&wallet).paid_out()).unwrap().is_empty());
+        assert!(
+            block_on(engine(&wallet).paid_out(NOW, 64))
+                .unwrap()
+                .is_empty()
+        );
         let entry = block_on(wallet.history()).unwrap();
         assert_eq!(entry.iter().filter(|e| e.saga == saga).count(), 1);
+    }
+
+    #[test]
+    fn old_undeposited_payments_do_not_crowd_out_new_ones() {
+        let mut w = world(1);
+        let wallet = onboarded(&w, 0);
+        let out = block_on(engine(&wallet).start_fund(&[1; 16], 1_000, NOW)).unwrap();
+        complete(&mut w, 0, &wallet, out.commands, NOW);
+        let mut sagas = Vec::new();
+        for seed in 1..=3 {
+            let req = pos_request(&w, 100, seed, NOW);
+            pay_request(&mut w, &wallet, &req.to_bytes());
+            let saga = crate::Engine::<MemoryStore>::pay_id(&req.to_bytes()).unwrap();
+            block_on(engine(&wallet).handle(&saga, Event::HandedOver, NOW)).unwrap();
+            sagas.push(saga);
+        }
+        let e = engine(&wallet);
+        // One query holds two spends: the first two in history order (oldest first).
+        let paid = block_on(e.paid_out(NOW, 64)).unwrap();
+        let first = block_on(e.paid_out(NOW, 2)).unwrap();
+        assert_eq!(first, paid[..2].to_vec());
+        // Past the notes' expiry and the window: no longer asked about (nothing can change).
+        let p = Payment::from_bytes(
+            &match &block_on(wallet.saga(&sagas[0])).unwrap().unwrap().state {
+                SagaState::Pay(PayState::HandedOver { payment, .. }) => payment.clone(),
+                other => panic!("{other:?}"),
+            },
+        )
+        .unwrap();
+        let expires = p.chains[0].issuance.body.expires;
+        assert_eq!(paid.len(), 3);
+        assert_eq!(
+            block_on(e.paid_out(expires + ASK_AFTER_EXPIRY, 64))
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(
+            block_on(e.paid_out(expires + ASK_AFTER_EXPIRY + 1, 64))
+                .unwrap()
+                .is_empty()
+        );
     }
 }
