@@ -63,10 +63,7 @@ impl CrlStore {
             &crl.body_bytes(),
             &crl.signature,
         )?;
-        let newer = self
-            .by_issuer
-            .get(&id)
-            .is_none_or(|held| held.body.number < crl.body.number);
+        let newer = self.is_newer(&crl);
         if newer {
             self.by_issuer.insert(id, crl);
         }
@@ -76,14 +73,16 @@ impl CrlStore {
     /// Keeps `crl`, already verified against its issuer (`Verifier::carried_crls`), if it
     /// is newer than the held one.
     pub(crate) fn adopt_verified(&mut self, crl: Crl) {
-        let issuer = crl.body.issuer;
-        if self
-            .by_issuer
-            .get(&issuer)
-            .is_none_or(|held| held.body.number < crl.body.number)
-        {
-            self.by_issuer.insert(issuer, crl);
+        if self.is_newer(&crl) {
+            self.by_issuer.insert(crl.body.issuer, crl);
         }
+    }
+
+    /// Whether `crl` is news to this store: none held of its issuer, or a lower number.
+    pub fn is_newer(&self, crl: &Crl) -> bool {
+        self.by_issuer
+            .get(&crl.body.issuer)
+            .is_none_or(|held| held.body.number < crl.body.number)
     }
 
     /// The held CRL of `issuer`.

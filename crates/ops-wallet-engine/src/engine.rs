@@ -144,10 +144,7 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         check
             .insert(crl.clone(), issuer, &ops_core::P256Provider)
             .map_err(|e| SagaError::Answer(e.to_string()))?;
-        let newer = snap
-            .crls
-            .get(&crl.body.issuer)
-            .is_none_or(|held| held.body.number < crl.body.number);
+        let newer = snap.crls.is_newer(&crl);
         let mut b = Batch::new();
         b.push(Write::Trust(TrustWrite::PutCrl {
             issuer: crl.body.issuer,

@@ -167,21 +167,44 @@ impl Verifier<'_> {
         history: &dyn SpendHistory,
         now: u64,
     ) -> Result<VerifiedPayment, VerifyError> {
+        self.verify_payment_with_news(request, request_used, payment, history, now)
+            .1
+    }
+
+    /// [`Self::verify_payment`], also returning the CRLs the payment carried that are news
+    /// to the payee (V25 checked once): the payee keeps them whatever the verdict, so it
+    /// declines the revoked from now on and passes the news on. Empty when a carried CRL
+    /// fails V25 (the verdict says so).
+    pub fn verify_payment_with_news(
+        &self,
+        request: &PaymentRequest,
+        request_used: bool,
+        payment: &Payment,
+        history: &dyn SpendHistory,
+        now: u64,
+    ) -> (Vec<Crl>, Result<VerifiedPayment, VerifyError>) {
+        let carried = self.carried_crls(payment, now);
+        let news = carried.clone().unwrap_or_default();
         // V1, V2: the request.
         if request_used {
-            return Err(VerifyError::RequestUsed);
+            return (news, Err(VerifyError::RequestUsed));
         }
         if now.saturating_add(self.policy.clock_skew) < request.created || now > request.expires {
-            return Err(VerifyError::RequestExpired {
+            let expired = VerifyError::RequestExpired {
                 now,
                 created: request.created,
                 expires: request.expires,
-            });
+            };
+            return (news, Err(expired));
         }
         // V25: revocations the payer carried apply to this payment already.
-        let carried = self.carried_crls(payment, now)?;
+        let carried = match carried {
+            Ok(c) => c,
+            Err(e) => return (Vec::new(), Err(e)),
+        };
         if carried.is_empty() {
-            return self.verify_chains(Some(request), &request.payee, payment, history, now);
+            let verdict = self.verify_chains(Some(request), &request.payee, payment, history, now);
+            return (news, verdict);
         }
         let mut crls = self.crls.clone();
         for crl in carried {
@@ -191,7 +214,9 @@ impl Verifier<'_> {
             crls: &crls,
             ..*self
         };
-        with_carried.verify_chains(Some(request), &request.payee, payment, history, now)
+        let verdict =
+            with_carried.verify_chains(Some(request), &request.payee, payment, history, now);
+        (news, verdict)
     }
 
     /// V25: checks every CRL `payment` carries — issued by the pinned root or by an FI
@@ -235,11 +260,7 @@ impl Verifier<'_> {
                 &crl.signature,
             )
             .map_err(|_| refuse("its issuer's signature does not verify"))?;
-            if self
-                .crls
-                .get(&issuer_id)
-                .is_none_or(|held| held.body.number < crl.body.number)
-            {
+            if self.crls.is_newer(crl) {
                 newer.push(crl.clone());
             }
         }

@@ -162,20 +162,22 @@ fn verify(
         Err(e) => return Ok(refuse(at, request, format!("it does not decode ({e})"))),
     };
     let known = snap.known_certs();
-    let verifier = snap.verifier(trust, &known);
     // Newer CRLs the payer carried are kept whatever the verdict (PROTOCOL.md §3.2).
-    let keep_crls = verifier
-        .carried_crls(&pay, scanned_at)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            Write::Trust(TrustWrite::PutCrl {
-                issuer: c.body.issuer,
-                number: c.body.number,
-                bytes: c.to_bytes(),
-            })
-        });
-    let verified = match verifier.verify_payment(&req, false, &pay, &snap.ledger, scanned_at) {
+    let (news, verdict) = snap.verifier(trust, &known).verify_payment_with_news(
+        &req,
+        false,
+        &pay,
+        &snap.ledger,
+        scanned_at,
+    );
+    let keep_crls = news.into_iter().map(|c| {
+        Write::Trust(TrustWrite::PutCrl {
+            issuer: c.body.issuer,
+            number: c.body.number,
+            bytes: c.to_bytes(),
+        })
+    });
+    let verified = match verdict {
         Ok(v) => v,
         Err(e) => {
             let mut step = refuse(at, request, e.to_string());

@@ -110,11 +110,15 @@ pub fn decide(
     };
     let id = payment.hash();
     let known = snap.known_certs();
-    let verifier = snap.verifier(trust, &known);
-    // V25: a carried CRL that does not verify declines the payment below (verify_payment
-    // checks it again); valid newer ones are kept either way.
-    let crls = verifier.carried_crls(&payment, at).unwrap_or_default();
-    let verified = match verifier.verify_payment(sale.request, false, &payment, &snap.ledger, at) {
+    // Newer CRLs the payment carried (V25) are kept whatever the verdict.
+    let (crls, verdict) = snap.verifier(trust, &known).verify_payment_with_news(
+        sale.request,
+        false,
+        &payment,
+        &snap.ledger,
+        at,
+    );
+    let verified = match verdict {
         Ok(v) => v,
         Err(e) => {
             let proof = e

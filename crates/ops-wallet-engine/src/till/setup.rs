@@ -131,10 +131,7 @@ impl<S: TillStore> TillEngine<'_, S> {
         CrlStore::new()
             .insert(crl.clone(), issuer, &P256Provider)
             .map_err(|e| TillSagaError::Untrusted(e.to_string()))?;
-        let newer = snap
-            .crls
-            .get(&crl.body.issuer)
-            .is_none_or(|held| held.body.number < crl.body.number);
+        let newer = snap.crls.is_newer(&crl);
         self.store()
             .apply(TillBatch::of(vec![
                 TillWrite::Trust(TrustWrite::PutCrl {
