@@ -183,8 +183,10 @@ impl Verifier<'_> {
         history: &dyn SpendHistory,
         now: u64,
     ) -> (Vec<Crl>, Result<VerifiedPayment, VerifyError>) {
-        let carried = self.carried_crls(payment, now);
-        let news = carried.clone().unwrap_or_default();
+        let (news, refused) = match self.carried_crls(payment, now) {
+            Ok(news) => (news, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
         // V1, V2: the request.
         if request_used {
             return (news, Err(VerifyError::RequestUsed));
@@ -198,17 +200,16 @@ impl Verifier<'_> {
             return (news, Err(expired));
         }
         // V25: revocations the payer carried apply to this payment already.
-        let carried = match carried {
-            Ok(c) => c,
-            Err(e) => return (Vec::new(), Err(e)),
-        };
-        if carried.is_empty() {
+        if let Some(e) = refused {
+            return (news, Err(e));
+        }
+        if news.is_empty() {
             let verdict = self.verify_chains(Some(request), &request.payee, payment, history, now);
             return (news, verdict);
         }
         let mut crls = self.crls.clone();
-        for crl in carried {
-            crls.adopt_verified(crl);
+        for crl in &news {
+            crls.adopt_verified(crl.clone());
         }
         let with_carried = Verifier {
             crls: &crls,
