@@ -16,7 +16,9 @@ use super::{Store, StoreError, db_int};
 /// verified just in time has long committed.
 pub const REFUND_GRACE: u64 = 86_400;
 
-/// Holder revocations whose notes are refunded.
+/// Holder revocations whose notes are refunded. A device that is the culprit of a deposit
+/// still held for an operator is skipped until the operator decides: a release records
+/// claims on its notes, which a refund made before would have paid a second time.
 const HOLDER_REASONS: &str = "('lost', 'replaced', 'stolen')";
 
 /// A refund made.
@@ -56,6 +58,8 @@ impl Store {
             "SELECT n.note_id FROM notes n JOIN crl_entries e ON e.cert_id = n.device \
              WHERE e.reason IN {HOLDER_REASONS} AND n.expires < $1 \
              AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.note_id = n.note_id) \
+             AND NOT EXISTS (SELECT 1 FROM held_deposits h \
+                 WHERE h.culprit = n.device AND h.status = 'held') \
              ORDER BY n.note_id"
         ))
         .bind(deadline)
