@@ -6,6 +6,7 @@
 //! Protocol messages travel as standard base64 of their canonical bytes; ids as lowercase
 //! hex; amounts in minor units.
 
+pub mod clearing;
 pub mod deposit;
 pub mod devices;
 pub mod error;
@@ -41,6 +42,21 @@ pub use trust::{CrlResponse, TrustBundle};
 
 /// The endpoints' paths.
 pub mod paths {
+    /// `POST` (signed by the central bank): claims on this FI's notes that other FIs'
+    /// merchants deposited.
+    pub const CLEARING_CLAIMS: &str = "/api/v1/clearing/claims";
+    /// `POST` (admin): forward pending claims to the central bank now.
+    pub const CLEARING_RUN: &str = "/api/v1/clearing/run";
+    /// `GET` (admin): this FI's clearing state.
+    pub const CLEARING: &str = "/api/v1/clearing";
+    /// `POST` (signed by an FI), central bank: claims to forward to their issuers.
+    pub const CB_CLAIMS: &str = "/cb/v1/claims";
+    /// `POST` (admin), central bank: close a clearing cycle and net the positions.
+    pub const CB_CYCLES: &str = "/cb/v1/cycles";
+    /// `GET`, central bank: the FIs' reserve balances.
+    pub const CB_RESERVES: &str = "/cb/v1/reserves";
+    /// `GET`, central bank: the audit of claims, cycles and reserves.
+    pub const CB_AUDIT: &str = "/cb/v1/audit";
     /// `POST`: fund a device from its account.
     pub const FUND: &str = "/api/v1/fund";
     /// `POST`: deposit a payment received offline.

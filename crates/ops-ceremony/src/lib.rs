@@ -150,7 +150,8 @@ fn check_private(path: &Path) -> Result<(), CeremonyError> {
     Ok(())
 }
 
-fn read_key(path: &Path) -> Result<SoftwareKey, CeremonyError> {
+/// Reads a private key file (32 secret bytes in hex), refusing one that others may read.
+pub fn read_key(path: &Path) -> Result<SoftwareKey, CeremonyError> {
     check_private(path)?;
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let bytes = from_hex(text.trim()).ok_or_else(|| CeremonyError::Malformed(path.to_owned()))?;

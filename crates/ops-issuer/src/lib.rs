@@ -4,6 +4,8 @@
 
 pub mod admin_token;
 pub mod api;
+pub mod central;
+pub mod clearing;
 pub use ops_ceremony as ceremony;
 pub mod settle;
 mod static_apps;
@@ -56,6 +58,11 @@ pub struct Config {
     pub synced_max_outstanding: u64,
     /// Offline limits written in every new device certificate (PROTOCOL.md §6.1).
     pub device_limits: api::DeviceLimits,
+    /// The central bank's URL, where claims on other FIs' notes go (`None`: they stay
+    /// queued).
+    pub central_bank: Option<String>,
+    /// Seconds between clearing runs; 0: only on an operator's request.
+    pub clearing_interval: u64,
 }
 
 /// Why the service could not run.
@@ -78,6 +85,9 @@ pub enum ServeError {
     /// The key material could not be created or read.
     #[error("key material in the data folder: {0}")]
     Ceremony(#[from] ceremony::CeremonyError),
+    /// The HTTP client for clearing could not be built.
+    #[error("cannot build the HTTP client for clearing: {0}")]
+    Http(String),
     /// The database could not be opened or migrated.
     #[error("{0} (check --database / --data-dir)")]
     Store(#[from] store::StoreError),
@@ -150,10 +160,26 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
     }
     tracing::info!("database: {:?}", store.backend());
     spawn_refunds(store.clone());
+    let trust = Arc::new(trust);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| ServeError::Http(e.to_string()))?;
+    if let Some(url) = config.central_bank.clone()
+        && config.clearing_interval > 0
+    {
+        spawn_clearing(
+            store.clone(),
+            Arc::clone(&trust),
+            http.clone(),
+            url,
+            config.clearing_interval,
+        );
+    }
     let state = api::AppState {
         settler: settle::Settler::spawn_with(store.clone(), config.max_excess_per_culprit),
         store,
-        trust: Arc::new(trust),
+        trust,
         settings: Arc::new(api::Settings {
             starting_balance: config.starting_balance,
             admin_token,
@@ -162,9 +188,40 @@ pub async fn prepare(config: &Config) -> Result<axum::Router, ServeError> {
             registration: registration_policy(config),
             synced_max_outstanding: config.synced_max_outstanding,
             device_limits: config.device_limits,
+            central_bank: config.central_bank.clone(),
+            http,
         }),
     };
     Ok(api::router(state, Some(apps)))
+}
+
+/// Every `seconds`, forwards the queued claims on other FIs' notes to the central bank at
+/// `url` (`clearing::forward`); a failure is logged and the claims wait for the next run.
+fn spawn_clearing(
+    store: store::Store,
+    trust: Arc<ceremony::Trust>,
+    http: reqwest::Client,
+    url: String,
+    seconds: u64,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+        loop {
+            tick.tick().await;
+            match clearing::forward(&store, &trust, &http, Some(&url), api::now()).await {
+                Ok(r) if r.sent > 0 => tracing::info!(
+                    "clearing: {} claims sent, {} credited, {} held, {} refused, {} pending",
+                    r.sent,
+                    r.credited,
+                    r.held,
+                    r.refused,
+                    r.pending
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("clearing run failed, retrying in {seconds} s: {e}"),
+            }
+        }
+    });
 }
 
 /// Every hour, refunds the notes of lost, stolen or replaced devices whose deposit

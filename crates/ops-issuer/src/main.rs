@@ -113,6 +113,15 @@ struct Options {
     /// Default: none.
     #[arg(long)]
     device_max_without_uv: Option<u64>,
+    /// The central bank's URL (an `ops-central` service): claims on notes other FIs
+    /// issued, which this FI's merchants deposited, are forwarded there. Without it they
+    /// stay queued (GET /api/v1/clearing shows them).
+    #[arg(long)]
+    central_bank: Option<String>,
+    /// Seconds between clearing runs (forwarding queued claims); 0: only when an
+    /// operator asks (POST /api/v1/clearing/run).
+    #[arg(long, default_value_t = 60)]
+    clearing_interval: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -321,6 +330,8 @@ async fn main() -> std::process::ExitCode {
             max_payment: options.device_max_payment,
             max_without_uv: options.device_max_without_uv,
         },
+        central_bank: options.central_bank,
+        clearing_interval: options.clearing_interval,
     };
     match ops_issuer::serve(&config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -49,6 +49,7 @@ fn deposit(hash: &str, account_id: i64, note: &str, from: u64, to: u64) -> NewDe
         finals: vec![final_note(&spend)],
         spends: vec![spend],
         payment: std::sync::Arc::new(vec![7]),
+        forward: Vec::new(),
         hold: HoldPolicy {
             enabled: true,
             max_excess_per_culprit: 1_000_000,

@@ -250,6 +250,11 @@ pub(super) fn deposit_error(e: DepositError) -> ApiError {
                 "{e}; it can no longer deposit or defund: use another device of the account (GET /api/v1/accounts/{{id}}/devices lists them)"
             ),
         ),
+        e @ DepositError::Clearing(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "clearing_refused",
+            format!("{e}; a claim goes to the FI that issued the notes"),
+        ),
         DepositError::Store(s) => s.into(),
     }
 }

@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod admin;
 mod auth;
+pub mod clearing;
 mod deposit;
 mod devices;
 mod fraud;
@@ -76,6 +77,10 @@ pub struct Settings {
     pub synced_max_outstanding: u64,
     /// Offline limits written in every new device certificate.
     pub device_limits: DeviceLimits,
+    /// The central bank's URL, where claims on other FIs' notes are forwarded.
+    pub central_bank: Option<String>,
+    /// The HTTP client for the central bank.
+    pub http: reqwest::Client,
 }
 
 /// The offline limits an FI writes in its device certificates (PROTOCOL.md §6.1): checked
@@ -132,7 +137,8 @@ impl ApiError {
         self.status.is_client_error()
     }
 
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    /// A `400 Bad Request` with `code` and what to do.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 }
@@ -340,6 +346,9 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/held-deposits/{id}/reject", post(held::reject))
         .route("/v1/audit", get(held::audit))
         .route("/v1/refunds/run", post(refunds::run))
+        .route("/v1/clearing", get(clearing::summary))
+        .route("/v1/clearing/run", post(clearing::run))
+        .route("/v1/clearing/claims", post(clearing::claims))
         .fallback(api_not_found);
     let service = Router::new()
         .nest("/api", v1)

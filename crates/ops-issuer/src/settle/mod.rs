@@ -221,6 +221,9 @@ pub enum DepositError {
     /// An overlap without a valid fraud proof.
     #[error("double spend that cannot be attributed: {0}")]
     Unprovable(String),
+    /// A clearing claim this FI cannot take.
+    #[error("clearing claim refused: {0}")]
+    Clearing(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -248,6 +251,14 @@ pub enum Settlement {
     /// A wallet returns value (defund): the payment pays this FI, and the account of the
     /// device that signed the final spends is credited.
     Defund,
+    /// A claim from clearing: merchant `depositor` of FI `peer` was credited for this
+    /// FI's notes; `peer`'s account here is credited (what this FI owes it).
+    Clearing {
+        /// The forwarding FI.
+        peer: CertId,
+        /// Its merchant device, the payments' payee.
+        depositor: CertId,
+    },
 }
 
 /// Settles `payment_bytes` at time `now`: a deposit or a defund. Deposits that would
@@ -290,7 +301,13 @@ pub async fn release(
         let depositor = ops_core::ids::from_hex(&held.depositor)
             .and_then(|v| <[u8; 16]>::try_from(v).ok())
             .ok_or_else(|| StoreError::Corrupt(format!("held depositor {}", held.depositor)))?;
-        Settlement::Deposit(CertId(depositor))
+        match store.peer_of_account(held.account_id).await? {
+            Some(peer) => Settlement::Clearing {
+                peer,
+                depositor: CertId(depositor),
+            },
+            None => Settlement::Deposit(CertId(depositor)),
+        }
     };
     let held_at = u64::try_from(held.created).unwrap_or(0);
     let release = Release {
@@ -319,17 +336,30 @@ async fn settle_payment(
     let payment =
         Payment::from_bytes(&payment_bytes).map_err(|e| DepositError::Decode(e.to_string()))?;
     let hash = payment.hash().to_string();
+    let own = trust.fi.id();
     let (depositor, credited) = match kind {
         Settlement::Deposit(id) => (id, id),
         Settlement::Defund => (trust.fi.id(), final_signer(&payment)?),
+        Settlement::Clearing { depositor, .. } => (depositor, depositor),
     };
-    let account_id = settler.account_of(store, &credited).await?;
+    let account_id = match kind {
+        Settlement::Clearing { peer, .. } => {
+            if peer == own || !trust.peer_fis.iter().any(|c| c.id() == peer) {
+                return Err(DepositError::Clearing(format!(
+                    "{peer} is not a peer FI of this FI"
+                )));
+            }
+            store.peer_account(&peer.to_string(), now).await?
+        }
+        _ => settler.account_of(store, &credited).await?,
+    };
     // A device its holder revoked (lost, replaced, stolen) credits nothing more to the
     // account, neither as a payee nor by a defund: it left the holder's control. (Payments
     // it signed are still settled for their payees within the CRL window, below.) An
     // operator's release is the operator's decision.
     let revoked = settler.revocations.current(store).await?;
     if release.is_none()
+        && !matches!(kind, Settlement::Clearing { .. })
         && let Some(reason) = revoked.by_holder.get(&credited)
     {
         return Err(DepositError::RevokedByHolder {
@@ -337,7 +367,27 @@ async fn settle_payment(
             reason: reason.clone(),
         });
     }
-    let finals = final_notes(&payment);
+    // Every spend of a note is recorded in the ledger of the FI that issued it: here, the
+    // chains of this FI's notes. A deposit credits every final note and forwards the other
+    // chains to their issuers (clearing); a claim from clearing records only this FI's.
+    let issuers = chain_issuers(&payment);
+    let forward: Vec<String> = match kind {
+        Settlement::Clearing { .. } => Vec::new(),
+        _ => issuers
+            .iter()
+            .filter(|i| **i != own)
+            .map(ToString::to_string)
+            .collect(),
+    };
+    let finals = match kind {
+        Settlement::Clearing { .. } => final_notes_of(&payment, Some(own)),
+        _ => final_notes_of(&payment, None),
+    };
+    if finals.is_empty() {
+        return Err(DepositError::Clearing(format!(
+            "the payment spends no note this FI ({own}) issued"
+        )));
+    }
     // Verification runs on the request's task: with the cache it is mostly one signature
     // (the new spend); handing it to the blocking pool cost more in thread switches than it
     // saved on this 2-core bound (docs/STORAGE.md).
@@ -372,18 +422,23 @@ async fn settle_payment(
     {
         return earlier_outcome(store, &hash, account_id, &finals, DepositError::Revoked(e)).await;
     }
+    let amount = match kind {
+        Settlement::Clearing { .. } => finals.iter().map(|f| f.value).sum(),
+        _ => verified.amount,
+    };
     let record = NewDeposit {
         payment_hash: hash,
         kind: match kind {
-            Settlement::Deposit(_) => ConsumptionKind::Deposit,
+            Settlement::Deposit(_) | Settlement::Clearing { .. } => ConsumptionKind::Deposit,
             Settlement::Defund => ConsumptionKind::Defund,
         },
         depositor: credited.to_string(),
         account_id,
-        amount: verified.amount,
-        spends: spend_records(&payment),
+        amount,
+        spends: spend_records(&payment, own),
         finals,
         payment: Arc::new(payment_bytes),
+        forward,
         hold,
         release,
         now,
@@ -450,13 +505,26 @@ fn final_signer(payment: &Payment) -> Result<CertId, DepositError> {
     signer.ok_or_else(|| DepositError::Decode("the payment has no chains".into()))
 }
 
-/// Every distinct spend of every chain, in chain order, with the note it spends (the
-/// issuance for the first hop, the previous hop's note after that) and its signer (that
-/// note's owner).
-fn spend_records(payment: &Payment) -> Vec<SpendRecord> {
+/// The FIs that issued the payment's notes, each once.
+fn chain_issuers(payment: &Payment) -> std::collections::BTreeSet<CertId> {
+    payment
+        .chains
+        .iter()
+        .map(|c| c.issuance.body.issuer)
+        .collect()
+}
+
+/// Every distinct spend of every chain of a note `issuer` issued, in chain order, with the
+/// note it spends (the issuance for the first hop, the previous hop's note after that) and
+/// its signer (that note's owner).
+fn spend_records(payment: &Payment, issuer: CertId) -> Vec<SpendRecord> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for chain in &payment.chains {
+    for chain in payment
+        .chains
+        .iter()
+        .filter(|c| c.issuance.body.issuer == issuer)
+    {
         let mut input = LedgerNote {
             id: chain.issuance.note_id().to_string(),
             value: chain.issuance.body.amount,
@@ -488,12 +556,13 @@ fn spend_records(payment: &Payment) -> Vec<SpendRecord> {
     out
 }
 
-/// The final note of every chain: what the payee (or, for a defund, the FI) now owns and
-/// the deposit consumes.
-fn final_notes(payment: &Payment) -> Vec<LedgerNote> {
+/// The final note of every chain (of the notes `issuer` issued, if given): what the payee
+/// (or, for a defund, the FI) now owns and the deposit consumes.
+pub fn final_notes_of(payment: &Payment, issuer: Option<CertId>) -> Vec<LedgerNote> {
     payment
         .chains
         .iter()
+        .filter(|c| issuer.is_none_or(|i| c.issuance.body.issuer == i))
         .filter_map(Chain::last)
         .map(|s| LedgerNote {
             id: s.id().to_string(),

@@ -195,9 +195,13 @@ impl Store {
             ),
             (
                 "consumed_note_value",
+                // A note another FI issued is recorded in that FI's ledger: here its
+                // consumption must have been queued for clearing with its payment.
                 "SELECT c.note_id, COALESCE(s.range_to - s.range_from, -1), c.value FROM consumptions c \
                  LEFT JOIN spends s ON s.spend_id = c.note_id \
-                 WHERE s.spend_id IS NULL OR c.value <> s.range_to - s.range_from",
+                 WHERE (s.spend_id IS NULL AND NOT EXISTS \
+                 (SELECT 1 FROM clearing_outbox o WHERE o.payment_hash = c.deposit)) \
+                 OR c.value <> s.range_to - s.range_from",
             ),
         ] {
             for r in sqlx::query(sql).fetch_all(pool).await? {
@@ -291,11 +295,14 @@ impl Store {
             }
         }
         // The global sum: every unit issued is unclaimed, or claimed, or duplicated by a case.
+        // Value from other FIs enters this ledger as their issuances, or as the final notes
+        // of their chains (recorded at their issuer, consumed here for a merchant).
         let g = sqlx::query(
             "SELECT \
              CAST(COALESCE((SELECT SUM(amount) FROM notes), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT SUM(l.value) FROM ledger_notes l WHERE l.kind = 'issuance' \
-                   AND NOT EXISTS (SELECT 1 FROM notes n WHERE n.note_id = l.note_id)), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(l.value) FROM ledger_notes l WHERE (l.kind = 'issuance' \
+                   AND NOT EXISTS (SELECT 1 FROM notes n WHERE n.note_id = l.note_id)) \
+                   OR (l.kind = 'spend' AND NOT EXISTS (SELECT 1 FROM spends s WHERE s.spend_id = l.note_id))), 0) AS BIGINT), \
              CAST(COALESCE((SELECT SUM(range_to - range_from) FROM spends), 0) AS BIGINT), \
              CAST(COALESCE((SELECT SUM(range_to - range_from) FROM coverage), 0) AS BIGINT), \
              (SELECT COUNT(*) FROM held_deposits WHERE status = 'held')",

@@ -118,8 +118,13 @@ pub struct NewDeposit {
     pub spends: Vec<SpendRecord>,
     /// The final note of every chain (each consumed whole).
     pub finals: Vec<LedgerNote>,
-    /// The payment's canonical bytes (kept with a held deposit).
+    /// The payment's canonical bytes (kept with a held deposit, and with a claim on
+    /// another FI).
     pub payment: std::sync::Arc<Vec<u8>>,
+    /// The other FIs (hex) that issued notes of this payment: once it is credited, a
+    /// claim on each is queued for clearing in the same transaction (their chains' spends
+    /// are recorded in their issuers' ledgers, not in `spends`).
+    pub forward: Vec<String>,
     /// When to hold instead of credit.
     pub hold: HoldPolicy,
     /// The hold this recording releases (an operator's decision; `None` for an upload).

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod clearing;
 mod deposits;
 mod devices;
 mod fraud;
@@ -15,6 +16,7 @@ pub use accounts::{
     AccountRow, BackupFlags, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote,
 };
 pub use audit::{AuditReport, Violation};
+pub use clearing::OutboxClaim;
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
     ConsumptionKind, DepositOutcome, DepositStatus, FraudBuilder, HoldPolicy, LedgerNote,
@@ -151,6 +153,47 @@ pub fn database_url(location: &str) -> Result<(String, Backend), StoreError> {
 impl Store {
     /// Opens (creating a SQLite file if missing) and migrates the database at `location`.
     pub async fn connect(location: &str) -> Result<Self, StoreError> {
+        let (pool, backend) = open_pool(location).await?;
+        if backend == Backend::Sqlite {
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        } else {
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// The engine in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a value-moving transaction: `BEGIN IMMEDIATE` on SQLite (takes the write
+    /// lock up front, so no read-to-write upgrade can deadlock), `BEGIN` on PostgreSQL.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        begin_write(&self.pool, self.backend).await
+    }
+}
+
+/// Starts a value-moving transaction on `pool` (see [`Store::begin_write`]).
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<Transaction<'static, Any>, StoreError> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
+}
+
+/// Opens the database at `location` (creating a SQLite file, owner-only, if missing) with
+/// the service's connection settings; migrations are the caller's.
+pub(crate) async fn open_pool(location: &str) -> Result<(AnyPool, Backend), StoreError> {
+    {
         install_default_drivers();
         let (url, backend) = database_url(location)?;
         let parent = Path::new(location).parent();
@@ -209,30 +252,8 @@ impl Store {
             if let Some(file) = &sqlite_file {
                 owner_only_files(file, true)?;
             }
-            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        } else {
-            sqlx::migrate!("migrations/postgres").run(&pool).await?;
         }
-        Ok(Self { pool, backend })
-    }
-
-    /// The engine in use.
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    /// The connection pool, for reads.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
-    /// Starts a value-moving transaction: `BEGIN IMMEDIATE` on SQLite (takes the write
-    /// lock up front, so no read-to-write upgrade can deadlock), `BEGIN` on PostgreSQL.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        Ok((pool, backend))
     }
 }
 

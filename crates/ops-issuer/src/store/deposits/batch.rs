@@ -569,6 +569,21 @@ pub(super) async fn record(
             }
         }
     }
+    // Claims on other FIs' notes, queued with the credit they pay for (see
+    // `store::clearing`): a crash cannot credit the merchant and lose the claim.
+    for (o, (d, _)) in outcomes.iter().zip(jobs) {
+        if o.credited > 0 && !d.forward.is_empty() {
+            crate::store::clearing::queue(
+                tx,
+                &d.forward,
+                &d.payment_hash,
+                &d.depositor,
+                &d.payment,
+                d.now,
+            )
+            .await?;
+        }
+    }
     let mut credits: BTreeMap<i64, i64> = BTreeMap::new();
     for o in &outcomes {
         let sum = credits.entry(o.account_id).or_default();

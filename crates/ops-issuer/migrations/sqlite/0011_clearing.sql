@@ -1,0 +1,26 @@
+-- Clearing between FIs (issue 14, docs/API.md "Clearing"). A payment whose notes another FI
+-- issued is credited to the merchant here and queued, in the same transaction, as a claim
+-- on that issuer; the clearing run forwards it through the central bank and keeps the
+-- answer. Idempotent by (issuer, payment hash).
+CREATE TABLE clearing_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    issuer TEXT NOT NULL,
+    payment_hash TEXT NOT NULL,
+    depositor TEXT NOT NULL,
+    payment BLOB NOT NULL,
+    deposited_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'held', 'credited', 'rejected', 'refused')),
+    credited INTEGER NOT NULL DEFAULT 0 CHECK (credited >= 0),
+    reason TEXT NOT NULL DEFAULT '',
+    answered_at INTEGER,
+    UNIQUE (issuer, payment_hash)
+);
+CREATE INDEX clearing_outbox_status ON clearing_outbox(status);
+
+-- The account of each peer FI at this FI: claims of its merchants on this FI's notes are
+-- consumed for it, so its balance is what this FI owes it through clearing.
+CREATE TABLE peer_accounts (
+    fi TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL UNIQUE REFERENCES accounts(id)
+);

@@ -1,0 +1,382 @@
+//! The central bank's endpoints:
+//! - `POST /cb/v1/claims`, signed by a member FI: claims on other FIs' notes, verified,
+//!   kept once and forwarded to their issuers; answered per claim;
+//! - `POST /cb/v1/cycles` (admin): close a clearing cycle (net, settle reserves);
+//! - `GET /cb/v1/reserves`: the reserve balances;
+//! - `GET /cb/v1/audit` (admin): the clearing ledger's audit;
+//! - `GET /cb/v1/crl`: the root CRL (revoked FIs), signed by the root;
+//! - `POST /cb/v1/fis/{id}/revoke` (admin): revoke a member FI.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ops_api::clearing::{
+    Claim, ClaimAnswer, ClaimAnswers, ClaimBatch, ClaimStatus, CycleStatement, MAX_CLAIMS, Reserves,
+};
+use ops_api::paths;
+use ops_core::crl_store::CrlStore;
+use ops_core::ledger::NoHistory;
+use ops_core::provider::RingProvider;
+use ops_core::verify::{Policy, Verifier};
+use ops_core::{CertId, Certificate, CrlBody, Payment};
+
+use super::store::{CentralAudit, NewClaim};
+use super::{CentralState, MemberFi};
+use crate::api::clearing::CLAIM_WINDOW;
+use crate::api::{ApiError, bearer_token, now, parse_json};
+use crate::clearing::signing;
+
+/// The central bank's router.
+pub(super) fn router(state: CentralState) -> Router {
+    Router::new()
+        .route(paths::CB_CLAIMS, post(claims))
+        .route(paths::CB_CYCLES, post(close_cycle))
+        .route(paths::CB_RESERVES, get(reserves))
+        .route(paths::CB_AUDIT, get(audit))
+        .route("/cb/v1/crl", get(crl))
+        .route("/cb/v1/fis/{id}/revoke", post(revoke_fi))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::api::MAX_BODY * 4,
+        ))
+        .with_state(state)
+}
+
+fn require_admin(state: &CentralState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match bearer_token(headers) {
+        Some(t) if state.config.admin_token.matches(t) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "admin_only",
+            "this endpoint needs the central bank's admin token: send `Authorization: Bearer <token>` (admin.token in its data folder, unless --admin-token was given)",
+        )),
+    }
+}
+
+fn members(state: &CentralState) -> Vec<Certificate> {
+    state.config.fis.iter().map(|f| f.cert.clone()).collect()
+}
+
+fn member<'a>(state: &'a CentralState, id: &str) -> Option<&'a MemberFi> {
+    state
+        .config
+        .fis
+        .iter()
+        .find(|f| f.cert.id().to_string() == id)
+}
+
+/// Takes a member FI's claims and forwards each to its issuer.
+async fn claims(
+    State(state): State<CentralState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ClaimAnswers>, ApiError> {
+    let all = members(&state);
+    let signer = signing::verify(&headers, &all, paths::CB_CLAIMS, &body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unsigned_claims",
+            format!("{e}; a member FI signs its claims with its certified key"),
+        )
+    })?;
+    let batch: ClaimBatch = parse_json(&body)?;
+    let from = signer.id().to_string();
+    if batch.from_fi != from {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_claims",
+            format!(
+                "signed by {from} but claimed for {}: an FI claims for itself",
+                batch.from_fi
+            ),
+        ));
+    }
+    if batch.claims.is_empty() || batch.claims.len() > MAX_CLAIMS {
+        return Err(ApiError::bad_request(
+            "claims_count",
+            format!("send 1 to {MAX_CLAIMS} claims per request"),
+        ));
+    }
+    let revoked = state.store.root_revocations().await?;
+    if revoked.contains(&signer.body.serial) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "fi_revoked",
+            format!("{from} is revoked by the central bank; its claims are not cleared"),
+        ));
+    }
+    let now = now();
+    let mut answers: Vec<ClaimAnswer> = Vec::with_capacity(batch.claims.len());
+    // Per issuer: (answer index, claim row, claim) to forward.
+    let mut forward: BTreeMap<String, Vec<(usize, i64, &Claim)>> = BTreeMap::new();
+    for (i, claim) in batch.claims.iter().enumerate() {
+        let mut answer = ClaimAnswer {
+            payment_hash: String::new(),
+            issuer: claim.issuer.clone(),
+            status: ClaimStatus::Refused,
+            credited: 0,
+            fraud_cases: 0,
+            reason: String::new(),
+        };
+        match check(&state, &from, &revoked, claim, now) {
+            Err(reason) => answer.reason = reason,
+            Ok((hash, bytes)) => {
+                answer.payment_hash = hash.clone();
+                let stored = state
+                    .store
+                    .keep_claim(
+                        &NewClaim {
+                            from_fi: &from,
+                            issuer: &claim.issuer,
+                            payment_hash: &hash,
+                            depositor: &claim.depositor,
+                            deposited_at: claim.deposited_at,
+                            payment: &bytes,
+                        },
+                        now,
+                    )
+                    .await?;
+                answer.status = stored.status;
+                answer.credited = stored.credited;
+                answer.reason = stored.reason;
+                if !stored.status.is_final() {
+                    forward
+                        .entry(claim.issuer.clone())
+                        .or_default()
+                        .push((i, stored.id, claim));
+                }
+            }
+        }
+        answers.push(answer);
+    }
+    for (issuer, items) in forward {
+        let Some(fi) = member(&state, &issuer) else {
+            continue;
+        };
+        let request = ClaimBatch {
+            from_fi: from.clone(),
+            claims: items.iter().map(|(_, _, c)| (*c).clone()).collect(),
+        };
+        match post_to_issuer(&state, fi, &request).await {
+            Ok(got) if got.answers.len() == items.len() => {
+                for ((i, id, _), a) in items.iter().zip(got.answers) {
+                    state
+                        .store
+                        .answer(*id, a.status, a.credited, &a.reason)
+                        .await?;
+                    if let Some(slot) = answers.get_mut(*i) {
+                        slot.status = a.status;
+                        slot.credited = if a.status == ClaimStatus::Credited {
+                            a.credited
+                        } else {
+                            0
+                        };
+                        slot.fraud_cases = a.fraud_cases;
+                        slot.reason = a.reason;
+                    }
+                }
+            }
+            Ok(got) => {
+                let reason = format!(
+                    "{issuer} answered {} of {} claims",
+                    got.answers.len(),
+                    items.len()
+                );
+                for (i, _, _) in &items {
+                    pending(&mut answers, *i, &reason);
+                }
+            }
+            Err(reason) => {
+                for (i, _, _) in &items {
+                    pending(&mut answers, *i, &reason);
+                }
+            }
+        }
+    }
+    Ok(Json(ClaimAnswers { answers }))
+}
+
+/// Marks answer `i` as not answered by its issuer (asked again next time).
+fn pending(answers: &mut [ClaimAnswer], i: usize, reason: &str) {
+    if let Some(a) = answers.get_mut(i) {
+        a.status = ClaimStatus::Pending;
+        a.reason = format!("the issuer could not be asked: {reason}");
+    }
+}
+
+/// Checks a claim before it is kept: the issuer is another member FI, not revoked; the
+/// payment decodes and verifies back to the root at the time of the deposit, for the
+/// depositor, and spends notes of that issuer. Returns its hash and bytes.
+fn check(
+    state: &CentralState,
+    from: &str,
+    revoked: &[u64],
+    claim: &Claim,
+    now: u64,
+) -> Result<(String, Vec<u8>), String> {
+    let issuer = member(state, &claim.issuer)
+        .ok_or_else(|| format!("{} is not a member FI", claim.issuer))?;
+    if claim.issuer == from {
+        return Err("an FI does not claim its own notes through clearing".into());
+    }
+    if revoked.contains(&issuer.cert.body.serial) {
+        return Err(format!("{} is revoked by the central bank", claim.issuer));
+    }
+    if claim.deposited_at > now + 300 || claim.deposited_at + CLAIM_WINDOW < now {
+        return Err(format!(
+            "deposited at {}: a claim must be cleared within {CLAIM_WINDOW} s of the deposit",
+            claim.deposited_at
+        ));
+    }
+    let bytes = STANDARD
+        .decode(claim.payment.trim())
+        .map_err(|_| "the payment is not base64".to_owned())?;
+    let payment =
+        Payment::from_bytes(&bytes).map_err(|e| format!("the payment does not decode: {e}"))?;
+    let depositor = ops_core::ids::from_hex(&claim.depositor)
+        .and_then(|v| <[u8; 16]>::try_from(v).ok())
+        .map(CertId)
+        .ok_or_else(|| "the depositor is not a certificate id".to_owned())?;
+    let issuer_id = issuer.cert.id();
+    if !payment
+        .chains
+        .iter()
+        .any(|c| c.issuance.body.issuer == issuer_id)
+    {
+        return Err(format!(
+            "the payment spends no note {} issued",
+            claim.issuer
+        ));
+    }
+    let known = members(state);
+    let crls = CrlStore::new();
+    let policy = Policy::from_root(&state.config.root);
+    let verifier = Verifier {
+        root: &state.config.root,
+        known_certs: &known,
+        crls: &crls,
+        policy: &policy,
+        provider: &RingProvider,
+    };
+    verifier
+        .verify_deposit(&depositor, &payment, &NoHistory, claim.deposited_at)
+        .map_err(|e| format!("the payment does not verify: {e}"))?;
+    Ok((payment.hash().to_string(), bytes))
+}
+
+/// Forwards claims to their issuer, signed with the root key.
+async fn post_to_issuer(
+    state: &CentralState,
+    fi: &MemberFi,
+    batch: &ClaimBatch,
+) -> Result<ClaimAnswers, String> {
+    let path = paths::CLEARING_CLAIMS;
+    let body = serde_json::to_vec(batch).map_err(|e| e.to_string())?;
+    let mut request = state
+        .http
+        .post(format!("{}{path}", fi.url.trim_end_matches('/')))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    for (name, value) in signing::sign(&state.config.root_key, state.config.root.id(), path, &body)
+    {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status}: {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("unreadable answer: {e}"))
+}
+
+/// Closes a clearing cycle.
+async fn close_cycle(
+    State(state): State<CentralState>,
+    headers: HeaderMap,
+) -> Result<Json<CycleStatement>, ApiError> {
+    require_admin(&state, &headers)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match state.store.close_cycle(now()).await {
+            Ok(s) => return Ok(Json(s)),
+            Err(e) if e.is_retryable() && attempt < 4 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The reserve balances.
+async fn reserves(State(state): State<CentralState>) -> Result<Json<Reserves>, ApiError> {
+    Ok(Json(Reserves {
+        balances: state.store.reserves().await?,
+    }))
+}
+
+/// The clearing ledger's audit.
+async fn audit(
+    State(state): State<CentralState>,
+    headers: HeaderMap,
+) -> Result<Json<CentralAudit>, ApiError> {
+    require_admin(&state, &headers)?;
+    Ok(Json(state.store.audit().await?))
+}
+
+/// The root CRL: the member FIs the central bank revoked, signed by the root.
+async fn crl(State(state): State<CentralState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let revoked = state.store.root_revocations().await?;
+    let number = revoked.len() as u64 + 1;
+    let issued = now();
+    let list = ops_ceremony::sign(
+        CrlBody {
+            issuer: state.config.root.id(),
+            number,
+            issued,
+            revoked: revoked.clone(),
+        },
+        &state.config.root_key,
+    );
+    Ok(Json(serde_json::json!({
+        "issuer": state.config.root.id().to_string(),
+        "version": number,
+        "issued": issued,
+        "revoked": revoked,
+        "crl": STANDARD.encode(list.to_bytes()),
+    })))
+}
+
+/// Revokes member FI `id` in the root CRL.
+async fn revoke_fi(
+    State(state): State<CentralState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let fi = member(&state, &id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_fi",
+            format!("{id} is not a member FI"),
+        )
+    })?;
+    let revoked = state
+        .store
+        .revoke_fi(
+            fi.cert.body.serial,
+            &id,
+            "revoked by the central bank",
+            now(),
+        )
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "fi": id, "revoked_now": revoked }),
+    ))
+}

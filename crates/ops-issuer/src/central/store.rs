@@ -1,0 +1,434 @@
+//! The central bank's database: claims forwarded between FIs with their issuers' answers,
+//! clearing cycles with each FI's net position, the reserve accounts, and the root CRL's
+//! entries. SQLite by default, PostgreSQL by URL, like the FI's store.
+
+use std::collections::BTreeMap;
+
+use ops_api::clearing::{ClaimStatus, CycleStatement, Position};
+use sqlx::{AnyPool, Row};
+
+use crate::store::{Backend, StoreError, begin_write, db_int, open_pool};
+
+/// The central bank's database.
+#[derive(Debug, Clone)]
+pub struct CentralStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A claim as the central bank keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClaim {
+    /// Its row.
+    pub id: i64,
+    /// What the issuer answered so far.
+    pub status: ClaimStatus,
+    /// The issuer's total for it.
+    pub credited: i64,
+    /// Why refused or held.
+    pub reason: String,
+}
+
+/// A claim to keep (once).
+#[derive(Debug, Clone)]
+pub struct NewClaim<'a> {
+    /// The forwarding FI (hex).
+    pub from_fi: &'a str,
+    /// The issuing FI (hex).
+    pub issuer: &'a str,
+    /// Payment hash (hex).
+    pub payment_hash: &'a str,
+    /// The merchant credited (hex).
+    pub depositor: &'a str,
+    /// When it was credited.
+    pub deposited_at: u64,
+    /// The payment's bytes.
+    pub payment: &'a [u8],
+}
+
+/// One broken rule of the central bank's ledger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CentralViolation {
+    /// Which rule.
+    pub rule: &'static str,
+    /// The cycle, FI or claim concerned.
+    pub subject: String,
+    /// What the numbers are.
+    pub detail: String,
+}
+
+/// The central bank's audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CentralAudit {
+    /// Claims kept.
+    pub claims: i64,
+    /// Credited claims netted in a cycle.
+    pub netted: i64,
+    /// Credited claims not netted yet.
+    pub unnetted: i64,
+    /// Cycles closed.
+    pub cycles: i64,
+    /// Sum of the reserve balances (zero when sound).
+    pub reserves_sum: i64,
+    /// Every violation; empty when sound.
+    pub violations: Vec<CentralViolation>,
+}
+
+fn status_of(s: &str) -> Result<ClaimStatus, StoreError> {
+    ClaimStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("claim status {s:?}")))
+}
+
+impl CentralStore {
+    /// Opens and migrates the database at `location`.
+    pub async fn connect(location: &str) -> Result<Self, StoreError> {
+        let (pool, backend) = open_pool(location).await?;
+        if backend == Backend::Sqlite {
+            sqlx::migrate!("migrations-central/sqlite")
+                .run(&pool)
+                .await?;
+        } else {
+            sqlx::migrate!("migrations-central/postgres")
+                .run(&pool)
+                .await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// Keeps `claim` unless kept before; returns it as stored.
+    pub async fn keep_claim(
+        &self,
+        claim: &NewClaim<'_>,
+        now: u64,
+    ) -> Result<StoredClaim, StoreError> {
+        sqlx::query(
+            "INSERT INTO claims (from_fi, issuer, payment_hash, depositor, deposited_at, payment, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (from_fi, issuer, payment_hash) DO NOTHING",
+        )
+        .bind(claim.from_fi)
+        .bind(claim.issuer)
+        .bind(claim.payment_hash)
+        .bind(claim.depositor)
+        .bind(db_int(claim.deposited_at)?)
+        .bind(claim.payment)
+        .bind(db_int(now)?)
+        .execute(&self.pool)
+        .await?;
+        let r = sqlx::query(
+            "SELECT id, status, credited, reason FROM claims \
+             WHERE from_fi = $1 AND issuer = $2 AND payment_hash = $3",
+        )
+        .bind(claim.from_fi)
+        .bind(claim.issuer)
+        .bind(claim.payment_hash)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoredClaim {
+            id: r.try_get(0)?,
+            status: status_of(&r.try_get::<String, _>(1)?)?,
+            credited: r.try_get(2)?,
+            reason: r.try_get(3)?,
+        })
+    }
+
+    /// Keeps the issuer's answer for claim `id`, unless a final one was kept before (an
+    /// answer is the issuer's total, the same on every retry; a final one never changes).
+    pub async fn answer(
+        &self,
+        id: i64,
+        status: ClaimStatus,
+        credited: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        if status == ClaimStatus::Pending {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE claims SET status = $1, credited = $2, reason = $3 \
+             WHERE id = $4 AND status IN ('pending', 'held')",
+        )
+        .bind(status.as_str())
+        .bind(if status == ClaimStatus::Credited {
+            credited.max(0)
+        } else {
+            0
+        })
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Closes a clearing cycle: nets every credited claim not netted yet into each FI's
+    /// position (what its merchants were credited for others' notes, less what others'
+    /// merchants were credited for its notes), moves the reserve balances by it, all in one
+    /// transaction. A cycle with no claims is not opened (cycle 0 in the statement).
+    pub async fn close_cycle(&self, now: u64) -> Result<CycleStatement, StoreError> {
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        let rows = sqlx::query(
+            "SELECT id, from_fi, issuer, credited FROM claims \
+             WHERE status = 'credited' AND cycle IS NULL ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(CycleStatement {
+                cycle: 0,
+                claims: 0,
+                gross: 0,
+                positions: Vec::new(),
+            });
+        }
+        let mut net: BTreeMap<String, i64> = BTreeMap::new();
+        let mut gross = 0i64;
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (id, from, issuer, credited): (i64, String, String, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            ids.push(id);
+            gross = gross
+                .checked_add(credited)
+                .ok_or_else(|| StoreError::Corrupt("gross overflows".into()))?;
+            *net.entry(from).or_default() += credited;
+            *net.entry(issuer).or_default() -= credited;
+        }
+        let claims = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        let cycle: i64 = sqlx::query(
+            "INSERT INTO cycles (closed_at, claims, gross) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(db_int(now)?)
+        .bind(claims)
+        .bind(gross)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        for id in ids {
+            let netted =
+                sqlx::query("UPDATE claims SET cycle = $1 WHERE id = $2 AND cycle IS NULL")
+                    .bind(cycle)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            if netted.rows_affected() != 1 {
+                // A concurrent close netted it first: this one nets nothing.
+                tx.rollback().await?;
+                return Err(StoreError::Conflict);
+            }
+        }
+        let mut positions = Vec::with_capacity(net.len());
+        for (fi, amount) in net {
+            sqlx::query("INSERT INTO positions (cycle, fi, net) VALUES ($1, $2, $3)")
+                .bind(cycle)
+                .bind(&fi)
+                .bind(amount)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO reserves (fi, balance) VALUES ($1, $2) \
+                 ON CONFLICT (fi) DO UPDATE SET balance = reserves.balance + excluded.balance",
+            )
+            .bind(&fi)
+            .bind(amount)
+            .execute(&mut *tx)
+            .await?;
+            positions.push(Position { fi, net: amount });
+        }
+        tx.commit().await?;
+        Ok(CycleStatement {
+            cycle,
+            claims,
+            gross,
+            positions,
+        })
+    }
+
+    /// Every FI's reserve balance.
+    pub async fn reserves(&self) -> Result<Vec<Position>, StoreError> {
+        sqlx::query("SELECT fi, balance FROM reserves ORDER BY fi")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Position {
+                    fi: r.try_get(0)?,
+                    net: r.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+
+    /// What the claims of `from_fi` on `issuer`'s notes were credited, in total (netted or
+    /// not).
+    pub async fn credited_between(&self, from_fi: &str, issuer: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT CAST(COALESCE(SUM(credited), 0) AS BIGINT) FROM claims \
+             WHERE from_fi = $1 AND issuer = $2 AND status = 'credited'",
+        )
+        .bind(from_fi)
+        .bind(issuer)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?)
+    }
+
+    /// Revokes FI `fi` (its certificate serial) in the root CRL; whether it was new.
+    pub async fn revoke_fi(
+        &self,
+        serial: u64,
+        fi: &str,
+        reason: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "INSERT INTO root_revocations (serial, fi, reason, revoked_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (serial) DO NOTHING",
+        )
+        .bind(db_int(serial)?)
+        .bind(fi)
+        .bind(reason)
+        .bind(db_int(now)?)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// The root CRL's entries (serials ascending) and its version (how many there are).
+    pub async fn root_revocations(&self) -> Result<Vec<u64>, StoreError> {
+        sqlx::query("SELECT serial FROM root_revocations ORDER BY serial")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0)))
+            .collect()
+    }
+
+    /// Recomputes the clearing ledger and lists every broken rule: positions sum to zero
+    /// per cycle and each equals the claims netted in it; every reserve balance is the sum
+    /// of its FI's positions and the balances sum to zero; a cycle's gross and count are
+    /// its claims'.
+    pub async fn audit(&self) -> Result<CentralAudit, StoreError> {
+        let mut a = CentralAudit::default();
+        let mut v = Vec::new();
+        let counts = sqlx::query(
+            "SELECT COUNT(*), \
+             COALESCE(SUM(CASE WHEN status = 'credited' AND cycle IS NOT NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status = 'credited' AND cycle IS NULL THEN 1 ELSE 0 END), 0), \
+             (SELECT COUNT(*) FROM cycles) FROM claims",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        a.claims = counts.try_get(0)?;
+        a.netted = counts.try_get::<i64, _>(1)?;
+        a.unnetted = counts.try_get::<i64, _>(2)?;
+        a.cycles = counts.try_get(3)?;
+        // Positions recomputed from the claims of each cycle.
+        let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
+        let mut per_cycle: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT cycle, from_fi, issuer, credited, status FROM claims WHERE cycle IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let (cycle, from, issuer, credited, status): (i64, String, String, i64, String) = (
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+            );
+            if status != "credited" {
+                v.push(CentralViolation {
+                    rule: "netted_claim_credited",
+                    subject: format!("cycle {cycle}"),
+                    detail: format!("a {status} claim was netted"),
+                });
+            }
+            *expected.entry((cycle, from)).or_default() += credited;
+            *expected.entry((cycle, issuer)).or_default() -= credited;
+            let c = per_cycle.entry(cycle).or_default();
+            c.0 += 1;
+            c.1 += credited;
+        }
+        let mut stored: BTreeMap<(i64, String), i64> = BTreeMap::new();
+        let mut by_fi: BTreeMap<String, i64> = BTreeMap::new();
+        let mut cycle_sum: BTreeMap<i64, i64> = BTreeMap::new();
+        for r in sqlx::query("SELECT cycle, fi, net FROM positions")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let (cycle, fi, net): (i64, String, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            *by_fi.entry(fi.clone()).or_default() += net;
+            *cycle_sum.entry(cycle).or_default() += net;
+            stored.insert((cycle, fi), net);
+        }
+        expected.retain(|_, n| *n != 0);
+        stored.retain(|_, n| *n != 0);
+        if expected != stored {
+            v.push(CentralViolation {
+                rule: "positions_are_the_claims",
+                subject: "positions".into(),
+                detail: format!("stored {stored:?}, the netted claims give {expected:?}"),
+            });
+        }
+        for (cycle, sum) in cycle_sum {
+            if sum != 0 {
+                v.push(CentralViolation {
+                    rule: "cycle_nets_to_zero",
+                    subject: format!("cycle {cycle}"),
+                    detail: format!("positions sum to {sum}"),
+                });
+            }
+        }
+        for r in sqlx::query("SELECT id, claims, gross FROM cycles")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let (id, claims, gross): (i64, i64, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let found = per_cycle.get(&id).copied().unwrap_or_default();
+            if found != (claims, gross) {
+                v.push(CentralViolation {
+                    rule: "cycle_totals",
+                    subject: format!("cycle {id}"),
+                    detail: format!(
+                        "recorded {claims} claims of {gross}, its claims are {} of {}",
+                        found.0, found.1
+                    ),
+                });
+            }
+        }
+        for p in self.reserves().await? {
+            a.reserves_sum += p.net;
+            let sum = by_fi.remove(&p.fi).unwrap_or(0);
+            if sum != p.net {
+                v.push(CentralViolation {
+                    rule: "reserve_is_positions",
+                    subject: p.fi.clone(),
+                    detail: format!("reserve {} but positions sum to {sum}", p.net),
+                });
+            }
+        }
+        for (fi, sum) in by_fi {
+            if sum != 0 {
+                v.push(CentralViolation {
+                    rule: "reserve_is_positions",
+                    subject: fi,
+                    detail: format!("no reserve account but positions sum to {sum}"),
+                });
+            }
+        }
+        if a.reserves_sum != 0 {
+            v.push(CentralViolation {
+                rule: "reserves_net_to_zero",
+                subject: "reserves".into(),
+                detail: format!("reserve balances sum to {}", a.reserves_sum),
+            });
+        }
+        a.violations = v;
+        Ok(a)
+    }
+}

@@ -1,0 +1,535 @@
+//! Clearing through the central bank (issue 14, item 3), with the real processes: a key
+//! ceremony for a central bank and two FIs, each FI its own `ops-issuer` process and
+//! database, and the central bank's `ops-central` process. Wallets of both FIs pay
+//! merchants of both offline (one hop and two hops across FIs); a cheater of FI A copies
+//! one range to a merchant of A and a merchant of B. Each merchant is credited by its own
+//! FI; clearing forwards the claims on the other FI's notes through the central bank to
+//! the issuer, whose ledger sees both copies: exactly one fraud case, at A, the culprit
+//! revoked in A's CRL; B opens none. The central bank nets the cycle (positions sum to
+//! zero and equal what each FI's books say it owes or is owed), replays change nothing,
+//! forged and unsigned claims are refused, and every audit (both FIs, the central bank)
+//! is clean. On SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::Server;
+use ops_api::clearing::{
+    Claim, ClaimAnswers, ClaimBatch, ClaimStatus, ClearingSummary, CycleStatement,
+};
+use ops_ceremony::FiLimits;
+use serde_json::{Value, json};
+
+/// Copies the central bank's root (key and certificate) into `to`, then certifies a new FI
+/// there; returns the FI's certificate.
+fn ceremony_fi(root: &Path, to: &Path, name: &str, serial: u64, now: u64) -> ops_core::Certificate {
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["root.key", "root.cert"] {
+        std::fs::copy(root.join(f), to.join(f)).unwrap();
+    }
+    ops_ceremony::create_fi(to, name, serial, &FiLimits::default(), now).unwrap()
+}
+
+/// An FI's data folder: the root certificate (never its key), the FI's own key and
+/// certificate, and its peer's certificate.
+fn data_folder(server_dir: &Path, fi: &Path, peer: &Path) {
+    let data = server_dir.join("data");
+    std::fs::create_dir_all(data.join("peer-fis")).unwrap();
+    for f in ["root.cert", "fi.cert", "fi.key"] {
+        std::fs::copy(fi.join(f), data.join(f)).unwrap();
+    }
+    std::fs::copy(peer.join("fi.cert"), data.join("peer-fis/peer.cert")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for d in [&data, &data.join("peer-fis")] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::fs::set_permissions(data.join("fi.key"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The central bank's process.
+struct Central {
+    child: Child,
+    port: u16,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Central {
+    async fn start(
+        dir: &Path,
+        port: u16,
+        fis: &[(PathBuf, u16)],
+        database: Option<String>,
+    ) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ops-central"));
+        cmd.arg("--data-dir")
+            .arg(dir)
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null());
+        for (cert, fi_port) in fis {
+            cmd.arg("--fi")
+                .arg(format!("{}=http://127.0.0.1:{fi_port}", cert.display()));
+        }
+        if let Some(db) = database {
+            cmd.arg("--database").arg(db);
+        }
+        let child = cmd.spawn().unwrap();
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if http
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                let token = std::fs::read_to_string(dir.join("admin.token"))
+                    .unwrap()
+                    .trim()
+                    .to_owned();
+                return Self {
+                    child,
+                    port,
+                    token,
+                    http,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("ops-central did not answer /healthz within 30 s");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn admin(&self, post: bool, path: &str) -> (u16, Value) {
+        let r = if post {
+            self.http.post(self.url(path))
+        } else {
+            self.http.get(self.url(path))
+        };
+        let r = r.bearer_auth(&self.token).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts `batch` signed by `key` of `signer` (an FI's certified key).
+    async fn claims(
+        &self,
+        key: &ops_core::sig::SoftwareKey,
+        signer: ops_core::CertId,
+        batch: &ClaimBatch,
+    ) -> (u16, Value) {
+        signed_post(
+            &self.http,
+            &self.url(ops_api::paths::CB_CLAIMS),
+            ops_api::paths::CB_CLAIMS,
+            key,
+            signer,
+            batch,
+        )
+        .await
+    }
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn signed_post(
+    http: &reqwest::Client,
+    url: &str,
+    path: &str,
+    key: &ops_core::sig::SoftwareKey,
+    signer: ops_core::CertId,
+    batch: &ClaimBatch,
+) -> (u16, Value) {
+    let body = serde_json::to_vec(batch).unwrap();
+    let sig = match key.sign(&ops_api::clearing::signed_message(path, &body)) {
+        ops_core::Signature::Es256(s) => STANDARD.encode(s),
+        _ => unreachable!(),
+    };
+    let r = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header(ops_api::clearing::SIGNER_HEADER, signer.to_string())
+        .header(ops_api::clearing::SIGNATURE_HEADER, sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn key(path: &Path) -> ops_core::sig::SoftwareKey {
+    ops_ceremony::read_key(path).unwrap()
+}
+
+async fn summary(fi: &Server) -> ClearingSummary {
+    let (s, v) = fi.admin_get(ops_api::paths::CLEARING).await;
+    assert_eq!(s, 200, "{v}");
+    serde_json::from_value(v).unwrap()
+}
+
+async fn run_clearing(fi: &Server) -> Value {
+    let (s, v) = fi.admin_post(ops_api::paths::CLEARING_RUN, json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+async fn fraud_cases(fi: &Server) -> Vec<Value> {
+    let (s, v) = fi.admin_get("/api/v1/fraud-cases").await;
+    assert_eq!(s, 200, "{v}");
+    v["cases"].as_array().cloned().unwrap_or_default()
+}
+
+async fn deposit_ok(
+    fi: &Server,
+    payment: &ops_core::Payment,
+    depositor: ops_core::CertId,
+    credited: i64,
+) {
+    let (s, v) = fi.deposit(payment, depositor).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["credited"].as_i64()),
+        (Some("credited"), Some(credited)),
+        "{v}"
+    );
+}
+
+/// The scenario on the given databases (`None`: SQLite files in each data folder).
+async fn scenario(databases: [Option<String>; 3]) {
+    let [db_a, db_b, db_cb] = databases;
+    let now = common::now();
+    let keys = common::temp_dir("clearing-ceremony");
+    ops_ceremony::create_root(&keys.join("root"), "Central Bank", now).unwrap();
+    let fi_a = ceremony_fi(&keys.join("root"), &keys.join("a"), "Bank A", 10, now);
+    let fi_b = ceremony_fi(&keys.join("root"), &keys.join("b"), "Bank B", 11, now);
+    let (dir_a, dir_b) = (
+        common::temp_dir("clearing-a"),
+        common::temp_dir("clearing-b"),
+    );
+    data_folder(&dir_a, &keys.join("a"), &keys.join("b"));
+    data_folder(&dir_b, &keys.join("b"), &keys.join("a"));
+    let cb_port = free_port();
+    let cb_url = format!("http://127.0.0.1:{cb_port}");
+    let flags = [
+        "--central-bank",
+        cb_url.as_str(),
+        "--clearing-interval",
+        "0",
+    ];
+    let a = Server::start_with(dir_a.clone(), db_a, &flags).await;
+    let b = Server::start_with(dir_b.clone(), db_b, &flags).await;
+    assert_eq!(
+        (a.fi_cert().await, b.fi_cert().await),
+        (fi_a.clone(), fi_b.clone())
+    );
+    let cb = Central::start(
+        &keys.join("root"),
+        cb_port,
+        &[
+            (keys.join("a/fi.cert"), a.port),
+            (keys.join("b/fi.cert"), b.port),
+        ],
+        db_cb,
+    )
+    .await;
+
+    // Accounts: Alice and Mallory bank with A, Bob with B; a shop at each.
+    let alice = a.device(a.sign_up("alice").await, 1).await;
+    let mallory = a.device(a.sign_up("mallory").await, 2).await;
+    let shop_a_account = a.sign_up("shop a").await;
+    let shop_a = a.device(shop_a_account, 3).await;
+    let bob = b.device(b.sign_up("bob").await, 4).await;
+    let shop_b_account = b.sign_up("shop b").await;
+    let shop_b = b.device(shop_b_account, 5).await;
+    let alice_notes = a.fund(&alice, 1_000).await;
+    let mallory_notes = a.fund(&mallory, 500).await;
+    let bob_notes = b.fund(&bob, 800).await;
+    let (an, mn, bn) = (&alice_notes[0], &mallory_notes[0], &bob_notes[0]);
+    let shop_a_before = a.balance(shop_a_account).await;
+    let shop_b_before = b.balance(shop_b_account).await;
+
+    // Offline payments, every direction.
+    let certs_a = |d: &common::Device| vec![fi_a.clone(), d.cert.clone()];
+    let alice_to_shop_b = common::payment(
+        certs_a(&alice),
+        an,
+        vec![alice.spend(an.note_id(), 0, 300, shop_b.id(), 1)],
+    )
+    .canonical();
+    let alice_to_shop_a = common::payment(
+        certs_a(&alice),
+        an,
+        vec![alice.spend(an.note_id(), 300, 350, shop_a.id(), 2)],
+    )
+    .canonical();
+    let to_bob = alice.spend(an.note_id(), 350, 450, bob.id(), 3);
+    let to_bob_id = to_bob.id();
+    let alice_bob_shop_b = common::payment(
+        vec![
+            fi_a.clone(),
+            alice.cert.clone(),
+            fi_b.clone(),
+            bob.cert.clone(),
+        ],
+        an,
+        vec![to_bob, bob.spend(to_bob_id, 0, 100, shop_b.id(), 4)],
+    )
+    .canonical();
+    let bob_to_shop_a = common::payment(
+        vec![fi_b.clone(), bob.cert.clone()],
+        bn,
+        vec![bob.spend(bn.note_id(), 0, 200, shop_a.id(), 5)],
+    )
+    .canonical();
+    let bob_to_shop_b = common::payment(
+        vec![fi_b.clone(), bob.cert.clone()],
+        bn,
+        vec![bob.spend(bn.note_id(), 200, 300, shop_b.id(), 6)],
+    )
+    .canonical();
+    // Mallory copies one range to a merchant of each FI.
+    let copy_a = common::payment(
+        certs_a(&mallory),
+        mn,
+        vec![mallory.spend(mn.note_id(), 0, 400, shop_a.id(), 7)],
+    )
+    .canonical();
+    let copy_b = common::payment(
+        certs_a(&mallory),
+        mn,
+        vec![mallory.spend(mn.note_id(), 0, 400, shop_b.id(), 8)],
+    )
+    .canonical();
+
+    // Online again: each merchant deposits at its own FI, which credits it at once.
+    deposit_ok(&a, &alice_to_shop_a, shop_a.id(), 50).await;
+    deposit_ok(&a, &bob_to_shop_a, shop_a.id(), 200).await;
+    deposit_ok(&a, &copy_a, shop_a.id(), 400).await;
+    deposit_ok(&b, &alice_to_shop_b, shop_b.id(), 300).await;
+    deposit_ok(&b, &alice_bob_shop_b, shop_b.id(), 100).await;
+    deposit_ok(&b, &bob_to_shop_b, shop_b.id(), 100).await;
+    deposit_ok(&b, &copy_b, shop_b.id(), 400).await;
+    // A second upload credits nothing and queues nothing more.
+    deposit_ok(&b, &copy_b, shop_b.id(), 0).await;
+    assert_eq!(a.balance(shop_a_account).await, shop_a_before + 650);
+    assert_eq!(b.balance(shop_b_account).await, shop_b_before + 900);
+    // Neither FI alone sees Mallory's copy: no case yet, the claims are queued.
+    assert!(fraud_cases(&a).await.is_empty() && fraud_cases(&b).await.is_empty());
+    assert_eq!(
+        (summary(&a).await.pending, summary(&b).await.pending),
+        (1, 3)
+    );
+
+    // Claims that must not pass: to an FI directly without the root's signature, signed
+    // by an FI instead of the central bank, or to the central bank for another FI.
+    let b_key = key(&keys.join("b/fi.key"));
+    let forged = ClaimBatch {
+        from_fi: fi_b.id().to_string(),
+        claims: vec![Claim {
+            issuer: fi_a.id().to_string(),
+            payment: STANDARD.encode(copy_b.to_bytes()),
+            depositor: shop_b.id().to_string(),
+            deposited_at: now,
+        }],
+    };
+    let path = ops_api::paths::CLEARING_CLAIMS;
+    let (s, v) = a.post(path, serde_json::to_value(&forged).unwrap()).await;
+    assert_eq!(s, 401, "unsigned claims reach no ledger: {v}");
+    let (s, v) = signed_post(&a.http, &a.url(path), path, &b_key, fi_b.id(), &forged).await;
+    assert_eq!(s, 401, "an FI cannot speak for the central bank: {v}");
+    let as_a = ClaimBatch {
+        from_fi: fi_a.id().to_string(),
+        ..forged.clone()
+    };
+    let (s, v) = cb.claims(&b_key, fi_b.id(), &as_a).await;
+    assert_eq!(s, 403, "B cannot claim for A: {v}");
+    // A claim for a merchant who is not the payee, and one on B's own notes, are refused.
+    let wrong_payee = ClaimBatch {
+        claims: vec![
+            Claim {
+                depositor: bob.id().to_string(),
+                ..forged.claims[0].clone()
+            },
+            Claim {
+                issuer: fi_b.id().to_string(),
+                payment: STANDARD.encode(bob_to_shop_b.to_bytes()),
+                depositor: shop_b.id().to_string(),
+                deposited_at: now,
+            },
+        ],
+        ..forged.clone()
+    };
+    let (s, v) = cb.claims(&b_key, fi_b.id(), &wrong_payee).await;
+    assert_eq!(s, 200, "{v}");
+    let answers: ClaimAnswers = serde_json::from_value(v).unwrap();
+    assert!(
+        answers
+            .answers
+            .iter()
+            .all(|x| x.status == ClaimStatus::Refused),
+        "{answers:?}"
+    );
+    assert!(
+        fraud_cases(&a).await.is_empty(),
+        "refused claims reach no ledger"
+    );
+
+    // Clearing: each FI forwards its claims; the issuer's ledger sees both copies.
+    let rb = run_clearing(&b).await;
+    assert_eq!(
+        (rb["sent"].as_u64(), rb["credited"].as_u64()),
+        (Some(3), Some(3)),
+        "{rb}"
+    );
+    let ra = run_clearing(&a).await;
+    assert_eq!(
+        (ra["sent"].as_u64(), ra["credited"].as_u64()),
+        (Some(1), Some(1)),
+        "{ra}"
+    );
+    let cases = fraud_cases(&a).await;
+    assert_eq!(cases.len(), 1, "exactly one case, at the issuer: {cases:?}");
+    assert_eq!(
+        cases[0]["culprit"].as_str(),
+        Some(mallory.id().to_string().as_str())
+    );
+    assert!(
+        fraud_cases(&b).await.is_empty(),
+        "no case at the merchant's FI"
+    );
+    let (_, crl) = a.get(ops_api::paths::CRL).await;
+    assert!(
+        crl["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_u64() == Some(mallory.cert.body.serial)),
+        "the culprit is in its FI's CRL: {crl}"
+    );
+
+    // Replays change nothing: a second run sends nothing; the same claims again through
+    // the central bank are answered from its records, no new case, no new credit.
+    assert_eq!(run_clearing(&b).await["sent"].as_u64(), Some(0));
+    let replay = ClaimBatch {
+        claims: vec![forged.claims[0].clone()],
+        ..forged.clone()
+    };
+    let (s, v) = cb.claims(&b_key, fi_b.id(), &replay).await;
+    assert_eq!(s, 200, "{v}");
+    let answers: ClaimAnswers = serde_json::from_value(v).unwrap();
+    assert_eq!(
+        (answers.answers[0].status, answers.answers[0].credited),
+        (ClaimStatus::Credited, 400)
+    );
+    assert_eq!(fraud_cases(&a).await.len(), 1);
+
+    // What each FI's books say it owes and is owed is what the central bank recorded.
+    let (sa, sb) = (summary(&a).await, summary(&b).await);
+    assert_eq!((sa.credited, sa.credited_value, sa.pending), (1, 200, 0));
+    assert_eq!((sb.credited, sb.credited_value, sb.pending), (3, 800, 0));
+    assert_eq!(
+        sa.owed_to_peers,
+        vec![ops_api::clearing::Position {
+            fi: fi_b.id().to_string(),
+            net: 800
+        }]
+    );
+    assert_eq!(
+        sb.owed_to_peers,
+        vec![ops_api::clearing::Position {
+            fi: fi_a.id().to_string(),
+            net: 200
+        }]
+    );
+
+    // The cycle nets to zero: B is owed 800 for A's notes, owes 200 for B's.
+    let (s, v) = cb.admin(true, ops_api::paths::CB_CYCLES).await;
+    assert_eq!(s, 200, "{v}");
+    let cycle: CycleStatement = serde_json::from_value(v).unwrap();
+    assert_eq!((cycle.claims, cycle.gross), (4, 1_000));
+    let net = |fi: &ops_core::Certificate| {
+        cycle
+            .positions
+            .iter()
+            .find(|p| p.fi == fi.id().to_string())
+            .map(|p| p.net)
+    };
+    assert_eq!((net(&fi_a), net(&fi_b)), (Some(-600), Some(600)));
+    assert_eq!(
+        net(&fi_b),
+        Some(sb.credited_value - sb.owed_to_peers[0].net),
+        "B's position is what its books say"
+    );
+    let (s, v) = cb.admin(true, ops_api::paths::CB_CYCLES).await;
+    assert_eq!(
+        (s, v["cycle"].as_i64()),
+        (200, Some(0)),
+        "nothing is netted twice: {v}"
+    );
+    let (_, reserves) = cb.admin(false, ops_api::paths::CB_RESERVES).await;
+    let total: i64 = reserves["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["net"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 0, "{reserves}");
+
+    // Every audit is clean; A's per-note ledger holds every claim on its notes.
+    let (s, audit) = cb.admin(false, ops_api::paths::CB_AUDIT).await;
+    assert_eq!(s, 200, "{audit}");
+    assert_eq!(audit["violations"], json!([]), "{audit}");
+    let audit_a = a.store().await.audit().await.unwrap();
+    assert!(audit_a.violations.is_empty(), "{:?}", audit_a.violations);
+    assert_eq!(
+        (audit_a.issued, audit_a.excess, audit_a.unclaimed),
+        (1_500, 400, 1_500 - (300 + 50 + 100 + 400)),
+        "A: issued = claimed once + unclaimed, the copy is the excess"
+    );
+    let audit_b = b.store().await.audit().await.unwrap();
+    assert!(audit_b.violations.is_empty(), "{:?}", audit_b.violations);
+    assert_eq!((audit_b.issued, audit_b.excess), (800, 0));
+
+    drop((cb, a, b));
+    for d in [keys, dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[tokio::test]
+async fn clearing_through_the_central_bank_on_sqlite() {
+    scenario([None, None, None]).await;
+}
+
+#[tokio::test]
+async fn clearing_through_the_central_bank_on_postgres() {
+    let pg = common::postgres::Postgres::start();
+    let dbs = [
+        Some(pg.create_database("clearing_a").await),
+        Some(pg.create_database("clearing_b").await),
+        Some(pg.create_database("clearing_cb").await),
+    ];
+    scenario(dbs).await;
+}
