@@ -89,7 +89,7 @@ impl Central {
         if let Some(db) = database {
             cmd.arg("--database").arg(db);
         }
-        let child = cmd.spawn().unwrap();
+        let mut child = cmd.spawn().unwrap();
         let http = reqwest::Client::new();
         for _ in 0..300 {
             if http
@@ -111,6 +111,8 @@ impl Central {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("ops-central did not answer /healthz within 30 s");
     }
 
