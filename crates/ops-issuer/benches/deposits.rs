@@ -249,13 +249,84 @@ async fn run(label: &str, s: &common::Server) -> (f64, f64) {
     (rate, bound)
 }
 
+/// Clearing throughput (issue 14): 500 payments of FI A's notes deposited by merchants of
+/// FI B, then B's clearing run sends them through the central bank to A, which verifies
+/// and records each claim in its ledger; claims per second printed next to the
+/// verification bound of the single-FI phase (a claim is verified twice, at the central
+/// bank and at the issuer, plus once at B's deposit before).
+async fn clearing_phase(label: &str, databases: [Option<String>; 3], bound: f64) {
+    use base64::Engine as _;
+    let now = common::now();
+    let f = common::clearing::Federation::start(databases, now).await;
+    let shop = f.b.device(f.b.sign_up("shop").await, 7_001).await;
+    let payers: Vec<common::Device> = futures_payers(&f.a, 8).await;
+    let mut bodies = Vec::new();
+    let mut count = 0usize;
+    for payer in &payers {
+        let notes = f.a.fund(payer, 5_000).await;
+        let mut payments = Vec::new();
+        for n in &notes {
+            let mut at = 0;
+            while at + 10 <= n.body.amount && payments.len() < 500 / payers.len() + 1 {
+                let spend = payer.spend(n.note_id(), at, at + 10, shop.id(), (at % 250) as u8);
+                let p = common::payment(vec![f.fi_a.clone(), payer.cert.clone()], n, vec![spend]);
+                payments.push(base64::engine::general_purpose::STANDARD.encode(p.to_bytes()));
+                at += 10;
+            }
+        }
+        count += payments.len();
+        for chunk in payments.chunks(PER_REQUEST) {
+            bodies.push(
+                serde_json::json!({"depositor": shop.id().to_string(), "payments": chunk})
+                    .to_string(),
+            );
+        }
+    }
+    let requests = bodies.len();
+    assert_eq!(
+        upload(&f.b, "/api/v1/deposits/batch", bodies, 4).await,
+        requests
+    );
+    let started = Instant::now();
+    let (status, v) =
+        f.b.admin_post(ops_api::paths::CLEARING_RUN, serde_json::json!({}))
+            .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["credited"].as_u64(), Some(count as u64), "{v}");
+    let rate = count as f64 / elapsed;
+    println!(
+        "{label:>10}: clearing: {count} claims from FI B through the central bank to FI A in {elapsed:.2} s = {rate:>6.0} claims/s (batches of 64, one run) | verification bound {bound:>6.0} deposits/s; each claim is verified at the central bank and at the issuer"
+    );
+}
+
+/// `n` devices of an FI, each on its own account.
+async fn futures_payers(s: &common::Server, n: u64) -> Vec<common::Device> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.push(
+            s.device(s.sign_up(&format!("payer {i}")).await, 7_100 + i)
+                .await,
+        );
+    }
+    out
+}
+
 #[tokio::main]
 async fn main() {
     let s = common::Server::start("bench-sqlite", None).await;
-    run("SQLite", &s).await;
+    let (_, bound) = run("SQLite", &s).await;
     drop(s);
+    clearing_phase("SQLite", [None, None, None], bound).await;
     let pg = common::postgres::Postgres::start();
     let db = pg.create_database("bench").await;
     let s = common::Server::start("bench-pg", Some(db)).await;
-    run("PostgreSQL", &s).await;
+    let (_, bound) = run("PostgreSQL", &s).await;
+    drop(s);
+    let dbs = [
+        Some(pg.create_database("clearing_a").await),
+        Some(pg.create_database("clearing_b").await),
+        Some(pg.create_database("clearing_cb").await),
+    ];
+    clearing_phase("PostgreSQL", dbs, bound).await;
 }

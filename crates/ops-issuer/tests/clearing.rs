@@ -13,177 +13,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::Server;
+use common::clearing::{Federation, key, signed_post};
 use ops_api::clearing::{
     Claim, ClaimAnswers, ClaimBatch, ClaimStatus, ClearingSummary, CycleStatement,
 };
-use ops_ceremony::FiLimits;
 use serde_json::{Value, json};
-
-/// Copies the central bank's root (key and certificate) into `to`, then certifies a new FI
-/// there; returns the FI's certificate.
-fn ceremony_fi(root: &Path, to: &Path, name: &str, serial: u64, now: u64) -> ops_core::Certificate {
-    std::fs::create_dir_all(to).unwrap();
-    for f in ["root.key", "root.cert"] {
-        std::fs::copy(root.join(f), to.join(f)).unwrap();
-    }
-    ops_ceremony::create_fi(to, name, serial, &FiLimits::default(), now).unwrap()
-}
-
-/// An FI's data folder: the root certificate (never its key), the FI's own key and
-/// certificate, and its peer's certificate.
-fn data_folder(server_dir: &Path, fi: &Path, peer: &Path) {
-    let data = server_dir.join("data");
-    std::fs::create_dir_all(data.join("peer-fis")).unwrap();
-    for f in ["root.cert", "fi.cert", "fi.key"] {
-        std::fs::copy(fi.join(f), data.join(f)).unwrap();
-    }
-    std::fs::copy(peer.join("fi.cert"), data.join("peer-fis/peer.cert")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        for d in [&data, &data.join("peer-fis")] {
-            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
-        std::fs::set_permissions(data.join("fi.key"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// The central bank's process.
-struct Central {
-    child: Child,
-    port: u16,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Central {
-    async fn start(
-        dir: &Path,
-        port: u16,
-        fis: &[(PathBuf, u16)],
-        database: Option<String>,
-    ) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ops-central"));
-        cmd.arg("--data-dir")
-            .arg(dir)
-            .arg("--addr")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null());
-        for (cert, fi_port) in fis {
-            cmd.arg("--fi")
-                .arg(format!("{}=http://127.0.0.1:{fi_port}", cert.display()));
-        }
-        if let Some(db) = database {
-            cmd.arg("--database").arg(db);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if http
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                let token = std::fs::read_to_string(dir.join("admin.token"))
-                    .unwrap()
-                    .trim()
-                    .to_owned();
-                return Self {
-                    child,
-                    port,
-                    token,
-                    http,
-                };
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("ops-central did not answer /healthz within 30 s");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn admin(&self, post: bool, path: &str) -> (u16, Value) {
-        let r = if post {
-            self.http.post(self.url(path))
-        } else {
-            self.http.get(self.url(path))
-        };
-        let r = r.bearer_auth(&self.token).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Posts `batch` signed by `key` of `signer` (an FI's certified key).
-    async fn claims(
-        &self,
-        key: &ops_core::sig::SoftwareKey,
-        signer: ops_core::CertId,
-        batch: &ClaimBatch,
-    ) -> (u16, Value) {
-        signed_post(
-            &self.http,
-            &self.url(ops_api::paths::CB_CLAIMS),
-            ops_api::paths::CB_CLAIMS,
-            key,
-            signer,
-            batch,
-        )
-        .await
-    }
-}
-
-impl Drop for Central {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn signed_post(
-    http: &reqwest::Client,
-    url: &str,
-    path: &str,
-    key: &ops_core::sig::SoftwareKey,
-    signer: ops_core::CertId,
-    batch: &ClaimBatch,
-) -> (u16, Value) {
-    let body = serde_json::to_vec(batch).unwrap();
-    let sig = match key.sign(&ops_api::clearing::signed_message(path, &body)) {
-        ops_core::Signature::Es256(s) => STANDARD.encode(s),
-        _ => unreachable!(),
-    };
-    let r = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header(ops_api::clearing::SIGNER_HEADER, signer.to_string())
-        .header(ops_api::clearing::SIGNATURE_HEADER, sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-fn key(path: &Path) -> ops_core::sig::SoftwareKey {
-    ops_ceremony::read_key(path).unwrap()
-}
 
 async fn summary(fi: &Server) -> ClearingSummary {
     let (s, v) = fi.admin_get(ops_api::paths::CLEARING).await;
@@ -222,41 +59,14 @@ async fn deposit_ok(
 async fn scenario(databases: [Option<String>; 3]) {
     let [db_a, db_b, db_cb] = databases;
     let now = common::now();
-    let keys = common::temp_dir("clearing-ceremony");
-    ops_ceremony::create_root(&keys.join("root"), "Central Bank", now).unwrap();
-    let fi_a = ceremony_fi(&keys.join("root"), &keys.join("a"), "Bank A", 10, now);
-    let fi_b = ceremony_fi(&keys.join("root"), &keys.join("b"), "Bank B", 11, now);
-    let (dir_a, dir_b) = (
-        common::temp_dir("clearing-a"),
-        common::temp_dir("clearing-b"),
-    );
-    data_folder(&dir_a, &keys.join("a"), &keys.join("b"));
-    data_folder(&dir_b, &keys.join("b"), &keys.join("a"));
-    let cb_port = free_port();
-    let cb_url = format!("http://127.0.0.1:{cb_port}");
-    let flags = [
-        "--central-bank",
-        cb_url.as_str(),
-        "--clearing-interval",
-        "0",
-    ];
-    let a = Server::start_with(dir_a.clone(), db_a, &flags).await;
-    let b = Server::start_with(dir_b.clone(), db_b, &flags).await;
-    assert_eq!(
-        (a.fi_cert().await, b.fi_cert().await),
-        (fi_a.clone(), fi_b.clone())
-    );
-    let cb = Central::start(
-        &keys.join("root"),
-        cb_port,
-        &[
-            (keys.join("a/fi.cert"), a.port),
-            (keys.join("b/fi.cert"), b.port),
-        ],
-        db_cb,
-    )
-    .await;
-
+    let Federation {
+        keys,
+        fi_a,
+        fi_b,
+        a,
+        b,
+        cb,
+    } = Federation::start([db_a, db_b, db_cb], now).await;
     // Accounts: Alice and Mallory bank with A, Bob with B; a shop at each.
     let alice = a.device(a.sign_up("alice").await, 1).await;
     let mallory = a.device(a.sign_up("mallory").await, 2).await;
@@ -515,9 +325,7 @@ async fn scenario(databases: [Option<String>; 3]) {
     assert_eq!((audit_b.issued, audit_b.excess), (800, 0));
 
     drop((cb, a, b));
-    for d in [keys, dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(d);
-    }
+    let _ = std::fs::remove_dir_all(keys);
 }
 
 #[tokio::test]

@@ -1,46 +1,14 @@
-//! Two FIs side by side (issue 14, items 1 and 2 so far): one central-bank ceremony, two FIs
+//! Two FIs side by side (issue 14, items 1 and 2): one central-bank ceremony, two FIs
 //! each running its own `ops-issuer` process and database and knowing the other as a peer
 //! (`peer-fis/`). A wallet of FI A pays a wallet of FI B offline, which passes the value on
 //! to a merchant of FI B (two hops across FIs, within the hop limit); the merchant checks
 //! the payment back to the root with what FI B publishes, and FI B credits it. Telling FI A
-//! that its note was spent there is clearing (item 3), not built yet.
+//! that its note was spent there is clearing (`tests/clearing.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use std::path::Path;
-
-use ops_ceremony::FiLimits;
-
-/// Copies the central bank's root (key and certificate) into `to`, then certifies a new FI
-/// there; returns the FI's certificate.
-fn ceremony_fi(root: &Path, to: &Path, name: &str, serial: u64, now: u64) -> ops_core::Certificate {
-    std::fs::create_dir_all(to).unwrap();
-    for f in ["root.key", "root.cert"] {
-        std::fs::copy(root.join(f), to.join(f)).unwrap();
-    }
-    ops_ceremony::create_fi(to, name, serial, &FiLimits::default(), now).unwrap()
-}
-
-/// An FI's data folder: the root certificate (never its key), the FI's own key and
-/// certificate, and its peer's certificate.
-fn data_folder(server_dir: &Path, fi: &Path, peer: &Path) {
-    let data = server_dir.join("data");
-    std::fs::create_dir_all(data.join("peer-fis")).unwrap();
-    for f in ["root.cert", "fi.cert", "fi.key"] {
-        std::fs::copy(fi.join(f), data.join(f)).unwrap();
-    }
-    std::fs::copy(peer.join("fi.cert"), data.join("peer-fis/peer.cert")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        for d in [&data, &data.join("peer-fis")] {
-            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
-        std::fs::set_permissions(data.join("fi.key"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
-    }
-}
+use common::clearing::{ceremony_fi, data_folder};
 
 #[tokio::test]
 async fn a_wallet_of_one_fi_pays_a_merchant_of_another_offline() {

@@ -105,7 +105,12 @@ mod tests {
             Err(SignedRequestError::BadSignature(_))
         ));
         assert!(matches!(
-            verify(&h, std::slice::from_ref(&root), "/cb/v1/claims", b"{\"a\":1}"),
+            verify(
+                &h,
+                std::slice::from_ref(&root),
+                "/cb/v1/claims",
+                b"{\"a\":1}"
+            ),
             Err(SignedRequestError::UnknownSigner(_))
         ));
         let forged = headers(&sign(&root_key, fi.id(), "/cb/v1/claims", b"{\"a\":1}"));

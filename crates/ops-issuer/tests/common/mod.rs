@@ -8,6 +8,7 @@
     missing_docs
 )]
 
+pub mod clearing;
 pub mod postgres;
 
 use std::path::PathBuf;

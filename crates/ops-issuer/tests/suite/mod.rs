@@ -2319,6 +2319,82 @@ pub async fn spend_status(s: &Server) {
     }
 }
 
+/// A lost phone's copy waits for an operator (held: it duplicates value of a device
+/// revoked before the deposit); the refund must wait too. Refunding first would pay back
+/// the units the copy claims beyond the first payment, and releasing the copy afterwards
+/// would credit them a second time. Regression test for the refund-vs-hold race found on
+/// review.
+pub async fn refund_waits_for_held_deposit(s: &Server) {
+    use ops_issuer::store::REFUND_GRACE;
+    let (holder, token) = s.sign_up_with_token("holder").await;
+    let phone = s.device(holder, 91).await;
+    let shop = s.sign_up("shop").await;
+    let pos = s.device(shop, 92).await;
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&phone, 1_000).await;
+    let note = &notes[0];
+    let certs = vec![fi.clone(), phone.cert.clone()];
+    // Offline, before it was lost: 300 paid, then [0, 600) paid again to the same shop.
+    let first = payment(
+        certs.clone(),
+        note,
+        vec![phone.spend(note.note_id(), 0, 300, pos.id(), 1)],
+    );
+    let copy = payment(
+        certs,
+        note,
+        vec![phone.spend(note.note_id(), 0, 600, pos.id(), 2)],
+    );
+    let (status, v) = s.deposit(&first, pos.id()).await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = s
+        .post_as(
+            &token,
+            &ops_api::paths::revoke_device(holder, &phone.id().to_string()),
+            json!({"reason": "lost"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = s.deposit(&copy, pos.id()).await;
+    assert_eq!((status, v["status"].as_str()), (202, Some("held")), "{v}");
+    let held = v["held_id"].as_i64().unwrap();
+    let store = s.store().await;
+    let later = note.body.expires + REFUND_GRACE + 1;
+    let made = store
+        .refund_lost_devices(later, REFUND_GRACE)
+        .await
+        .unwrap();
+    assert!(
+        made.is_empty(),
+        "no refund while a deposit of its value is held: {made:?}"
+    );
+    // The operator releases the copy: the shop is credited 600; its [300, 600) is new
+    // coverage, [0, 300) the excess recovered from the holder.
+    let (status, v) = s
+        .admin_post(
+            &format!("/api/v1/held-deposits/{held}/release"),
+            json!({"operator": "ops", "note": "the shop accepted it before the report"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // Now the refund: only [600, 1000), once.
+    let made = store
+        .refund_lost_devices(later, REFUND_GRACE)
+        .await
+        .unwrap();
+    assert_eq!(made.iter().map(|r| r.amount).sum::<i64>(), 400, "{made:?}");
+    assert!(
+        store
+            .refund_lost_devices(later + 60, REFUND_GRACE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let audit = store.audit().await.unwrap();
+    assert!(audit.violations.is_empty(), "{:?}", audit.violations);
+    assert_eq!((audit.refunded, audit.excess), (400, 300));
+}
+
 /// Lost devices (issue 14): the holder reports a phone lost (revoked at once); what it paid
 /// before is deposited and credited to the payee; after its notes' deposit deadline (their
 /// expiry plus `REFUND_GRACE`) every unit no claim covered goes back to the holder's
