@@ -161,6 +161,14 @@ pub struct Reserves {
     pub balances: Vec<Position>,
 }
 
+/// The revocation lists the central bank publishes (`GET /cb/v1/crls`): the root CRL
+/// first, then each member FI's latest, signed by their issuers, base64 each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrlBundle {
+    /// The signed lists.
+    pub crls: Vec<String>,
+}
+
 /// An FI's clearing state (`GET /api/v1/clearing`, admin).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearingSummary {

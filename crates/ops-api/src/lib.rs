@@ -55,6 +55,8 @@ pub mod paths {
     pub const CB_CYCLES: &str = "/cb/v1/cycles";
     /// `GET`, central bank: the FIs' reserve balances.
     pub const CB_RESERVES: &str = "/cb/v1/reserves";
+    /// `GET`, central bank: the root CRL and every member FI's latest CRL.
+    pub const CB_CRLS: &str = "/cb/v1/crls";
     /// `GET`, central bank: the audit of claims, cycles and reserves.
     pub const CB_AUDIT: &str = "/cb/v1/audit";
     /// `POST`: fund a device from its account.

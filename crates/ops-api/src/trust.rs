@@ -28,4 +28,9 @@ pub struct CrlResponse {
     pub revoked: Vec<u64>,
     /// The signed CRL's canonical bytes, base64.
     pub crl: String,
+    /// The other FIs' (and the central bank's) signed CRLs this FI received through the
+    /// central bank, base64 each: a device adopts every one it can verify, so a culprit
+    /// another FI revoked is declined here too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
 }

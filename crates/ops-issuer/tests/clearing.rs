@@ -241,9 +241,75 @@ async fn scenario(databases: [Option<String>; 3]) {
         "the culprit is in its FI's CRL: {crl}"
     );
 
-    // Replays change nothing: a second run sends nothing; the same claims again through
-    // the central bank are answered from its records, no new case, no new credit.
-    assert_eq!(run_clearing(&b).await["sent"].as_u64(), Some(0));
+    // The revocation reaches B's devices: B's CRL answer carries A's list (received
+    // through the central bank), and a payee of B holding it declines Mallory's next
+    // copy offline. Were it accepted anyway, B's settlement still forwards it and A
+    // holds it for its operator (it duplicates value of a culprit revoked before).
+    let (s, v) = b.get(ops_api::paths::CRL).await;
+    assert_eq!(s, 200, "{v}");
+    let published: ops_api::CrlResponse = serde_json::from_value(v).unwrap();
+    let root = ops_ceremony::read_cert(&keys.join("root/root.cert")).unwrap();
+    let mut crls = ops_core::crl_store::CrlStore::new();
+    for p in &published.peers {
+        let crl = ops_core::Crl::from_bytes(&STANDARD.decode(p).unwrap()).unwrap();
+        let issuer = [&fi_a, &root]
+            .into_iter()
+            .find(|c| c.id() == crl.body.issuer)
+            .unwrap();
+        crls.insert(crl, issuer, &ops_core::P256Provider).unwrap();
+    }
+    assert!(
+        crls.get(&fi_a.id())
+            .is_some_and(|c| c.body.revoked.contains(&mallory.cert.body.serial)),
+        "B publishes A's CRL naming the culprit"
+    );
+    let third = common::payment(
+        certs_a(&mallory),
+        mn,
+        vec![mallory.spend(mn.note_id(), 300, 500, shop_b.id(), 9)],
+    )
+    .canonical();
+    let known = [fi_a.clone(), fi_b.clone()];
+    let policy = ops_core::verify::Policy::from_root(&root);
+    let verifier = ops_core::verify::Verifier {
+        root: &root,
+        known_certs: &known,
+        crls: &crls,
+        policy: &policy,
+        provider: &ops_core::P256Provider,
+    };
+    let refused = verifier.verify_deposit(
+        &shop_b.id(),
+        &third,
+        &ops_core::ledger::NoHistory,
+        common::now(),
+    );
+    assert!(
+        matches!(refused, Err(ops_core::verify::VerifyError::Revoked { .. })),
+        "{refused:?}"
+    );
+    deposit_ok(&b, &third, shop_b.id(), 200).await;
+    let rb = run_clearing(&b).await;
+    assert_eq!(
+        (rb["sent"].as_u64(), rb["held"].as_u64()),
+        (Some(1), Some(1)),
+        "{rb}"
+    );
+    assert_eq!(
+        fraud_cases(&a).await.len(),
+        1,
+        "a held claim opens no case until an operator decides"
+    );
+
+    // Replays change nothing: a second run sends only the held claim again (still held);
+    // the same claims again through the central bank are answered from its records, no
+    // new case, no new credit.
+    let again = run_clearing(&b).await;
+    assert_eq!(
+        (again["sent"].as_u64(), again["held"].as_u64()),
+        (Some(1), Some(1)),
+        "{again}"
+    );
     let replay = ClaimBatch {
         claims: vec![forged.claims[0].clone()],
         ..forged.clone()
@@ -260,7 +326,10 @@ async fn scenario(databases: [Option<String>; 3]) {
     // What each FI's books say it owes and is owed is what the central bank recorded.
     let (sa, sb) = (summary(&a).await, summary(&b).await);
     assert_eq!((sa.credited, sa.credited_value, sa.pending), (1, 200, 0));
-    assert_eq!((sb.credited, sb.credited_value, sb.pending), (3, 800, 0));
+    assert_eq!(
+        (sb.credited, sb.credited_value, sb.pending, sb.held),
+        (3, 800, 0, 1)
+    );
     assert_eq!(
         sa.owed_to_peers,
         vec![ops_api::clearing::Position {

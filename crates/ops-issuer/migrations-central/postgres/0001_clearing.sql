@@ -52,3 +52,11 @@ CREATE TABLE root_revocations (
     reason TEXT NOT NULL,
     revoked_at BIGINT NOT NULL
 );
+
+-- Each member FI's latest CRL, as fetched from it (served with the root CRL).
+CREATE TABLE fi_crls (
+    fi TEXT PRIMARY KEY,
+    number BIGINT NOT NULL,
+    issued BIGINT NOT NULL,
+    crl BYTEA NOT NULL
+);

@@ -52,3 +52,11 @@ CREATE TABLE root_revocations (
     reason TEXT NOT NULL,
     revoked_at INTEGER NOT NULL
 );
+
+-- Each member FI's latest CRL, as fetched from it (served with the root CRL).
+CREATE TABLE fi_crls (
+    fi TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    issued INTEGER NOT NULL,
+    crl BLOB NOT NULL
+);

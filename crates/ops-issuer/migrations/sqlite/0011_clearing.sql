@@ -24,3 +24,21 @@ CREATE TABLE peer_accounts (
     fi TEXT PRIMARY KEY,
     account_id INTEGER NOT NULL UNIQUE REFERENCES accounts(id)
 );
+
+-- Other FIs' CRLs (and the root's), as received through the central bank: served to this
+-- FI's devices with its own, so a culprit another FI revoked is declined here too.
+CREATE TABLE peer_crls (
+    issuer TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    issued INTEGER NOT NULL,
+    crl BLOB NOT NULL
+);
+
+-- When this FI first saw each serial on a peer's CRL: the revocation time settlement
+-- holds a payee to (no earlier than the peer's list reached here).
+CREATE TABLE peer_revocations (
+    issuer TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (issuer, serial)
+);

@@ -18,8 +18,16 @@ pub const CRL_PERIOD: u64 = 3600;
 /// version and issue period, so clients revalidate cheaply.
 pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let (version, revoked) = state.store.crl().await?;
+    let peers = state.store.peer_crls().await?;
     let issued = now() / CRL_PERIOD * CRL_PERIOD;
-    let etag = format!("\"crl-{version}-{issued}\"");
+    // The peers' lists change the answer too: their numbers and signing times name them.
+    let peer_tag = peers
+        .iter()
+        .map(|p| p.number.wrapping_mul(31).wrapping_add(p.issued))
+        .fold(peers.len() as u64, |a, x| {
+            a.wrapping_mul(1_000_003).wrapping_add(x)
+        });
+    let etag = format!("\"crl-{version}-{issued}-{peer_tag:x}\"");
     let cache = HeaderValue::from_static("public, max-age=60, must-revalidate");
     let etag_value = HeaderValue::from_str(&etag).map_err(|e| {
         tracing::error!("CRL ETag {etag:?}: {e}");
@@ -54,6 +62,7 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         issued,
         revoked,
         crl: STANDARD.encode(crl.to_bytes()),
+        peers: peers.iter().map(|p| STANDARD.encode(&p.crl)).collect(),
     };
     Ok((
         [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],

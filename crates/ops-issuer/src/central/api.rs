@@ -41,6 +41,7 @@ pub(super) fn router(state: CentralState) -> Router {
         .route(paths::CB_RESERVES, get(reserves))
         .route(paths::CB_AUDIT, get(audit))
         .route("/cb/v1/crl", get(crl))
+        .route(paths::CB_CRLS, get(crls))
         .route("/cb/v1/fis/{id}/revoke", post(revoke_fi))
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -332,25 +333,86 @@ async fn audit(
 
 /// The root CRL: the member FIs the central bank revoked, signed by the root.
 async fn crl(State(state): State<CentralState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let revoked = state.store.root_revocations().await?;
-    let number = revoked.len() as u64 + 1;
-    let issued = now();
-    let list = ops_ceremony::sign(
-        CrlBody {
-            issuer: state.config.root.id(),
-            number,
-            issued,
-            revoked: revoked.clone(),
-        },
-        &state.config.root_key,
-    );
+    let list = root_crl(&state).await?;
     Ok(Json(serde_json::json!({
         "issuer": state.config.root.id().to_string(),
-        "version": number,
-        "issued": issued,
-        "revoked": revoked,
+        "version": list.body.number,
+        "issued": list.body.issued,
+        "revoked": list.body.revoked,
         "crl": STANDARD.encode(list.to_bytes()),
     })))
+}
+
+/// The root CRL and each member's latest CRL (fetched now from each member, verified
+/// under its certificate; the last one held when a member does not answer).
+async fn crls(
+    State(state): State<CentralState>,
+) -> Result<Json<ops_api::clearing::CrlBundle>, ApiError> {
+    let members = members(&state);
+    for fi in &state.config.fis {
+        match fetch_crl(&state, fi, &members).await {
+            Ok((crl, bytes)) => {
+                state
+                    .store
+                    .keep_fi_crl(
+                        &fi.cert.id().to_string(),
+                        crl.body.number,
+                        crl.body.issued,
+                        &bytes,
+                    )
+                    .await?;
+            }
+            Err(e) => tracing::warn!("the CRL of {} could not be fetched: {e}", fi.url),
+        }
+    }
+    let mut out = vec![STANDARD.encode(root_crl(&state).await?.to_bytes())];
+    out.extend(
+        state
+            .store
+            .fi_crls()
+            .await?
+            .iter()
+            .map(|b| STANDARD.encode(b)),
+    );
+    Ok(Json(ops_api::clearing::CrlBundle { crls: out }))
+}
+
+/// Member `fi`'s current CRL, verified.
+async fn fetch_crl(
+    state: &CentralState,
+    fi: &MemberFi,
+    members: &[Certificate],
+) -> Result<(ops_core::Crl, Vec<u8>), String> {
+    let response = state
+        .http
+        .get(format!("{}{}", fi.url.trim_end_matches('/'), paths::CRL))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let body: ops_api::CrlResponse = response.json().await.map_err(|e| e.to_string())?;
+    let bytes = STANDARD
+        .decode(body.crl.trim())
+        .map_err(|_| "the CRL is not base64".to_owned())?;
+    let (crl, issuer) = crate::clearing::verified_crl(&bytes, members)?;
+    if issuer.id() != fi.cert.id() {
+        return Err(format!("{} served the CRL of {}", fi.url, issuer.id()));
+    }
+    Ok((crl, bytes))
+}
+
+/// The root CRL, signed now.
+async fn root_crl(state: &CentralState) -> Result<ops_core::Crl, ApiError> {
+    let revoked = state.store.root_revocations().await?;
+    Ok(ops_ceremony::sign(
+        CrlBody {
+            issuer: state.config.root.id(),
+            number: revoked.len() as u64 + 1,
+            issued: now(),
+            revoked,
+        },
+        &state.config.root_key,
+    ))
 }
 
 /// Revokes member FI `id` in the root CRL.

@@ -432,3 +432,48 @@ impl CentralStore {
         Ok(a)
     }
 }
+
+impl CentralStore {
+    /// Keeps member `fi`'s verified CRL if newer than the one held.
+    pub async fn keep_fi_crl(
+        &self,
+        fi: &str,
+        number: u64,
+        issued: u64,
+        crl: &[u8],
+    ) -> Result<(), StoreError> {
+        let held = sqlx::query("SELECT number, issued FROM fi_crls WHERE fi = $1")
+            .bind(fi)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(r) = held {
+            let (n, i): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+            if (n, i) >= (db_int(number)?, db_int(issued)?) {
+                return Ok(());
+            }
+        }
+        sqlx::query(
+            "INSERT INTO fi_crls (fi, number, issued, crl) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (fi) DO UPDATE SET number = excluded.number, issued = excluded.issued, \
+             crl = excluded.crl WHERE fi_crls.number < excluded.number \
+             OR (fi_crls.number = excluded.number AND fi_crls.issued < excluded.issued)",
+        )
+        .bind(fi)
+        .bind(db_int(number)?)
+        .bind(db_int(issued)?)
+        .bind(crl)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The members' CRLs held (canonical bytes).
+    pub async fn fi_crls(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        sqlx::query("SELECT crl FROM fi_crls ORDER BY fi")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+}

@@ -46,6 +46,8 @@ pub struct ForwardReport {
     pub refused: usize,
     /// Not answered (the issuer unreachable; asked again next run).
     pub pending: usize,
+    /// Newer CRLs of other FIs (or the root) kept from the central bank.
+    pub crls_kept: usize,
 }
 
 /// Sends up to `rounds` batches of queued claims to the central bank at `url` and keeps
@@ -63,6 +65,8 @@ pub async fn forward(
     loop {
         let claims = store.claims_to_forward(after, MAX_CLAIMS).await?;
         let Some(last) = claims.last() else {
+            // The answers may have revoked culprits at their issuers: fetch the lists.
+            report.crls_kept = refresh_peer_crls(store, trust, http, url, now).await?;
             return Ok(report);
         };
         after = last.id;
@@ -138,4 +142,83 @@ async fn post(
         return Err(failed(format!("{status}: {text}")));
     }
     serde_json::from_str(&text).map_err(|e| failed(format!("unreadable answer: {e}")))
+}
+
+/// Decodes a signed CRL and checks it was signed by its issuer among `issuers`; returns it
+/// with its issuer's certificate.
+pub fn verified_crl<'a>(
+    bytes: &[u8],
+    issuers: &'a [ops_core::Certificate],
+) -> Result<(ops_core::Crl, &'a ops_core::Certificate), String> {
+    let crl = ops_core::Crl::from_bytes(bytes).map_err(|e| format!("not a CRL: {e}"))?;
+    let issuer = issuers
+        .iter()
+        .find(|c| c.id() == crl.body.issuer)
+        .ok_or_else(|| format!("a CRL of {}, not an issuer known here", crl.body.issuer))?;
+    ops_core::crl_store::CrlStore::new()
+        .insert(crl.clone(), issuer, &ops_core::provider::RingProvider)
+        .map_err(|e| format!("the CRL of {} does not verify: {e}", crl.body.issuer))?;
+    Ok((crl, issuer))
+}
+
+/// Fetches the central bank's CRLs and keeps every newer one of another FI or the root,
+/// verified; returns how many were kept. A list that does not verify is skipped (logged):
+/// one bad list must not keep the others out.
+pub async fn refresh_peer_crls(
+    store: &Store,
+    trust: &Trust,
+    http: &reqwest::Client,
+    url: &str,
+    now: u64,
+) -> Result<usize, ClearingError> {
+    let failed = |reason: String| ClearingError::CentralBank {
+        url: url.to_owned(),
+        reason,
+    };
+    let response = http
+        .get(format!(
+            "{}{}",
+            url.trim_end_matches('/'),
+            ops_api::paths::CB_CRLS
+        ))
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("{} for the CRLs", response.status())));
+    }
+    let bundle: ops_api::clearing::CrlBundle = response
+        .json()
+        .await
+        .map_err(|e| failed(format!("unreadable CRLs: {e}")))?;
+    let mut issuers = trust.peer_fis.clone();
+    issuers.push(trust.root.clone());
+    let mut kept = 0;
+    for text in bundle.crls.iter().take(64) {
+        let Ok(bytes) = STANDARD.decode(text.trim()) else {
+            tracing::warn!("clearing: a CRL from the central bank is not base64; skipped");
+            continue;
+        };
+        match verified_crl(&bytes, &issuers) {
+            Ok((crl, _)) => {
+                let peer = crate::store::PeerCrl {
+                    issuer: crl.body.issuer.to_string(),
+                    number: crl.body.number,
+                    issued: crl.body.issued,
+                    crl: bytes,
+                };
+                if store.keep_peer_crl(&peer, &crl.body.revoked, now).await? {
+                    kept += 1;
+                }
+            }
+            // This FI's own list comes back too: not a peer's.
+            Err(_) if text_is_own(&bytes, trust) => {}
+            Err(e) => tracing::warn!("clearing: {e}; skipped"),
+        }
+    }
+    Ok(kept)
+}
+
+fn text_is_own(bytes: &[u8], trust: &Trust) -> bool {
+    ops_core::Crl::from_bytes(bytes).is_ok_and(|c| c.body.issuer == trust.fi.id())
 }

@@ -418,7 +418,9 @@ async fn settle_payment(
         }
     };
     if release.is_none()
-        && let Err(e) = check_revocations(&policy, &payment, &|c| revoked.times.get(c).copied())
+        && let Err(e) = check_revocations(&policy, &payment, &|c| {
+            revoked.revoked_at(c, &payment.certs)
+        })
     {
         return earlier_outcome(store, &hash, account_id, &finals, DepositError::Revoked(e)).await;
     }

@@ -25,7 +25,25 @@ pub struct Snapshot {
     pub times: HashMap<CertId, u64>,
     /// The reason of each certificate revoked by its holder (`lost`, `replaced`, `stolen`).
     pub by_holder: HashMap<CertId, String>,
+    /// Serials other FIs revoked, by (issuer, serial): when this FI first saw them on the
+    /// issuer's CRL (received through the central bank).
+    pub peers: HashMap<(CertId, u64), u64>,
     loaded: Option<Instant>,
+}
+
+impl Snapshot {
+    /// When `cert` (one of `certs`) was revoked, by this FI or (as first seen here) by
+    /// another.
+    pub fn revoked_at(&self, cert: &CertId, certs: &[ops_core::Certificate]) -> Option<u64> {
+        if let Some(t) = self.times.get(cert) {
+            return Some(*t);
+        }
+        if self.peers.is_empty() {
+            return None;
+        }
+        let c = certs.iter().find(|c| c.id() == *cert)?;
+        self.peers.get(&(c.body.issuer?, c.body.serial)).copied()
+    }
 }
 
 /// Whether a stored revocation reason is the holder's (the device left their control),
@@ -58,6 +76,11 @@ impl Revocations {
             snapshot.times.insert(id, entry.revoked_at);
             if holder_reason(&entry.reason) {
                 snapshot.by_holder.insert(id, entry.reason);
+            }
+        }
+        for (issuer, serial, seen) in store.peer_revocations().await? {
+            if let Some(id) = parse_cert_id(&issuer) {
+                snapshot.peers.insert((id, serial), seen);
             }
         }
         let snapshot = Arc::new(snapshot);

@@ -236,3 +236,98 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("peer FI id {fi}")))
     }
 }
+
+/// A peer FI's (or the root's) CRL this FI holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCrl {
+    /// Its issuer (hex).
+    pub issuer: String,
+    /// Its number.
+    pub number: u64,
+    /// When it was signed.
+    pub issued: u64,
+    /// The signed list's canonical bytes.
+    pub crl: Vec<u8>,
+}
+
+impl Store {
+    /// Keeps a verified peer CRL if it is newer than the one held (a higher number, or the
+    /// same number signed later), and notes when each of its serials was first seen.
+    /// Returns whether it was kept.
+    pub async fn keep_peer_crl(
+        &self,
+        crl: &PeerCrl,
+        revoked: &[u64],
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let held = sqlx::query("SELECT number, issued FROM peer_crls WHERE issuer = $1")
+            .bind(&crl.issuer)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(r) = held {
+            let (number, issued): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+            if (number, issued) >= (db_int(crl.number)?, db_int(crl.issued)?) {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO peer_crls (issuer, number, issued, crl) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (issuer) DO UPDATE SET number = excluded.number, \
+             issued = excluded.issued, crl = excluded.crl",
+        )
+        .bind(&crl.issuer)
+        .bind(db_int(crl.number)?)
+        .bind(db_int(crl.issued)?)
+        .bind(&crl.crl)
+        .execute(&mut *tx)
+        .await?;
+        for serial in revoked {
+            sqlx::query(
+                "INSERT INTO peer_revocations (issuer, serial, seen_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (issuer, serial) DO NOTHING",
+            )
+            .bind(&crl.issuer)
+            .bind(db_int(*serial)?)
+            .bind(db_int(now)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The peer CRLs held, by issuer.
+    pub async fn peer_crls(&self) -> Result<Vec<PeerCrl>, StoreError> {
+        sqlx::query("SELECT issuer, number, issued, crl FROM peer_crls ORDER BY issuer")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(PeerCrl {
+                    issuer: r.try_get(0)?,
+                    number: u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+                    issued: u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
+                    crl: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every serial a peer revoked: (issuer hex, serial, when first seen here).
+    pub async fn peer_revocations(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        sqlx::query("SELECT issuer, serial, seen_at FROM peer_revocations")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+                    u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+}

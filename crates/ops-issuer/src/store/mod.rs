@@ -16,7 +16,7 @@ pub use accounts::{
     AccountRow, BackupFlags, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote,
 };
 pub use audit::{AuditReport, Violation};
-pub use clearing::OutboxClaim;
+pub use clearing::{OutboxClaim, PeerCrl};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
     ConsumptionKind, DepositOutcome, DepositStatus, FraudBuilder, HoldPolicy, LedgerNote,
