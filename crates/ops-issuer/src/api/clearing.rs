@@ -47,10 +47,26 @@ pub async fn claims(
     let peer = super::parse_hex::<16>("from_fi", &batch.from_fi).map(CertId)?;
     let own = state.trust.fi.id();
     let now = now();
-    let mut answers = Vec::with_capacity(batch.claims.len());
-    for claim in &batch.claims {
-        answers.push(answer(&state, peer, own, claim, now).await);
+    // Settled at once, so the settlement task commits them together (group commit).
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, claim) in batch.claims.into_iter().enumerate() {
+        let state = state.clone();
+        tasks.spawn(async move { (i, answer(&state, peer, own, &claim, now).await) });
     }
+    let mut answers: Vec<Option<ClaimAnswer>> = vec![None; tasks.len()];
+    while let Some(done) = tasks.join_next().await {
+        let (i, a) = done.map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("a claim's settlement stopped ({e}); the central bank asks again"),
+            )
+        })?;
+        if let Some(slot) = answers.get_mut(i) {
+            *slot = Some(a);
+        }
+    }
+    let answers = answers.into_iter().flatten().collect();
     Ok(Json(ClaimAnswers { answers }))
 }
 

@@ -23,7 +23,6 @@ use ops_api::clearing::{
 use ops_api::paths;
 use ops_core::crl_store::CrlStore;
 use ops_core::ledger::NoHistory;
-use ops_core::provider::RingProvider;
 use ops_core::verify::{Policy, Verifier};
 use ops_core::{CertId, Certificate, CrlBody, Payment};
 
@@ -264,7 +263,7 @@ fn check(
         known_certs: &known,
         crls: &crls,
         policy: &policy,
-        provider: &RingProvider,
+        provider: &*state.provider,
     };
     verifier
         .verify_deposit(&depositor, &payment, &NoHistory, claim.deposited_at)

@@ -79,6 +79,8 @@ pub struct CentralState {
     pub config: Arc<CentralConfig>,
     /// The client that forwards claims to issuers.
     pub http: reqwest::Client,
+    /// Signatures verified before (certificates repeat across claims).
+    pub provider: Arc<ops_core::sig_cache::CachingProvider<ops_core::provider::RingProvider>>,
 }
 
 /// Opens the database and builds the router.
@@ -98,6 +100,9 @@ pub async fn prepare(config: CentralConfig) -> Result<axum::Router, CentralError
         store,
         config: Arc::new(config),
         http,
+        provider: Arc::new(ops_core::sig_cache::CachingProvider::new(
+            ops_core::provider::RingProvider,
+        )),
     }))
 }
 
