@@ -114,8 +114,8 @@ async fn claims(
     }
     let now = now();
     let mut answers: Vec<ClaimAnswer> = Vec::with_capacity(batch.claims.len());
-    // Per issuer: (answer index, claim row, claim) to forward.
-    let mut forward: BTreeMap<String, Vec<(usize, i64, &Claim)>> = BTreeMap::new();
+    // The claims that pass the checks, kept in one transaction.
+    let mut checked: Vec<(usize, String, Vec<u8>)> = Vec::new();
     for (i, claim) in batch.claims.iter().enumerate() {
         let mut answer = ClaimAnswer {
             payment_hash: String::new(),
@@ -129,32 +129,41 @@ async fn claims(
             Err(reason) => answer.reason = reason,
             Ok((hash, bytes)) => {
                 answer.payment_hash = hash.clone();
-                let stored = state
-                    .store
-                    .keep_claim(
-                        &NewClaim {
-                            from_fi: &from,
-                            issuer: &claim.issuer,
-                            payment_hash: &hash,
-                            depositor: &claim.depositor,
-                            deposited_at: claim.deposited_at,
-                            payment: &bytes,
-                        },
-                        now,
-                    )
-                    .await?;
-                answer.status = stored.status;
-                answer.credited = stored.credited;
-                answer.reason = stored.reason;
-                if !stored.status.is_final() {
-                    forward
-                        .entry(claim.issuer.clone())
-                        .or_default()
-                        .push((i, stored.id, claim));
-                }
+                checked.push((i, hash, bytes));
             }
         }
         answers.push(answer);
+    }
+    let new: Vec<NewClaim<'_>> = checked
+        .iter()
+        .filter_map(|(i, hash, bytes)| {
+            let claim = batch.claims.get(*i)?;
+            Some(NewClaim {
+                from_fi: &from,
+                issuer: &claim.issuer,
+                payment_hash: hash,
+                depositor: &claim.depositor,
+                deposited_at: claim.deposited_at,
+                payment: bytes,
+            })
+        })
+        .collect();
+    let stored = state.store.keep_claims(&new, now).await?;
+    // Per issuer: (answer index, claim row, claim) to forward.
+    let mut forward: BTreeMap<String, Vec<(usize, i64, &Claim)>> = BTreeMap::new();
+    for ((i, _, _), stored) in checked.iter().zip(stored) {
+        let (Some(answer), Some(claim)) = (answers.get_mut(*i), batch.claims.get(*i)) else {
+            continue;
+        };
+        answer.status = stored.status;
+        answer.credited = stored.credited;
+        answer.reason = stored.reason;
+        if !stored.status.is_final() {
+            forward
+                .entry(claim.issuer.clone())
+                .or_default()
+                .push((*i, stored.id, claim));
+        }
     }
     for (issuer, items) in forward {
         let Some(fi) = member(&state, &issuer) else {
@@ -166,11 +175,13 @@ async fn claims(
         };
         match post_to_issuer(&state, fi, &request).await {
             Ok(got) if got.answers.len() == items.len() => {
-                for ((i, id, _), a) in items.iter().zip(got.answers) {
-                    state
-                        .store
-                        .answer(*id, a.status, a.credited, &a.reason)
-                        .await?;
+                let kept: Vec<(i64, ClaimStatus, i64, String)> = items
+                    .iter()
+                    .zip(&got.answers)
+                    .map(|((_, id, _), a)| (*id, a.status, a.credited, a.reason.clone()))
+                    .collect();
+                state.store.answer(&kept).await?;
+                for ((i, _, _), a) in items.iter().zip(got.answers) {
                     if let Some(slot) = answers.get_mut(*i) {
                         slot.status = a.status;
                         slot.credited = if a.status == ClaimStatus::Credited {

@@ -93,6 +93,7 @@ pub async fn forward(
                 ),
             });
         }
+        let mut kept = Vec::with_capacity(claims.len());
         for (claim, answer) in claims.iter().zip(&answers.answers) {
             use ops_api::clearing::ClaimStatus as S;
             report.sent += 1;
@@ -102,16 +103,14 @@ pub async fn forward(
                 S::Rejected | S::Refused => report.refused += 1,
                 S::Pending => report.pending += 1,
             }
-            store
-                .answer_claim(
-                    claim.id,
-                    answer.status,
-                    answer.credited,
-                    &answer.reason,
-                    now,
-                )
-                .await?;
+            kept.push((
+                claim.id,
+                answer.status,
+                answer.credited,
+                answer.reason.clone(),
+            ));
         }
+        store.answer_claims(&kept, now).await?;
     }
 }
 

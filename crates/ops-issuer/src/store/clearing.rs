@@ -151,29 +151,31 @@ impl Store {
             .collect()
     }
 
-    /// Keeps the issuer's answer for claim `id` (a pending answer changes nothing).
-    pub async fn answer_claim(
+    /// Keeps the issuers' answers `(claim id, status, credited, reason)` in one
+    /// transaction (a pending answer changes nothing).
+    pub async fn answer_claims(
         &self,
-        id: i64,
-        status: ClaimStatus,
-        credited: i64,
-        reason: &str,
+        answers: &[(i64, ClaimStatus, i64, String)],
         now: u64,
     ) -> Result<(), StoreError> {
-        if status == ClaimStatus::Pending {
-            return Ok(());
+        let mut tx = self.begin_write().await?;
+        for (id, status, credited, reason) in answers {
+            if *status == ClaimStatus::Pending {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE clearing_outbox SET status = $1, credited = $2, reason = $3, answered_at = $4 \
+                 WHERE id = $5",
+            )
+            .bind(status.as_str())
+            .bind((*credited).max(0))
+            .bind(reason)
+            .bind(db_int(now)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
-        sqlx::query(
-            "UPDATE clearing_outbox SET status = $1, credited = $2, reason = $3, answered_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(status.as_str())
-        .bind(credited.max(0))
-        .bind(reason)
-        .bind(db_int(now)?)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
