@@ -41,6 +41,7 @@ pub mod testing;
 
 pub use error::DecodeError;
 pub use ids::{CertId, Digest32, Nonce, NoteId, PublicKey};
+pub use msg::blocklist::{BlockList, BlockListBody, blocked_payer};
 pub use msg::cert::{CertBody, Certificate, Limits, Role};
 pub use msg::crl::{Crl, CrlBody};
 pub use msg::fraud::FraudProof;
