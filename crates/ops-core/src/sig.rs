@@ -146,22 +146,23 @@ pub fn verify_signature(
     body: &[u8],
     sig: &Signature,
 ) -> Result<(), SignatureError> {
-    match (webauthn, sig) {
-        (None, Signature::Es256(s)) => Ok(provider.verify_es256(key, body, s)?),
-        (Some(policy), Signature::WebAuthn(a)) => {
-            verify_wire(provider, key, policy, &sha256(body), a)
-        }
+    // One call of the assertion check whatever the form: the challenge is SHA-256 of the
+    // body, or the batch challenge rebuilt from the body's share.
+    let (policy, challenge, assertion) = match (webauthn, sig) {
+        (None, Signature::Es256(s)) => return Ok(provider.verify_es256(key, body, s)?),
+        (Some(policy), Signature::WebAuthn(a)) => (policy, sha256(body), &**a),
         (Some(policy), Signature::WebAuthnBatch(b)) => {
             let challenge = b
                 .challenge_for(&sha256(body))
                 .map_err(SignatureError::BatchShape)?;
-            verify_wire(provider, key, policy, &challenge, &b.assertion)
+            (policy, challenge, &b.assertion)
         }
-        (Some(_), Signature::Es256(_)) => Err(SignatureError::WebAuthnRequired),
+        (Some(_), Signature::Es256(_)) => return Err(SignatureError::WebAuthnRequired),
         (None, Signature::WebAuthn(_) | Signature::WebAuthnBatch(_)) => {
-            Err(SignatureError::PlainRequired)
+            return Err(SignatureError::PlainRequired);
         }
-    }
+    };
+    verify_wire(provider, key, policy, &challenge, assertion)
 }
 
 /// Expands a compact assertion to the bytes that were signed and runs the one assertion

@@ -1252,3 +1252,56 @@ fn certificate_requirements() {
         ))
     );
 }
+
+// ------------------------------------------------------- step numbers of docs/WEBAUTHN.md
+
+/// Each check fails first where `docs/WEBAUTHN.md` numbers it: one edit of a passing
+/// registration per step, and the error names that step.
+#[test]
+fn each_failure_names_its_step_in_the_doc() {
+    let p = spec_policy();
+    let reg = Reg::of("none.ES256");
+    let step = |r: Result<RegisteredCredential, RegistrationError>| r.err().and_then(|e| e.step());
+    let edited = |edit: &dyn Fn(&mut Reg)| {
+        let mut r = reg.clone();
+        edit(&mut r);
+        r.verify(&p)
+    };
+    let mut big = reg.object();
+    big.resize(MAX_ATTESTATION_OBJECT + 1, 0);
+    assert_eq!(step(register(&p, &reg.challenge, &reg.cdj, &big)), Some(1));
+    assert_eq!(
+        step(register(&p, &reg.challenge, &reg.cdj, &[0xa0])),
+        Some(2)
+    );
+    assert_eq!(step(edited(&|r| r.fmt = "tpm".into())), Some(3));
+    let packed_only = RegistrationPolicy {
+        allowed_formats: vec![AttestationFormat::Packed],
+        ..spec_policy()
+    };
+    assert_eq!(step(reg.verify(&packed_only)), Some(4));
+    assert_eq!(step(edited(&|r| r.auth_data.truncate(36))), Some(5));
+    assert_eq!(step(edited(&|r| r.auth_data.truncate(40))), Some(6));
+    assert_eq!(
+        step(edited(
+            &|r| r.auth_data[..32].copy_from_slice(&sha256(b"evil.example"))
+        )),
+        Some(7)
+    );
+    assert_eq!(step(edited(&|r| r.auth_data[32] &= !flags::UP)), Some(8));
+    assert_eq!(
+        step(edited(&|r| r.set_origin("https://evil.example"))),
+        Some(9)
+    );
+    let pinned = RegistrationPolicy {
+        allowed_aaguids: Some(vec![[1u8; 16]]),
+        ..spec_policy()
+    };
+    assert_eq!(step(reg.verify(&pinned)), Some(10));
+    let packed = Reg::of("packed-self.ES256");
+    assert_eq!(
+        step(edited(&|r| r.att_stmt = packed.att_stmt.clone())),
+        Some(11)
+    );
+    reg.verify(&p).unwrap();
+}

@@ -410,3 +410,43 @@ fn authenticator_data_parse_rules() {
         "ED without data"
     );
 }
+
+/// Logins go through the same check with the stored sign count: compared after every
+/// other check, so a forged assertion is refused for its signature, not its count.
+#[test]
+fn stored_sign_count_is_checked_last_by_the_one_path() {
+    let mut auth = SoftAuthenticator::new(12, "localhost", "http://localhost:8080");
+    let raw = auth.assert(b"c");
+    let parts = AssertionParts::from_raw(&raw.as_raw()).unwrap();
+    let p = policy();
+    for prov in all_providers() {
+        let key = auth.public_key();
+        let at = |stored| {
+            verify_assertion(
+                prov,
+                &key,
+                &Expected::new(&p, b"c").with_stored_sign_count(stored),
+                &parts,
+            )
+        };
+        assert_eq!(at(None).unwrap().sign_count, 1);
+        assert_eq!(at(Some(0)).unwrap().sign_count, 1);
+        assert_eq!(
+            at(Some(1)),
+            Err(WebAuthnError::SignCountNotIncreasing { stored: 1, new: 1 })
+        );
+        let forged = AssertionParts {
+            signature: [1u8; 64],
+            ..parts
+        };
+        assert!(matches!(
+            verify_assertion(
+                prov,
+                &key,
+                &Expected::new(&p, b"c").with_stored_sign_count(Some(9)),
+                &forged
+            ),
+            Err(WebAuthnError::Signature(_))
+        ));
+    }
+}
