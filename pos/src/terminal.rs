@@ -284,20 +284,17 @@ impl Terminal {
 
     async fn fetch_crl_now(&self) -> Result<(), String> {
         let crl: ops_api::CrlResponse = fi::get(ops_api::paths::CRL, None).await.map_err(text)?;
-        // Other FIs' lists, passed on by this FI: one that does not verify is skipped.
-        for peer in &crl.peers {
-            if let Ok(bytes) = STANDARD.decode(peer) {
-                let _ = self.engine().store_crl(&bytes, now()).await;
-            }
-        }
-        let bytes = STANDARD
+        // Other FIs' lists, passed on by this FI, then its own: only the own list's failure
+        // counts (one call site keeps one copy of the store's code in the bundle).
+        let own = STANDARD
             .decode(&crl.crl)
             .map_err(|_| "the revocation list is not readable; try again")?;
-        self.engine()
-            .store_crl(&bytes, now())
-            .await
-            .map(|_| ())
-            .map_err(text)
+        let lists = crl.peers.iter().filter_map(|p| STANDARD.decode(p).ok());
+        let mut result = Ok(());
+        for bytes in lists.chain([own]) {
+            result = self.engine().store_crl(&bytes, now()).await.map(|_| ());
+        }
+        result.map_err(text)
     }
 
     async fn fetch_trust(&self) -> Result<(), String> {

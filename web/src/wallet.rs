@@ -185,7 +185,12 @@ impl Wallet {
                 TrustBundle {
                     root: decode(&trust.root)?,
                     fis,
-                    blocklist: trust.blocklist.as_deref().and_then(|b| decode(b).ok()),
+                    blocked: trust
+                        .blocked
+                        .iter()
+                        .filter_map(|h| ops_core::ids::from_hex(h))
+                        .collect(),
+                    blocklist_version: trust.blocklist_version,
                 },
             )
             .await
@@ -246,6 +251,18 @@ impl Wallet {
         let crl: ops_api::CrlResponse = fi::get(ops_api::paths::CRL, None)
             .await
             .map_err(|e| e.to_string())?;
+        // The bank's counterparty block list comes with its CRL.
+        if crl.blocklist_version > 0 {
+            let blocked = crl
+                .blocked
+                .iter()
+                .filter_map(|h| ops_core::ids::from_hex(h))
+                .collect();
+            self.engine()
+                .store_blocklist(crl.blocklist_version, blocked)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         for peer in &crl.peers {
             if let Ok(bytes) = STANDARD.decode(peer) {
                 let _ = self.engine().store_crl(&bytes).await;
@@ -303,18 +320,10 @@ impl Wallet {
         self.run(out.commands).await.map(|_| ())
     }
 
-    /// Online sync: the current CRL and block list, then a deposit of everything received.
+    /// Online sync: the current CRL (with the block list), then a deposit of everything
+    /// received.
     pub async fn sync(&self) -> Result<String, String> {
         self.fetch_crl().await?;
-        let trust: ops_api::TrustBundle = fi::get(ops_api::paths::TRUST, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(list) = trust.blocklist.and_then(|b| STANDARD.decode(b).ok()) {
-            self.engine()
-                .store_blocklist(list)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
         let deposits = self
             .engine()
             .start_deposits(now())

@@ -13,10 +13,14 @@ pub struct TrustBundle {
     pub fis: Vec<String>,
     /// This FI's certificate id, hex.
     pub fi_id: String,
-    /// This FI's counterparty block list, signed, base64: certificates its devices must
-    /// neither pay nor accept payment from (docs/PROTOCOL.md §6.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blocklist: Option<String>,
+    /// This FI's counterparty block list (docs/PROTOCOL.md §6.1): the certificate ids its
+    /// devices must neither pay nor accept payment from, hex. (The answer also carries the
+    /// list signed, `blocklist`, for other parties; the apps read these entries.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<String>,
+    /// The list's version (0: never changed).
+    #[serde(default)]
+    pub blocklist_version: u64,
 }
 
 /// This FI's signed CRL.
@@ -37,4 +41,11 @@ pub struct CrlResponse {
     /// another FI revoked is declined here too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<String>,
+    /// This FI's counterparty block list's entries (certificate ids, hex), as in the trust
+    /// bundle, so a device's sync of revocations brings it too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<String>,
+    /// The list's version (0: never changed).
+    #[serde(default)]
+    pub blocklist_version: u64,
 }

@@ -284,7 +284,8 @@ fn everything(tag: u8) -> TillBatch {
         TillWrite::Trust(TrustWrite::SetBundle(TrustBundle {
             root: vec![tag],
             fis: vec![vec![tag, 4]],
-            blocklist: None,
+            blocked: Vec::new(),
+            blocklist_version: 0,
         })),
         TillWrite::Trust(TrustWrite::PutCrl {
             issuer: CertId([tag; 16]),

@@ -192,7 +192,8 @@ fn everything(tag: u8) -> Batch {
         Write::Trust(TrustWrite::SetBundle(TrustBundle {
             root: vec![tag],
             fis: vec![vec![tag, 4]],
-            blocklist: None,
+            blocked: Vec::new(),
+            blocklist_version: 0,
         })),
         Write::Trust(TrustWrite::PutCrl {
             issuer: CertId([tag; 16]),

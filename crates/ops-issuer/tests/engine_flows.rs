@@ -83,7 +83,8 @@ async fn register(s: &Server, name: &str, seed: u64) -> (Wallet, MemoryStore) {
                 .iter()
                 .map(|f| std_b64().decode(f).unwrap())
                 .collect(),
-            blocklist: None,
+            blocked: Vec::new(),
+            blocklist_version: 0,
         },
     )
     .await

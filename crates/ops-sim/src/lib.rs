@@ -265,7 +265,8 @@ impl Sim {
         let bundle = TrustBundle {
             root: w.root.to_bytes(),
             fis: w.fis.iter().map(Certificate::to_bytes).collect(),
-            blocklist: None,
+            blocked: Vec::new(),
+            blocklist_version: 0,
         };
         let terminals = (0..p.terminals.max(1))
             .map(|i| {

@@ -127,26 +127,21 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         Ok(())
     }
 
-    /// Keeps the bank's current counterparty block list (signed; the snapshot uses it
-    /// only if its issuer in the bundle signed it). A list no newer than the held one
-    /// changes nothing.
-    pub async fn store_blocklist(&self, bytes: Vec<u8>) -> Result<(), EngineError> {
+    /// Keeps the bank's counterparty block list (`version`, certificate ids) if newer than
+    /// the held one.
+    pub async fn store_blocklist(
+        &self,
+        version: u64,
+        blocked: Vec<Vec<u8>>,
+    ) -> Result<(), EngineError> {
         let Some(mut bundle) = self.store.trust_bundle().await? else {
             return Err(SagaError::NotOnboarded.into());
         };
-        let number = |b: &[u8]| ops_core::BlockList::from_bytes(b).map(|l| l.body.number);
-        let new = number(&bytes).map_err(|source| SagaError::Malformed {
-            what: "block list",
-            source,
-        })?;
-        if bundle
-            .blocklist
-            .as_deref()
-            .is_some_and(|held| number(held).is_ok_and(|n| n >= new))
-        {
+        if bundle.blocklist_version >= version {
             return Ok(());
         }
-        bundle.blocklist = Some(bytes);
+        bundle.blocked = blocked;
+        bundle.blocklist_version = version;
         let mut b = Batch::new();
         b.push(Write::Trust(TrustWrite::SetBundle(bundle)));
         self.store.apply(b).await?;

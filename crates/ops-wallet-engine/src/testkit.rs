@@ -39,7 +39,8 @@ pub fn bundle(w: &World) -> TrustBundle {
     TrustBundle {
         root: w.root.to_bytes(),
         fis: w.fis.iter().map(|f| f.to_bytes()).collect(),
-        blocklist: None,
+        blocked: Vec::new(),
+        blocklist_version: 0,
     }
 }
 

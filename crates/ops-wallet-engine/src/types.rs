@@ -174,10 +174,14 @@ pub struct TrustBundle {
     /// FI certificates.
     #[serde(with = "hexser::list")]
     pub fis: Vec<Vec<u8>>,
-    /// The device's FI's counterparty block list, signed (docs/PROTOCOL.md §6.1): checked
-    /// when the bundle is stored; `None` until the FI sent one.
-    #[serde(default, with = "hexser::option")]
-    pub blocklist: Option<Vec<u8>>,
+    /// The device's FI's counterparty block list (docs/PROTOCOL.md §6.1): the certificate
+    /// ids its devices must neither pay nor accept payment from, as the FI's answer gave
+    /// them; empty until it sent one.
+    #[serde(default, with = "hexser::list")]
+    pub blocked: Vec<Vec<u8>>,
+    /// That list's version (a sync keeps only a newer one).
+    #[serde(default)]
+    pub blocklist_version: u64,
 }
 
 /// User settings the engine keeps for the app (the app decides what they mean).

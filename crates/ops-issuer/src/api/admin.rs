@@ -19,6 +19,7 @@ pub const CRL_PERIOD: u64 = 3600;
 pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let (version, revoked) = state.store.crl().await?;
     let peers = state.store.peer_crls().await?;
+    let (list_version, _, blocked) = signed_blocklist(&state).await?;
     let issued = now() / CRL_PERIOD * CRL_PERIOD;
     // The peers' lists change the answer too: their numbers and signing times name them.
     let peer_tag = peers
@@ -27,7 +28,7 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         .fold(peers.len() as u64, |a, x| {
             a.wrapping_mul(1_000_003).wrapping_add(x)
         });
-    let etag = format!("\"crl-{version}-{issued}-{peer_tag:x}\"");
+    let etag = format!("\"crl-{version}-{issued}-{peer_tag:x}-{list_version}\"");
     let cache = HeaderValue::from_static("public, max-age=60, must-revalidate");
     let etag_value = HeaderValue::from_str(&etag).map_err(|e| {
         tracing::error!("CRL ETag {etag:?}: {e}");
@@ -63,6 +64,8 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         revoked,
         crl: STANDARD.encode(crl.to_bytes()),
         peers: peers.iter().map(|p| STANDARD.encode(&p.crl)).collect(),
+        blocked,
+        blocklist_version: list_version,
     };
     Ok((
         [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
@@ -75,6 +78,17 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 /// With the bundle, this FI's counterparty block list, signed (`blocklist`, base64).
 pub async fn trust(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let mut bundle = state.trust.bundle();
+    let (number, list, ids) = signed_blocklist(&state).await?;
+    if let Some(map) = bundle.as_object_mut() {
+        map.insert("blocklist".into(), serde_json::Value::String(list));
+        map.insert("blocked".into(), serde_json::json!(ids));
+        map.insert("blocklist_version".into(), serde_json::json!(number));
+    }
+    Ok(Json(bundle))
+}
+
+/// This FI's block list: its version, the signed list (base64) and its entries (hex).
+async fn signed_blocklist(state: &AppState) -> Result<(u64, String, Vec<String>), ApiError> {
     let (number, ids) = state.store.blocklist().await?;
     let list = sign(
         ops_core::BlockListBody {
@@ -89,13 +103,7 @@ pub async fn trust(State(state): State<AppState>) -> Result<Json<serde_json::Val
         },
         &state.trust.fi_key,
     );
-    if let Some(map) = bundle.as_object_mut() {
-        map.insert(
-            "blocklist".into(),
-            serde_json::Value::String(STANDARD.encode(list.to_bytes())),
-        );
-    }
-    Ok(Json(bundle))
+    Ok((number, STANDARD.encode(list.to_bytes()), ids))
 }
 
 /// The body of `POST /api/v1/blocklist` (admin).

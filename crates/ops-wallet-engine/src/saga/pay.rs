@@ -193,11 +193,7 @@ pub fn check(
             },
         ));
     }
-    if trust
-        .blocklist
-        .as_ref()
-        .is_some_and(|l| l.is_blocked(&req.payee))
-    {
+    if trust.blocked.contains(&req.payee) {
         return Err(SagaError::BlockedPayee(req.payee));
     }
     let known = snap.known_certs();

@@ -119,7 +119,7 @@ pub fn decide(
         at,
     );
     let verdict = match (verdict, trust.blocked_payer(&payment)) {
-        (Ok(_), Some(blocked)) => {
+        (Ok(_), Some(_)) => {
             return Ok(Verdict::Decline(Box::new(Declined {
                 decline: decline(
                     Some(sale),
@@ -127,7 +127,7 @@ pub fn decide(
                     at,
                     DeclineReason::BlockedCounterparty,
                     None,
-                    format!("{blocked} is on the bank's counterparty block list"),
+                    DeclineReason::BlockedCounterparty.code().into(),
                     Some(id),
                 ),
                 proof: None,

@@ -534,17 +534,9 @@ fn every_decline_reason_is_provoked_once() {
         .last()
         .unwrap()
         .1;
-    let list = sign_body(
-        ops_core::BlockListBody {
-            issuer: w.fis[0].id(),
-            number: 1,
-            issued: NOW,
-            blocked: vec![payer],
-        },
-        &w.fi_keys[0],
-    );
     let mut listed = bundle(&w);
-    listed.blocklist = Some(list.to_bytes());
+    listed.blocked = vec![payer.as_bytes().to_vec()];
+    listed.blocklist_version = 1;
     block_on(engine(&store).refresh_trust(listed.clone(), NOW)).unwrap();
     let d = declined(
         &store,
@@ -555,9 +547,9 @@ fn every_decline_reason_is_provoked_once() {
         None,
     );
     seen.push(d.reason);
-    // A list signed by another FI than the one it names is not trusted: ignored.
-    let forged = sign_body(list.body.clone(), &w.fi_keys[1]);
-    listed.blocklist = Some(forged.to_bytes());
+    // Unblocked by the next version: approved.
+    listed.blocked.clear();
+    listed.blocklist_version = 2;
     block_on(engine(&store).refresh_trust(listed, NOW)).unwrap();
     approve(&store, &id7, &b, NOW);
 
@@ -794,7 +786,8 @@ fn set_up_checks_the_chain_and_keeps_the_pinned_root() {
             .map(|f| crate::saga::fi::b64(&f.to_bytes()))
             .collect(),
         fi_id: w.fis[0].id().to_string(),
-        blocklist: None,
+        blocked: Vec::new(),
+        blocklist_version: 0,
     };
     assert_eq!(super::bundle_from_api(&api).unwrap(), bundle(&w));
 }

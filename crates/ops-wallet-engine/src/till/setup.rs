@@ -43,7 +43,12 @@ pub fn bundle_from_api(api: &ops_api::TrustBundle) -> Result<TrustBundle, TillSa
             .iter()
             .map(|f| dec(f))
             .collect::<Result<Vec<_>, _>>()?,
-        blocklist: api.blocklist.as_deref().map(dec).transpose()?,
+        blocked: api
+            .blocked
+            .iter()
+            .filter_map(|h| ops_core::ids::from_hex(h))
+            .collect(),
+        blocklist_version: api.blocklist_version,
     })
 }
 
