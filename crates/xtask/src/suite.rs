@@ -84,6 +84,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         "A native test failed; the lines above name it.",
         &mut tally,
     )?;
+    crate::fuzz::test_step(root, &toolchain)?;
     run(
         "writing the fake-camera video for the scanner test (animated QR of a payment test vector)",
         &mut cargo(&[
