@@ -131,7 +131,8 @@ pub fn build(
     command
         .current_dir(&paths.fuzz_dir)
         .args(["fuzz", "build", "--release", "--debug-assertions"])
-        .args(["--sanitizer", "none", "--target", &triple, "--target-dir"])
+        .args(["--sanitizer", "none", "--codegen-units", "16"])
+        .args(["--target", &triple, "--target-dir"])
         .arg(&paths.target_dir)
         .args(only)
         .env("PATH", &toolchain.path_env)

@@ -35,6 +35,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         let mut command = Command::new("cargo");
         command
             .current_dir(root)
+            .args(tools::FAST_DEPENDENCIES)
             .args(args)
             .env("PATH", &toolchain.path_env)
             .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);

@@ -79,6 +79,14 @@ pub fn cargo_target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// Cargo's `--config` for the debug builds of the suite: dependencies (not the workspace's
+/// own crates) at `opt-level = 1`. The tests spend most of their time in the dependencies'
+/// P-256 arithmetic, which unoptimized is many times slower: `ops-wallet-engine`'s unit
+/// tests took 58 s with it and 10 s without. Debug assertions and overflow checks stay on
+/// everywhere, and warm CI runs do not rebuild dependencies, so only a cold run pays (about
+/// a minute). See docs/FUZZING.md (suite time).
+pub const FAST_DEPENDENCIES: [&str; 2] = ["--config", "profile.dev.package.\"*\".opt-level=1"];
+
 /// Under CI (`CI=true`), cargo keeps no incremental-compilation state: nothing is edited
 /// between two builds of a CI run, and that state took 7 GB of the cache folder.
 pub fn no_incremental_in_ci(command: &mut Command) {
