@@ -447,6 +447,11 @@ fn print_failure(paths: &FuzzPaths, bin_dir: &Path, outcome: &Outcome) {
     for line in tail {
         println!("    {line}");
     }
+    // The panic message sits above a long backtrace: repeat it where it is seen.
+    if let Some(at) = lines.iter().position(|line| line.contains("panicked at")) {
+        let message = lines[at..].iter().take(2).copied().collect::<Vec<_>>();
+        println!("  panic: {}", message.join(" "));
+    }
     let binary = bin_dir.join(&outcome.target);
     match &outcome.stats.artifact {
         Some(input) => println!(
