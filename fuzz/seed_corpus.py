@@ -154,6 +154,8 @@ def main():
         "claim-batch": {"from_fi": cert_id, "claims": [
             {"issuer": cert_id, "payment": "AAEC", "depositor": cert_id,
              "deposited_at": 1767312000}]},
+        "proof-batch": {"from_fi": cert_id, "proofs": [
+            base64.b64encode(vector("fraud-proof.hex")).decode()]},
     }
     for name, value in bodies.items():
         add("api_json", name, json.dumps(value).encode())

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use ops_core::registration::RegistrationPolicy;
+use ops_core::webauthn::SyncedKeys;
 
 /// The vector file, built in.
 const W3C_VECTORS: &str = include_str!("../../docs/vectors/webauthn/w3c-es256.json");
@@ -24,7 +25,7 @@ pub struct Registration {
 pub fn w3c_policy() -> RegistrationPolicy {
     let mut policy = RegistrationPolicy::strict("example.org");
     policy.require_user_verification = false;
-    policy.require_device_bound = false;
+    policy.synced_keys = SyncedKeys::Accepted;
     policy
 }
 

@@ -15,7 +15,9 @@ use ops_core::registration::{
     AttestationFormat, RegisteredCredential, RegistrationPolicy, verify_registration,
 };
 use ops_core::sig::{Signature, verify_signature};
-use ops_core::webauthn::{AssertionWire, RawAssertion, WebAuthnPolicy, check_sign_count};
+use ops_core::webauthn::{
+    AssertionWire, RawAssertion, SyncedKeys, WebAuthnPolicy, check_sign_count,
+};
 use ops_core::{P256Provider, SpendBody};
 use ops_e2e::webauthn::AuthenticatorOptions;
 use ops_e2e::{Browser, HarnessError, Server, Settings, copy_tree, free_port, wait_until};
@@ -89,7 +91,7 @@ impl Session {
             rp_id: RP_ID.into(),
             origins: vec![self.origin.clone()],
             require_user_verification: require_uv,
-            require_device_bound: true,
+            synced_keys: SyncedKeys::Refused,
             allowed_formats: vec![
                 AttestationFormat::None,
                 AttestationFormat::Packed,
@@ -321,7 +323,7 @@ async fn synced_passkeys_follow_the_fi_policy_and_u2f_keys_need_no_uv_policy()
     // An FI that allows them (the default): certified `synced`, and what the key signs
     // (with BE set) verifies under that certificate policy only.
     let allowing = RegistrationPolicy {
-        require_device_bound: false,
+        synced_keys: SyncedKeys::Accepted,
         ..session.registration_policy(true)
     };
     let credential = verify_registration(

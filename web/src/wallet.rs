@@ -185,6 +185,7 @@ impl Wallet {
                 TrustBundle {
                     root: decode(&trust.root)?,
                     fis,
+                    blocklist: trust.blocklist.as_deref().and_then(|b| decode(b).ok()),
                 },
             )
             .await
@@ -302,9 +303,18 @@ impl Wallet {
         self.run(out.commands).await.map(|_| ())
     }
 
-    /// Online sync: the current CRL, then a deposit of everything received.
+    /// Online sync: the current CRL and block list, then a deposit of everything received.
     pub async fn sync(&self) -> Result<String, String> {
         self.fetch_crl().await?;
+        let trust: ops_api::TrustBundle = fi::get(ops_api::paths::TRUST, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(list) = trust.blocklist.and_then(|b| STANDARD.decode(b).ok()) {
+            self.engine()
+                .store_blocklist(list)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         let deposits = self
             .engine()
             .start_deposits(now())

@@ -169,6 +169,28 @@ pub struct CrlBundle {
     pub crls: Vec<String>,
 }
 
+/// Fraud proofs an FI's ledger found against another FI's device (`POST
+/// /cb/v1/fraud-proofs`, signed like claims): the central bank hands each to the culprit's
+/// FI, which revokes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBatch {
+    /// The sending FI (hex).
+    pub from_fi: String,
+    /// 1 to [`MAX_CLAIMS`] fraud proofs, base64 each.
+    pub proofs: Vec<String>,
+}
+
+/// What became of each forwarded proof, in order: `true` when the culprit's FI has it
+/// (or it cannot ever be delivered: refused as not a proof), `false` to send it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofAnswers {
+    /// One per proof.
+    pub done: Vec<bool>,
+    /// Why, per proof (empty when delivered).
+    pub reasons: Vec<String>,
+}
+
 /// An FI's clearing state (`GET /api/v1/clearing`, admin).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearingSummary {

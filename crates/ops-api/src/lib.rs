@@ -55,6 +55,8 @@ pub mod paths {
     pub const CB_CYCLES: &str = "/cb/v1/cycles";
     /// `GET`, central bank: the FIs' reserve balances.
     pub const CB_RESERVES: &str = "/cb/v1/reserves";
+    /// `POST` (signed by an FI), central bank: fraud proofs against other FIs' devices.
+    pub const CB_FRAUD_PROOFS: &str = "/cb/v1/fraud-proofs";
     /// `GET`, central bank: the root CRL and every member FI's latest CRL.
     pub const CB_CRLS: &str = "/cb/v1/crls";
     /// `GET`, central bank: the audit of claims, cycles and reserves.

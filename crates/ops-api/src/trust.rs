@@ -13,6 +13,10 @@ pub struct TrustBundle {
     pub fis: Vec<String>,
     /// This FI's certificate id, hex.
     pub fi_id: String,
+    /// This FI's counterparty block list, signed, base64: certificates its devices must
+    /// neither pay nor accept payment from (docs/PROTOCOL.md §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocklist: Option<String>,
 }
 
 /// This FI's signed CRL.

@@ -284,6 +284,7 @@ fn everything(tag: u8) -> TillBatch {
         TillWrite::Trust(TrustWrite::SetBundle(TrustBundle {
             root: vec![tag],
             fis: vec![vec![tag, 4]],
+            blocklist: None,
         })),
         TillWrite::Trust(TrustWrite::PutCrl {
             issuer: CertId([tag; 16]),

@@ -192,6 +192,7 @@ fn everything(tag: u8) -> Batch {
         Write::Trust(TrustWrite::SetBundle(TrustBundle {
             root: vec![tag],
             fis: vec![vec![tag, 4]],
+            blocklist: None,
         })),
         Write::Trust(TrustWrite::PutCrl {
             issuer: CertId([tag; 16]),

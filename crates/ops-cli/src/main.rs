@@ -145,7 +145,7 @@ fn derived_ids(msg: &ops_core::msg::AnyMessage) -> serde_json::Value {
             "received_note_ids": p.chains.iter().filter_map(|c| c.last().map(|s| s.id())).collect::<Vec<_>>(),
             "certificate_ids": p.certs.iter().map(|c| c.id()).collect::<Vec<_>>(),
         }),
-        M::Receipt(_) | M::Crl(_) => serde_json::json!({}),
+        M::Receipt(_) | M::Crl(_) | M::BlockList(_) => serde_json::json!({}),
         M::FraudProof(f) => serde_json::json!({
             "first_spend_id": f.first.id(),
             "second_spend_id": f.second.id(),

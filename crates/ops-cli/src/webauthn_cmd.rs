@@ -16,9 +16,11 @@ use ops_core::ids::{from_hex, to_hex};
 use ops_core::provider::default_provider;
 use ops_core::registration::{
     AttestationFormat, AttestationTrust, MAX_ATTESTATION_OBJECT, RegistrationPolicy,
-    public_key_from_cose, verify_login_assertion, verify_registration,
+    public_key_from_cose, verify_registration,
 };
-use ops_core::webauthn::{RawAssertion, flags};
+use ops_core::webauthn::{
+    AssertionParts, Expected, RawAssertion, SyncedKeys, flags, verify_assertion,
+};
 use serde_json::Value;
 
 use crate::Failure;
@@ -175,7 +177,11 @@ impl Doc {
             rp_id: self.str("rp_id")?.to_string(),
             origins: vec![self.str("origin")?.to_string()],
             require_user_verification: self.flag("require_user_verification")?,
-            require_device_bound: self.flag("require_device_bound")?,
+            synced_keys: if self.flag("require_device_bound")? {
+                SyncedKeys::Refused
+            } else {
+                SyncedKeys::Accepted
+            },
             allowed_formats,
             allowed_aaguids,
         })
@@ -262,15 +268,12 @@ fn assertion(doc: &Doc) -> Result<(), Failure> {
         client_data_json: &cdj,
         signature_der: &sig,
     };
-    let info = verify_login_assertion(
-        default_provider(),
-        &key,
-        &policy,
-        &challenge,
-        &raw,
-        doc.stored_sign_count()?,
-    )
-    .map_err(|e| refused("assertion", e))?;
+    let login_policy = policy.login_policy();
+    let expected =
+        Expected::new(&login_policy, &challenge).with_stored_sign_count(doc.stored_sign_count()?);
+    let info = AssertionParts::from_raw(&raw)
+        .and_then(|parts| verify_assertion(default_provider(), &key, &expected, &parts))
+        .map_err(|e| refused("assertion", e))?;
     println!("ok");
     println!("flags: {}", flag_names(info.flags));
     println!("sign_count: {}", info.sign_count);

@@ -45,7 +45,7 @@ fn validates(rule: &str, bytes: &[u8]) -> Result<(), String> {
     cddl::validate_cbor_from_slice(&cddl, bytes, None).map_err(|e| e.to_string())
 }
 
-const CASES: [(&str, &str); 19] = [
+const CASES: [(&str, &str); 20] = [
     ("root-certificate", "certificate"),
     ("fi-certificate", "certificate"),
     ("device-certificate-webauthn", "certificate"),
@@ -59,6 +59,7 @@ const CASES: [(&str, &str); 19] = [
     ("payment-3hop", "payment"),
     ("receipt", "receipt"),
     ("crl", "crl"),
+    ("block-list", "block-list"),
     ("fraud-proof", "fraud-proof"),
     ("spend-webauthn-batch", "spend"),
     ("payment-request-batch", "payment-request"),

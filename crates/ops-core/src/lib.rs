@@ -13,8 +13,10 @@
 //!   [`webauthn::AssertionWire::from_raw`] to compact browser assertions, one assertion
 //!   for all the spends of a payment ([`wallet::OutgoingPayment::batch_challenge`],
 //!   [`wallet::OutgoingPayment::sign_batch`], [`batch`]);
-//! * FI: [`ledger::RangeLedger`], [`msg::fraud::FraudProof::verify`], and the WebAuthn
-//!   building blocks in [`webauthn`] for registration and login.
+//! * FI: [`ledger::RangeLedger`], [`msg::fraud::FraudProof::verify`], logins through the
+//!   one assertion check [`webauthn::verify_assertion`] (with a stored sign count), and
+//!   registration verification in `registration` (cargo feature `registration`, off in
+//!   the apps).
 
 pub mod batch;
 pub mod cbor;
@@ -27,6 +29,7 @@ pub mod msg;
 pub mod order;
 pub mod payee;
 pub mod provider;
+#[cfg(feature = "registration")]
 pub mod registration;
 pub mod risk;
 pub mod settlement;
@@ -41,6 +44,7 @@ pub mod testing;
 
 pub use error::DecodeError;
 pub use ids::{CertId, Digest32, Nonce, NoteId, PublicKey};
+pub use msg::blocklist::{BlockList, BlockListBody, blocked_payer};
 pub use msg::cert::{CertBody, Certificate, Limits, Role};
 pub use msg::crl::{Crl, CrlBody};
 pub use msg::fraud::FraudProof;

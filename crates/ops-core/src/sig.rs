@@ -10,7 +10,9 @@ use crate::cbor::{Decoder, Encoder};
 use crate::error::DecodeError;
 use crate::ids::{PublicKey, sha256, to_hex};
 use crate::provider::{CryptoProvider, EcdsaError};
-use crate::webauthn::{AssertionWire, WebAuthnError, WebAuthnPolicy, verify_assertion};
+use crate::webauthn::{
+    AssertionParts, AssertionWire, Expected, WebAuthnError, WebAuthnPolicy, verify_assertion,
+};
 
 /// A signature over a message's canonical body bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,24 +146,38 @@ pub fn verify_signature(
     body: &[u8],
     sig: &Signature,
 ) -> Result<(), SignatureError> {
-    match (webauthn, sig) {
-        (None, Signature::Es256(s)) => Ok(provider.verify_es256(key, body, s)?),
-        (Some(policy), Signature::WebAuthn(a)) => {
-            verify_assertion(provider, key, policy, &sha256(body), a)?;
-            Ok(())
-        }
+    // One call of the assertion check whatever the form: the challenge is SHA-256 of the
+    // body, or the batch challenge rebuilt from the body's share.
+    let (policy, challenge, assertion) = match (webauthn, sig) {
+        (None, Signature::Es256(s)) => return Ok(provider.verify_es256(key, body, s)?),
+        (Some(policy), Signature::WebAuthn(a)) => (policy, sha256(body), &**a),
         (Some(policy), Signature::WebAuthnBatch(b)) => {
             let challenge = b
                 .challenge_for(&sha256(body))
                 .map_err(SignatureError::BatchShape)?;
-            verify_assertion(provider, key, policy, &challenge, &b.assertion)?;
-            Ok(())
+            (policy, challenge, &b.assertion)
         }
-        (Some(_), Signature::Es256(_)) => Err(SignatureError::WebAuthnRequired),
+        (Some(_), Signature::Es256(_)) => return Err(SignatureError::WebAuthnRequired),
         (None, Signature::WebAuthn(_) | Signature::WebAuthnBatch(_)) => {
-            Err(SignatureError::PlainRequired)
+            return Err(SignatureError::PlainRequired);
         }
-    }
+    };
+    verify_wire(provider, key, policy, &challenge, assertion)
+}
+
+/// Expands a compact assertion to the bytes that were signed and runs the one assertion
+/// check on them (no stored sign count: offline payees keep none).
+fn verify_wire(
+    provider: &dyn CryptoProvider,
+    key: &PublicKey,
+    policy: &WebAuthnPolicy,
+    challenge: &[u8],
+    assertion: &AssertionWire,
+) -> Result<(), SignatureError> {
+    let (authenticator_data, client_data_json) = assertion.expand(policy, challenge)?;
+    let parts = AssertionParts::new(&authenticator_data, &client_data_json, assertion.signature);
+    verify_assertion(provider, key, &Expected::new(policy, challenge), &parts)?;
+    Ok(())
 }
 
 /// A software ES256 signing key (root, FI, or a POS software key). Signing is deterministic

@@ -133,6 +133,23 @@ fn generate() -> Vectors {
         ("payment-batch", pay_batch.to_bytes()),
         ("payment-request-crls", req_crl.to_bytes()),
         ("payment-1hop-crl", pay_crl.to_bytes()),
+        (
+            "block-list",
+            sign_body(
+                ops_core::BlockListBody {
+                    issuer: w.fis[0].id(),
+                    number: 2,
+                    issued: NOW - 3_600,
+                    blocked: {
+                        let mut ids = vec![w.pos.cert.id(), w.wallets[0].cert.id()];
+                        ids.sort_by_key(|a| a.0);
+                        ids
+                    },
+                },
+                &w.fi_keys[0],
+            )
+            .to_bytes(),
+        ),
     ];
     Vectors {
         world: w,

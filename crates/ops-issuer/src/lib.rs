@@ -282,7 +282,10 @@ fn create_private_dir(dir: &Path) -> Result<(), std::io::Error> {
 /// `--synced-passkeys refuse`.
 fn registration_policy(config: &Config) -> ops_core::registration::RegistrationPolicy {
     let mut policy = ops_core::registration::RegistrationPolicy::strict(&config.rp_id);
-    policy.require_device_bound = config.synced_passkeys == api::SyncedPasskeys::Refuse;
+    policy.synced_keys = match config.synced_passkeys {
+        api::SyncedPasskeys::Refuse => ops_core::webauthn::SyncedKeys::Refused,
+        api::SyncedPasskeys::Allow => ops_core::webauthn::SyncedKeys::Accepted,
+    };
     policy.origins = if config.origins.is_empty() {
         let port = config.addr.port();
         vec![

@@ -70,6 +70,11 @@ async fn api_suite_on_postgres() {
     suite::lost_device_refunds(&s).await;
     drop(s);
 
+    let db = pg.create_database("blocklist").await;
+    let s = common::Server::start("pg-blocklist", Some(db)).await;
+    suite::counterparty_block_list(&s).await;
+    drop(s);
+
     let db = pg.create_database("refund_held").await;
     let s = common::Server::start("pg-refund-held", Some(db)).await;
     suite::refund_waits_for_held_deposit(&s).await;

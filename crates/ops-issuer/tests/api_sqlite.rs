@@ -23,6 +23,12 @@ async fn lost_device_refunds() {
 }
 
 #[tokio::test]
+async fn counterparty_block_list() {
+    let s = common::Server::start("blocklist", None).await;
+    suite::counterparty_block_list(&s).await;
+}
+
+#[tokio::test]
 async fn refund_waits_for_held_deposit() {
     let s = common::Server::start("refund-held", None).await;
     suite::refund_waits_for_held_deposit(&s).await;

@@ -121,6 +121,23 @@ async fn scenario(databases: [Option<String>; 3]) {
         vec![bob.spend(bn.note_id(), 200, 300, shop_b.id(), 6)],
     )
     .canonical();
+    // Bob passes the 100 of A's note he got from Alice twice: to the shop of B above, and
+    // to the shop of A. His copy meets its other half only in A's ledger (A issued the
+    // note), but only B can revoke him.
+    let bob_copy_a = common::payment(
+        vec![
+            fi_a.clone(),
+            alice.cert.clone(),
+            fi_b.clone(),
+            bob.cert.clone(),
+        ],
+        an,
+        vec![
+            alice_bob_shop_b.chains[0].spends[0].clone(),
+            bob.spend(to_bob_id, 0, 100, shop_a.id(), 10),
+        ],
+    )
+    .canonical();
     // Mallory copies one range to a merchant of each FI.
     let copy_a = common::payment(
         certs_a(&mallory),
@@ -139,13 +156,14 @@ async fn scenario(databases: [Option<String>; 3]) {
     deposit_ok(&a, &alice_to_shop_a, shop_a.id(), 50).await;
     deposit_ok(&a, &bob_to_shop_a, shop_a.id(), 200).await;
     deposit_ok(&a, &copy_a, shop_a.id(), 400).await;
+    deposit_ok(&a, &bob_copy_a, shop_a.id(), 100).await;
     deposit_ok(&b, &alice_to_shop_b, shop_b.id(), 300).await;
     deposit_ok(&b, &alice_bob_shop_b, shop_b.id(), 100).await;
     deposit_ok(&b, &bob_to_shop_b, shop_b.id(), 100).await;
     deposit_ok(&b, &copy_b, shop_b.id(), 400).await;
     // A second upload credits nothing and queues nothing more.
     deposit_ok(&b, &copy_b, shop_b.id(), 0).await;
-    assert_eq!(a.balance(shop_a_account).await, shop_a_before + 650);
+    assert_eq!(a.balance(shop_a_account).await, shop_a_before + 750);
     assert_eq!(b.balance(shop_b_account).await, shop_b_before + 900);
     // Neither FI alone sees Mallory's copy: no case yet, the claims are queued.
     assert!(fraud_cases(&a).await.is_empty() && fraud_cases(&b).await.is_empty());
@@ -222,14 +240,43 @@ async fn scenario(databases: [Option<String>; 3]) {
         "{ra}"
     );
     let cases = fraud_cases(&a).await;
-    assert_eq!(cases.len(), 1, "exactly one case, at the issuer: {cases:?}");
+    let culprits = |cases: &[Value]| {
+        let mut c: Vec<String> = cases
+            .iter()
+            .map(|c| c["culprit"].as_str().unwrap().to_owned())
+            .collect();
+        c.sort();
+        c
+    };
+    let mut both = vec![mallory.id().to_string(), bob.id().to_string()];
+    both.sort();
     assert_eq!(
-        cases[0]["culprit"].as_str(),
-        Some(mallory.id().to_string().as_str())
+        culprits(&cases),
+        both,
+        "one case per copied pair, at the issuer: {cases:?}"
     );
+    // Bob is B's: A handed the proof to B through the central bank, and B revoked him
+    // (its record of the proof is its only case; Mallory's copy opened none at B).
+    assert_eq!(ra["proofs_forwarded"].as_u64(), Some(1), "{ra}");
+    let cases_b = fraud_cases(&b).await;
+    assert_eq!(
+        culprits(&cases_b),
+        vec![bob.id().to_string()],
+        "{cases_b:?}"
+    );
+    let (_, crl_b) = b.get(ops_api::paths::CRL).await;
     assert!(
-        fraud_cases(&b).await.is_empty(),
-        "no case at the merchant's FI"
+        crl_b["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_u64() == Some(bob.cert.body.serial)),
+        "B revoked its device on A's proof: {crl_b}"
+    );
+    assert_eq!(
+        run_clearing(&a).await["proofs_forwarded"].as_u64(),
+        Some(0),
+        "handed over once"
     );
     let (_, crl) = a.get(ops_api::paths::CRL).await;
     assert!(
@@ -297,7 +344,7 @@ async fn scenario(databases: [Option<String>; 3]) {
     );
     assert_eq!(
         fraud_cases(&a).await.len(),
-        1,
+        2,
         "a held claim opens no case until an operator decides"
     );
 
@@ -321,7 +368,7 @@ async fn scenario(databases: [Option<String>; 3]) {
         (answers.answers[0].status, answers.answers[0].credited),
         (ClaimStatus::Credited, 400)
     );
-    assert_eq!(fraud_cases(&a).await.len(), 1);
+    assert_eq!(fraud_cases(&a).await.len(), 2);
 
     // What each FI's books say it owes and is owed is what the central bank recorded.
     let (sa, sb) = (summary(&a).await, summary(&b).await);
@@ -386,12 +433,16 @@ async fn scenario(databases: [Option<String>; 3]) {
     assert!(audit_a.violations.is_empty(), "{:?}", audit_a.violations);
     assert_eq!(
         (audit_a.issued, audit_a.excess, audit_a.unclaimed),
-        (1_500, 400, 1_500 - (300 + 50 + 100 + 400)),
+        (1_500, 400 + 100, 1_500 - (300 + 50 + 100 + 400)),
         "A: issued = claimed once + unclaimed, the copy is the excess"
     );
     let audit_b = b.store().await.audit().await.unwrap();
     assert!(audit_b.violations.is_empty(), "{:?}", audit_b.violations);
-    assert_eq!((audit_b.issued, audit_b.excess), (800, 0));
+    assert_eq!(
+        (audit_b.issued, audit_b.excess),
+        (800, 0),
+        "B's record of Bob's proof duplicates nothing"
+    );
 
     drop((cb, a, b));
     let _ = std::fs::remove_dir_all(keys);

@@ -83,6 +83,7 @@ async fn register(s: &Server, name: &str, seed: u64) -> (Wallet, MemoryStore) {
                 .iter()
                 .map(|f| std_b64().decode(f).unwrap())
                 .collect(),
+            blocklist: None,
         },
     )
     .await

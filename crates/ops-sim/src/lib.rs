@@ -265,6 +265,7 @@ impl Sim {
         let bundle = TrustBundle {
             root: w.root.to_bytes(),
             fis: w.fis.iter().map(Certificate::to_bytes).collect(),
+            blocklist: None,
         };
         let terminals = (0..p.terminals.max(1))
             .map(|i| {

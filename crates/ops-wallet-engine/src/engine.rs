@@ -127,6 +127,32 @@ impl<'s, S: WalletStore> Engine<'s, S> {
         Ok(())
     }
 
+    /// Keeps the bank's current counterparty block list (signed; the snapshot uses it
+    /// only if its issuer in the bundle signed it). A list no newer than the held one
+    /// changes nothing.
+    pub async fn store_blocklist(&self, bytes: Vec<u8>) -> Result<(), EngineError> {
+        let Some(mut bundle) = self.store.trust_bundle().await? else {
+            return Err(SagaError::NotOnboarded.into());
+        };
+        let number = |b: &[u8]| ops_core::BlockList::from_bytes(b).map(|l| l.body.number);
+        let new = number(&bytes).map_err(|source| SagaError::Malformed {
+            what: "block list",
+            source,
+        })?;
+        if bundle
+            .blocklist
+            .as_deref()
+            .is_some_and(|held| number(held).is_ok_and(|n| n >= new))
+        {
+            return Ok(());
+        }
+        bundle.blocklist = Some(bytes);
+        let mut b = Batch::new();
+        b.push(Write::Trust(TrustWrite::SetBundle(bundle)));
+        self.store.apply(b).await?;
+        Ok(())
+    }
+
     /// Verifies a CRL against the trust bundle and keeps it if newer. Returns whether it
     /// was newer.
     pub async fn store_crl(&self, bytes: &[u8]) -> Result<bool, EngineError> {

@@ -65,6 +65,9 @@ pub enum SagaError {
     /// Nothing to do.
     #[error("{0}")]
     Nothing(&'static str),
+    /// The payee is on the bank's counterparty block list (PROTOCOL.md §6.1).
+    #[error("your bank does not allow payments to this payee ({0}); pay another way")]
+    BlockedPayee(ops_core::CertId),
 }
 
 /// What the engine reports.

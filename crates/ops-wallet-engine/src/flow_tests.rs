@@ -95,6 +95,41 @@ fn a_payment_above_the_banks_offline_limit_is_refused_before_anything_is_reserve
 }
 
 #[test]
+fn a_payee_on_the_banks_block_list_is_refused_before_anything_is_reserved() {
+    let mut w = world(1);
+    let store = onboarded(&w, 0);
+    fund(&mut w, &store, 1, 1_000);
+    let e = engine(&store);
+    let list = |number: u64, blocked: Vec<ops_core::CertId>, key: usize| {
+        ops_core::testing::sign_body(
+            ops_core::BlockListBody {
+                issuer: w.fis[0].id(),
+                number,
+                issued: NOW,
+                blocked,
+            },
+            &w.fi_keys[key],
+        )
+        .to_bytes()
+    };
+    // A list signed by another FI than the one it names is kept but not trusted.
+    block_on(e.store_blocklist(list(1, vec![w.pos.cert.id()], 1))).unwrap();
+    assert!(block_on(e.start_pay(&pos_request(&w, 100, 1, NOW).to_bytes(), NOW)).is_ok());
+    block_on(e.store_blocklist(list(2, vec![w.pos.cert.id()], 0))).unwrap();
+    let err = block_on(e.start_pay(&pos_request(&w, 100, 2, NOW).to_bytes(), NOW)).unwrap_err();
+    assert!(
+        matches!(err, EngineError::Saga(SagaError::BlockedPayee(id)) if id == w.pos.cert.id()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("pay another way"), "{err}");
+    // An older list does not replace a newer one; a newer one unblocks.
+    block_on(e.store_blocklist(list(1, Vec::new(), 0))).unwrap();
+    assert!(block_on(e.start_pay(&pos_request(&w, 100, 3, NOW).to_bytes(), NOW)).is_err());
+    block_on(e.store_blocklist(list(3, Vec::new(), 0))).unwrap();
+    assert!(block_on(e.start_pay(&pos_request(&w, 100, 4, NOW).to_bytes(), NOW)).is_ok());
+}
+
+#[test]
 fn a_revoked_payee_is_refused_before_anything_is_reserved() {
     let mut w = world(1);
     let store = onboarded(&w, 0);

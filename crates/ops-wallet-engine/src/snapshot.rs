@@ -34,6 +34,9 @@ pub struct Trust {
     pub fis: Vec<Certificate>,
     /// The root's verification policy.
     pub policy: Policy,
+    /// The device's FI's counterparty block list, if the bundle holds one that its issuer
+    /// (an FI of the bundle, or the root) signed.
+    pub blocklist: Option<ops_core::BlockListBody>,
 }
 
 impl Trust {
@@ -46,11 +49,28 @@ impl Trust {
             .iter()
             .map(|f| decode_cert(f, "FI certificate"))
             .collect::<Result<Vec<_>, _>>()?;
+        let blocklist = bundle.blocklist.as_deref().and_then(|b| {
+            let issuer = ops_core::msg::blocklist::BlockList::from_bytes(b)
+                .ok()?
+                .body
+                .issuer;
+            let cert = core::iter::once(&root)
+                .chain(fis.iter())
+                .find(|c| c.id() == issuer)?;
+            ops_core::BlockListBody::verified(b, cert, &P256Provider)
+        });
         Ok(Self {
             policy: Policy::from_root(&root),
             root,
             fis,
+            blocklist,
         })
+    }
+
+    /// The first payer of `payment` on the block list, if any.
+    pub fn blocked_payer(&self, payment: &ops_core::Payment) -> Option<CertId> {
+        let list = self.blocklist.as_ref()?;
+        ops_core::blocked_payer(payment, &[list])
     }
 
     /// The certificate of a CRL issuer this bundle trusts: the root or one of its FIs.

@@ -39,6 +39,7 @@ pub fn bundle(w: &World) -> TrustBundle {
     TrustBundle {
         root: w.root.to_bytes(),
         fis: w.fis.iter().map(|f| f.to_bytes()).collect(),
+        blocklist: None,
     }
 }
 

@@ -174,6 +174,10 @@ pub struct TrustBundle {
     /// FI certificates.
     #[serde(with = "hexser::list")]
     pub fis: Vec<Vec<u8>>,
+    /// The device's FI's counterparty block list, signed (docs/PROTOCOL.md §6.1): checked
+    /// when the bundle is stored; `None` until the FI sent one.
+    #[serde(default, with = "hexser::option")]
+    pub blocklist: Option<Vec<u8>>,
 }
 
 /// User settings the engine keeps for the app (the app decides what they mean).

@@ -12,6 +12,7 @@
 //! - `cargo xtask icons`: renders the app icons from their SVG sources (needs Chromium).
 
 mod apps;
+mod federation;
 mod figures;
 mod fuzz;
 mod icons;
@@ -23,7 +24,7 @@ mod tools;
 use process::XtaskError;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] | test | fuzz [target|all] [seconds] | build | icons | figures>";
+const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] [--second-fi] | test | fuzz [target|all] [seconds] | build | icons | figures>";
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,14 +41,26 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
     let root = workspace_root();
     match args.first().map(String::as_str) {
         Some("run") => {
-            let addr = match (args.get(1).map(String::as_str), args.get(2)) {
-                (None, _) => "127.0.0.1:8080".to_owned(),
-                (Some("--addr"), Some(addr)) => addr.clone(),
-                _ => return Err(XtaskError::Usage(USAGE)),
-            };
+            let mut addr = "127.0.0.1:8080".to_owned();
+            let mut second_fi = false;
+            let mut rest = args.iter().skip(1);
+            while let Some(arg) = rest.next() {
+                match (arg.as_str(), rest.clone().next()) {
+                    ("--addr", Some(a)) => {
+                        addr = a.clone();
+                        rest.next();
+                    }
+                    ("--second-fi", _) => second_fi = true,
+                    _ => return Err(XtaskError::Usage(USAGE)),
+                }
+            }
             let toolchain = tools::ensure(&root, tools::Need::Build)?;
             apps::build(&root, &toolchain)?;
-            apps::serve(&root, &toolchain, &addr)
+            if second_fi {
+                federation::serve(&root, &toolchain, &addr)
+            } else {
+                apps::serve(&root, &toolchain, &addr)
+            }
         }
         Some("test") => suite::run_all(&root),
         Some("fuzz") => {

@@ -35,6 +35,8 @@ pub enum AnyMessage {
     Crl(Crl),
     /// A fraud proof.
     FraudProof(FraudProof),
+    /// A counterparty block list.
+    BlockList(crate::BlockList),
 }
 
 /// Reads the type code (key 0) of a message without decoding the rest.
@@ -55,6 +57,7 @@ pub fn inspect(bytes: &[u8]) -> Result<AnyMessage, DecodeError> {
         types::RECEIPT => AnyMessage::Receipt(Receipt::from_bytes(bytes)?),
         types::CRL => AnyMessage::Crl(Crl::from_bytes(bytes)?),
         types::FRAUD => AnyMessage::FraudProof(FraudProof::from_bytes(bytes)?),
+        types::BLOCK_LIST => AnyMessage::BlockList(crate::BlockList::from_bytes(bytes)?),
         other => return Err(DecodeError::UnknownMessageType(other)),
     })
 }
@@ -71,6 +74,7 @@ impl AnyMessage {
             AnyMessage::Receipt(m) => m.to_bytes(),
             AnyMessage::Crl(m) => m.to_bytes(),
             AnyMessage::FraudProof(m) => m.to_bytes(),
+            AnyMessage::BlockList(m) => m.to_bytes(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! version, keys 2.. the body fields, and for signed messages key 23 the signature. The
 //! signing input ("body bytes") is the same map without key 23. See `docs/PROTOCOL.md`.
 
+pub mod blocklist;
 pub mod cert;
 pub mod crl;
 pub mod fraud;
@@ -46,6 +47,8 @@ pub mod types {
     pub const CRL: u64 = 7;
     /// Fraud proof.
     pub const FRAUD: u64 = 8;
+    /// Counterparty block list.
+    pub const BLOCK_LIST: u64 = 9;
 }
 
 /// The fields of a message (everything but type, version and signature).

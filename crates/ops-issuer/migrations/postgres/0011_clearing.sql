@@ -42,3 +42,7 @@ CREATE TABLE peer_revocations (
     seen_at BIGINT NOT NULL,
     PRIMARY KEY (issuer, serial)
 );
+
+-- When a case whose culprit is another FI's device was passed to the central bank, which
+-- hands the proof to that FI (it revokes the culprit); NULL until then.
+ALTER TABLE fraud_cases ADD COLUMN forwarded_at BIGINT;

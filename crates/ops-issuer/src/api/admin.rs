@@ -72,8 +72,67 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 }
 
 /// `GET /api/v1/trust`: the trust bundle (root and FI certificates).
-pub async fn trust(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.trust.bundle())
+/// With the bundle, this FI's counterparty block list, signed (`blocklist`, base64).
+pub async fn trust(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut bundle = state.trust.bundle();
+    let (number, ids) = state.store.blocklist().await?;
+    let list = sign(
+        ops_core::BlockListBody {
+            issuer: state.trust.fi.id(),
+            number,
+            issued: now() / CRL_PERIOD * CRL_PERIOD,
+            blocked: ids
+                .iter()
+                .filter_map(|h| ops_core::ids::from_hex(h)?.try_into().ok())
+                .map(ops_core::CertId)
+                .collect(),
+        },
+        &state.trust.fi_key,
+    );
+    if let Some(map) = bundle.as_object_mut() {
+        map.insert(
+            "blocklist".into(),
+            serde_json::Value::String(STANDARD.encode(list.to_bytes())),
+        );
+    }
+    Ok(Json(bundle))
+}
+
+/// The body of `POST /api/v1/blocklist` (admin).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRequest {
+    /// The certificate (hex).
+    pub cert_id: String,
+    /// Block (`true`) or unblock.
+    pub blocked: bool,
+    /// Why (kept with the entry).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/blocklist` (admin): blocks or unblocks a counterparty; a change makes a
+/// new version of the list devices receive with the trust bundle.
+pub async fn set_blocked(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let req: BlockRequest = super::parse_json(&body)?;
+    let id = super::parse_hex::<16>("cert_id", &req.cert_id)?;
+    let cert_id = ops_core::CertId(id).to_string();
+    let changed = state
+        .store
+        .set_blocked(&cert_id, req.blocked, req.reason.trim(), now())
+        .await?;
+    state.settler.revocations_changed();
+    let (version, ids) = state.store.blocklist().await?;
+    Ok(Json(serde_json::json!({
+        "changed": changed,
+        "version": version,
+        "blocked": ids,
+    })))
 }
 
 /// `GET /healthz`: 200 when the database answers.

@@ -250,6 +250,13 @@ pub(super) fn deposit_error(e: DepositError) -> ApiError {
                 "{e}; it can no longer deposit or defund: use another device of the account (GET /api/v1/accounts/{{id}}/devices lists them)"
             ),
         ),
+        e @ DepositError::Blocked(_) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "blocked_counterparty",
+            format!(
+                "{e}; it cannot be credited: sync the device so it holds the current block list (GET /api/v1/trust) and refuses such payments"
+            ),
+        ),
         e @ DepositError::Clearing(_) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "clearing_refused",

@@ -10,8 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_api::{LoginChallengeRequest, LoginRequest};
 use ops_core::ids::{sha256, to_hex};
 use ops_core::provider::RingProvider;
-use ops_core::registration::{RegistrationPolicy, verify_login_assertion};
-use ops_core::webauthn::RawAssertion;
+use ops_core::webauthn::{AssertionParts, Expected, RawAssertion, SyncedKeys, verify_assertion};
 use ops_core::{Certificate, PublicKey};
 
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
@@ -108,15 +107,18 @@ pub async fn login(
     let stored = stored.and_then(|c| u32::try_from(c).ok());
     // BE (a synced passkey) is tolerated exactly when the device's certificate says
     // `synced`, as for its spends; whatever `--synced-passkeys` says now.
-    let synced = Certificate::from_bytes(&device.cert)
+    let synced_keys = Certificate::from_bytes(&device.cert)
         .ok()
         .and_then(|c| c.body.webauthn)
-        .is_some_and(|w| w.synced);
-    let policy = RegistrationPolicy {
-        require_device_bound: !synced,
-        ..state.settings.registration.clone()
-    };
-    let info = verify_login_assertion(&RingProvider, &key, &policy, &challenge, &raw, stored)
+        .map_or(SyncedKeys::Refused, |w| w.synced_keys());
+    let policy = state
+        .settings
+        .registration
+        .webauthn_policy()
+        .with_synced_keys(synced_keys);
+    let expected = Expected::new(&policy, &challenge).with_stored_sign_count(stored);
+    let info = AssertionParts::from_raw(&raw)
+        .and_then(|parts| verify_assertion(&RingProvider, &key, &expected, &parts))
         .map_err(|e| refused(format!("the assertion was refused: {e}")))?;
     let token = to_hex(&random::<32>()?);
     let expires = t + SESSION_LIFETIME;

@@ -335,6 +335,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/defund", post(deposit::defund))
         .route("/v1/crl", get(admin::crl))
         .route("/v1/trust", get(admin::trust))
+        .route("/v1/blocklist", post(admin::set_blocked))
         .route("/v1/fraud-proofs", post(fraud::report))
         .route("/v1/spends/status", post(spends::status))
         .route("/v1/fraud-cases", get(fraud::list))

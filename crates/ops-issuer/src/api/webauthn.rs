@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_api::{RegistrationChallengeRequest, RegistrationRequest};
 use ops_core::provider::RingProvider;
 use ops_core::registration::{RegistrationError, verify_registration};
-use ops_core::webauthn::{WebAuthnError, flags};
+use ops_core::webauthn::{SyncedKeys, WebAuthnError, flags};
 
 use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certified_name, certify_device};
 use super::auth::authorize_account;
@@ -85,7 +85,7 @@ pub async fn challenge(
             "origins": policy.origins,
             "user_verification": if policy.require_user_verification { "required" } else { "preferred" },
             "algorithms": [-7],
-            "synced_passkeys": if policy.require_device_bound { "refuse" } else { "allow" },
+            "synced_passkeys": if policy.synced_keys == SyncedKeys::Refused { "refuse" } else { "allow" },
             "device_bound_max_outstanding": DEFAULT_MAX_OUTSTANDING,
             "synced_max_outstanding": state.settings.synced_max_outstanding,
         })),

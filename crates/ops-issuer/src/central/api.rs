@@ -41,6 +41,7 @@ pub(super) fn router(state: CentralState) -> Router {
         .route(paths::CB_AUDIT, get(audit))
         .route("/cb/v1/crl", get(crl))
         .route(paths::CB_CRLS, get(crls))
+        .route(paths::CB_FRAUD_PROOFS, post(fraud_proofs))
         .route("/cb/v1/fis/{id}/revoke", post(revoke_fi))
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -114,8 +115,8 @@ async fn claims(
     }
     let now = now();
     let mut answers: Vec<ClaimAnswer> = Vec::with_capacity(batch.claims.len());
-    // Per issuer: (answer index, claim row, claim) to forward.
-    let mut forward: BTreeMap<String, Vec<(usize, i64, &Claim)>> = BTreeMap::new();
+    // The claims that pass the checks, kept in one transaction.
+    let mut checked: Vec<(usize, String, Vec<u8>)> = Vec::new();
     for (i, claim) in batch.claims.iter().enumerate() {
         let mut answer = ClaimAnswer {
             payment_hash: String::new(),
@@ -129,32 +130,41 @@ async fn claims(
             Err(reason) => answer.reason = reason,
             Ok((hash, bytes)) => {
                 answer.payment_hash = hash.clone();
-                let stored = state
-                    .store
-                    .keep_claim(
-                        &NewClaim {
-                            from_fi: &from,
-                            issuer: &claim.issuer,
-                            payment_hash: &hash,
-                            depositor: &claim.depositor,
-                            deposited_at: claim.deposited_at,
-                            payment: &bytes,
-                        },
-                        now,
-                    )
-                    .await?;
-                answer.status = stored.status;
-                answer.credited = stored.credited;
-                answer.reason = stored.reason;
-                if !stored.status.is_final() {
-                    forward
-                        .entry(claim.issuer.clone())
-                        .or_default()
-                        .push((i, stored.id, claim));
-                }
+                checked.push((i, hash, bytes));
             }
         }
         answers.push(answer);
+    }
+    let new: Vec<NewClaim<'_>> = checked
+        .iter()
+        .filter_map(|(i, hash, bytes)| {
+            let claim = batch.claims.get(*i)?;
+            Some(NewClaim {
+                from_fi: &from,
+                issuer: &claim.issuer,
+                payment_hash: hash,
+                depositor: &claim.depositor,
+                deposited_at: claim.deposited_at,
+                payment: bytes,
+            })
+        })
+        .collect();
+    let stored = state.store.keep_claims(&new, now).await?;
+    // Per issuer: (answer index, claim row, claim) to forward.
+    let mut forward: BTreeMap<String, Vec<(usize, i64, &Claim)>> = BTreeMap::new();
+    for ((i, _, _), stored) in checked.iter().zip(stored) {
+        let (Some(answer), Some(claim)) = (answers.get_mut(*i), batch.claims.get(*i)) else {
+            continue;
+        };
+        answer.status = stored.status;
+        answer.credited = stored.credited;
+        answer.reason = stored.reason;
+        if !stored.status.is_final() {
+            forward
+                .entry(claim.issuer.clone())
+                .or_default()
+                .push((*i, stored.id, claim));
+        }
     }
     for (issuer, items) in forward {
         let Some(fi) = member(&state, &issuer) else {
@@ -166,11 +176,13 @@ async fn claims(
         };
         match post_to_issuer(&state, fi, &request).await {
             Ok(got) if got.answers.len() == items.len() => {
-                for ((i, id, _), a) in items.iter().zip(got.answers) {
-                    state
-                        .store
-                        .answer(*id, a.status, a.credited, &a.reason)
-                        .await?;
+                let kept: Vec<(i64, ClaimStatus, i64, String)> = items
+                    .iter()
+                    .zip(&got.answers)
+                    .map(|((_, id, _), a)| (*id, a.status, a.credited, a.reason.clone()))
+                    .collect();
+                state.store.answer(&kept).await?;
+                for ((i, _, _), a) in items.iter().zip(got.answers) {
                     if let Some(slot) = answers.get_mut(*i) {
                         slot.status = a.status;
                         slot.credited = if a.status == ClaimStatus::Credited {
@@ -412,6 +424,84 @@ async fn root_crl(state: &CentralState) -> Result<ops_core::Crl, ApiError> {
         },
         &state.config.root_key,
     ))
+}
+
+/// Takes fraud proofs a member FI's ledger found against other FIs' devices and hands
+/// each to the culprit's FI (its public `POST /api/v1/fraud-proofs`, which opens the case
+/// there and revokes the device).
+async fn fraud_proofs(
+    State(state): State<CentralState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ops_api::clearing::ProofAnswers>, ApiError> {
+    let all = members(&state);
+    let signer = signing::verify(&headers, &all, paths::CB_FRAUD_PROOFS, &body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unsigned_proofs",
+            format!("{e}; a member FI signs what it sends with its certified key"),
+        )
+    })?;
+    let batch: ops_api::clearing::ProofBatch = parse_json(&body)?;
+    if batch.from_fi != signer.id().to_string() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_proofs",
+            "an FI sends proofs in its own name",
+        ));
+    }
+    if batch.proofs.is_empty() || batch.proofs.len() > MAX_CLAIMS {
+        return Err(ApiError::bad_request(
+            "proofs_count",
+            format!("send 1 to {MAX_CLAIMS} proofs per request"),
+        ));
+    }
+    let mut answers = ops_api::clearing::ProofAnswers {
+        done: Vec::new(),
+        reasons: Vec::new(),
+    };
+    for text in &batch.proofs {
+        let (done, reason) = match hand_over(&state, text).await {
+            Ok(()) => (true, String::new()),
+            // Not a proof (or not of a member's device): never deliverable.
+            Err((final_, reason)) => (final_, reason),
+        };
+        answers.done.push(done);
+        answers.reasons.push(reason);
+    }
+    Ok(Json(answers))
+}
+
+/// Verifies one proof and posts it to its culprit's FI; `Err((final, why))`.
+async fn hand_over(state: &CentralState, text: &str) -> Result<(), (bool, String)> {
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|_| (true, "not base64".to_owned()))?;
+    let proof = ops_core::FraudProof::from_bytes(&bytes)
+        .map_err(|e| (true, format!("not a fraud proof: {e}")))?;
+    proof
+        .verify(&state.config.root, &*state.provider)
+        .map_err(|e| (true, format!("does not prove a double spend: {e}")))?;
+    let fi = member(state, &proof.signer_issuer.id().to_string())
+        .ok_or_else(|| (true, "the culprit's FI is not a member".to_owned()))?;
+    let response = state
+        .http
+        .post(format!(
+            "{}{}",
+            fi.url.trim_end_matches('/'),
+            paths::FRAUD_PROOFS
+        ))
+        .json(&ops_api::FraudProofReport {
+            proof: text.trim().to_owned(),
+        })
+        .send()
+        .await
+        .map_err(|e| (false, e.to_string()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err((false, format!("{} answered {}", fi.url, response.status())))
+    }
 }
 
 /// Revokes member FI `id` in the root CRL.

@@ -94,68 +94,78 @@ impl CentralStore {
         Ok(Self { pool, backend })
     }
 
-    /// Keeps `claim` unless kept before; returns it as stored.
-    pub async fn keep_claim(
+    /// Keeps each of `claims` unless kept before, in one transaction; returns them as
+    /// stored, in order.
+    pub async fn keep_claims(
         &self,
-        claim: &NewClaim<'_>,
+        claims: &[NewClaim<'_>],
         now: u64,
-    ) -> Result<StoredClaim, StoreError> {
-        sqlx::query(
-            "INSERT INTO claims (from_fi, issuer, payment_hash, depositor, deposited_at, payment, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (from_fi, issuer, payment_hash) DO NOTHING",
-        )
-        .bind(claim.from_fi)
-        .bind(claim.issuer)
-        .bind(claim.payment_hash)
-        .bind(claim.depositor)
-        .bind(db_int(claim.deposited_at)?)
-        .bind(claim.payment)
-        .bind(db_int(now)?)
-        .execute(&self.pool)
-        .await?;
-        let r = sqlx::query(
-            "SELECT id, status, credited, reason FROM claims \
-             WHERE from_fi = $1 AND issuer = $2 AND payment_hash = $3",
-        )
-        .bind(claim.from_fi)
-        .bind(claim.issuer)
-        .bind(claim.payment_hash)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(StoredClaim {
-            id: r.try_get(0)?,
-            status: status_of(&r.try_get::<String, _>(1)?)?,
-            credited: r.try_get(2)?,
-            reason: r.try_get(3)?,
-        })
+    ) -> Result<Vec<StoredClaim>, StoreError> {
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        let mut out = Vec::with_capacity(claims.len());
+        for claim in claims {
+            sqlx::query(
+                "INSERT INTO claims (from_fi, issuer, payment_hash, depositor, deposited_at, payment, created) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (from_fi, issuer, payment_hash) DO NOTHING",
+            )
+            .bind(claim.from_fi)
+            .bind(claim.issuer)
+            .bind(claim.payment_hash)
+            .bind(claim.depositor)
+            .bind(db_int(claim.deposited_at)?)
+            .bind(claim.payment)
+            .bind(db_int(now)?)
+            .execute(&mut *tx)
+            .await?;
+            let r = sqlx::query(
+                "SELECT id, status, credited, reason FROM claims \
+                 WHERE from_fi = $1 AND issuer = $2 AND payment_hash = $3",
+            )
+            .bind(claim.from_fi)
+            .bind(claim.issuer)
+            .bind(claim.payment_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push(StoredClaim {
+                id: r.try_get(0)?,
+                status: status_of(&r.try_get::<String, _>(1)?)?,
+                credited: r.try_get(2)?,
+                reason: r.try_get(3)?,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
-    /// Keeps the issuer's answer for claim `id`, unless a final one was kept before (an
-    /// answer is the issuer's total, the same on every retry; a final one never changes).
+    /// Keeps the issuers' answers `(claim id, status, credited, reason)` in one
+    /// transaction, each unless a final one was kept before (an answer is the issuer's
+    /// total, the same on every retry; a final one never changes; a pending one changes
+    /// nothing).
     pub async fn answer(
         &self,
-        id: i64,
-        status: ClaimStatus,
-        credited: i64,
-        reason: &str,
+        answers: &[(i64, ClaimStatus, i64, String)],
     ) -> Result<(), StoreError> {
-        if status == ClaimStatus::Pending {
-            return Ok(());
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        for (id, status, credited, reason) in answers {
+            if *status == ClaimStatus::Pending {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE claims SET status = $1, credited = $2, reason = $3 \
+                 WHERE id = $4 AND status IN ('pending', 'held')",
+            )
+            .bind(status.as_str())
+            .bind(if *status == ClaimStatus::Credited {
+                (*credited).max(0)
+            } else {
+                0
+            })
+            .bind(reason)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
-        sqlx::query(
-            "UPDATE claims SET status = $1, credited = $2, reason = $3 \
-             WHERE id = $4 AND status IN ('pending', 'held')",
-        )
-        .bind(status.as_str())
-        .bind(if status == ClaimStatus::Credited {
-            credited.max(0)
-        } else {
-            0
-        })
-        .bind(reason)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

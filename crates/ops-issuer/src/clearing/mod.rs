@@ -48,6 +48,8 @@ pub struct ForwardReport {
     pub pending: usize,
     /// Newer CRLs of other FIs (or the root) kept from the central bank.
     pub crls_kept: usize,
+    /// Fraud proofs against other FIs' devices handed to the central bank.
+    pub proofs_forwarded: usize,
 }
 
 /// Sends up to `rounds` batches of queued claims to the central bank at `url` and keeps
@@ -65,7 +67,9 @@ pub async fn forward(
     loop {
         let claims = store.claims_to_forward(after, MAX_CLAIMS).await?;
         let Some(last) = claims.last() else {
-            // The answers may have revoked culprits at their issuers: fetch the lists.
+            // Cases against other FIs' devices go to their FIs, which revoke them; then
+            // the lists, which the answers may have changed.
+            report.proofs_forwarded = forward_proofs(store, trust, http, url, now).await?;
             report.crls_kept = refresh_peer_crls(store, trust, http, url, now).await?;
             return Ok(report);
         };
@@ -82,7 +86,8 @@ pub async fn forward(
                 })
                 .collect(),
         };
-        let answers = post(http, trust, url, &batch).await?;
+        let answers: ClaimAnswers =
+            post(http, trust, url, ops_api::paths::CB_CLAIMS, &batch).await?;
         if answers.answers.len() != claims.len() {
             return Err(ClearingError::CentralBank {
                 url: url.to_owned(),
@@ -93,6 +98,7 @@ pub async fn forward(
                 ),
             });
         }
+        let mut kept = Vec::with_capacity(claims.len());
         for (claim, answer) in claims.iter().zip(&answers.answers) {
             use ops_api::clearing::ClaimStatus as S;
             report.sent += 1;
@@ -102,27 +108,54 @@ pub async fn forward(
                 S::Rejected | S::Refused => report.refused += 1,
                 S::Pending => report.pending += 1,
             }
-            store
-                .answer_claim(
-                    claim.id,
-                    answer.status,
-                    answer.credited,
-                    &answer.reason,
-                    now,
-                )
-                .await?;
+            kept.push((
+                claim.id,
+                answer.status,
+                answer.credited,
+                answer.reason.clone(),
+            ));
         }
+        store.answer_claims(&kept, now).await?;
     }
 }
 
-/// Posts one signed batch.
-async fn post(
+/// Hands the proofs of cases whose culprit is another FI's device to the central bank
+/// (which passes each to that FI); returns how many were delivered.
+async fn forward_proofs(
+    store: &Store,
+    trust: &Trust,
+    http: &reqwest::Client,
+    url: &str,
+    now: u64,
+) -> Result<usize, ClearingError> {
+    let cases = store.foreign_culprit_proofs(MAX_CLAIMS).await?;
+    if cases.is_empty() {
+        return Ok(0);
+    }
+    let batch = ops_api::clearing::ProofBatch {
+        from_fi: trust.fi.id().to_string(),
+        proofs: cases.iter().map(|(_, p)| STANDARD.encode(p)).collect(),
+    };
+    let answers: ops_api::clearing::ProofAnswers =
+        post(http, trust, url, ops_api::paths::CB_FRAUD_PROOFS, &batch).await?;
+    let done: Vec<i64> = cases
+        .iter()
+        .zip(&answers.done)
+        .filter(|(_, d)| **d)
+        .map(|((id, _), _)| *id)
+        .collect();
+    store.mark_forwarded(&done, now).await?;
+    Ok(done.len())
+}
+
+/// Posts one signed request to the central bank's `path`.
+async fn post<B: serde::Serialize, A: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     trust: &Trust,
     url: &str,
-    batch: &ClaimBatch,
-) -> Result<ClaimAnswers, ClearingError> {
-    let path = ops_api::paths::CB_CLAIMS;
+    path: &str,
+    batch: &B,
+) -> Result<A, ClearingError> {
     let failed = |reason: String| ClearingError::CentralBank {
         url: url.to_owned(),
         reason,

@@ -221,6 +221,9 @@ pub enum DepositError {
     /// An overlap without a valid fraud proof.
     #[error("double spend that cannot be attributed: {0}")]
     Unprovable(String),
+    /// A payer or the depositor is on this FI's counterparty block list.
+    #[error("{0} is on this FI's counterparty block list")]
+    Blocked(String),
     /// A clearing claim this FI cannot take.
     #[error("clearing claim refused: {0}")]
     Clearing(String),
@@ -366,6 +369,17 @@ async fn settle_payment(
             device: credited.to_string(),
             reason: reason.clone(),
         });
+    }
+    // The counterparty block list binds this FI's own merchants and wallets: they may
+    // neither be paid by, nor deposit as, a blocked certificate.
+    if release.is_none() && !matches!(kind, Settlement::Clearing { .. }) {
+        let payer =
+            ops_core::msg::blocklist::first_signer_in(&payment, &|c| revoked.blocked.contains(c));
+        if let Some(blocked) =
+            payer.or_else(|| revoked.blocked.contains(&credited).then_some(credited))
+        {
+            return Err(DepositError::Blocked(blocked.to_string()));
+        }
     }
     // Every spend of a note is recorded in the ledger of the FI that issued it: here, the
     // chains of this FI's notes. A deposit credits every final note and forwards the other

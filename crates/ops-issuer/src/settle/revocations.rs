@@ -28,6 +28,8 @@ pub struct Snapshot {
     /// Serials other FIs revoked, by (issuer, serial): when this FI first saw them on the
     /// issuer's CRL (received through the central bank).
     pub peers: HashMap<(CertId, u64), u64>,
+    /// Certificates on this FI's counterparty block list.
+    pub blocked: std::collections::HashSet<CertId>,
     loaded: Option<Instant>,
 }
 
@@ -81,6 +83,11 @@ impl Revocations {
         for (issuer, serial, seen) in store.peer_revocations().await? {
             if let Some(id) = parse_cert_id(&issuer) {
                 snapshot.peers.insert((id, serial), seen);
+            }
+        }
+        for id in store.blocklist().await?.1 {
+            if let Some(id) = parse_cert_id(&id) {
+                snapshot.blocked.insert(id);
             }
         }
         let snapshot = Arc::new(snapshot);

@@ -151,29 +151,31 @@ impl Store {
             .collect()
     }
 
-    /// Keeps the issuer's answer for claim `id` (a pending answer changes nothing).
-    pub async fn answer_claim(
+    /// Keeps the issuers' answers `(claim id, status, credited, reason)` in one
+    /// transaction (a pending answer changes nothing).
+    pub async fn answer_claims(
         &self,
-        id: i64,
-        status: ClaimStatus,
-        credited: i64,
-        reason: &str,
+        answers: &[(i64, ClaimStatus, i64, String)],
         now: u64,
     ) -> Result<(), StoreError> {
-        if status == ClaimStatus::Pending {
-            return Ok(());
+        let mut tx = self.begin_write().await?;
+        for (id, status, credited, reason) in answers {
+            if *status == ClaimStatus::Pending {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE clearing_outbox SET status = $1, credited = $2, reason = $3, answered_at = $4 \
+                 WHERE id = $5",
+            )
+            .bind(status.as_str())
+            .bind((*credited).max(0))
+            .bind(reason)
+            .bind(db_int(now)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
-        sqlx::query(
-            "UPDATE clearing_outbox SET status = $1, credited = $2, reason = $3, answered_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(status.as_str())
-        .bind(credited.max(0))
-        .bind(reason)
-        .bind(db_int(now)?)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -329,5 +331,41 @@ impl Store {
                 ))
             })
             .collect()
+    }
+}
+
+impl Store {
+    /// Up to `limit` fraud cases (with a standalone proof) whose culprit is not a device
+    /// of this FI and that were not passed to the central bank yet: `(case id, proof)`.
+    pub async fn foreign_culprit_proofs(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        sqlx::query(
+            "SELECT f.id, f.proof FROM fraud_cases f WHERE f.kind = 'spends' \
+             AND f.forwarded_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.cert_id = f.culprit) \
+             ORDER BY f.id LIMIT $1",
+        )
+        .bind(db_int(limit as u64)?)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    /// Marks cases as passed to the central bank.
+    pub async fn mark_forwarded(&self, cases: &[i64], now: u64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for id in cases {
+            sqlx::query("UPDATE fraud_cases SET forwarded_at = $1 WHERE id = $2")
+                .bind(db_int(now)?)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

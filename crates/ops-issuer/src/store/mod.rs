@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod blocklist;
 mod clearing;
 mod deposits;
 mod devices;

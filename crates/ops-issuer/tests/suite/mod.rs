@@ -2319,6 +2319,58 @@ pub async fn spend_status(s: &Server) {
     }
 }
 
+/// The counterparty block list (issue 14 item 5): an operator blocks a wallet; the list
+/// comes signed with the trust bundle, and settlement refuses a deposit of its payment
+/// (nothing credited) until it is unblocked; each change is a new version.
+pub async fn counterparty_block_list(s: &Server) {
+    use base64::Engine as _;
+    let fi = s.fi_cert().await;
+    let wallet = s.device(s.sign_up("listed").await, 81).await;
+    let shop = s.sign_up("shop").await;
+    let pos = s.device(shop, 82).await;
+    let notes = s.fund(&wallet, 500).await;
+    let pay = payment(
+        vec![fi.clone(), wallet.cert.clone()],
+        &notes[0],
+        vec![wallet.spend(notes[0].note_id(), 0, 200, pos.id(), 1)],
+    );
+    let block = |blocked: bool| json!({"cert_id": wallet.id().to_string(), "blocked": blocked, "reason": "sanctions"});
+    let (status, v) = s.post("/api/v1/blocklist", block(true)).await;
+    assert_eq!(status, 401, "operators only: {v}");
+    let (status, v) = s.admin_post("/api/v1/blocklist", block(true)).await;
+    assert_eq!(
+        (status, v["changed"].as_bool(), v["version"].as_u64()),
+        (200, Some(true), Some(1)),
+        "{v}"
+    );
+    let (_, again) = s.admin_post("/api/v1/blocklist", block(true)).await;
+    assert_eq!(
+        (again["changed"].as_bool(), again["version"].as_u64()),
+        (Some(false), Some(1))
+    );
+    let (_, trust) = s.get(ops_api::paths::TRUST).await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(trust["blocklist"].as_str().unwrap())
+        .unwrap();
+    let list = ops_core::BlockListBody::verified(&bytes, &fi, &ops_core::P256Provider).unwrap();
+    assert_eq!((list.number, list.blocked.clone()), (1, vec![wallet.id()]));
+    let before = s.balance(shop).await;
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("blocked_counterparty")),
+        "{v}"
+    );
+    assert_eq!(s.balance(shop).await, before, "nothing credited");
+    let (_, v) = s.admin_post("/api/v1/blocklist", block(false)).await;
+    assert_eq!(v["version"].as_u64(), Some(2), "{v}");
+    // Settlement reads the list at most a second late.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(s.balance(shop).await, before + 200);
+}
+
 /// A lost phone's copy waits for an operator (held: it duplicates value of a device
 /// revoked before the deposit); the refund must wait too. Refunding first would pay back
 /// the units the copy claims beyond the first payment, and releasing the copy afterwards

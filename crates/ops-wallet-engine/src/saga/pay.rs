@@ -193,6 +193,13 @@ pub fn check(
             },
         ));
     }
+    if trust
+        .blocklist
+        .as_ref()
+        .is_some_and(|l| l.is_blocked(&req.payee))
+    {
+        return Err(SagaError::BlockedPayee(req.payee));
+    }
     let known = snap.known_certs();
     let payee = snap
         .verifier(trust, &known)

@@ -358,6 +358,7 @@ pub async fn crl_keeps_the_newest<S: WalletStore>(s: &S) {
     let b = TrustBundle {
         root: vec![1, 2],
         fis: vec![vec![3]],
+        blocklist: None,
     };
     s.apply(batch(vec![Write::Trust(TrustWrite::SetBundle(b.clone()))]))
         .await

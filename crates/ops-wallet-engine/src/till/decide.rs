@@ -118,6 +118,24 @@ pub fn decide(
         &snap.ledger,
         at,
     );
+    let verdict = match (verdict, trust.blocked_payer(&payment)) {
+        (Ok(_), Some(blocked)) => {
+            return Ok(Verdict::Decline(Box::new(Declined {
+                decline: decline(
+                    Some(sale),
+                    bytes,
+                    at,
+                    DeclineReason::BlockedCounterparty,
+                    None,
+                    format!("{blocked} is on the bank's counterparty block list"),
+                    Some(id),
+                ),
+                proof: None,
+                crls,
+            })));
+        }
+        (v, _) => v,
+    };
     let verified = match verdict {
         Ok(v) => v,
         Err(e) => {

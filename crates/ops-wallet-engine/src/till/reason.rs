@@ -52,11 +52,14 @@ pub enum DeclineReason {
     /// The payment was approved without the customer's PIN or biometrics and is above what
     /// the wallet's bank allows so (V27).
     NeedsUserVerification,
+    /// A payer of the payment is on the terminal's bank's counterparty block list
+    /// (PROTOCOL.md §6.1).
+    BlockedCounterparty,
 }
 
 impl DeclineReason {
     /// Every reason, in report order.
-    pub const ALL: [DeclineReason; 18] = [
+    pub const ALL: [DeclineReason; 19] = [
         Self::RequestExpired,
         Self::SaleCancelled,
         Self::SaleAlreadyPaid,
@@ -72,6 +75,7 @@ impl DeclineReason {
         Self::TooManyHops,
         Self::AboveWalletLimit,
         Self::NeedsUserVerification,
+        Self::BlockedCounterparty,
         Self::AlreadySpent,
         Self::Tampered,
         Self::Unreadable,
@@ -130,6 +134,7 @@ impl DeclineReason {
             Self::TooManyHops => "too_many_hops",
             Self::AboveWalletLimit => "above_wallet_limit",
             Self::NeedsUserVerification => "needs_user_verification",
+            Self::BlockedCounterparty => "blocked_counterparty",
         }
     }
 
@@ -170,6 +175,7 @@ impl DeclineReason {
             Self::NeedsUserVerification => {
                 "The payment was approved without the customer's PIN or fingerprint, and this amount needs one."
             }
+            Self::BlockedCounterparty => "Our bank does not allow payments from this wallet.",
         }
     }
 
@@ -225,6 +231,9 @@ impl DeclineReason {
             }
             Self::NeedsUserVerification => {
                 "Please pay again and approve with your PIN or fingerprint."
+            }
+            Self::BlockedCounterparty => {
+                "This shop cannot take payments from your wallet. Please pay another way."
             }
         }
     }

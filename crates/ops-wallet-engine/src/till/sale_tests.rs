@@ -525,6 +525,42 @@ fn every_decline_reason_is_provoked_once() {
     let b = limited_payment(&mut w, next(), &req6, (Some(300), Some(100)), true);
     approve(&store, &id6, &b, NOW);
 
+    // A payer on the bank's counterparty block list (PROTOCOL.md §6.1), which reaches the
+    // terminal with the trust bundle at a sync.
+    let (id7, req7) = sale(&store, 10, 300, NOW);
+    let b = fresh_payment(&mut w, 2, next(), &req7, NOW);
+    let payer = Payment::from_bytes(&b).unwrap().chains[0]
+        .spends_with_signers()
+        .last()
+        .unwrap()
+        .1;
+    let list = sign_body(
+        ops_core::BlockListBody {
+            issuer: w.fis[0].id(),
+            number: 1,
+            issued: NOW,
+            blocked: vec![payer],
+        },
+        &w.fi_keys[0],
+    );
+    let mut listed = bundle(&w);
+    listed.blocklist = Some(list.to_bytes());
+    block_on(engine(&store).refresh_trust(listed.clone(), NOW)).unwrap();
+    let d = declined(
+        &store,
+        &id7,
+        &b,
+        NOW,
+        DeclineReason::BlockedCounterparty,
+        None,
+    );
+    seen.push(d.reason);
+    // A list signed by another FI than the one it names is not trusted: ignored.
+    let forged = sign_body(list.body.clone(), &w.fi_keys[1]);
+    listed.blocklist = Some(forged.to_bytes());
+    block_on(engine(&store).refresh_trust(listed, NOW)).unwrap();
+    approve(&store, &id7, &b, NOW);
+
     seen.sort();
     seen.dedup();
     let mut all = DeclineReason::ALL.to_vec();
@@ -758,6 +794,7 @@ fn set_up_checks_the_chain_and_keeps_the_pinned_root() {
             .map(|f| crate::saga::fi::b64(&f.to_bytes()))
             .collect(),
         fi_id: w.fis[0].id().to_string(),
+        blocklist: None,
     };
     assert_eq!(super::bundle_from_api(&api).unwrap(), bundle(&w));
 }

@@ -43,6 +43,7 @@ pub fn bundle_from_api(api: &ops_api::TrustBundle) -> Result<TrustBundle, TillSa
             .iter()
             .map(|f| dec(f))
             .collect::<Result<Vec<_>, _>>()?,
+        blocklist: api.blocklist.as_deref().map(dec).transpose()?,
     })
 }
 

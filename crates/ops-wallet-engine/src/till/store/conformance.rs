@@ -733,6 +733,7 @@ pub async fn till_trust_and_last_online<S: TillStore>(s: &S) {
     let bundle = TrustBundle {
         root: vec![4],
         fis: vec![vec![5], vec![6]],
+        blocklist: None,
     };
     let crl = |i: u8, number: u64| {
         TillWrite::Trust(TrustWrite::PutCrl {

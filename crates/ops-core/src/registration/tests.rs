@@ -2,16 +2,31 @@
 //! (`docs/vectors/webauthn/w3c-es256.json`), negative cases made by editing those vectors
 //! and re-signing them with the specification's own private keys, and a no-panic property.
 
+use super::attestation_object::parse_attestation_object;
+use super::attested_credential::parse_attested_credential;
+use super::certificate::{
+    OID_BASIC_CONSTRAINTS, OID_FIDO_AAGUID, OID_OU, certificate_key, check_packed_certificate,
+};
 use super::*;
+use crate::PublicKey;
 use crate::der::raw_to_der;
 use crate::ids::from_hex;
-use crate::provider::all_providers;
+use crate::ids::sha256;
+use crate::provider::{CryptoProvider, EcdsaError, all_providers};
+use crate::webauthn::{
+    AssertionInfo, AssertionParts, Expected, RawAssertion, SyncedKeys, WebAuthnError,
+    WebAuthnPolicy, flags, verify_assertion,
+};
 use p256::ecdsa::SigningKey;
 use p256::ecdsa::signature::Signer as _;
 use proptest::prelude::*;
 use serde_json::Value;
+use x509_cert::Certificate;
+use x509_cert::certificate::Version;
+use x509_cert::der::{Decode as _, Tag};
+use x509_cert::ext::pkix::BasicConstraints;
 
-const VECTORS: &str = include_str!("../../../docs/vectors/webauthn/w3c-es256.json");
+const VECTORS: &str = include_str!("../../../../docs/vectors/webauthn/w3c-es256.json");
 
 fn vectors() -> Value {
     serde_json::from_str(VECTORS).unwrap()
@@ -37,7 +52,7 @@ fn spec_policy() -> RegistrationPolicy {
         rp_id: "example.org".into(),
         origins: vec!["https://example.org".into()],
         require_user_verification: false,
-        require_device_bound: false,
+        synced_keys: SyncedKeys::Accepted,
         allowed_formats: AttestationFormat::all(),
         allowed_aaguids: None,
     }
@@ -235,7 +250,7 @@ fn w3c_attestation_types() {
 fn w3c_backup_eligible_vectors_refused_when_device_bound() {
     // Every W3C registration that does not fail for crossOrigin has BE set.
     let p = RegistrationPolicy {
-        require_device_bound: true,
+        synced_keys: SyncedKeys::Refused,
         ..spec_policy()
     };
     for name in [
@@ -269,6 +284,34 @@ fn w3c_user_verification_follows_the_vectors_flags() {
     Reg::of("packed.ES256").verify(&p).unwrap();
 }
 
+/// A login: the one assertion check under the policy's login policy, with the stored
+/// sign count.
+fn verify_login(
+    provider: &dyn CryptoProvider,
+    key: &PublicKey,
+    policy: &RegistrationPolicy,
+    challenge: &[u8],
+    raw: &RawAssertion<'_>,
+    stored: Option<u32>,
+) -> Result<AssertionInfo, WebAuthnError> {
+    let login_policy = policy.login_policy();
+    let expected = Expected::new(&login_policy, challenge).with_stored_sign_count(stored);
+    verify_assertion(provider, key, &expected, &AssertionParts::from_raw(raw)?)
+}
+
+/// The protocol core's check of a browser assertion under a certificate policy, no stored
+/// count (as an offline payee runs it).
+fn verify_raw_assertion(
+    provider: &dyn CryptoProvider,
+    key: &PublicKey,
+    policy: &WebAuthnPolicy,
+    challenge: &[u8],
+    raw: &RawAssertion<'_>,
+) -> Result<AssertionInfo, WebAuthnError> {
+    let parts = AssertionParts::from_raw(raw)?;
+    verify_assertion(provider, key, &Expected::new(policy, challenge), &parts)
+}
+
 fn login(
     v: &Value,
     policy: &RegistrationPolicy,
@@ -286,7 +329,7 @@ fn login(
     };
     let mut last = None;
     for p in all_providers() {
-        let r = verify_login_assertion(p, &key, policy, challenge, &raw, stored);
+        let r = verify_login(p, &key, policy, challenge, &raw, stored);
         if let Some(prev) = &last {
             assert_eq!(prev, &r, "providers disagree");
         }
@@ -363,7 +406,7 @@ fn w3c_authentications_through_the_protocol_core_refuse_backup_eligible_keys() {
             assert_eq!(r, Err(want.clone()), "{}", v["name"]);
         }
         let strict = RegistrationPolicy {
-            require_device_bound: true,
+            synced_keys: SyncedKeys::Refused,
             ..spec_policy()
         };
         assert_eq!(w3c_login(v, &strict, None), Err(want));
@@ -426,7 +469,7 @@ fn resigned_vector_is_accepted_positive_control() {
     reg.resign_packed(&key, -7, &[], false);
     let strict = RegistrationPolicy {
         require_user_verification: true,
-        require_device_bound: true,
+        synced_keys: SyncedKeys::Refused,
         ..spec_policy()
     };
     let c = reg.verify(&strict).unwrap();
@@ -507,7 +550,7 @@ fn wrong_type_refused() {
 fn backup_flags() {
     let (mut reg, key) = packed_self();
     let strict = RegistrationPolicy {
-        require_device_bound: true,
+        synced_keys: SyncedKeys::Refused,
         ..spec_policy()
     };
     // BE alone.
@@ -727,7 +770,7 @@ fn u2f_registration(aaguid: [u8; 16], x5c_count: usize) -> Reg {
 #[test]
 fn fido_u2f() {
     let strict = RegistrationPolicy {
-        require_device_bound: true,
+        synced_keys: SyncedKeys::Refused,
         ..spec_policy()
     };
     let c = u2f_registration([0; 16], 1).verify(&strict).unwrap();
@@ -970,7 +1013,7 @@ fn assertion_negative_cases() {
         ))
     );
     let strict = RegistrationPolicy {
-        require_device_bound: true,
+        synced_keys: SyncedKeys::Refused,
         ..spec_policy()
     };
     assert_eq!(
@@ -1208,4 +1251,57 @@ fn certificate_requirements() {
             "subject OU is not \"Authenticator Attestation\""
         ))
     );
+}
+
+// ------------------------------------------------------- step numbers of docs/WEBAUTHN.md
+
+/// Each check fails first where `docs/WEBAUTHN.md` numbers it: one edit of a passing
+/// registration per step, and the error names that step.
+#[test]
+fn each_failure_names_its_step_in_the_doc() {
+    let p = spec_policy();
+    let reg = Reg::of("none.ES256");
+    let step = |r: Result<RegisteredCredential, RegistrationError>| r.err().and_then(|e| e.step());
+    let edited = |edit: &dyn Fn(&mut Reg)| {
+        let mut r = reg.clone();
+        edit(&mut r);
+        r.verify(&p)
+    };
+    let mut big = reg.object();
+    big.resize(MAX_ATTESTATION_OBJECT + 1, 0);
+    assert_eq!(step(register(&p, &reg.challenge, &reg.cdj, &big)), Some(1));
+    assert_eq!(
+        step(register(&p, &reg.challenge, &reg.cdj, &[0xa0])),
+        Some(2)
+    );
+    assert_eq!(step(edited(&|r| r.fmt = "tpm".into())), Some(3));
+    let packed_only = RegistrationPolicy {
+        allowed_formats: vec![AttestationFormat::Packed],
+        ..spec_policy()
+    };
+    assert_eq!(step(reg.verify(&packed_only)), Some(4));
+    assert_eq!(step(edited(&|r| r.auth_data.truncate(36))), Some(5));
+    assert_eq!(step(edited(&|r| r.auth_data.truncate(40))), Some(6));
+    assert_eq!(
+        step(edited(
+            &|r| r.auth_data[..32].copy_from_slice(&sha256(b"evil.example"))
+        )),
+        Some(7)
+    );
+    assert_eq!(step(edited(&|r| r.auth_data[32] &= !flags::UP)), Some(8));
+    assert_eq!(
+        step(edited(&|r| r.set_origin("https://evil.example"))),
+        Some(9)
+    );
+    let pinned = RegistrationPolicy {
+        allowed_aaguids: Some(vec![[1u8; 16]]),
+        ..spec_policy()
+    };
+    assert_eq!(step(reg.verify(&pinned)), Some(10));
+    let packed = Reg::of("packed-self.ES256");
+    assert_eq!(
+        step(edited(&|r| r.att_stmt = packed.att_stmt.clone())),
+        Some(11)
+    );
+    reg.verify(&p).unwrap();
 }
