@@ -17,6 +17,7 @@ pub fn measure(root: &Path) -> Result<(), XtaskError> {
         let mut command = Command::new("cargo");
         command
             .current_dir(root)
+            .args(tools::FAST_DEPENDENCIES)
             .args(args)
             .env("PATH", &toolchain.path_env)
             .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);

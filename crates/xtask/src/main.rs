@@ -4,13 +4,17 @@
 //!   serves the wallet at `http://localhost:8080/` and the POS at `/pos/`.
 //! - `cargo xtask test`: installs what is missing, then runs every check and test: format,
 //!   lints, native tests, `wasm-bindgen-test` in headless Chromium, a release build of the
-//!   apps, and the end-to-end browser tests.
+//!   apps, and the end-to-end browser tests; every fuzz target runs too, for a bounded
+//!   time (docs/FUZZING.md).
+//! - `cargo xtask fuzz [target|all] [seconds]`: runs one fuzz target, or all of them side
+//!   by side, for longer (default 600 s each).
 //! - `cargo xtask build`: only builds the apps into `dist/`.
 //! - `cargo xtask icons`: renders the app icons from their SVG sources (needs Chromium).
 
 mod apps;
 mod federation;
 mod figures;
+mod fuzz;
 mod icons;
 mod process;
 mod size;
@@ -20,7 +24,7 @@ mod tools;
 use process::XtaskError;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] [--second-fi] | test | build | icons | figures>";
+const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] [--second-fi] | test | fuzz [target|all] [seconds] | build | icons | figures>";
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -59,6 +63,11 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
             }
         }
         Some("test") => suite::run_all(&root),
+        Some("fuzz") => {
+            let (target, seconds) = fuzz_args(&args[1..])?;
+            let toolchain = tools::ensure(&root, tools::Need::Fuzz)?;
+            fuzz::on_demand(&root, &toolchain, target, seconds)
+        }
         Some("build") => {
             let toolchain = tools::ensure(&root, tools::Need::Build)?;
             apps::build(&root, &toolchain)
@@ -72,6 +81,22 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
             println!("{USAGE}");
             Ok(())
         }
+        _ => Err(XtaskError::Usage(USAGE)),
+    }
+}
+
+/// `[target|all] [seconds]` of `cargo xtask fuzz`: a lone number is the seconds.
+fn fuzz_args(args: &[String]) -> Result<(Option<&str>, u64), XtaskError> {
+    let seconds = |text: &str| text.parse::<u64>().ok().filter(|s| *s > 0);
+    match args {
+        [] => Ok((None, fuzz::ON_DEMAND_SECONDS)),
+        [one] => Ok(match seconds(one) {
+            Some(s) => (None, s),
+            None => (Some(one.as_str()), fuzz::ON_DEMAND_SECONDS),
+        }),
+        [target, time] => seconds(time)
+            .map(|s| (Some(target.as_str()), s))
+            .ok_or(XtaskError::Usage(USAGE)),
         _ => Err(XtaskError::Usage(USAGE)),
     }
 }

@@ -35,6 +35,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         let mut command = Command::new("cargo");
         command
             .current_dir(root)
+            .args(tools::FAST_DEPENDENCIES)
             .args(args)
             .env("PATH", &toolchain.path_env)
             .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);
@@ -84,6 +85,7 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         "A native test failed; the lines above name it.",
         &mut tally,
     )?;
+    crate::fuzz::test_step(root, &toolchain)?;
     run(
         "writing the fake-camera video for the scanner test (animated QR of a payment test vector)",
         &mut cargo(&[

@@ -26,6 +26,8 @@ pub enum Need {
     Browser,
     /// Everything.
     Test,
+    /// Only the fuzzing tools: [`FUZZ_NIGHTLY`] and cargo-fuzz (`cargo xtask fuzz`).
+    Fuzz,
 }
 
 /// Where the tools are, once ensured.
@@ -51,6 +53,14 @@ pub struct Toolchain {
 /// See docs/DECISIONS.md (bundle size).
 pub const SIZE_NIGHTLY: &str = "nightly-2026-05-20";
 
+/// The nightly toolchain the fuzz targets build with (cargo-fuzz needs a nightly): the
+/// same pinned one as the apps' wasm, so a machine downloads one nightly, and a run today
+/// builds the same as a run next month.
+pub const FUZZ_NIGHTLY: &str = SIZE_NIGHTLY;
+
+/// cargo-fuzz release installed when `cargo fuzz` is missing (a present one is used as is).
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
 /// The flags [`SIZE_NIGHTLY`] builds the apps' wasm with (the `getrandom` backend from
 /// `.cargo/config.toml` is repeated: this variable replaces that list).
 pub const SIZE_RUSTFLAGS: &str = "--cfg getrandom_backend=\"wasm_js\" -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
@@ -68,6 +78,14 @@ pub fn cargo_target_dir(root: &Path) -> PathBuf {
         _ => root.join("target"),
     }
 }
+
+/// Cargo's `--config` for the debug builds of the suite: dependencies (not the workspace's
+/// own crates) at `opt-level = 1`. The tests spend most of their time in the dependencies'
+/// P-256 arithmetic, which unoptimized is many times slower: `ops-wallet-engine`'s unit
+/// tests took 58 s with it and 10 s without. Debug assertions and overflow checks stay on
+/// everywhere, and warm CI runs do not rebuild dependencies, so only a cold run pays (about
+/// a minute). See docs/FUZZING.md (suite time).
+pub const FAST_DEPENDENCIES: [&str; 2] = ["--config", "profile.dev.package.\"*\".opt-level=1"];
 
 /// Under CI (`CI=true`), cargo keeps no incremental-compilation state: nothing is edited
 /// between two builds of a CI run, and that state took 7 GB of the cache folder.
@@ -102,7 +120,66 @@ pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
         ensure_postgres(&toolchain)?;
         ensure_axe(root, &toolchain)?;
     }
+    if matches!(need, Need::Test | Need::Fuzz) {
+        ensure_fuzz_nightly(&toolchain)?;
+        ensure_cargo_fuzz(&toolchain)?;
+    }
     Ok(toolchain)
+}
+
+/// [`FUZZ_NIGHTLY`], installed through rustup when missing (minimal profile: the fuzz
+/// build needs no standard-library source).
+fn ensure_fuzz_nightly(toolchain: &Toolchain) -> Result<(), XtaskError> {
+    let installed = || {
+        probe(
+            "rustup",
+            ["run", FUZZ_NIGHTLY, "rustc", "--version"],
+            &toolchain.path_env,
+        )
+    };
+    if let Some(version) = installed() {
+        ok("rust toolchain for fuzzing", &version);
+        return Ok(());
+    }
+    run(
+        &format!("installing {FUZZ_NIGHTLY} for the fuzz targets (rustup, under a minute)"),
+        Command::new("rustup")
+            .args(["toolchain", "install", FUZZ_NIGHTLY, "--profile", "minimal"])
+            .env("PATH", &toolchain.path_env),
+        &format!(
+            "Check that rustup can reach its distribution server, then run `rustup toolchain install {FUZZ_NIGHTLY} --profile minimal`."
+        ),
+    )
+}
+
+/// cargo-fuzz, installed with `cargo install --locked` when `cargo fuzz` is missing.
+fn ensure_cargo_fuzz(toolchain: &Toolchain) -> Result<(), XtaskError> {
+    if let Some(version) = probe("cargo", ["fuzz", "--version"], &toolchain.path_env) {
+        ok("cargo-fuzz", &version);
+        return Ok(());
+    }
+    let mut command = Command::new("cargo");
+    command
+        .args([
+            "install",
+            "--locked",
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
+        ])
+        .env("PATH", &toolchain.path_env)
+        // Its build is the tool's own, not the project's: keep it out of the cache folder.
+        .env_remove("CARGO_TARGET_DIR");
+    no_incremental_in_ci(&mut command);
+    run(
+        &format!(
+            "installing cargo-fuzz {CARGO_FUZZ_VERSION} (cargo install --locked, about 2 minutes; once per machine)"
+        ),
+        &mut command,
+        &format!(
+            "Run `cargo install --locked cargo-fuzz --version {CARGO_FUZZ_VERSION}` by hand to see the full error."
+        ),
+    )
 }
 
 /// axe-core, the accessibility engine the end-to-end tests run on every screen.
