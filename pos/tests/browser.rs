@@ -46,6 +46,8 @@ async fn onboarded() -> IdbTillStore {
             TrustBundle {
                 root: w.root.to_bytes(),
                 fis: w.fis.iter().map(|f| f.to_bytes()).collect(),
+                blocked: Vec::new(),
+                blocklist_version: 0,
             },
         )
         .await
