@@ -20,7 +20,8 @@ pub fn measure(root: &Path) -> Result<(), XtaskError> {
             .args(tools::FAST_DEPENDENCIES)
             .args(args)
             .env("PATH", &toolchain.path_env)
-            .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);
+            .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir)
+            .env(tools::SUITE_DEBUG_INFO.0, tools::SUITE_DEBUG_INFO.1);
         command
     };
     run(

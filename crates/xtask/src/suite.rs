@@ -38,7 +38,8 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             .args(tools::FAST_DEPENDENCIES)
             .args(args)
             .env("PATH", &toolchain.path_env)
-            .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir);
+            .env("CARGO_TARGET_DIR", &toolchain.cargo_target_dir)
+            .env(tools::SUITE_DEBUG_INFO.0, tools::SUITE_DEBUG_INFO.1);
         tools::no_incremental_in_ci(&mut command);
         command
     };
@@ -114,7 +115,8 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
                 "wasm-bindgen-test-runner",
             )
             .env("CHROMEDRIVER", &toolchain.chromedriver)
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .env(tools::BROWSER_TEST_DEBUG_INFO.0, tools::BROWSER_TEST_DEBUG_INFO.1),
         "A browser test failed; the lines above name it (the crate's webdriver.json holds Chromium's flags).",
         &mut tally,
     )?;
@@ -135,7 +137,8 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             "wasm-bindgen-test-runner",
         )
         .env("CHROMEDRIVER", &toolchain.chromedriver)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env(tools::BROWSER_TEST_DEBUG_INFO.0, tools::BROWSER_TEST_DEBUG_INFO.1),
         "A transport browser test failed; the lines above name it (crates/ops-transport-web/webdriver.json holds Chromium's fake-camera flags; the decode times are printed above).",
         &mut tally,
     )?;

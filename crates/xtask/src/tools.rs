@@ -87,6 +87,18 @@ pub fn cargo_target_dir(root: &Path) -> PathBuf {
 /// a minute). See docs/FUZZING.md (suite time).
 pub const FAST_DEPENDENCIES: [&str; 2] = ["--config", "profile.dev.package.\"*\".opt-level=1"];
 
+/// Debug information of the suite's native debug builds (environment variable and value):
+/// line tables only, so a panic's backtrace still names file and line, without the
+/// variable and type information nobody reads in CI. Full debug information made the ~80
+/// test binaries several GB and their linking a large part of the native test step.
+pub const SUITE_DEBUG_INFO: (&str, &str) = ("CARGO_PROFILE_DEV_DEBUG", "line-tables-only");
+
+/// Debug information of the wasm the browser tests run: none. wasm-bindgen-test-runner
+/// rewrites each test wasm before Chromium loads it, and with debug information each was
+/// 100-200 MB, which took longer than the tests. A panic still names its file and line
+/// (that is not debug information) and stack traces keep function names.
+pub const BROWSER_TEST_DEBUG_INFO: (&str, &str) = ("CARGO_PROFILE_DEV_DEBUG", "false");
+
 /// Under CI (`CI=true`), cargo keeps no incremental-compilation state: nothing is edited
 /// between two builds of a CI run, and that state took 7 GB of the cache folder.
 pub fn no_incremental_in_ci(command: &mut Command) {
