@@ -22,6 +22,30 @@ use crate::store::DepositStatus;
 /// verified at the time its merchant was credited.
 pub const CLAIM_WINDOW: u64 = 30 * 86_400;
 
+/// Refuses a batch of no claim or of more than [`MAX_CLAIMS`] (the FI and the central
+/// bank take the same batches).
+pub(crate) fn check_claim_count(batch: &ClaimBatch) -> Result<(), ApiError> {
+    if batch.claims.is_empty() || batch.claims.len() > MAX_CLAIMS {
+        return Err(ApiError::bad_request(
+            "claims_count",
+            format!("send 1 to {MAX_CLAIMS} claims per request"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a claim on a deposit made at `deposited_at` may still be cleared at `now`: not
+/// from the future (5 minutes of clock skew allowed) and within [`CLAIM_WINDOW`]; the
+/// refusal in words otherwise.
+pub(crate) fn check_claim_age(deposited_at: u64, now: u64) -> Result<(), String> {
+    if deposited_at > now + 300 || deposited_at.saturating_add(CLAIM_WINDOW) < now {
+        return Err(format!(
+            "deposited at {deposited_at}: a claim must be cleared within {CLAIM_WINDOW} s of the deposit"
+        ));
+    }
+    Ok(())
+}
+
 /// Takes claims forwarded by the central bank.
 pub async fn claims(
     State(state): State<AppState>,
@@ -38,12 +62,7 @@ pub async fn claims(
             )
         })?;
     let batch: ClaimBatch = parse_json(&body)?;
-    if batch.claims.is_empty() || batch.claims.len() > MAX_CLAIMS {
-        return Err(ApiError::bad_request(
-            "claims_count",
-            format!("send 1 to {MAX_CLAIMS} claims per request"),
-        ));
-    }
+    check_claim_count(&batch)?;
     let peer = super::parse_hex::<16>("from_fi", &batch.from_fi).map(CertId)?;
     let own = state.trust.fi.id();
     let now = now();
@@ -103,14 +122,8 @@ async fn answer(
     let Ok(depositor) = super::parse_hex::<16>("depositor", &claim.depositor).map(CertId) else {
         return refuse(out, "the depositor is not a certificate id".into());
     };
-    if claim.deposited_at > now + 300 || claim.deposited_at + CLAIM_WINDOW < now {
-        return refuse(
-            out,
-            format!(
-                "deposited at {}: a claim must reach the issuer within {CLAIM_WINDOW} s of the deposit",
-                claim.deposited_at
-            ),
-        );
+    if let Err(reason) = check_claim_age(claim.deposited_at, now) {
+        return refuse(out, reason);
     }
     let finals = settle::final_notes_of(&payment, Some(own));
     let kind = Settlement::Clearing { peer, depositor };

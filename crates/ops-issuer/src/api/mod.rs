@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod admin;
 mod auth;
+pub(crate) mod banks;
 pub mod clearing;
 mod deposit;
 mod devices;
@@ -284,19 +285,30 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     Some(token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Checks the admin bearer token (always required; compared in constant time).
+/// Checks the admin bearer token of this FI's admin endpoints.
 pub fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    check_admin(&state.settings.admin_token, headers, "the admin token")
+}
+
+/// Checks `headers` for the bearer token `token` (`whose`: how the error names it, e.g.
+/// "the central bank's admin token"); the FI's and the central bank's admin endpoints.
+pub(crate) fn check_admin(
+    token: &crate::admin_token::AdminToken,
+    headers: &axum::http::HeaderMap,
+    whose: &str,
+) -> Result<(), ApiError> {
+    let hint = "send `Authorization: Bearer <token>` with the token from the file the service named at start (admin.token in its data folder, unless --admin-token or --admin-token-file was given)";
     match bearer_token(headers) {
-        Some(token) if state.settings.admin_token.matches(token) => Ok(()),
+        Some(t) if token.matches(t) => Ok(()),
         Some(_) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "admin_only",
-            "the admin token is wrong: send `Authorization: Bearer <token>` with the token from the file the service named at start (admin.token in its data folder, unless --admin-token or --admin-token-file was given)",
+            format!("{whose} is wrong: {hint}"),
         )),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "admin_only",
-            "this endpoint needs the admin token: send `Authorization: Bearer <token>` with the token from the file the service named at start (admin.token in its data folder)",
+            format!("this endpoint needs {whose}: {hint}"),
         )),
     }
 }
@@ -334,6 +346,7 @@ pub fn router(state: AppState, fallback: Option<Router>) -> Router {
         .route("/v1/deposits/batch", post(deposit::deposit_batch))
         .route("/v1/defund", post(deposit::defund))
         .route("/v1/crl", get(admin::crl))
+        .route("/v1/banks", get(banks::list))
         .route("/v1/trust", get(admin::trust))
         .route("/v1/blocklist", post(admin::set_blocked))
         .route("/v1/fraud-proofs", post(fraud::report))

@@ -28,8 +28,8 @@ use ops_core::{CertId, Certificate, CrlBody, Payment};
 
 use super::store::{CentralAudit, NewClaim};
 use super::{CentralState, MemberFi};
-use crate::api::clearing::CLAIM_WINDOW;
-use crate::api::{ApiError, bearer_token, now, parse_json};
+use crate::api::clearing::{check_claim_age, check_claim_count};
+use crate::api::{ApiError, now, parse_json};
 use crate::clearing::signing;
 
 /// The central bank's router.
@@ -51,14 +51,11 @@ pub(super) fn router(state: CentralState) -> Router {
 }
 
 fn require_admin(state: &CentralState, headers: &HeaderMap) -> Result<(), ApiError> {
-    match bearer_token(headers) {
-        Some(t) if state.config.admin_token.matches(t) => Ok(()),
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "admin_only",
-            "this endpoint needs the central bank's admin token: send `Authorization: Bearer <token>` (admin.token in its data folder, unless --admin-token was given)",
-        )),
-    }
+    crate::api::check_admin(
+        &state.config.admin_token,
+        headers,
+        "the central bank's admin token",
+    )
 }
 
 fn members(state: &CentralState) -> Vec<Certificate> {
@@ -99,12 +96,7 @@ async fn claims(
             ),
         ));
     }
-    if batch.claims.is_empty() || batch.claims.len() > MAX_CLAIMS {
-        return Err(ApiError::bad_request(
-            "claims_count",
-            format!("send 1 to {MAX_CLAIMS} claims per request"),
-        ));
-    }
+    check_claim_count(&batch)?;
     let revoked = state.store.root_revocations().await?;
     if revoked.contains(&signer.body.serial) {
         return Err(ApiError::new(
@@ -241,12 +233,7 @@ fn check(
     if revoked.contains(&issuer.cert.body.serial) {
         return Err(format!("{} is revoked by the central bank", claim.issuer));
     }
-    if claim.deposited_at > now + 300 || claim.deposited_at + CLAIM_WINDOW < now {
-        return Err(format!(
-            "deposited at {}: a claim must be cleared within {CLAIM_WINDOW} s of the deposit",
-            claim.deposited_at
-        ));
-    }
+    check_claim_age(claim.deposited_at, now)?;
     let bytes = STANDARD
         .decode(claim.payment.trim())
         .map_err(|_| "the payment is not base64".to_owned())?;
@@ -376,7 +363,8 @@ async fn crls(
             Err(e) => tracing::warn!("the CRL of {} could not be fetched: {e}", fi.url),
         }
     }
-    let mut out = vec![STANDARD.encode(root_crl(&state).await?.to_bytes())];
+    let root = root_crl(&state).await?;
+    let mut out = vec![STANDARD.encode(root.to_bytes())];
     out.extend(
         state
             .store
@@ -385,7 +373,22 @@ async fn crls(
             .iter()
             .map(|b| STANDARD.encode(b)),
     );
-    Ok(Json(ops_api::clearing::CrlBundle { crls: out }))
+    Ok(Json(ops_api::clearing::CrlBundle {
+        crls: out,
+        members: listed_members(&state.config.fis, &root.body.revoked),
+    }))
+}
+
+/// The members the root has not revoked, with their services' addresses (the banks each
+/// FI offers its users).
+fn listed_members(fis: &[MemberFi], revoked: &[u64]) -> Vec<ops_api::banks::Member> {
+    fis.iter()
+        .filter(|fi| !revoked.contains(&fi.cert.body.serial))
+        .map(|fi| ops_api::banks::Member {
+            id: fi.cert.id().to_string(),
+            url: fi.url.trim_end_matches('/').to_owned(),
+        })
+        .collect()
 }
 
 /// Member `fi`'s current CRL, verified.

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use ops_api::clearing::ClaimBatch;
 use ops_ceremony::FiLimits;
 use serde_json::Value;
@@ -160,19 +158,11 @@ pub async fn signed_post(
     batch: &ClaimBatch,
 ) -> (u16, Value) {
     let body = serde_json::to_vec(batch).unwrap();
-    let sig = match key.sign(&ops_api::clearing::signed_message(path, &body)) {
-        ops_core::Signature::Es256(s) => STANDARD.encode(s),
-        _ => unreachable!(),
-    };
-    let r = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header(ops_api::clearing::SIGNER_HEADER, signer.to_string())
-        .header(ops_api::clearing::SIGNATURE_HEADER, sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let mut request = http.post(url).header("content-type", "application/json");
+    for (name, value) in ops_issuer::clearing::signing::sign(key, signer, path, &body) {
+        request = request.header(name, value);
+    }
+    let r = request.body(body).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
