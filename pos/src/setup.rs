@@ -63,6 +63,7 @@ pub fn SetUp() -> impl IntoView {
         <section class="setup" data-testid="setup">
             <h2>"Set up this terminal"</h2>
             <p>"Once, with the network: your bank certifies this terminal for your business. After that it takes payments with no network at all."</p>
+            <p class="hint">"Not with this bank? " <a href="/api/v1/banks" data-testid="choose-bank">"Choose your bank"</a></p>
             <label for="setup-account">"Merchant account number"</label>
             <input id="setup-account" data-testid="setup-account" inputmode="numeric" autocomplete="off"
                 prop:value=account on:input=move |ev| account.set(event_target_value(&ev))/>

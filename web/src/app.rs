@@ -307,6 +307,7 @@ fn Home(set_screen: WriteSignal<Screen>) -> impl IntoView {
                 let v = view.get();
                 (v.ready && !v.onboarded).then(|| view! {
                     <p class="hint">"Not set up yet. Set up this wallet with your bank to add money."</p>
+                    <p class="hint">"Banking elsewhere? " <a href="/api/v1/banks" data-testid="choose-bank">"Choose your bank"</a></p>
                     <label for="wallet-name">"Name of this wallet"</label>
                     <input id="wallet-name" data-testid="wallet-name" prop:value=name
                         on:input=move |ev| set_name.set(event_target_value(&ev))/>

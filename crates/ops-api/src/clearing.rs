@@ -167,6 +167,10 @@ pub struct Reserves {
 pub struct CrlBundle {
     /// The signed lists.
     pub crls: Vec<String>,
+    /// The member FIs the root has not revoked, with their services' addresses: each FI
+    /// offers them to its users as the banks they can choose (`GET /api/v1/banks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<crate::banks::Member>,
 }
 
 /// Fraud proofs an FI's ledger found against another FI's device (`POST

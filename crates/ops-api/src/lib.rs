@@ -6,6 +6,7 @@
 //! Protocol messages travel as standard base64 of their canonical bytes; ids as lowercase
 //! hex; amounts in minor units.
 
+pub mod banks;
 pub mod clearing;
 pub mod deposit;
 pub mod devices;
@@ -17,6 +18,7 @@ pub mod spends;
 pub mod terminals;
 pub mod trust;
 
+pub use banks::{Bank, Banks};
 pub use deposit::{
     BatchItem, DefundRequest, DepositBatchRequest, DepositBatchResponse, DepositOutcome,
     DepositRequest, DepositStatus,
@@ -71,6 +73,8 @@ pub mod paths {
     pub const DEFUND: &str = "/api/v1/defund";
     /// `GET`: the trust bundle.
     pub const TRUST: &str = "/api/v1/trust";
+    /// `GET`: the banks a user can choose (this FI and the other members it knows).
+    pub const BANKS: &str = "/api/v1/banks";
     /// `GET`: this FI's signed CRL.
     pub const CRL: &str = "/api/v1/crl";
     /// `POST`: the demo sign-up; `GET {ACCOUNTS}/{id}`: one account.

@@ -226,6 +226,19 @@ async fn scenario(databases: [Option<String>; 3]) {
         "refused claims reach no ledger"
     );
 
+    // Before any clearing run a bank offers only itself to its users.
+    let banks = |v: &Value| -> Vec<(String, String)> {
+        v["banks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["name"].as_str().unwrap().to_owned(), b["url"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let (status, listed) = a.get(ops_api::paths::BANKS).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(banks(&listed), [("Bank A".to_owned(), String::new())]);
+
     // Clearing: each FI forwards its claims; the issuer's ledger sees both copies.
     let rb = run_clearing(&b).await;
     assert_eq!(
@@ -239,6 +252,19 @@ async fn scenario(databases: [Option<String>; 3]) {
         (Some(1), Some(1)),
         "{ra}"
     );
+    // The central bank listed its members: each bank now offers the other (named by its
+    // certificate, at the address the central bank knows) after itself.
+    for (fi, own, other, port) in [(&a, "Bank A", "Bank B", b.port), (&b, "Bank B", "Bank A", a.port)] {
+        let (status, listed) = fi.get(ops_api::paths::BANKS).await;
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(
+            banks(&listed),
+            [
+                (own.to_owned(), String::new()),
+                (other.to_owned(), format!("http://127.0.0.1:{port}"))
+            ]
+        );
+    }
     let cases = fraud_cases(&a).await;
     let culprits = |cases: &[Value]| {
         let mut c: Vec<String> = cases
@@ -443,6 +469,15 @@ async fn scenario(databases: [Option<String>; 3]) {
         (800, 0),
         "B's record of Bob's proof duplicates nothing"
     );
+
+    // The central bank revokes B: at A's next run B is no longer offered to A's users.
+    let (s, v) = cb
+        .admin(true, &format!("/cb/v1/fis/{}/revoke", fi_b.id()))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    run_clearing(&a).await;
+    let (_, listed) = a.get(ops_api::paths::BANKS).await;
+    assert_eq!(banks(&listed), [("Bank A".to_owned(), String::new())]);
 
     drop((cb, a, b));
     let _ = std::fs::remove_dir_all(keys);

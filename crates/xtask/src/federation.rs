@@ -166,6 +166,10 @@ pub fn serve(root: &Path, toolchain: &Toolchain, addr: &str) -> Result<(), Xtask
             .args(["--central-bank", &central_url]);
         c
     };
+    // The central bank lists each FI at this address, and the apps link to it when a user
+    // chooses another bank: `localhost` rather than a loopback IP, which WebAuthn refuses
+    // as a relying party.
+    let public = if host == "127.0.0.1" { "localhost" } else { host };
     let mut central = Command::new(bin.join("ops-central"));
     central
         .current_dir(root)
@@ -175,12 +179,12 @@ pub fn serve(root: &Path, toolchain: &Toolchain, addr: &str) -> Result<(), Xtask
         .arg(format!("{host}:{port_cb}"))
         .arg("--fi")
         .arg(format!(
-            "{}=http://{host}:{port}",
+            "{}=http://{public}:{port}",
             folders.a.join("fi.cert").display()
         ))
         .arg("--fi")
         .arg(format!(
-            "{}=http://{host}:{port_b}",
+            "{}=http://{public}:{port_b}",
             folders.b.join("fi.cert").display()
         ));
     announce(&format!(

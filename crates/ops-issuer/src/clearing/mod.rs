@@ -249,7 +249,33 @@ pub async fn refresh_peer_crls(
             Err(e) => tracing::warn!("clearing: {e}; skipped"),
         }
     }
+    keep_members(store, trust, &bundle.members, now).await?;
     Ok(kept)
+}
+
+/// Keeps the member FIs the central bank listed (the banks users can choose): only those
+/// whose certificate this FI holds, with an `http(s)` address; at most 64.
+async fn keep_members(
+    store: &Store,
+    trust: &Trust,
+    members: &[ops_api::banks::Member],
+    now: u64,
+) -> Result<(), ClearingError> {
+    let own = trust.fi.id().to_string();
+    let listed: Vec<crate::store::ListedBank> = members
+        .iter()
+        .take(64)
+        .filter(|m| {
+            m.id == own || trust.peer_fis.iter().any(|c| c.id().to_string() == m.id)
+        })
+        .filter(|m| crate::api::banks::is_web_address(&m.url))
+        .map(|m| crate::store::ListedBank {
+            fi_id: m.id.clone(),
+            url: m.url.clone(),
+        })
+        .collect();
+    store.keep_bank_directory(&listed, now).await?;
+    Ok(())
 }
 
 fn text_is_own(bytes: &[u8], trust: &Trust) -> bool {

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod banks;
 mod blocklist;
 mod clearing;
 mod deposits;
@@ -17,6 +18,7 @@ pub use accounts::{
     AccountRow, BackupFlags, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote,
 };
 pub use audit::{AuditReport, Violation};
+pub use banks::ListedBank;
 pub use clearing::{OutboxClaim, PeerCrl};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
