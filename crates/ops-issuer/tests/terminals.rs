@@ -253,33 +253,8 @@ async fn a_terminal_passkey_carries_the_merchant_name(s: &Server) {
     );
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let s = Server::start(stringify!($name), None).await;
-                    super::$name(&s).await;
-                }
-            )*
-        }
-
-        #[tokio::test]
-        async fn terminals_on_postgres() {
-            let pg = common::postgres::Postgres::start();
-            $(
-                let db = pg.create_database(&stringify!($name).replace('_', "")).await;
-                let s = Server::start(concat!("pg-", stringify!($name)), Some(db)).await;
-                $name(&s).await;
-                drop(s);
-            )*
-        }
-    };
-}
-
-on_both_engines!(
+common::on_both_engines!(
+    terminals_on_postgres:
     merchant_terminals_are_certified_with_the_checked_name,
     proofs_and_challenges_are_checked,
     a_terminal_passkey_carries_the_merchant_name,

@@ -79,9 +79,9 @@ pub async fn forward(
             claims: claims
                 .iter()
                 .map(|c| Claim {
-                    issuer: c.issuer.clone(),
+                    issuer: c.issuer.to_string(),
                     payment: STANDARD.encode(&c.payment),
-                    depositor: c.depositor.clone(),
+                    depositor: c.depositor.to_string(),
                     deposited_at: c.deposited_at,
                 })
                 .collect(),
@@ -134,7 +134,7 @@ async fn forward_proofs(
     }
     let batch = ops_api::clearing::ProofBatch {
         from_fi: trust.fi.id().to_string(),
-        proofs: cases.iter().map(|(_, p)| STANDARD.encode(p)).collect(),
+        proofs: cases.iter().map(|c| STANDARD.encode(&c.proof)).collect(),
     };
     let answers: ops_api::clearing::ProofAnswers =
         post(http, trust, url, ops_api::paths::CB_FRAUD_PROOFS, &batch).await?;
@@ -142,7 +142,7 @@ async fn forward_proofs(
         .iter()
         .zip(&answers.done)
         .filter(|(_, d)| **d)
-        .map(|((id, _), _)| *id)
+        .map(|(c, _)| c.id)
         .collect();
     store.mark_forwarded(&done, now).await?;
     Ok(done.len())
@@ -235,7 +235,7 @@ pub async fn refresh_peer_crls(
         match verified_crl(&bytes, &issuers) {
             Ok((crl, _)) => {
                 let peer = crate::store::PeerCrl {
-                    issuer: crl.body.issuer.to_string(),
+                    issuer: crl.body.issuer,
                     number: crl.body.number,
                     issued: crl.body.issued,
                     crl: bytes,
