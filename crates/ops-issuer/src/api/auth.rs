@@ -95,12 +95,14 @@ pub async fn authorize_account(
             "session_expired",
             "the passkey session expired: log in again with POST /api/v1/login/challenge and POST /api/v1/login",
         )),
-        Some(session) if session.account_id == id => match state.store.device(&session.device).await? {
-            Some(d) if !d.revoked => Ok(Caller::Session {
-                device: session.device,
-            }),
-            _ => Err(super::login::session_of_revoked_device()),
-        },
+        Some(session) if session.account_id == id => {
+            match state.store.device(&session.device).await? {
+                Some(d) if !d.revoked => Ok(Caller::Session {
+                    device: session.device,
+                }),
+                _ => Err(super::login::session_of_revoked_device()),
+            }
+        }
         _ => Err(not_found()),
     }
 }

@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_api::{LoginChallengeRequest, LoginRequest};
+use ops_core::Certificate;
 use ops_core::ids::{sha256, to_hex};
 use ops_core::provider::RingProvider;
 use ops_core::webauthn::{AssertionParts, Expected, RawAssertion, SyncedKeys, verify_assertion};
-use ops_core::Certificate;
 
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
 use super::{ApiError, AppState, ClientAddr, now, parse_json};
@@ -168,10 +168,7 @@ pub async fn session(
 /// The valid session named by the request's bearer token: account, device, expiry. A
 /// session of a device whose certificate has been revoked since it opened authorizes
 /// nothing (`403 device_revoked`).
-pub async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Session, ApiError> {
+pub async fn current_session(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     let token = super::bearer_token(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -548,10 +548,10 @@ impl CentralStore {
                 .bind(fi)
                 .fetch_optional(&self.pool)
                 .await?;
-        if let Some(HeldCrlRow { number: n, issued: i }) = held {
-            if (n, i) >= (db_int(number)?, db_int(issued)?) {
-                return Ok(());
-            }
+        if let Some(h) = held
+            && (h.number, h.issued) >= (db_int(number)?, db_int(issued)?)
+        {
+            return Ok(());
         }
         sqlx::query(
             "INSERT INTO fi_crls (fi, number, issued, crl) VALUES ($1, $2, $3, $4) \

@@ -105,4 +105,3 @@ impl Revocations {
             .then(|| Arc::clone(s))
     }
 }
-

@@ -110,11 +110,10 @@ impl Store {
     /// The SHA-256 (hex) of account `id`'s access token: `None` if the account does not
     /// exist, `Some(None)` if it has no token (created by the admin CLI).
     pub async fn account_token_hash(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
-        let row: Option<TokenRow> =
-            sqlx::query_as("SELECT token_hash FROM accounts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<TokenRow> = sqlx::query_as("SELECT token_hash FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.token_hash))
     }
 

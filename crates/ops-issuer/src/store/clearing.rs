@@ -278,10 +278,7 @@ impl Store {
 
 impl Store {
     /// The peer FI whose account `account` is, if it is one.
-    pub async fn peer_of_account(
-        &self,
-        account: i64,
-    ) -> Result<Option<CertId>, StoreError> {
+    pub async fn peer_of_account(&self, account: i64) -> Result<Option<CertId>, StoreError> {
         let row: Option<PeerRow> =
             sqlx::query_as("SELECT fi FROM peer_accounts WHERE account_id = $1")
                 .bind(account)
@@ -323,11 +320,11 @@ impl Store {
                 .bind(Hex(crl.issuer))
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some(HeldCrlRow { number, issued }) = held {
-            if (number, issued) >= (db_int(crl.number)?, db_int(crl.issued)?) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        if let Some(h) = held
+            && (h.number, h.issued) >= (db_int(crl.number)?, db_int(crl.issued)?)
+        {
+            tx.rollback().await?;
+            return Ok(false);
         }
         sqlx::query(
             "INSERT INTO peer_crls (issuer, number, issued, crl) VALUES ($1, $2, $3, $4) \

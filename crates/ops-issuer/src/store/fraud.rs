@@ -139,12 +139,13 @@ impl TryFrom<CaseRow> for FraudCaseRow {
 
     fn try_from(r: CaseRow) -> Result<Self, StoreError> {
         use base64::Engine as _;
-        let resolution = match r.resolution.as_deref() {
-            None => None,
-            Some(name) => Some(Resolution::parse(name).ok_or_else(|| {
-                StoreError::Corrupt(format!("fraud case resolution {name:?}"))
-            })?),
-        };
+        let resolution =
+            match r.resolution.as_deref() {
+                None => None,
+                Some(name) => Some(Resolution::parse(name).ok_or_else(|| {
+                    StoreError::Corrupt(format!("fraud case resolution {name:?}"))
+                })?),
+            };
         Ok(FraudCaseRow {
             id: r.id,
             kind: r.kind,

@@ -18,11 +18,8 @@ mod spends;
 mod types;
 
 pub use accounts::AccountRow;
-pub use challenges::{ChallengePurpose, TakenChallenge};
-pub use funding::{FundKey, Funded, NewNote};
-pub use sessions::Session;
-pub use types::{Flag, Hex, HexId};
 pub use audit::{AuditReport, Violation};
+pub use challenges::{ChallengePurpose, TakenChallenge};
 pub use clearing::{ForeignProof, OutboxClaim, PeerCrl, PeerRevocation};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
@@ -32,8 +29,11 @@ pub use deposits::{
 };
 pub use devices::{BackupFlags, DeviceRow, ListedDevice, NewDevice, Revoked, StoredRevocation};
 pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
+pub use funding::{FundKey, Funded, NewNote};
 pub use held::HeldDeposit;
 pub use refunds::{REFUND_GRACE, Refund};
+pub use sessions::Session;
+pub use types::{Flag, Hex, HexId};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};

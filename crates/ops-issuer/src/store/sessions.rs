@@ -58,20 +58,18 @@ impl Store {
 
     /// The session with token hash `token_hash`, whether or not it expired.
     pub async fn session_any(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT account_id, device, expires FROM sessions WHERE token_hash = $1",
+        Ok(
+            sqlx::query_as(
+                "SELECT account_id, device, expires FROM sessions WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?,
         )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 
     /// The session with token hash `token_hash`, if valid at `now`.
-    pub async fn session(
-        &self,
-        token_hash: &str,
-        now: u64,
-    ) -> Result<Option<Session>, StoreError> {
+    pub async fn session(&self, token_hash: &str, now: u64) -> Result<Option<Session>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT account_id, device, expires FROM sessions WHERE token_hash = $1 AND expires >= $2",
         )
