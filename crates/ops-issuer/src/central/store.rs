@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use ops_api::clearing::{ClaimStatus, CycleStatement, Position};
+use ops_core::{CertId, Digest32};
 use sqlx::AnyPool;
 
-use crate::store::{Backend, StoreError, begin_write, db_int, open_pool};
+use crate::store::{Backend, Hex, StoreError, begin_write, db_int, open_pool};
 
 /// A kept claim's answer so far (the columns of a [`StoredClaim`]).
 #[derive(sqlx::FromRow)]
@@ -22,8 +23,8 @@ struct ClaimRow {
 #[derive(sqlx::FromRow)]
 struct NetRow {
     id: i64,
-    from_fi: String,
-    issuer: String,
+    from_fi: Hex<CertId>,
+    issuer: Hex<CertId>,
     credited: i64,
 }
 
@@ -123,14 +124,14 @@ pub struct StoredClaim {
 /// A claim to keep (once).
 #[derive(Debug, Clone)]
 pub struct NewClaim<'a> {
-    /// The forwarding FI (hex).
-    pub from_fi: &'a str,
-    /// The issuing FI (hex).
-    pub issuer: &'a str,
-    /// Payment hash (hex).
-    pub payment_hash: &'a str,
-    /// The merchant credited (hex).
-    pub depositor: &'a str,
+    /// The forwarding FI.
+    pub from_fi: CertId,
+    /// The issuing FI.
+    pub issuer: CertId,
+    /// Payment hash.
+    pub payment_hash: Digest32,
+    /// The merchant credited.
+    pub depositor: CertId,
     /// When it was credited.
     pub deposited_at: u64,
     /// The payment's bytes.
@@ -199,10 +200,10 @@ impl CentralStore {
                 "INSERT INTO claims (from_fi, issuer, payment_hash, depositor, deposited_at, payment, created) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (from_fi, issuer, payment_hash) DO NOTHING",
             )
-            .bind(claim.from_fi)
-            .bind(claim.issuer)
-            .bind(claim.payment_hash)
-            .bind(claim.depositor)
+            .bind(Hex(claim.from_fi))
+            .bind(Hex(claim.issuer))
+            .bind(Hex(claim.payment_hash))
+            .bind(Hex(claim.depositor))
             .bind(db_int(claim.deposited_at)?)
             .bind(claim.payment)
             .bind(db_int(now)?)
@@ -212,9 +213,9 @@ impl CentralStore {
                 "SELECT id, status, credited, reason FROM claims \
                  WHERE from_fi = $1 AND issuer = $2 AND payment_hash = $3",
             )
-            .bind(claim.from_fi)
-            .bind(claim.issuer)
-            .bind(claim.payment_hash)
+            .bind(Hex(claim.from_fi))
+            .bind(Hex(claim.issuer))
+            .bind(Hex(claim.payment_hash))
             .fetch_one(&mut *tx)
             .await?;
             out.push(StoredClaim {
@@ -281,7 +282,7 @@ impl CentralStore {
                 positions: Vec::new(),
             });
         }
-        let mut net: BTreeMap<String, i64> = BTreeMap::new();
+        let mut net: BTreeMap<CertId, i64> = BTreeMap::new();
         let mut gross = 0i64;
         let mut ids = Vec::with_capacity(rows.len());
         for NetRow {
@@ -295,8 +296,8 @@ impl CentralStore {
             gross = gross
                 .checked_add(credited)
                 .ok_or_else(|| StoreError::Corrupt("gross overflows".into()))?;
-            *net.entry(from).or_default() += credited;
-            *net.entry(issuer).or_default() -= credited;
+            *net.entry(from.0).or_default() += credited;
+            *net.entry(issuer.0).or_default() -= credited;
         }
         let claims = i64::try_from(ids.len()).unwrap_or(i64::MAX);
         let IdRow { id: cycle } = sqlx::query_as(
@@ -324,7 +325,7 @@ impl CentralStore {
         for (fi, amount) in net {
             sqlx::query("INSERT INTO positions (cycle, fi, net) VALUES ($1, $2, $3)")
                 .bind(cycle)
-                .bind(&fi)
+                .bind(Hex(fi))
                 .bind(amount)
                 .execute(&mut *tx)
                 .await?;
@@ -332,11 +333,14 @@ impl CentralStore {
                 "INSERT INTO reserves (fi, balance) VALUES ($1, $2) \
                  ON CONFLICT (fi) DO UPDATE SET balance = reserves.balance + excluded.balance",
             )
-            .bind(&fi)
+            .bind(Hex(fi))
             .bind(amount)
             .execute(&mut *tx)
             .await?;
-            positions.push(Position { fi, net: amount });
+            positions.push(Position {
+                fi: fi.to_string(),
+                net: amount,
+            });
         }
         tx.commit().await?;
         Ok(CycleStatement {
@@ -363,13 +367,17 @@ impl CentralStore {
 
     /// What the claims of `from_fi` on `issuer`'s notes were credited, in total (netted or
     /// not).
-    pub async fn credited_between(&self, from_fi: &str, issuer: &str) -> Result<i64, StoreError> {
+    pub async fn credited_between(
+        &self,
+        from_fi: &CertId,
+        issuer: &CertId,
+    ) -> Result<i64, StoreError> {
         let row: TotalRow = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(credited), 0) AS BIGINT) AS total FROM claims \
              WHERE from_fi = $1 AND issuer = $2 AND status = 'credited'",
         )
-        .bind(from_fi)
-        .bind(issuer)
+        .bind(Hex(*from_fi))
+        .bind(Hex(*issuer))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.total)
@@ -379,7 +387,7 @@ impl CentralStore {
     pub async fn revoke_fi(
         &self,
         serial: u64,
-        fi: &str,
+        fi: &CertId,
         reason: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
@@ -388,7 +396,7 @@ impl CentralStore {
              ON CONFLICT (serial) DO NOTHING",
         )
         .bind(db_int(serial)?)
-        .bind(fi)
+        .bind(Hex(*fi))
         .bind(reason)
         .bind(db_int(now)?)
         .execute(&self.pool)
@@ -538,14 +546,14 @@ impl CentralStore {
     /// Keeps member `fi`'s verified CRL if newer than the one held.
     pub async fn keep_fi_crl(
         &self,
-        fi: &str,
+        fi: &CertId,
         number: u64,
         issued: u64,
         crl: &[u8],
     ) -> Result<(), StoreError> {
         let held: Option<HeldCrlRow> =
             sqlx::query_as("SELECT number, issued FROM fi_crls WHERE fi = $1")
-                .bind(fi)
+                .bind(Hex(*fi))
                 .fetch_optional(&self.pool)
                 .await?;
         if let Some(h) = held
@@ -559,7 +567,7 @@ impl CentralStore {
              crl = excluded.crl WHERE fi_crls.number < excluded.number \
              OR (fi_crls.number = excluded.number AND fi_crls.issued < excluded.issued)",
         )
-        .bind(fi)
+        .bind(Hex(*fi))
         .bind(db_int(number)?)
         .bind(db_int(issued)?)
         .bind(crl)
