@@ -4,7 +4,7 @@
 //! an overlap is recorded, covered once and its excess in one case.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use ops_core::ids::sha256;
 use ops_core::{CertId, Digest32, NoteId};

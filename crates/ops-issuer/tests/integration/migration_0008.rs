@@ -4,7 +4,7 @@
 //! and the holder's revocation works on the migrated rows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::borrow::Cow;
 

@@ -3,8 +3,8 @@
 //! folder's files, which only a SQLite deployment keeps there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::common;
+use crate::suite;
 
 suite::api_suite!(sqlite);
 

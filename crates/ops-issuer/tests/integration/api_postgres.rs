@@ -2,7 +2,6 @@
 //! scenario of the list in `suite::api_suite!`, shared with `api_sqlite.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::suite;
 
 suite::api_suite!(postgres);
