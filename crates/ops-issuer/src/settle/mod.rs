@@ -13,7 +13,7 @@ use ops_core::provider::RingProvider;
 use ops_core::settlement::{AcceptedAfterRevocation, check_revocations};
 use ops_core::sig_cache::{CacheStats, CachingProvider};
 use ops_core::verify::{Policy, Verifier, VerifyError};
-use ops_core::{CertId, Certificate, Chain, Digest32, FraudProof, Payment, Spend};
+use ops_core::{CertId, Certificate, Chain, Digest32, FraudProof, NoteId, Payment, Spend};
 
 use crate::ceremony::Trust;
 use crate::store::{
@@ -585,10 +585,10 @@ pub fn final_notes_of(payment: &Payment, issuer: Option<CertId>) -> Vec<LedgerNo
 pub struct ReportedProof {
     /// Whether the report opened the case (false: it was open already).
     pub opened: bool,
-    /// The holder who signed both spends (certificate id, hex).
-    pub culprit: String,
-    /// The note spent twice (hex).
-    pub note: String,
+    /// The holder who signed both spends.
+    pub culprit: CertId,
+    /// The note spent twice.
+    pub note: NoteId,
     /// Units the two spends share.
     pub overlap: u64,
 }
@@ -623,8 +623,8 @@ pub async fn report_fraud_proof(
     }
     Ok(ReportedProof {
         opened,
-        culprit: case.culprit.to_string(),
-        note: case.input_note.to_string(),
+        culprit: case.culprit,
+        note: case.input_note,
         overlap: case.overlap,
     })
 }

@@ -1,6 +1,6 @@
 //! The API test suite, run against any backend. [`api_suite!`] lists every scenario once
-//! and makes the tests of both engines from that list (`tests/api_sqlite.rs`,
-//! `tests/api_postgres.rs`), so a scenario cannot exist on one engine only.
+//! and makes the tests of both engines from that list (the modules `api_sqlite` and
+//! `api_postgres`), so a scenario cannot exist on one engine only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
 /// Makes the API suite's tests for one engine, from the one list of scenarios below:
