@@ -98,3 +98,22 @@ impl Store {
         Ok(row)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_keep_the_names_stored_before_the_enum() {
+        // Rows written before the enum (and by older releases) carry these names.
+        let names: Vec<&str> = [
+            ChallengePurpose::Register,
+            ChallengePurpose::Login,
+            ChallengePurpose::Terminal,
+        ]
+        .into_iter()
+        .map(ChallengePurpose::as_str)
+        .collect();
+        assert_eq!(names, ["register", "login", "terminal"]);
+    }
+}
