@@ -49,7 +49,11 @@ fn folders(base: &Path, settings: &Settings) -> (PathBuf, PathBuf, PathBuf) {
     for dir in [&a, &b, &central] {
         std::fs::create_dir_all(dir).unwrap();
     }
-    ceremony(settings, &["create-root", "--name", "Demo Central Bank"], &a);
+    ceremony(
+        settings,
+        &["create-root", "--name", "Demo Central Bank"],
+        &a,
+    );
     ceremony(
         settings,
         &["create-fi", "--name", "Demo Bank", "--serial", "10"],
@@ -179,7 +183,9 @@ async fn a_user_chooses_a_bank_from_the_apps_set_up() -> Result<(), HarnessError
     })
     .await?;
     let banks = browser
-        .run("return [...document.querySelectorAll('[data-testid=bank]')].map(li => li.textContent)")
+        .run(
+            "return [...document.querySelectorAll('[data-testid=bank]')].map(li => li.textContent)",
+        )
         .await?;
     assert_eq!(
         banks,
@@ -217,11 +223,16 @@ async fn a_user_chooses_a_bank_from_the_apps_set_up() -> Result<(), HarnessError
         .run("document.querySelectorAll('[data-testid=wallet-link]')[1].click(); return true;")
         .await?;
     browser.wait_for_test_id("setup", WAIT).await?;
-    assert_eq!(browser.driver.current_url().await?.as_str(), format!("{origin_b}/"));
+    assert_eq!(
+        browser.driver.current_url().await?.as_str(),
+        format!("{origin_b}/")
+    );
     click_dom(&browser, "choose-bank").await?;
     wait_until("B's banks page", WAIT, async || {
         page_text(&browser).await.starts_with("Choose your bank")
-            && text_of_first_bank(&browser).await.starts_with("Demo Bank B (this app's bank)")
+            && text_of_first_bank(&browser)
+                .await
+                .starts_with("Demo Bank B (this app's bank)")
     })
     .await?;
 

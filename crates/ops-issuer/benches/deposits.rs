@@ -3,9 +3,9 @@
 //! on the same machine in the same run. `cargo bench -p ops-issuer --bench deposits`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
-#[path = "../tests/suite/mod.rs"]
+#[path = "../tests/integration/suite/mod.rs"]
 mod suite;
 
 use std::time::Instant;

@@ -169,7 +169,11 @@ pub fn serve(root: &Path, toolchain: &Toolchain, addr: &str) -> Result<(), Xtask
     // The central bank lists each FI at this address, and the apps link to it when a user
     // chooses another bank: `localhost` rather than a loopback IP, which WebAuthn refuses
     // as a relying party.
-    let public = if host == "127.0.0.1" { "localhost" } else { host };
+    let public = if host == "127.0.0.1" {
+        "localhost"
+    } else {
+        host
+    };
     let mut central = Command::new(bin.join("ops-central"));
     central
         .current_dir(root)

@@ -116,7 +116,10 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
             )
             .env("CHROMEDRIVER", &toolchain.chromedriver)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-            .env(tools::BROWSER_TEST_DEBUG_INFO.0, tools::BROWSER_TEST_DEBUG_INFO.1),
+            .env(
+                tools::BROWSER_TEST_DEBUG_INFO.0,
+                tools::BROWSER_TEST_DEBUG_INFO.1,
+            ),
         "A browser test failed; the lines above name it (the crate's webdriver.json holds Chromium's flags).",
         &mut tally,
     )?;
@@ -138,7 +141,10 @@ pub fn run_all(root: &Path) -> Result<(), XtaskError> {
         )
         .env("CHROMEDRIVER", &toolchain.chromedriver)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-        .env(tools::BROWSER_TEST_DEBUG_INFO.0, tools::BROWSER_TEST_DEBUG_INFO.1),
+        .env(
+            tools::BROWSER_TEST_DEBUG_INFO.0,
+            tools::BROWSER_TEST_DEBUG_INFO.1,
+        ),
         "A transport browser test failed; the lines above name it (crates/ops-transport-web/webdriver.json holds Chromium's fake-camera flags; the decode times are printed above).",
         &mut tally,
     )?;

@@ -277,10 +277,10 @@ pub(super) async fn certify_device(
             ));
         }
         let device = NewDevice {
-            cert_id: cert.id().to_string(),
+            cert_id: cert.id(),
             serial,
             account_id: new.account_id,
-            public_key: new.key.to_string(),
+            public_key: new.key,
             cert: bytes,
             credential_id: new.credential_id.clone(),
             sign_count: new.sign_count,

@@ -65,7 +65,7 @@ pub async fn crl(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         revoked,
         crl: STANDARD.encode(crl.to_bytes()),
         peers: peers.iter().map(|p| STANDARD.encode(&p.crl)).collect(),
-        blocked,
+        blocked: blocked.iter().map(ToString::to_string).collect(),
         blocklist_version: list_version,
     };
     Ok((
@@ -96,14 +96,11 @@ async fn signed_blocklist(state: &AppState) -> Result<(u64, String, Vec<String>)
             issuer: state.trust.fi.id(),
             number,
             issued: now() / CRL_PERIOD * CRL_PERIOD,
-            blocked: ids
-                .iter()
-                .filter_map(|h| ops_core::ids::from_hex(h)?.try_into().ok())
-                .map(ops_core::CertId)
-                .collect(),
+            blocked: ids.clone(),
         },
         &state.trust.fi_key,
     );
+    let ids = ids.iter().map(ToString::to_string).collect();
     Ok((number, STANDARD.encode(list.to_bytes()), ids))
 }
 
@@ -130,13 +127,14 @@ pub async fn set_blocked(
     require_admin(&state, &headers)?;
     let req: BlockRequest = super::parse_json(&body)?;
     let id = super::parse_hex::<16>("cert_id", &req.cert_id)?;
-    let cert_id = ops_core::CertId(id).to_string();
+    let cert_id = ops_core::CertId(id);
     let changed = state
         .store
         .set_blocked(&cert_id, req.blocked, req.reason.trim(), now())
         .await?;
     state.settler.revocations_changed();
     let (version, ids) = state.store.blocklist().await?;
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     Ok(Json(serde_json::json!({
         "changed": changed,
         "version": version,

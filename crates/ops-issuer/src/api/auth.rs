@@ -54,8 +54,8 @@ pub enum Caller {
     AccountToken,
     /// A passkey session of this (non-revoked) device of the account.
     Session {
-        /// The device's certificate id (hex).
-        device: String,
+        /// The device's certificate id.
+        device: ops_core::CertId,
     },
 }
 
@@ -90,15 +90,19 @@ pub async fn authorize_account(
         return Ok(Caller::AccountToken);
     }
     match state.store.session_any(&hash).await? {
-        Some((_, _, expires)) if u64::try_from(expires).unwrap_or(0) < now() => Err(ApiError::new(
+        Some(session) if u64::try_from(session.expires).unwrap_or(0) < now() => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "session_expired",
             "the passkey session expired: log in again with POST /api/v1/login/challenge and POST /api/v1/login",
         )),
-        Some((account, device, _)) if account == id => match state.store.device(&device).await? {
-            Some(d) if !d.revoked => Ok(Caller::Session { device }),
-            _ => Err(super::login::session_of_revoked_device()),
-        },
+        Some(session) if session.account_id == id => {
+            match state.store.device(&session.device).await? {
+                Some(d) if !d.revoked => Ok(Caller::Session {
+                    device: session.device,
+                }),
+                _ => Err(super::login::session_of_revoked_device()),
+            }
+        }
         _ => Err(not_found()),
     }
 }

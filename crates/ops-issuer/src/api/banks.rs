@@ -34,10 +34,7 @@ pub(crate) fn is_web_address(url: &str) -> bool {
 }
 
 /// The banks a user can choose: JSON, or the page for a browser.
-pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let banks = banks(&state).await?;
     let wants_page = headers
         .get(header::ACCEPT)
@@ -104,7 +101,7 @@ fn page(banks: &Banks) -> String {
 
 /// This FI first, then the other listed banks by name.
 async fn banks(state: &AppState) -> Result<Banks, ApiError> {
-    let own = state.trust.fi.id().to_string();
+    let own = state.trust.fi.id();
     let mut others: Vec<Bank> = state
         .store
         .bank_directory()
@@ -116,9 +113,9 @@ async fn banks(state: &AppState) -> Result<Banks, ApiError> {
                 .trust
                 .peer_fis
                 .iter()
-                .find(|c| c.id().to_string() == listed.fi_id)?;
+                .find(|c| c.id() == listed.fi_id)?;
             Some(Bank {
-                id: listed.fi_id,
+                id: listed.fi_id.to_string(),
                 name: shown_name(cert),
                 url: listed.url,
             })
@@ -126,7 +123,7 @@ async fn banks(state: &AppState) -> Result<Banks, ApiError> {
         .collect();
     others.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     let mut banks = vec![Bank {
-        id: own,
+        id: own.to_string(),
         name: shown_name(&state.trust.fi),
         url: String::new(),
     }];
@@ -140,7 +137,10 @@ mod tests {
 
     #[test]
     fn the_page_escapes_names_and_addresses() {
-        assert_eq!(escape("<a href='x'>&\""), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
+        assert_eq!(
+            escape("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
         let html = page(&Banks {
             banks: vec![
                 Bank {
@@ -156,7 +156,9 @@ mod tests {
             ],
         });
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("<a href=\"/\" data-testid=\"wallet-link\">Bank &lt;A&gt; wallet</a>"));
+        assert!(
+            html.contains("<a href=\"/\" data-testid=\"wallet-link\">Bank &lt;A&gt; wallet</a>")
+        );
         assert!(html.contains("href=\"http://localhost:8081/pos/\""));
         assert!(html.contains("(this app's bank)"));
     }

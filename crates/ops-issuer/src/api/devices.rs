@@ -78,7 +78,7 @@ pub async fn revoke(
             authorize_account(&state, &headers, id, "revoking a device"),
         )
         .await?;
-    let cert_id = ops_core::ids::to_hex(&parse_hex::<16>("device", &device)?);
+    let cert_id = ops_core::CertId(parse_hex::<16>("device", &device)?);
     let req: RevokeDeviceRequest = parse_json(&body)?;
     let reason = stored_reason(req.reason);
     let by = stored_by(&caller);
@@ -181,7 +181,7 @@ fn device_info(d: &ListedDevice, caller: &Caller) -> DeviceInfo {
         }
     };
     DeviceInfo {
-        cert_id: d.cert_id.clone(),
+        cert_id: d.cert_id.to_string(),
         serial: u64::try_from(d.serial).unwrap_or(0),
         kind: if d.passkey {
             DeviceKind::Passkey
@@ -223,14 +223,14 @@ mod tests {
         let by_device = r(
             stored_reason(RevokeReason::Lost),
             &stored_by(&Caller::Session {
-                device: "ab".into(),
+                device: ops_core::CertId([0xab; 16]),
             }),
         );
         assert_eq!(by_device.reason, RevocationReason::Lost);
         assert_eq!(
             by_device.revoked_by,
             RevokedBy::Device {
-                device: "ab".into()
+                device: "ab".repeat(16)
             }
         );
         assert_eq!(

@@ -277,8 +277,8 @@ pub async fn report(
         },
         Json(ops_api::FraudProofAnswer {
             case_opened: reported.opened,
-            culprit: reported.culprit,
-            note: reported.note,
+            culprit: reported.culprit.to_string(),
+            note: reported.note.to_string(),
             overlap: reported.overlap,
         }),
     ))

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ops_core::{Certificate, IssuanceBody, Nonce};
+use ops_core::{CertId, Certificate, IssuanceBody, Nonce};
 use serde::Deserialize;
 
 use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json};
@@ -30,7 +30,7 @@ pub async fn fund(
     body: Bytes,
 ) -> Result<(StatusCode, Json<ops_api::FundResponse>), ApiError> {
     let req: ops_api::FundRequest = parse_json(&body)?;
-    let device_id = ops_core::ids::to_hex(&parse_hex::<16>("device", &req.device)?);
+    let device_id = CertId(parse_hex::<16>("device", &req.device)?);
     // Who asks first (failures counted per client address), then the device's bucket:
     // device ids are public, so charging it before authentication would let anyone lock
     // a wallet out of funding.
@@ -39,7 +39,10 @@ pub async fn fund(
         .abuse
         .authenticated(&client, authenticate(&state, &headers, &device_id))
         .await?;
-    state.settings.device_limit.check(&device.cert_id)?;
+    state
+        .settings
+        .device_limit
+        .check(&device.cert_id.to_string())?;
     if device.revoked {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -107,7 +110,7 @@ pub async fn fund(
         );
         let bytes = issuance.to_bytes();
         notes.push(NewNote {
-            note_id: issuance.note_id().to_string(),
+            note_id: issuance.note_id(),
             amount,
             issuance: bytes.clone(),
             issued: t,
@@ -118,7 +121,7 @@ pub async fn fund(
     // Balance, revocation and the certificate's limit are checked inside the funding
     // transaction (concurrent requests cannot overdraw or exceed the limit); a transaction
     // that lost a race (PostgreSQL deadlock or serialization failure) is retried.
-    let note_ids: Vec<String> = notes.iter().map(|n| n.note_id.clone()).collect();
+    let note_ids: Vec<String> = notes.iter().map(|n| n.note_id.to_string()).collect();
     let issued_json = serde_json::json!({ "notes": issuances, "note_ids": note_ids }).to_string();
     let key = idempotency_key(&headers)?.map(|key| FundKey {
         key,
@@ -204,7 +207,7 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiE
 async fn authenticate(
     state: &AppState,
     headers: &axum::http::HeaderMap,
-    device_id: &str,
+    device_id: &CertId,
 ) -> Result<crate::store::DeviceRow, ApiError> {
     let device = state.store.device(device_id).await?.ok_or_else(|| {
         ApiError::new(
@@ -222,8 +225,8 @@ async fn authenticate(
         )
         .await?;
     } else {
-        let (account, _, _) = super::login::current_session(state, headers).await?;
-        if account != device.account_id {
+        let session = super::login::current_session(state, headers).await?;
+        if session.account_id != device.account_id {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "not_your_device",

@@ -8,13 +8,14 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ops_api::{LoginChallengeRequest, LoginRequest};
+use ops_core::Certificate;
 use ops_core::ids::{sha256, to_hex};
 use ops_core::provider::RingProvider;
 use ops_core::webauthn::{AssertionParts, Expected, RawAssertion, SyncedKeys, verify_assertion};
-use ops_core::{Certificate, PublicKey};
 
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
-use super::{ApiError, AppState, ClientAddr, now, parse_hex, parse_json};
+use super::{ApiError, AppState, ClientAddr, now, parse_json};
+use crate::store::{ChallengePurpose, Session, TakenChallenge};
 
 /// A session lasts this long, in seconds.
 pub const SESSION_LIFETIME: u64 = 3600;
@@ -31,7 +32,7 @@ pub async fn challenge(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     state.settings.abuse.challenge(&client)?;
     let req: LoginChallengeRequest = parse_json(&body)?;
-    let (device, _, _) = state
+    let device = state
         .store
         .device_by_credential(req.credential_id.trim())
         .await?
@@ -48,7 +49,14 @@ pub async fn challenge(
     let expires = t + CHALLENGE_LIFETIME;
     state
         .store
-        .create_challenge(&id, "login", device.account_id, &challenge, expires, t)
+        .create_challenge(
+            &id,
+            ChallengePurpose::Login,
+            device.account_id,
+            &challenge,
+            expires,
+            t,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -72,9 +80,12 @@ pub async fn login(
     let cdj = b64url("client_data_json", &req.client_data_json)?;
     let sig = b64url("signature", &req.signature)?;
     let t = now();
-    let (account_id, challenge) = state
+    let TakenChallenge {
+        account_id,
+        challenge,
+    } = state
         .store
-        .take_challenge(req.challenge_id.trim(), "login", t)
+        .take_challenge(req.challenge_id.trim(), ChallengePurpose::Login, t)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -83,7 +94,7 @@ pub async fn login(
                 "the challenge is unknown, used or expired: ask for a new one with POST /api/v1/login/challenge",
             )
         })?;
-    let (device, key, stored) = state
+    let device = state
         .store
         .device_by_credential(req.credential_id.trim())
         .await?
@@ -98,13 +109,13 @@ pub async fn login(
             "this device's certificate is revoked; contact your bank",
         ));
     }
-    let key = PublicKey(parse_hex::<33>("public_key", &key)?);
+    let key = device.public_key;
     let raw = RawAssertion {
         authenticator_data: &ad,
         client_data_json: &cdj,
         signature_der: &sig,
     };
-    let stored = stored.and_then(|c| u32::try_from(c).ok());
+    let stored = device.sign_count.and_then(|c| u32::try_from(c).ok());
     // BE (a synced passkey) is tolerated exactly when the device's certificate says
     // `synced`, as for its spends; whatever `--synced-passkeys` says now.
     let synced_keys = Certificate::from_bytes(&device.cert)
@@ -146,21 +157,18 @@ pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (account_id, device, expires) = current_session(&state, &headers).await?;
+    let session = current_session(&state, &headers).await?;
     Ok(Json(serde_json::json!({
-        "account_id": account_id,
-        "device": device,
-        "expires": expires,
+        "account_id": session.account_id,
+        "device": session.device,
+        "expires": session.expires,
     })))
 }
 
 /// The valid session named by the request's bearer token: account, device, expiry. A
 /// session of a device whose certificate has been revoked since it opened authorizes
 /// nothing (`403 device_revoked`).
-pub async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(i64, String, i64), ApiError> {
+pub async fn current_session(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     let token = super::bearer_token(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -168,7 +176,7 @@ pub async fn current_session(
             "send `Authorization: Bearer <token>` from POST /api/v1/login",
         )
     })?;
-    let (account, device, expires) = state
+    let session = state
         .store
         .session(&to_hex(&sha256(token.as_bytes())), now())
         .await?
@@ -179,10 +187,15 @@ pub async fn current_session(
                 "the session is unknown or expired: log in again",
             )
         })?;
-    if state.store.device(&device).await?.is_none_or(|d| d.revoked) {
+    if state
+        .store
+        .device(&session.device)
+        .await?
+        .is_none_or(|d| d.revoked)
+    {
         return Err(session_of_revoked_device());
     }
-    Ok((account, device, expires))
+    Ok(session)
 }
 
 /// The answer to a passkey session whose device's certificate is revoked.

@@ -7,6 +7,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 
 use super::{ApiError, AppState, parse_json};
+use crate::store::HexId as _;
+use ops_core::NoteId;
 
 /// The largest body accepted: 64 ids of 64 hex digits with JSON framing, and room to spare.
 const MAX_BODY: usize = 8 * 1024;
@@ -37,17 +39,21 @@ pub async fn status(
             ),
         ));
     }
-    if let Some(bad) = query.spends.iter().find(|id| !is_spend_id(id)) {
-        return Err(ApiError::bad_request(
-            "malformed_spend_id",
-            format!(
-                "`{}` is not a spend id: 64 lowercase hex digits, the SHA-256 of the spend's body",
-                bad.chars().take(80).collect::<String>()
-            ),
-        ));
+    let mut spend_ids = Vec::with_capacity(query.spends.len());
+    for id in &query.spends {
+        let Some(spend) = NoteId::parse_hex(id).filter(|_| is_spend_id(id)) else {
+            return Err(ApiError::bad_request(
+                "malformed_spend_id",
+                format!(
+                    "`{}` is not a spend id: 64 lowercase hex digits, the SHA-256 of the spend's body",
+                    id.chars().take(80).collect::<String>()
+                ),
+            ));
+        };
+        spend_ids.push(spend);
     }
     Ok(Json(ops_api::SpendStatusAnswer {
-        deposited_at: state.store.spends_deposited(&query.spends).await?,
+        deposited_at: state.store.spends_deposited(&spend_ids).await?,
     }))
 }
 

@@ -22,9 +22,10 @@ use super::accounts::{
 use super::auth::authorize_account;
 use super::webauthn::{CHALLENGE_LIFETIME, b64url, random};
 use super::{ApiError, AppState, ClientAddr, now, parse_json, require_admin};
+use crate::store::{ChallengePurpose, TakenChallenge};
 
 /// The challenge purpose of terminal registrations.
-const PURPOSE: &str = "terminal";
+const PURPOSE: ChallengePurpose = ChallengePurpose::Terminal;
 
 fn no_account() -> ApiError {
     ApiError::new(
@@ -130,7 +131,10 @@ pub async fn register(
             "`label` must be 1 to 64 bytes of visible text (\"Till 2\"), or omitted",
         )
     })?;
-    let (account_id, challenge) = state
+    let TakenChallenge {
+        account_id,
+        challenge,
+    } = state
         .store
         .take_challenge(req.challenge_id.trim(), PURPOSE, now())
         .await?

@@ -18,7 +18,7 @@ use ops_core::webauthn::{SyncedKeys, WebAuthnError, flags};
 use super::accounts::{DEFAULT_MAX_OUTSTANDING, NewCertificate, certified_name, certify_device};
 use super::auth::authorize_account;
 use super::{ApiError, AppState, ClientAddr, now, parse_json};
-use crate::store::BackupFlags;
+use crate::store::{BackupFlags, ChallengePurpose, TakenChallenge};
 
 /// A registration challenge is valid this long, in seconds.
 pub const CHALLENGE_LIFETIME: u64 = 300;
@@ -72,7 +72,14 @@ pub async fn challenge(
     let expires = t + CHALLENGE_LIFETIME;
     state
         .store
-        .create_challenge(&id, "register", req.account_id, &challenge, expires, t)
+        .create_challenge(
+            &id,
+            ChallengePurpose::Register,
+            req.account_id,
+            &challenge,
+            expires,
+            t,
+        )
         .await?;
     let policy = &state.settings.registration;
     Ok((
@@ -110,9 +117,12 @@ pub async fn register(
     let self_declared = certified_name(req.name)?;
     let cdj = b64url("client_data_json", &req.client_data_json)?;
     let att = b64url("attestation_object", &req.attestation_object)?;
-    let (account_id, challenge) = state
+    let TakenChallenge {
+        account_id,
+        challenge,
+    } = state
         .store
-        .take_challenge(req.challenge_id.trim(), "register", now())
+        .take_challenge(req.challenge_id.trim(), ChallengePurpose::Register, now())
         .await?
         .ok_or_else(|| {
             ApiError::new(

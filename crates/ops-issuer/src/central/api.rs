@@ -24,7 +24,7 @@ use ops_api::paths;
 use ops_core::crl_store::CrlStore;
 use ops_core::ledger::NoHistory;
 use ops_core::verify::{Policy, Verifier};
-use ops_core::{CertId, Certificate, CrlBody, Payment};
+use ops_core::{CertId, Certificate, CrlBody, Digest32, Payment};
 
 use super::store::{CentralAudit, NewClaim};
 use super::{CentralState, MemberFi};
@@ -85,7 +85,8 @@ async fn claims(
         )
     })?;
     let batch: ClaimBatch = parse_json(&body)?;
-    let from = signer.id().to_string();
+    let from_id = signer.id();
+    let from = from_id.to_string();
     if batch.from_fi != from {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -108,7 +109,7 @@ async fn claims(
     let now = now();
     let mut answers: Vec<ClaimAnswer> = Vec::with_capacity(batch.claims.len());
     // The claims that pass the checks, kept in one transaction.
-    let mut checked: Vec<(usize, String, Vec<u8>)> = Vec::new();
+    let mut checked: Vec<(usize, CheckedClaim)> = Vec::new();
     for (i, claim) in batch.claims.iter().enumerate() {
         let mut answer = ClaimAnswer {
             payment_hash: String::new(),
@@ -120,31 +121,31 @@ async fn claims(
         };
         match check(&state, &from, &revoked, claim, now) {
             Err(reason) => answer.reason = reason,
-            Ok((hash, bytes)) => {
-                answer.payment_hash = hash.clone();
-                checked.push((i, hash, bytes));
+            Ok(ok) => {
+                answer.payment_hash = ok.payment_hash.to_string();
+                checked.push((i, ok));
             }
         }
         answers.push(answer);
     }
     let new: Vec<NewClaim<'_>> = checked
         .iter()
-        .filter_map(|(i, hash, bytes)| {
+        .filter_map(|(i, ok)| {
             let claim = batch.claims.get(*i)?;
             Some(NewClaim {
-                from_fi: &from,
-                issuer: &claim.issuer,
-                payment_hash: hash,
-                depositor: &claim.depositor,
+                from_fi: from_id,
+                issuer: ok.issuer,
+                payment_hash: ok.payment_hash,
+                depositor: ok.depositor,
                 deposited_at: claim.deposited_at,
-                payment: bytes,
+                payment: &ok.payment,
             })
         })
         .collect();
     let stored = state.store.keep_claims(&new, now).await?;
     // Per issuer: (answer index, claim row, claim) to forward.
     let mut forward: BTreeMap<String, Vec<(usize, i64, &Claim)>> = BTreeMap::new();
-    for ((i, _, _), stored) in checked.iter().zip(stored) {
+    for ((i, _), stored) in checked.iter().zip(stored) {
         let (Some(answer), Some(claim)) = (answers.get_mut(*i), batch.claims.get(*i)) else {
             continue;
         };
@@ -218,13 +219,25 @@ fn pending(answers: &mut [ClaimAnswer], i: usize, reason: &str) {
 /// Checks a claim before it is kept: the issuer is another member FI, not revoked; the
 /// payment decodes and verifies back to the root at the time of the deposit, for the
 /// depositor, and spends notes of that issuer. Returns its hash and bytes.
+/// A claim that passed [`check`]: who it is on, whom it credited, its payment.
+struct CheckedClaim {
+    /// The issuing FI.
+    issuer: CertId,
+    /// The merchant device credited.
+    depositor: CertId,
+    /// The payment's hash.
+    payment_hash: Digest32,
+    /// The payment's canonical bytes.
+    payment: Vec<u8>,
+}
+
 fn check(
     state: &CentralState,
     from: &str,
     revoked: &[u64],
     claim: &Claim,
     now: u64,
-) -> Result<(String, Vec<u8>), String> {
+) -> Result<CheckedClaim, String> {
     let issuer = member(state, &claim.issuer)
         .ok_or_else(|| format!("{} is not a member FI", claim.issuer))?;
     if claim.issuer == from {
@@ -267,7 +280,12 @@ fn check(
     verifier
         .verify_deposit(&depositor, &payment, &NoHistory, claim.deposited_at)
         .map_err(|e| format!("the payment does not verify: {e}"))?;
-    Ok((payment.hash().to_string(), bytes))
+    Ok(CheckedClaim {
+        issuer: issuer_id,
+        depositor,
+        payment_hash: payment.hash(),
+        payment: bytes,
+    })
 }
 
 /// Forwards claims to their issuer, signed with the root key.
@@ -352,12 +370,7 @@ async fn crls(
             Ok((crl, bytes)) => {
                 state
                     .store
-                    .keep_fi_crl(
-                        &fi.cert.id().to_string(),
-                        crl.body.number,
-                        crl.body.issued,
-                        &bytes,
-                    )
+                    .keep_fi_crl(&fi.cert.id(), crl.body.number, crl.body.issued, &bytes)
                     .await?;
             }
             Err(e) => tracing::warn!("the CRL of {} could not be fetched: {e}", fi.url),
@@ -525,7 +538,7 @@ async fn revoke_fi(
         .store
         .revoke_fi(
             fi.cert.body.serial,
-            &id,
+            &fi.cert.id(),
             "revoked by the central bank",
             now(),
         )

@@ -5,9 +5,101 @@
 use std::collections::BTreeMap;
 
 use ops_api::clearing::{ClaimStatus, CycleStatement, Position};
-use sqlx::{AnyPool, Row};
+use ops_core::{CertId, Digest32};
+use sqlx::AnyPool;
 
-use crate::store::{Backend, StoreError, begin_write, db_int, open_pool};
+use crate::store::{Backend, Hex, StoreError, begin_write, db_int, open_pool};
+
+/// A kept claim's answer so far (the columns of a [`StoredClaim`]).
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    status: String,
+    credited: i64,
+    reason: String,
+}
+
+/// A credited claim to net: who forwarded it, on whose notes, for how much.
+#[derive(sqlx::FromRow)]
+struct NetRow {
+    id: i64,
+    from_fi: Hex<CertId>,
+    issuer: Hex<CertId>,
+    credited: i64,
+}
+
+/// A new row's id (`RETURNING id`).
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+
+/// An FI's reserve balance.
+#[derive(sqlx::FromRow)]
+struct ReserveRow {
+    fi: String,
+    balance: i64,
+}
+
+/// A sum (`total`).
+#[derive(sqlx::FromRow)]
+struct TotalRow {
+    total: i64,
+}
+
+/// A root CRL entry's serial.
+#[derive(sqlx::FromRow)]
+struct SerialRow {
+    serial: i64,
+}
+
+/// The ledger's counts, for the audit.
+#[derive(sqlx::FromRow)]
+struct CountsRow {
+    claims: i64,
+    netted: i64,
+    unnetted: i64,
+    cycles: i64,
+}
+
+/// A netted claim, for the audit.
+#[derive(sqlx::FromRow)]
+struct NettedRow {
+    cycle: i64,
+    from_fi: String,
+    issuer: String,
+    credited: i64,
+    status: String,
+}
+
+/// A stored position.
+#[derive(sqlx::FromRow)]
+struct PositionRow {
+    cycle: i64,
+    fi: String,
+    net: i64,
+}
+
+/// A closed cycle's recorded totals.
+#[derive(sqlx::FromRow)]
+struct CycleRow {
+    id: i64,
+    claims: i64,
+    gross: i64,
+}
+
+/// The number and signing time of a member's CRL held.
+#[derive(sqlx::FromRow)]
+struct HeldCrlRow {
+    number: i64,
+    issued: i64,
+}
+
+/// A member's CRL (canonical bytes).
+#[derive(sqlx::FromRow)]
+struct CrlRow {
+    crl: Vec<u8>,
+}
 
 /// The central bank's database.
 #[derive(Debug, Clone)]
@@ -32,14 +124,14 @@ pub struct StoredClaim {
 /// A claim to keep (once).
 #[derive(Debug, Clone)]
 pub struct NewClaim<'a> {
-    /// The forwarding FI (hex).
-    pub from_fi: &'a str,
-    /// The issuing FI (hex).
-    pub issuer: &'a str,
-    /// Payment hash (hex).
-    pub payment_hash: &'a str,
-    /// The merchant credited (hex).
-    pub depositor: &'a str,
+    /// The forwarding FI.
+    pub from_fi: CertId,
+    /// The issuing FI.
+    pub issuer: CertId,
+    /// Payment hash.
+    pub payment_hash: Digest32,
+    /// The merchant credited.
+    pub depositor: CertId,
     /// When it was credited.
     pub deposited_at: u64,
     /// The payment's bytes.
@@ -108,29 +200,29 @@ impl CentralStore {
                 "INSERT INTO claims (from_fi, issuer, payment_hash, depositor, deposited_at, payment, created) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (from_fi, issuer, payment_hash) DO NOTHING",
             )
-            .bind(claim.from_fi)
-            .bind(claim.issuer)
-            .bind(claim.payment_hash)
-            .bind(claim.depositor)
+            .bind(Hex(claim.from_fi))
+            .bind(Hex(claim.issuer))
+            .bind(Hex(claim.payment_hash))
+            .bind(Hex(claim.depositor))
             .bind(db_int(claim.deposited_at)?)
             .bind(claim.payment)
             .bind(db_int(now)?)
             .execute(&mut *tx)
             .await?;
-            let r = sqlx::query(
+            let r: ClaimRow = sqlx::query_as(
                 "SELECT id, status, credited, reason FROM claims \
                  WHERE from_fi = $1 AND issuer = $2 AND payment_hash = $3",
             )
-            .bind(claim.from_fi)
-            .bind(claim.issuer)
-            .bind(claim.payment_hash)
+            .bind(Hex(claim.from_fi))
+            .bind(Hex(claim.issuer))
+            .bind(Hex(claim.payment_hash))
             .fetch_one(&mut *tx)
             .await?;
             out.push(StoredClaim {
-                id: r.try_get(0)?,
-                status: status_of(&r.try_get::<String, _>(1)?)?,
-                credited: r.try_get(2)?,
-                reason: r.try_get(3)?,
+                id: r.id,
+                status: status_of(&r.status)?,
+                credited: r.credited,
+                reason: r.reason,
             });
         }
         tx.commit().await?;
@@ -175,7 +267,7 @@ impl CentralStore {
     /// transaction. A cycle with no claims is not opened (cycle 0 in the statement).
     pub async fn close_cycle(&self, now: u64) -> Result<CycleStatement, StoreError> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
-        let rows = sqlx::query(
+        let rows: Vec<NetRow> = sqlx::query_as(
             "SELECT id, from_fi, issuer, credited FROM claims \
              WHERE status = 'credited' AND cycle IS NULL ORDER BY id",
         )
@@ -190,29 +282,32 @@ impl CentralStore {
                 positions: Vec::new(),
             });
         }
-        let mut net: BTreeMap<String, i64> = BTreeMap::new();
+        let mut net: BTreeMap<CertId, i64> = BTreeMap::new();
         let mut gross = 0i64;
         let mut ids = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let (id, from, issuer, credited): (i64, String, String, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        for NetRow {
+            id,
+            from_fi: from,
+            issuer,
+            credited,
+        } in rows
+        {
             ids.push(id);
             gross = gross
                 .checked_add(credited)
                 .ok_or_else(|| StoreError::Corrupt("gross overflows".into()))?;
-            *net.entry(from).or_default() += credited;
-            *net.entry(issuer).or_default() -= credited;
+            *net.entry(from.0).or_default() += credited;
+            *net.entry(issuer.0).or_default() -= credited;
         }
         let claims = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-        let cycle: i64 = sqlx::query(
+        let IdRow { id: cycle } = sqlx::query_as(
             "INSERT INTO cycles (closed_at, claims, gross) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(db_int(now)?)
         .bind(claims)
         .bind(gross)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        .await?;
         for id in ids {
             let netted =
                 sqlx::query("UPDATE claims SET cycle = $1 WHERE id = $2 AND cycle IS NULL")
@@ -230,7 +325,7 @@ impl CentralStore {
         for (fi, amount) in net {
             sqlx::query("INSERT INTO positions (cycle, fi, net) VALUES ($1, $2, $3)")
                 .bind(cycle)
-                .bind(&fi)
+                .bind(Hex(fi))
                 .bind(amount)
                 .execute(&mut *tx)
                 .await?;
@@ -238,11 +333,14 @@ impl CentralStore {
                 "INSERT INTO reserves (fi, balance) VALUES ($1, $2) \
                  ON CONFLICT (fi) DO UPDATE SET balance = reserves.balance + excluded.balance",
             )
-            .bind(&fi)
+            .bind(Hex(fi))
             .bind(amount)
             .execute(&mut *tx)
             .await?;
-            positions.push(Position { fi, net: amount });
+            positions.push(Position {
+                fi: fi.to_string(),
+                net: amount,
+            });
         }
         tx.commit().await?;
         Ok(CycleStatement {
@@ -255,38 +353,41 @@ impl CentralStore {
 
     /// Every FI's reserve balance.
     pub async fn reserves(&self) -> Result<Vec<Position>, StoreError> {
-        sqlx::query("SELECT fi, balance FROM reserves ORDER BY fi")
+        let rows: Vec<ReserveRow> = sqlx::query_as("SELECT fi, balance FROM reserves ORDER BY fi")
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Position {
-                    fi: r.try_get(0)?,
-                    net: r.try_get(1)?,
-                })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Position {
+                fi: r.fi,
+                net: r.balance,
             })
-            .collect()
+            .collect())
     }
 
     /// What the claims of `from_fi` on `issuer`'s notes were credited, in total (netted or
     /// not).
-    pub async fn credited_between(&self, from_fi: &str, issuer: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query(
-            "SELECT CAST(COALESCE(SUM(credited), 0) AS BIGINT) FROM claims \
+    pub async fn credited_between(
+        &self,
+        from_fi: &CertId,
+        issuer: &CertId,
+    ) -> Result<i64, StoreError> {
+        let row: TotalRow = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(credited), 0) AS BIGINT) AS total FROM claims \
              WHERE from_fi = $1 AND issuer = $2 AND status = 'credited'",
         )
-        .bind(from_fi)
-        .bind(issuer)
+        .bind(Hex(*from_fi))
+        .bind(Hex(*issuer))
         .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?)
+        .await?;
+        Ok(row.total)
     }
 
     /// Revokes FI `fi` (its certificate serial) in the root CRL; whether it was new.
     pub async fn revoke_fi(
         &self,
         serial: u64,
-        fi: &str,
+        fi: &CertId,
         reason: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
@@ -295,7 +396,7 @@ impl CentralStore {
              ON CONFLICT (serial) DO NOTHING",
         )
         .bind(db_int(serial)?)
-        .bind(fi)
+        .bind(Hex(*fi))
         .bind(reason)
         .bind(db_int(now)?)
         .execute(&self.pool)
@@ -306,12 +407,14 @@ impl CentralStore {
 
     /// The root CRL's entries (serials ascending) and its version (how many there are).
     pub async fn root_revocations(&self) -> Result<Vec<u64>, StoreError> {
-        sqlx::query("SELECT serial FROM root_revocations ORDER BY serial")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok(u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0)))
-            .collect()
+        let rows: Vec<SerialRow> =
+            sqlx::query_as("SELECT serial FROM root_revocations ORDER BY serial")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| u64::try_from(r.serial).unwrap_or(0))
+            .collect())
     }
 
     /// Recomputes the clearing ledger and lists every broken rule: positions sum to zero
@@ -321,34 +424,34 @@ impl CentralStore {
     pub async fn audit(&self) -> Result<CentralAudit, StoreError> {
         let mut a = CentralAudit::default();
         let mut v = Vec::new();
-        let counts = sqlx::query(
-            "SELECT COUNT(*), \
-             COALESCE(SUM(CASE WHEN status = 'credited' AND cycle IS NOT NULL THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN status = 'credited' AND cycle IS NULL THEN 1 ELSE 0 END), 0), \
-             (SELECT COUNT(*) FROM cycles) FROM claims",
+        let counts: CountsRow = sqlx::query_as(
+            "SELECT COUNT(*) AS claims, \
+             COALESCE(SUM(CASE WHEN status = 'credited' AND cycle IS NOT NULL THEN 1 ELSE 0 END), 0) AS netted, \
+             COALESCE(SUM(CASE WHEN status = 'credited' AND cycle IS NULL THEN 1 ELSE 0 END), 0) AS unnetted, \
+             (SELECT COUNT(*) FROM cycles) AS cycles FROM claims",
         )
         .fetch_one(&self.pool)
         .await?;
-        a.claims = counts.try_get(0)?;
-        a.netted = counts.try_get::<i64, _>(1)?;
-        a.unnetted = counts.try_get::<i64, _>(2)?;
-        a.cycles = counts.try_get(3)?;
+        a.claims = counts.claims;
+        a.netted = counts.netted;
+        a.unnetted = counts.unnetted;
+        a.cycles = counts.cycles;
         // Positions recomputed from the claims of each cycle.
         let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
         let mut per_cycle: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-        for r in sqlx::query(
+        let netted: Vec<NettedRow> = sqlx::query_as(
             "SELECT cycle, from_fi, issuer, credited, status FROM claims WHERE cycle IS NOT NULL",
         )
         .fetch_all(&self.pool)
-        .await?
+        .await?;
+        for NettedRow {
+            cycle,
+            from_fi: from,
+            issuer,
+            credited,
+            status,
+        } in netted
         {
-            let (cycle, from, issuer, credited, status): (i64, String, String, i64, String) = (
-                r.try_get(0)?,
-                r.try_get(1)?,
-                r.try_get(2)?,
-                r.try_get(3)?,
-                r.try_get(4)?,
-            );
             if status != "credited" {
                 v.push(CentralViolation {
                     rule: "netted_claim_credited",
@@ -365,12 +468,10 @@ impl CentralStore {
         let mut stored: BTreeMap<(i64, String), i64> = BTreeMap::new();
         let mut by_fi: BTreeMap<String, i64> = BTreeMap::new();
         let mut cycle_sum: BTreeMap<i64, i64> = BTreeMap::new();
-        for r in sqlx::query("SELECT cycle, fi, net FROM positions")
+        let positions: Vec<PositionRow> = sqlx::query_as("SELECT cycle, fi, net FROM positions")
             .fetch_all(&self.pool)
-            .await?
-        {
-            let (cycle, fi, net): (i64, String, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            .await?;
+        for PositionRow { cycle, fi, net } in positions {
             *by_fi.entry(fi.clone()).or_default() += net;
             *cycle_sum.entry(cycle).or_default() += net;
             stored.insert((cycle, fi), net);
@@ -393,12 +494,10 @@ impl CentralStore {
                 });
             }
         }
-        for r in sqlx::query("SELECT id, claims, gross FROM cycles")
+        let cycles: Vec<CycleRow> = sqlx::query_as("SELECT id, claims, gross FROM cycles")
             .fetch_all(&self.pool)
-            .await?
-        {
-            let (id, claims, gross): (i64, i64, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            .await?;
+        for CycleRow { id, claims, gross } in cycles {
             let found = per_cycle.get(&id).copied().unwrap_or_default();
             if found != (claims, gross) {
                 v.push(CentralViolation {
@@ -447,20 +546,20 @@ impl CentralStore {
     /// Keeps member `fi`'s verified CRL if newer than the one held.
     pub async fn keep_fi_crl(
         &self,
-        fi: &str,
+        fi: &CertId,
         number: u64,
         issued: u64,
         crl: &[u8],
     ) -> Result<(), StoreError> {
-        let held = sqlx::query("SELECT number, issued FROM fi_crls WHERE fi = $1")
-            .bind(fi)
-            .fetch_optional(&self.pool)
-            .await?;
-        if let Some(r) = held {
-            let (n, i): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-            if (n, i) >= (db_int(number)?, db_int(issued)?) {
-                return Ok(());
-            }
+        let held: Option<HeldCrlRow> =
+            sqlx::query_as("SELECT number, issued FROM fi_crls WHERE fi = $1")
+                .bind(Hex(*fi))
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(h) = held
+            && (h.number, h.issued) >= (db_int(number)?, db_int(issued)?)
+        {
+            return Ok(());
         }
         sqlx::query(
             "INSERT INTO fi_crls (fi, number, issued, crl) VALUES ($1, $2, $3, $4) \
@@ -468,7 +567,7 @@ impl CentralStore {
              crl = excluded.crl WHERE fi_crls.number < excluded.number \
              OR (fi_crls.number = excluded.number AND fi_crls.issued < excluded.issued)",
         )
-        .bind(fi)
+        .bind(Hex(*fi))
         .bind(db_int(number)?)
         .bind(db_int(issued)?)
         .bind(crl)
@@ -479,11 +578,9 @@ impl CentralStore {
 
     /// The members' CRLs held (canonical bytes).
     pub async fn fi_crls(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        sqlx::query("SELECT crl FROM fi_crls ORDER BY fi")
+        let rows: Vec<CrlRow> = sqlx::query_as("SELECT crl FROM fi_crls ORDER BY fi")
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok(r.try_get(0)?))
-            .collect()
+            .await?;
+        Ok(rows.into_iter().map(|r| r.crl).collect())
     }
 }

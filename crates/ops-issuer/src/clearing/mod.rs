@@ -79,9 +79,9 @@ pub async fn forward(
             claims: claims
                 .iter()
                 .map(|c| Claim {
-                    issuer: c.issuer.clone(),
+                    issuer: c.issuer.to_string(),
                     payment: STANDARD.encode(&c.payment),
-                    depositor: c.depositor.clone(),
+                    depositor: c.depositor.to_string(),
                     deposited_at: c.deposited_at,
                 })
                 .collect(),
@@ -134,7 +134,7 @@ async fn forward_proofs(
     }
     let batch = ops_api::clearing::ProofBatch {
         from_fi: trust.fi.id().to_string(),
-        proofs: cases.iter().map(|(_, p)| STANDARD.encode(p)).collect(),
+        proofs: cases.iter().map(|c| STANDARD.encode(&c.proof)).collect(),
     };
     let answers: ops_api::clearing::ProofAnswers =
         post(http, trust, url, ops_api::paths::CB_FRAUD_PROOFS, &batch).await?;
@@ -142,7 +142,7 @@ async fn forward_proofs(
         .iter()
         .zip(&answers.done)
         .filter(|(_, d)| **d)
-        .map(|((id, _), _)| *id)
+        .map(|(c, _)| c.id)
         .collect();
     store.mark_forwarded(&done, now).await?;
     Ok(done.len())
@@ -235,7 +235,7 @@ pub async fn refresh_peer_crls(
         match verified_crl(&bytes, &issuers) {
             Ok((crl, _)) => {
                 let peer = crate::store::PeerCrl {
-                    issuer: crl.body.issuer.to_string(),
+                    issuer: crl.body.issuer,
                     number: crl.body.number,
                     issued: crl.body.issued,
                     crl: bytes,
@@ -261,17 +261,22 @@ async fn keep_members(
     members: &[ops_api::banks::Member],
     now: u64,
 ) -> Result<(), ClearingError> {
-    let own = trust.fi.id().to_string();
+    let own = trust.fi.id();
     let listed: Vec<crate::store::ListedBank> = members
         .iter()
         .take(64)
-        .filter(|m| {
-            m.id == own || trust.peer_fis.iter().any(|c| c.id().to_string() == m.id)
-        })
         .filter(|m| crate::api::banks::is_web_address(&m.url))
-        .map(|m| crate::store::ListedBank {
-            fi_id: m.id.clone(),
-            url: m.url.clone(),
+        .filter_map(|m| {
+            let id = ops_core::ids::from_hex(&m.id)?
+                .try_into()
+                .ok()
+                .map(ops_core::CertId)?;
+            (id == own || trust.peer_fis.iter().any(|c| c.id() == id)).then(|| {
+                crate::store::ListedBank {
+                    fi_id: id,
+                    url: m.url.clone(),
+                }
+            })
         })
         .collect();
     store.keep_bank_directory(&listed, now).await?;

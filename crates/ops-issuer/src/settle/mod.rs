@@ -13,7 +13,7 @@ use ops_core::provider::RingProvider;
 use ops_core::settlement::{AcceptedAfterRevocation, check_revocations};
 use ops_core::sig_cache::{CacheStats, CachingProvider};
 use ops_core::verify::{Policy, Verifier, VerifyError};
-use ops_core::{CertId, Certificate, Chain, FraudProof, Payment, Spend};
+use ops_core::{CertId, Certificate, Chain, Digest32, FraudProof, NoteId, Payment, Spend};
 
 use crate::ceremony::Trust;
 use crate::store::{
@@ -136,7 +136,7 @@ impl Settler {
             return Ok(id);
         }
         let row = store
-            .device(&device.to_string())
+            .device(device)
             .await?
             .ok_or_else(|| DepositError::UnknownDepositor(device.to_string()))?;
         self.accounts
@@ -301,15 +301,10 @@ pub async fn release(
     let kind = if held.kind == "defund" {
         Settlement::Defund
     } else {
-        let depositor = ops_core::ids::from_hex(&held.depositor)
-            .and_then(|v| <[u8; 16]>::try_from(v).ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("held depositor {}", held.depositor)))?;
+        let depositor = held.depositor;
         match store.peer_of_account(held.account_id).await? {
-            Some(peer) => Settlement::Clearing {
-                peer,
-                depositor: CertId(depositor),
-            },
-            None => Settlement::Deposit(CertId(depositor)),
+            Some(peer) => Settlement::Clearing { peer, depositor },
+            None => Settlement::Deposit(depositor),
         }
     };
     let held_at = u64::try_from(held.created).unwrap_or(0);
@@ -338,7 +333,7 @@ async fn settle_payment(
     };
     let payment =
         Payment::from_bytes(&payment_bytes).map_err(|e| DepositError::Decode(e.to_string()))?;
-    let hash = payment.hash().to_string();
+    let hash = payment.hash();
     let own = trust.fi.id();
     let (depositor, credited) = match kind {
         Settlement::Deposit(id) => (id, id),
@@ -352,7 +347,7 @@ async fn settle_payment(
                     "{peer} is not a peer FI of this FI"
                 )));
             }
-            store.peer_account(&peer.to_string(), now).await?
+            store.peer_account(&peer, now).await?
         }
         _ => settler.account_of(store, &credited).await?,
     };
@@ -385,13 +380,9 @@ async fn settle_payment(
     // chains of this FI's notes. A deposit credits every final note and forwards the other
     // chains to their issuers (clearing); a claim from clearing records only this FI's.
     let issuers = chain_issuers(&payment);
-    let forward: Vec<String> = match kind {
+    let forward: Vec<CertId> = match kind {
         Settlement::Clearing { .. } => Vec::new(),
-        _ => issuers
-            .iter()
-            .filter(|i| **i != own)
-            .map(ToString::to_string)
-            .collect(),
+        _ => issuers.iter().filter(|i| **i != own).copied().collect(),
     };
     let finals = match kind {
         Settlement::Clearing { .. } => final_notes_of(&payment, Some(own)),
@@ -420,10 +411,10 @@ async fn settle_payment(
         Ok(v) => v,
         Err(VerifyError::DoubleSpendInPayment(proof)) => {
             let case = case_from_proof(&trust.root, &proof).map_err(DepositError::Unprovable)?;
-            store.open_fraud_case(&case, &hash, now).await?;
+            store.open_fraud_case(&case, &hash.to_string(), now).await?;
             settler.revocations.invalidate();
             return Err(DepositError::DoubleSpendInPayment {
-                culprit: case.culprit,
+                culprit: case.culprit.to_string(),
             });
         }
         Err(e) => {
@@ -448,7 +439,7 @@ async fn settle_payment(
             Settlement::Deposit(_) | Settlement::Clearing { .. } => ConsumptionKind::Deposit,
             Settlement::Defund => ConsumptionKind::Defund,
         },
-        depositor: credited.to_string(),
+        depositor: credited,
         account_id,
         amount,
         spends: spend_records(&payment, own),
@@ -494,7 +485,7 @@ async fn settle_payment(
 /// `refusal`.
 async fn earlier_outcome(
     store: &Store,
-    hash: &str,
+    hash: &Digest32,
     account: i64,
     finals: &[LedgerNote],
     refusal: DepositError,
@@ -542,26 +533,26 @@ fn spend_records(payment: &Payment, issuer: CertId) -> Vec<SpendRecord> {
         .filter(|c| c.issuance.body.issuer == issuer)
     {
         let mut input = LedgerNote {
-            id: chain.issuance.note_id().to_string(),
+            id: chain.issuance.note_id(),
             value: chain.issuance.body.amount,
-            owner: chain.issuance.body.owner.to_string(),
+            owner: chain.issuance.body.owner,
             kind: NoteKind::Issuance,
         };
         for s in &chain.spends {
             let id = s.id();
             let note = LedgerNote {
-                id: id.to_string(),
+                id,
                 value: s.body.value(),
-                owner: s.body.payee.to_string(),
+                owner: s.body.payee,
                 kind: NoteKind::Spend,
             };
             if seen.insert(id) {
                 out.push(SpendRecord {
-                    spend_id: note.id.clone(),
+                    spend_id: note.id,
                     from: s.body.from,
                     to: s.body.to,
-                    payee: note.owner.clone(),
-                    signer: input.owner.clone(),
+                    payee: note.owner,
+                    signer: input.owner,
                     bytes: s.to_bytes(),
                     input,
                 });
@@ -581,9 +572,9 @@ pub fn final_notes_of(payment: &Payment, issuer: Option<CertId>) -> Vec<LedgerNo
         .filter(|c| issuer.is_none_or(|i| c.issuance.body.issuer == i))
         .filter_map(Chain::last)
         .map(|s| LedgerNote {
-            id: s.id().to_string(),
+            id: s.id(),
             value: s.body.value(),
-            owner: s.body.payee.to_string(),
+            owner: s.body.payee,
             kind: NoteKind::Spend,
         })
         .collect()
@@ -594,10 +585,10 @@ pub fn final_notes_of(payment: &Payment, issuer: Option<CertId>) -> Vec<LedgerNo
 pub struct ReportedProof {
     /// Whether the report opened the case (false: it was open already).
     pub opened: bool,
-    /// The holder who signed both spends (certificate id, hex).
-    pub culprit: String,
-    /// The note spent twice (hex).
-    pub note: String,
+    /// The holder who signed both spends.
+    pub culprit: CertId,
+    /// The note spent twice.
+    pub note: NoteId,
     /// Units the two spends share.
     pub overlap: u64,
 }
@@ -660,7 +651,7 @@ fn fraud_case(
     let b = Spend::from_bytes(&new.bytes).map_err(|e| format!("new spend: {e}"))?;
     let signer = certs
         .values()
-        .find(|c| c.id().to_string() == new.signer)
+        .find(|c| c.id() == new.signer)
         .ok_or_else(|| format!("signer certificate {} not in the payment", new.signer))?;
     let fi = signer
         .body
@@ -677,10 +668,10 @@ fn case_from_proof(root: &Certificate, proof: &FraudProof) -> Result<NewFraudCas
         .map_err(|e| e.to_string())?;
     Ok(NewFraudCase {
         kind: "spends",
-        spend_a: proof.first.id().to_string(),
-        spend_b: proof.second.id().to_string(),
-        input_note: verdict.note.to_string(),
-        culprit: verdict.culprit.to_string(),
+        spend_a: proof.first.id(),
+        spend_b: proof.second.id(),
+        input_note: verdict.note,
+        culprit: verdict.culprit,
         culprit_serial: verdict.culprit_serial,
         overlap: verdict.overlap,
         proof: proof.to_bytes(),

@@ -72,24 +72,15 @@ impl Revocations {
             ..Snapshot::default()
         };
         for entry in store.revocation_entries().await? {
-            let Some(id) = parse_cert_id(&entry.cert_id) else {
-                continue;
-            };
-            snapshot.times.insert(id, entry.revoked_at);
+            snapshot.times.insert(entry.cert_id, entry.revoked_at);
             if holder_reason(&entry.reason) {
-                snapshot.by_holder.insert(id, entry.reason);
+                snapshot.by_holder.insert(entry.cert_id, entry.reason);
             }
         }
-        for (issuer, serial, seen) in store.peer_revocations().await? {
-            if let Some(id) = parse_cert_id(&issuer) {
-                snapshot.peers.insert((id, serial), seen);
-            }
+        for p in store.peer_revocations().await? {
+            snapshot.peers.insert((p.issuer, p.serial), p.seen_at);
         }
-        for id in store.blocklist().await?.1 {
-            if let Some(id) = parse_cert_id(&id) {
-                snapshot.blocked.insert(id);
-            }
-        }
+        snapshot.blocked.extend(store.blocklist().await?.1);
         let snapshot = Arc::new(snapshot);
         *self
             .snapshot
@@ -113,9 +104,4 @@ impl Revocations {
             .is_some_and(|t| t.elapsed() < REFRESH)
             .then(|| Arc::clone(s))
     }
-}
-
-fn parse_cert_id(hex_id: &str) -> Option<CertId> {
-    let bytes = ops_core::ids::from_hex(hex_id)?;
-    Some(CertId(bytes.try_into().ok()?))
 }

@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::Row;
-
 use super::{Store, StoreError};
 
 /// One broken rule.
@@ -46,8 +44,105 @@ pub struct AuditReport {
     pub violations: Vec<Violation>,
 }
 
-fn int(r: &sqlx::any::AnyRow, i: usize) -> Result<i64, StoreError> {
-    Ok(r.try_get::<Option<i64>, _>(i)?.unwrap_or(0))
+/// A stored integer, NULL (an empty sum) read as 0.
+fn int(v: Option<i64>) -> i64 {
+    v.unwrap_or(0)
+}
+
+// The rows the audit reads. Note ids stay text here: a malformed one is reported as the
+// subject of a violation, never a reason for the audit to fail.
+
+/// A note's value as the ledger knows it.
+#[derive(sqlx::FromRow)]
+struct NoteValueRow {
+    note_id: String,
+    value: Option<i64>,
+}
+
+/// The units a note's spends take, and how many spends.
+#[derive(sqlx::FromRow)]
+struct SpentRow {
+    note_id: String,
+    units: Option<i64>,
+    spends: Option<i64>,
+}
+
+/// A note's coverage: units, the note value its rows give, the range they reach.
+#[derive(sqlx::FromRow)]
+struct CoverageRow {
+    note_id: String,
+    units: Option<i64>,
+    lo: Option<i64>,
+    hi: Option<i64>,
+    first_unit: Option<i64>,
+    last_unit: Option<i64>,
+}
+
+/// Two coverage rows of one note that overlap.
+#[derive(sqlx::FromRow)]
+struct OverlapRow {
+    note_id: String,
+    a_from: Option<i64>,
+    a_to: Option<i64>,
+    b_from: Option<i64>,
+    b_to: Option<i64>,
+}
+
+/// The excess of a note's fraud cases.
+#[derive(sqlx::FromRow)]
+struct ExcessRow {
+    note_id: String,
+    excess: Option<i64>,
+}
+
+/// A note whose signed record and ledger disagree on its value.
+#[derive(sqlx::FromRow)]
+struct MismatchRow {
+    note_id: String,
+    signed: Option<i64>,
+    ledger: Option<i64>,
+}
+
+/// A fraud case's recovery.
+#[derive(sqlx::FromRow)]
+struct RecoveryRow {
+    id: Option<i64>,
+    excess: Option<i64>,
+    debited: Option<i64>,
+    shortfall: Option<i64>,
+    refunded: Option<i64>,
+}
+
+/// An account's balance and the terms of its equation.
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: Option<i64>,
+    balance: Option<i64>,
+    opening: Option<i64>,
+    funded: Option<i64>,
+    credited: Option<i64>,
+    recovered: Option<i64>,
+    refunded: Option<i64>,
+}
+
+/// A refund, its note's value and what claims covered of it.
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    note_id: String,
+    refunded: Option<i64>,
+    value: Option<i64>,
+    covered: Option<i64>,
+}
+
+/// The global sums.
+#[derive(sqlx::FromRow)]
+struct GlobalRow {
+    own: Option<i64>,
+    #[sqlx(rename = "foreign_value")]
+    foreign: Option<i64>,
+    spent: Option<i64>,
+    covered: Option<i64>,
+    held: Option<i64>,
 }
 
 impl Store {
@@ -59,46 +154,51 @@ impl Store {
 
         // Every note with a claim, its value as the ledger knows it.
         let mut value: HashMap<String, i64> = HashMap::new();
-        for r in sqlx::query("SELECT note_id, value FROM ledger_notes")
+        let rows: Vec<NoteValueRow> = sqlx::query_as("SELECT note_id, value FROM ledger_notes")
             .fetch_all(pool)
-            .await?
-        {
-            value.insert(r.try_get(0)?, int(&r, 1)?);
+            .await?;
+        for r in rows {
+            value.insert(r.note_id, int(r.value));
         }
         // Claims per note: spends, and the consumption of the note itself.
         let mut claimed: BTreeMap<String, i64> = BTreeMap::new();
-        for r in sqlx::query(
-            "SELECT input_note, CAST(SUM(range_to - range_from) AS BIGINT), COUNT(*) FROM spends GROUP BY input_note",
+        let rows: Vec<SpentRow> = sqlx::query_as(
+            "SELECT input_note AS note_id, CAST(SUM(range_to - range_from) AS BIGINT) AS units, \
+             COUNT(*) AS spends FROM spends GROUP BY input_note",
         )
         .fetch_all(pool)
-        .await?
-        {
-            let note: String = r.try_get(0)?;
-            *claimed.entry(note).or_default() += int(&r, 1)?;
-            report.claims += u64::try_from(int(&r, 2)?).unwrap_or(0);
+        .await?;
+        for r in rows {
+            *claimed.entry(r.note_id).or_default() += int(r.units);
+            report.claims += u64::try_from(int(r.spends)).unwrap_or(0);
         }
-        for r in sqlx::query("SELECT note_id, value FROM consumptions")
+        let rows: Vec<NoteValueRow> = sqlx::query_as("SELECT note_id, value FROM consumptions")
             .fetch_all(pool)
-            .await?
-        {
-            let note: String = r.try_get(0)?;
-            let amount = int(&r, 1)?;
+            .await?;
+        for r in rows {
+            let amount = int(r.value);
             report.credited += amount;
-            *claimed.entry(note).or_default() += amount;
+            *claimed.entry(r.note_id).or_default() += amount;
             report.claims += 1;
         }
         // Coverage per note (and its one value), excess per note.
         let mut covered: HashMap<String, (i64, i64, i64)> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT note_id, CAST(SUM(range_to - range_from) AS BIGINT), MIN(note_value), MAX(note_value), \
-             MIN(range_from), MAX(range_to) FROM coverage GROUP BY note_id",
+        let rows: Vec<CoverageRow> = sqlx::query_as(
+            "SELECT note_id, CAST(SUM(range_to - range_from) AS BIGINT) AS units, \
+             MIN(note_value) AS lo, MAX(note_value) AS hi, \
+             MIN(range_from) AS first_unit, MAX(range_to) AS last_unit FROM coverage GROUP BY note_id",
         )
         .fetch_all(pool)
-        .await?
-        {
-            let note: String = r.try_get(0)?;
-            let (sum, lo, hi, first, last) =
-                (int(&r, 1)?, int(&r, 2)?, int(&r, 3)?, int(&r, 4)?, int(&r, 5)?);
+        .await?;
+        for r in rows {
+            let note = r.note_id;
+            let (sum, lo, hi, first, last) = (
+                int(r.units),
+                int(r.lo),
+                int(r.hi),
+                int(r.first_unit),
+                int(r.last_unit),
+            );
             if lo != hi {
                 v.push(Violation {
                     rule: "coverage_one_value",
@@ -115,37 +215,38 @@ impl Store {
             }
             covered.insert(note, (sum, lo, last));
         }
-        for r in sqlx::query(
-            "SELECT c1.note_id, c1.range_from, c1.range_to, c2.range_from, c2.range_to \
+        let rows: Vec<OverlapRow> = sqlx::query_as(
+            "SELECT c1.note_id, c1.range_from AS a_from, c1.range_to AS a_to, \
+             c2.range_from AS b_from, c2.range_to AS b_to \
              FROM coverage c1 JOIN coverage c2 ON c1.note_id = c2.note_id \
              AND c1.range_from < c2.range_from AND c2.range_from < c1.range_to",
         )
         .fetch_all(pool)
-        .await?
-        {
+        .await?;
+        for r in rows {
             v.push(Violation {
                 rule: "coverage_disjoint",
-                subject: r.try_get(0)?,
+                subject: r.note_id,
                 detail: format!(
                     "units [{}, {}) and [{}, {}) both covered first",
-                    int(&r, 1)?,
-                    int(&r, 2)?,
-                    int(&r, 3)?,
-                    int(&r, 4)?
+                    int(r.a_from),
+                    int(r.a_to),
+                    int(r.b_from),
+                    int(r.b_to)
                 ),
             });
         }
         let mut excess: HashMap<String, i64> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT input_note, CAST(SUM(excess) AS BIGINT) FROM fraud_cases \
+        let rows: Vec<ExcessRow> = sqlx::query_as(
+            "SELECT input_note AS note_id, CAST(SUM(excess) AS BIGINT) AS excess FROM fraud_cases \
              WHERE kind <> 'legacy' GROUP BY input_note",
         )
         .fetch_all(pool)
-        .await?
-        {
-            let e = int(&r, 1)?;
+        .await?;
+        for r in rows {
+            let e = int(r.excess);
             report.excess += e;
-            excess.insert(r.try_get(0)?, e);
+            excess.insert(r.note_id, e);
         }
         // The per-note invariant: what the claims took is what they covered first plus
         // the units a fraud case counts as duplicated; coverage within the note's value.
@@ -185,80 +286,82 @@ impl Store {
         for (rule, sql) in [
             (
                 "issuance_value",
-                "SELECT n.note_id, n.amount, l.value FROM notes n JOIN ledger_notes l ON l.note_id = n.note_id \
-                 WHERE l.value <> n.amount",
+                "SELECT n.note_id, n.amount AS signed, l.value AS ledger FROM notes n \
+                 JOIN ledger_notes l ON l.note_id = n.note_id WHERE l.value <> n.amount",
             ),
             (
                 "spend_note_value",
-                "SELECT l.note_id, s.range_to - s.range_from, l.value FROM ledger_notes l \
+                "SELECT l.note_id, s.range_to - s.range_from AS signed, l.value AS ledger FROM ledger_notes l \
                  JOIN spends s ON s.spend_id = l.note_id WHERE l.value <> s.range_to - s.range_from",
             ),
             (
                 "consumed_note_value",
                 // A note another FI issued is recorded in that FI's ledger: here its
                 // consumption must have been queued for clearing with its payment.
-                "SELECT c.note_id, COALESCE(s.range_to - s.range_from, -1), c.value FROM consumptions c \
+                "SELECT c.note_id, COALESCE(s.range_to - s.range_from, -1) AS signed, c.value AS ledger \
+                 FROM consumptions c \
                  LEFT JOIN spends s ON s.spend_id = c.note_id \
                  WHERE (s.spend_id IS NULL AND NOT EXISTS \
                  (SELECT 1 FROM clearing_outbox o WHERE o.payment_hash = c.deposit)) \
                  OR c.value <> s.range_to - s.range_from",
             ),
         ] {
-            for r in sqlx::query(sql).fetch_all(pool).await? {
+            let rows: Vec<MismatchRow> = sqlx::query_as(sql).fetch_all(pool).await?;
+            for r in rows {
                 v.push(Violation {
                     rule,
-                    subject: r.try_get(0)?,
+                    subject: r.note_id,
                     detail: format!(
                         "the signed record says {}, the ledger {}",
-                        int(&r, 1)?,
-                        int(&r, 2)?
+                        int(r.signed),
+                        int(r.ledger)
                     ),
                 });
             }
         }
         // Fraud cases: what was duplicated is recovered or a shortfall, never both or more.
-        for r in sqlx::query(
+        let rows: Vec<RecoveryRow> = sqlx::query_as(
             "SELECT id, excess, debited, shortfall, refunded FROM fraud_cases \
              WHERE debited + shortfall <> excess OR debited < 0 OR shortfall < 0 OR refunded > debited",
         )
         .fetch_all(pool)
-        .await?
-        {
+        .await?;
+        for r in rows {
             v.push(Violation {
                 rule: "case_recovery",
-                subject: format!("fraud case {}", int(&r, 0)?),
+                subject: format!("fraud case {}", int(r.id)),
                 detail: format!(
                     "excess {}, debited {}, shortfall {}, refunded {}",
-                    int(&r, 1)?,
-                    int(&r, 2)?,
-                    int(&r, 3)?,
-                    int(&r, 4)?
+                    int(r.excess),
+                    int(r.debited),
+                    int(r.shortfall),
+                    int(r.refunded)
                 ),
             });
         }
         // Each account: what it started with, less what it funded, plus what it was
         // credited, less what fraud cases recovered from it, plus what dismissals refunded.
-        for r in sqlx::query(
+        let rows: Vec<AccountRow> = sqlx::query_as(
             "SELECT a.id, a.balance, a.opening, \
-             CAST(COALESCE((SELECT SUM(n.amount) FROM notes n WHERE n.account_id = a.id), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT SUM(c.value) FROM consumptions c WHERE c.account_id = a.id), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(n.amount) FROM notes n WHERE n.account_id = a.id), 0) AS BIGINT) AS funded, \
+             CAST(COALESCE((SELECT SUM(c.value) FROM consumptions c WHERE c.account_id = a.id), 0) AS BIGINT) AS credited, \
              CAST(COALESCE((SELECT SUM(f.debited - f.refunded) FROM fraud_cases f \
-                   JOIN devices d ON d.cert_id = f.culprit WHERE d.account_id = a.id), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.account_id = a.id), 0) AS BIGINT) \
+                   JOIN devices d ON d.cert_id = f.culprit WHERE d.account_id = a.id), 0) AS BIGINT) AS recovered, \
+             CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.account_id = a.id), 0) AS BIGINT) AS refunded \
              FROM accounts a",
         )
         .fetch_all(pool)
-        .await?
-        {
+        .await?;
+        for r in rows {
             report.accounts += 1;
             let (id, balance, opening, funded, credited, recovered, refunded) = (
-                int(&r, 0)?,
-                int(&r, 1)?,
-                int(&r, 2)?,
-                int(&r, 3)?,
-                int(&r, 4)?,
-                int(&r, 5)?,
-                int(&r, 6)?,
+                int(r.id),
+                int(r.balance),
+                int(r.opening),
+                int(r.funded),
+                int(r.credited),
+                int(r.recovered),
+                int(r.refunded),
             );
             let expected = opening - funded + credited - recovered + refunded;
             if balance != expected {
@@ -273,21 +376,21 @@ impl Store {
         }
         // A refund gives back only what no claim covered, once: refunded + covered never
         // exceeds the note's value.
-        for r in sqlx::query(
-            "SELECT r.note_id, r.amount, n.amount, \
+        let rows: Vec<RefundRow> = sqlx::query_as(
+            "SELECT r.note_id, r.amount AS refunded, n.amount AS value, \
              CAST(COALESCE((SELECT SUM(c.range_to - c.range_from) FROM coverage c \
-                   WHERE c.note_id = r.note_id), 0) AS BIGINT) \
+                   WHERE c.note_id = r.note_id), 0) AS BIGINT) AS covered \
              FROM refunds r JOIN notes n ON n.note_id = r.note_id",
         )
         .fetch_all(pool)
-        .await?
-        {
-            let (refunded, value, covered) = (int(&r, 1)?, int(&r, 2)?, int(&r, 3)?);
+        .await?;
+        for r in rows {
+            let (refunded, value, covered) = (int(r.refunded), int(r.value), int(r.covered));
             report.refunded += refunded;
             if refunded + covered > value {
                 v.push(Violation {
                     rule: "refund_within_unclaimed",
-                    subject: r.try_get(0)?,
+                    subject: r.note_id,
                     detail: format!(
                         "refunded {refunded} and covered {covered} of a note of {value}"
                     ),
@@ -297,21 +400,21 @@ impl Store {
         // The global sum: every unit issued is unclaimed, or claimed, or duplicated by a case.
         // Value from other FIs enters this ledger as their issuances, or as the final notes
         // of their chains (recorded at their issuer, consumed here for a merchant).
-        let g = sqlx::query(
+        let g: GlobalRow = sqlx::query_as(
             "SELECT \
-             CAST(COALESCE((SELECT SUM(amount) FROM notes), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(amount) FROM notes), 0) AS BIGINT) AS own, \
              CAST(COALESCE((SELECT SUM(l.value) FROM ledger_notes l WHERE (l.kind = 'issuance' \
                    AND NOT EXISTS (SELECT 1 FROM notes n WHERE n.note_id = l.note_id)) \
-                   OR (l.kind = 'spend' AND NOT EXISTS (SELECT 1 FROM spends s WHERE s.spend_id = l.note_id))), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT SUM(range_to - range_from) FROM spends), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT SUM(range_to - range_from) FROM coverage), 0) AS BIGINT), \
-             (SELECT COUNT(*) FROM held_deposits WHERE status = 'held')",
+                   OR (l.kind = 'spend' AND NOT EXISTS (SELECT 1 FROM spends s WHERE s.spend_id = l.note_id))), 0) AS BIGINT) AS foreign_value, \
+             CAST(COALESCE((SELECT SUM(range_to - range_from) FROM spends), 0) AS BIGINT) AS spent, \
+             CAST(COALESCE((SELECT SUM(range_to - range_from) FROM coverage), 0) AS BIGINT) AS covered, \
+             (SELECT COUNT(*) FROM held_deposits WHERE status = 'held') AS held",
         )
         .fetch_one(pool)
         .await?;
-        let (own, foreign, spent, cov) = (int(&g, 0)?, int(&g, 1)?, int(&g, 2)?, int(&g, 3)?);
+        let (own, foreign, spent, cov) = (int(g.own), int(g.foreign), int(g.spent), int(g.covered));
         report.issued = own;
-        report.held = int(&g, 4)?;
+        report.held = int(g.held);
         report.unclaimed = own + foreign + spent - cov - report.refunded;
         if report.unclaimed != own + foreign - report.credited - report.refunded + report.excess {
             v.push(Violation {

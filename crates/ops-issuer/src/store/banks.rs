@@ -1,13 +1,17 @@
 //! The member FIs the central bank lists (`bank_directory`), kept at each clearing run and
 //! offered to users as the banks they can choose (`GET /api/v1/banks`).
 
+use ops_core::CertId;
+
+use super::types::Hex;
 use super::{Store, StoreError, db_int};
 
 /// A member FI as last listed by the central bank.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ListedBank {
-    /// Its FI certificate id, hex.
-    pub fi_id: String,
+    /// Its FI certificate id.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub fi_id: CertId,
     /// The address of its service.
     pub url: String,
 }
@@ -29,7 +33,7 @@ impl Store {
                 "INSERT INTO bank_directory (fi_id, url, seen) VALUES ($1, $2, $3) \
                  ON CONFLICT (fi_id) DO NOTHING",
             )
-            .bind(&bank.fi_id)
+            .bind(Hex(bank.fi_id))
             .bind(&bank.url)
             .bind(db_int(now)?)
             .execute(&mut *tx)

@@ -1,16 +1,30 @@
 //! The counterparty block list this FI publishes (`blocked_counterparties`), versioned in
 //! `meta.blocklist_version`: every change makes a new version.
 
-use sqlx::Row;
+use ops_core::CertId;
 
+use super::types::Hex;
 use super::{Store, StoreError, db_int};
 
+/// A counter in `meta` (`meta.value`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MetaRow {
+    /// Its value.
+    pub value: i64,
+}
+
+/// A blocked certificate (`blocked_counterparties.cert_id`).
+#[derive(sqlx::FromRow)]
+struct BlockedRow {
+    cert_id: Hex<CertId>,
+}
+
 impl Store {
-    /// Blocks (`true`) or unblocks `cert_id` (hex); returns whether the list changed (a new
+    /// Blocks (`true`) or unblocks `cert_id`; returns whether the list changed (a new
     /// version then).
     pub async fn set_blocked(
         &self,
-        cert_id: &str,
+        cert_id: &CertId,
         blocked: bool,
         reason: &str,
         now: u64,
@@ -21,14 +35,14 @@ impl Store {
                 "INSERT INTO blocked_counterparties (cert_id, reason, created) VALUES ($1, $2, $3) \
                  ON CONFLICT (cert_id) DO NOTHING",
             )
-            .bind(cert_id)
+            .bind(Hex(*cert_id))
             .bind(reason)
             .bind(db_int(now)?)
             .execute(&mut *tx)
             .await?
         } else {
             sqlx::query("DELETE FROM blocked_counterparties WHERE cert_id = $1")
-                .bind(cert_id)
+                .bind(Hex(*cert_id))
                 .execute(&mut *tx)
                 .await?
         }
@@ -43,18 +57,19 @@ impl Store {
         Ok(changed)
     }
 
-    /// The list's version and its blocked certificate ids (hex, ascending).
-    pub async fn blocklist(&self) -> Result<(u64, Vec<String>), StoreError> {
-        let version: i64 = sqlx::query("SELECT value FROM meta WHERE key = 'blocklist_version'")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        let ids = sqlx::query("SELECT cert_id FROM blocked_counterparties ORDER BY cert_id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((u64::try_from(version).unwrap_or(0), ids))
+    /// The list's version and its blocked certificate ids (ascending by their hex).
+    pub async fn blocklist(&self) -> Result<(u64, Vec<CertId>), StoreError> {
+        let version: MetaRow =
+            sqlx::query_as("SELECT value FROM meta WHERE key = 'blocklist_version'")
+                .fetch_one(&self.pool)
+                .await?;
+        let ids: Vec<BlockedRow> =
+            sqlx::query_as("SELECT cert_id FROM blocked_counterparties ORDER BY cert_id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((
+            u64::try_from(version.value).unwrap_or(0),
+            ids.into_iter().map(|r| r.cert_id.0).collect(),
+        ))
     }
 }

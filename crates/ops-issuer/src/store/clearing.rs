@@ -3,35 +3,105 @@
 //! own transaction, see `deposits::batch`), their answers, and the accounts of peer FIs
 //! whose merchants claimed this FI's notes.
 
-use sqlx::{AnyConnection, Row};
+use ops_core::{CertId, Digest32};
+use sqlx::AnyConnection;
 
+use super::accounts::IdRow;
+use super::types::Hex;
 use super::{LedgerNote, Store, StoreError, db_int};
 use ops_api::clearing::{ClaimStatus, ClearingSummary, Position};
 
 /// A claim waiting to be forwarded (or asked again).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxClaim {
     /// Its row.
     pub id: i64,
-    /// The issuing FI (hex).
-    pub issuer: String,
-    /// The payment's hash (hex).
-    pub payment_hash: String,
-    /// The merchant device credited (hex).
-    pub depositor: String,
+    /// The issuing FI.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub issuer: CertId,
+    /// The payment's hash.
+    #[sqlx(try_from = "Hex<Digest32>")]
+    pub payment_hash: Digest32,
+    /// The merchant device credited.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub depositor: CertId,
     /// The payment's canonical bytes.
     pub payment: Vec<u8>,
     /// When the merchant was credited.
+    #[sqlx(try_from = "i64")]
     pub deposited_at: u64,
+}
+
+/// A peer FI's account (`peer_accounts.account_id`).
+#[derive(sqlx::FromRow)]
+struct PeerAccountRow {
+    account_id: i64,
+}
+
+/// The peer FI of an account (`peer_accounts.fi`).
+#[derive(sqlx::FromRow)]
+struct PeerRow {
+    fi: Hex<CertId>,
+}
+
+/// A consumption's credited value (`consumptions.value`).
+#[derive(sqlx::FromRow)]
+struct ValueRow {
+    value: i64,
+}
+
+/// Claims of one status: how many, and the value credited.
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    status: String,
+    claims: i64,
+    credited: i64,
+}
+
+/// What this FI owes a peer: the balance of the peer's account.
+#[derive(sqlx::FromRow)]
+struct OwedRow {
+    fi: String,
+    balance: i64,
+}
+
+/// The held CRL's number and signing time of one issuer.
+#[derive(sqlx::FromRow)]
+struct HeldCrlRow {
+    number: i64,
+    issued: i64,
+}
+
+/// A serial a peer revoked, and when this FI first saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct PeerRevocation {
+    /// The peer FI (or the root) that revoked it.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub issuer: CertId,
+    /// The revoked serial.
+    #[sqlx(try_from = "i64")]
+    pub serial: u64,
+    /// When this FI first saw it on the peer's CRL (Unix seconds).
+    #[sqlx(try_from = "i64")]
+    pub seen_at: u64,
+}
+
+/// A fraud case's proof, to hand to the central bank.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ForeignProof {
+    /// The case.
+    pub id: i64,
+    /// The fraud proof's canonical bytes.
+    pub proof: Vec<u8>,
 }
 
 /// Queues, in the deposit's transaction, the claims of a credited payment on each issuer
 /// in `issuers` (once per issuer and payment).
 pub(crate) async fn queue(
     conn: &mut AnyConnection,
-    issuers: &[String],
-    payment_hash: &str,
-    depositor: &str,
+    issuers: &[CertId],
+    payment_hash: &Digest32,
+    depositor: &CertId,
     payment: &[u8],
     now: u64,
 ) -> Result<(), StoreError> {
@@ -40,9 +110,9 @@ pub(crate) async fn queue(
             "INSERT INTO clearing_outbox (issuer, payment_hash, depositor, payment, deposited_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer, payment_hash) DO NOTHING",
         )
-        .bind(issuer)
-        .bind(payment_hash)
-        .bind(depositor)
+        .bind(Hex(*issuer))
+        .bind(Hex(*payment_hash))
+        .bind(Hex(*depositor))
         .bind(payment)
         .bind(db_int(now)?)
         .execute(&mut *conn)
@@ -52,24 +122,23 @@ pub(crate) async fn queue(
 }
 
 impl Store {
-    /// The account of peer FI `fi` (hex) at this FI, created on first use.
-    pub async fn peer_account(&self, fi: &str, now: u64) -> Result<i64, StoreError> {
+    /// The account of peer FI `fi` at this FI, created on first use.
+    pub async fn peer_account(&self, fi: &CertId, now: u64) -> Result<i64, StoreError> {
         if let Some(id) = self.existing_peer_account(fi).await? {
             return Ok(id);
         }
         let mut tx = self.begin_write().await?;
-        let account: i64 = sqlx::query(
+        let IdRow { id: account } = sqlx::query_as(
             "INSERT INTO accounts (name, balance, created) VALUES ($1, 0, $2) RETURNING id",
         )
         .bind(format!("clearing: FI {fi}"))
         .bind(db_int(now)?)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        .await?;
         let linked = sqlx::query(
             "INSERT INTO peer_accounts (fi, account_id) VALUES ($1, $2) ON CONFLICT (fi) DO NOTHING",
         )
-        .bind(fi)
+        .bind(Hex(*fi))
         .bind(account)
         .execute(&mut *tx)
         .await?;
@@ -84,15 +153,14 @@ impl Store {
             .ok_or(StoreError::NotFound("peer account"))
     }
 
-    async fn existing_peer_account(&self, fi: &str) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query("SELECT account_id FROM peer_accounts WHERE fi = $1")
-                .bind(fi)
+    /// The account of peer FI `fi`, if it has one.
+    async fn existing_peer_account(&self, fi: &CertId) -> Result<Option<i64>, StoreError> {
+        let row: Option<PeerAccountRow> =
+            sqlx::query_as("SELECT account_id FROM peer_accounts WHERE fi = $1")
+                .bind(Hex(*fi))
                 .fetch_optional(&self.pool)
-                .await?
-                .map(|r| r.try_get::<i64, _>(0))
-                .transpose()?,
-        )
+                .await?;
+        Ok(row.map(|r| r.account_id))
     }
 
     /// The value of `finals` consumed for `account` (whenever): what a claim has been
@@ -105,18 +173,18 @@ impl Store {
         let mut total = 0i64;
         let mut seen = std::collections::HashSet::new();
         for f in finals {
-            if !seen.insert(f.id.as_str()) {
+            if !seen.insert(f.id) {
                 continue;
             }
-            let row = sqlx::query(
+            let row: Option<ValueRow> = sqlx::query_as(
                 "SELECT value FROM consumptions WHERE note_id = $1 AND account_id = $2",
             )
-            .bind(&f.id)
+            .bind(Hex(f.id))
             .bind(account)
             .fetch_optional(&self.pool)
             .await?;
             if let Some(r) = row {
-                total += r.try_get::<i64, _>(0)?;
+                total += r.value;
             }
         }
         Ok(total)
@@ -129,26 +197,14 @@ impl Store {
         after: i64,
         limit: usize,
     ) -> Result<Vec<OutboxClaim>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, issuer, payment_hash, depositor, payment, deposited_at FROM clearing_outbox \
              WHERE status IN ('pending', 'held') AND id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(db_int(limit as u64)?)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OutboxClaim {
-                    id: r.try_get(0)?,
-                    issuer: r.try_get(1)?,
-                    payment_hash: r.try_get(2)?,
-                    depositor: r.try_get(3)?,
-                    payment: r.try_get(4)?,
-                    deposited_at: u64::try_from(r.try_get::<i64, _>(5)?).unwrap_or(0),
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Keeps the issuers' answers `(claim id, status, credited, reason)` in one
@@ -182,71 +238,67 @@ impl Store {
     /// This FI's clearing state: its claims by status, and what it owes each peer.
     pub async fn clearing_summary(&self) -> Result<ClearingSummary, StoreError> {
         let mut s = ClearingSummary::default();
-        for r in sqlx::query(
-            "SELECT status, COUNT(*), CAST(COALESCE(SUM(credited), 0) AS BIGINT) \
+        let statuses: Vec<StatusRow> = sqlx::query_as(
+            "SELECT status, COUNT(*) AS claims, \
+             CAST(COALESCE(SUM(credited), 0) AS BIGINT) AS credited \
              FROM clearing_outbox GROUP BY status",
         )
         .fetch_all(&self.pool)
-        .await?
-        {
-            let status: String = r.try_get(0)?;
-            let count: i64 = r.try_get(1)?;
-            match ClaimStatus::parse(&status) {
-                Some(ClaimStatus::Pending) => s.pending += count,
-                Some(ClaimStatus::Held) => s.held += count,
+        .await?;
+        for r in statuses {
+            match ClaimStatus::parse(&r.status) {
+                Some(ClaimStatus::Pending) => s.pending += r.claims,
+                Some(ClaimStatus::Held) => s.held += r.claims,
                 Some(ClaimStatus::Credited) => {
-                    s.credited += count;
-                    s.credited_value += r.try_get::<i64, _>(2)?;
+                    s.credited += r.claims;
+                    s.credited_value += r.credited;
                 }
-                Some(ClaimStatus::Rejected | ClaimStatus::Refused) => s.refused += count,
-                None => return Err(StoreError::Corrupt(format!("claim status {status:?}"))),
+                Some(ClaimStatus::Rejected | ClaimStatus::Refused) => s.refused += r.claims,
+                None => {
+                    return Err(StoreError::Corrupt(format!("claim status {:?}", r.status)));
+                }
             }
         }
-        for r in sqlx::query(
+        let owed: Vec<OwedRow> = sqlx::query_as(
             "SELECT p.fi, a.balance FROM peer_accounts p JOIN accounts a ON a.id = p.account_id \
              ORDER BY p.fi",
         )
         .fetch_all(&self.pool)
-        .await?
-        {
-            s.owed_to_peers.push(Position {
-                fi: r.try_get(0)?,
-                net: r.try_get(1)?,
-            });
-        }
+        .await?;
+        s.owed_to_peers = owed
+            .into_iter()
+            .map(|r| Position {
+                fi: r.fi,
+                net: r.balance,
+            })
+            .collect();
         Ok(s)
     }
 }
 
 impl Store {
     /// The peer FI whose account `account` is, if it is one.
-    pub async fn peer_of_account(
-        &self,
-        account: i64,
-    ) -> Result<Option<ops_core::CertId>, StoreError> {
-        let Some(row) = sqlx::query("SELECT fi FROM peer_accounts WHERE account_id = $1")
-            .bind(account)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let fi: String = row.try_get(0)?;
-        ops_core::ids::from_hex(&fi)
-            .and_then(|v| <[u8; 16]>::try_from(v).ok())
-            .map(|id| Some(ops_core::CertId(id)))
-            .ok_or_else(|| StoreError::Corrupt(format!("peer FI id {fi}")))
+    pub async fn peer_of_account(&self, account: i64) -> Result<Option<CertId>, StoreError> {
+        let row: Option<PeerRow> =
+            sqlx::query_as("SELECT fi FROM peer_accounts WHERE account_id = $1")
+                .bind(account)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.fi.0))
     }
 }
 
 /// A peer FI's (or the root's) CRL this FI holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PeerCrl {
-    /// Its issuer (hex).
-    pub issuer: String,
+    /// Its issuer.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub issuer: CertId,
     /// Its number.
+    #[sqlx(try_from = "i64")]
     pub number: u64,
     /// When it was signed.
+    #[sqlx(try_from = "i64")]
     pub issued: u64,
     /// The signed list's canonical bytes.
     pub crl: Vec<u8>,
@@ -263,23 +315,23 @@ impl Store {
         now: u64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let held = sqlx::query("SELECT number, issued FROM peer_crls WHERE issuer = $1")
-            .bind(&crl.issuer)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(r) = held {
-            let (number, issued): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-            if (number, issued) >= (db_int(crl.number)?, db_int(crl.issued)?) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        let held: Option<HeldCrlRow> =
+            sqlx::query_as("SELECT number, issued FROM peer_crls WHERE issuer = $1")
+                .bind(Hex(crl.issuer))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(h) = held
+            && (h.number, h.issued) >= (db_int(crl.number)?, db_int(crl.issued)?)
+        {
+            tx.rollback().await?;
+            return Ok(false);
         }
         sqlx::query(
             "INSERT INTO peer_crls (issuer, number, issued, crl) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (issuer) DO UPDATE SET number = excluded.number, \
              issued = excluded.issued, crl = excluded.crl",
         )
-        .bind(&crl.issuer)
+        .bind(Hex(crl.issuer))
         .bind(db_int(crl.number)?)
         .bind(db_int(crl.issued)?)
         .bind(&crl.crl)
@@ -290,7 +342,7 @@ impl Store {
                 "INSERT INTO peer_revocations (issuer, serial, seen_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (issuer, serial) DO NOTHING",
             )
-            .bind(&crl.issuer)
+            .bind(Hex(crl.issuer))
             .bind(db_int(*serial)?)
             .bind(db_int(now)?)
             .execute(&mut *tx)
@@ -302,46 +354,31 @@ impl Store {
 
     /// The peer CRLs held, by issuer.
     pub async fn peer_crls(&self) -> Result<Vec<PeerCrl>, StoreError> {
-        sqlx::query("SELECT issuer, number, issued, crl FROM peer_crls ORDER BY issuer")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(PeerCrl {
-                    issuer: r.try_get(0)?,
-                    number: u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
-                    issued: u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
-                    crl: r.try_get(3)?,
-                })
-            })
-            .collect()
+        Ok(
+            sqlx::query_as("SELECT issuer, number, issued, crl FROM peer_crls ORDER BY issuer")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
-    /// Every serial a peer revoked: (issuer hex, serial, when first seen here).
-    pub async fn peer_revocations(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
-        sqlx::query("SELECT issuer, serial, seen_at FROM peer_revocations")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
-                    u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
-                ))
-            })
-            .collect()
+    /// Every serial a peer revoked, with when it was first seen here.
+    pub async fn peer_revocations(&self) -> Result<Vec<PeerRevocation>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT issuer, serial, seen_at FROM peer_revocations")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }
 
 impl Store {
     /// Up to `limit` fraud cases (with a standalone proof) whose culprit is not a device
-    /// of this FI and that were not passed to the central bank yet: `(case id, proof)`.
+    /// of this FI and that were not passed to the central bank yet.
     pub async fn foreign_culprit_proofs(
         &self,
         limit: usize,
-    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-        sqlx::query(
+    ) -> Result<Vec<ForeignProof>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT f.id, f.proof FROM fraud_cases f WHERE f.kind = 'spends' \
              AND f.forwarded_at IS NULL \
              AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.cert_id = f.culprit) \
@@ -349,10 +386,7 @@ impl Store {
         )
         .bind(db_int(limit as u64)?)
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+        .await?)
     }
 
     /// Marks cases as passed to the central bank.

@@ -6,8 +6,11 @@ mod batch;
 pub mod coverage;
 mod fast;
 
-use sqlx::{AnyConnection, Row};
+use ops_core::{CertId, Digest32, NoteId};
+use sqlx::AnyConnection;
 
+use super::accounts::IdRow;
+use super::types::Hex;
 use super::{Store, StoreError, db_int};
 
 /// What kind of note a claim's input is.
@@ -32,12 +35,12 @@ impl NoteKind {
 /// A note as the ledger knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerNote {
-    /// Note id (hex).
-    pub id: String,
+    /// Note id.
+    pub id: NoteId,
     /// Its value.
     pub value: u64,
-    /// The certificate id (hex) of its owner: the only key that may spend it.
-    pub owner: String,
+    /// The certificate id of its owner: the only key that may spend it.
+    pub owner: CertId,
     /// Issuance or spend.
     pub kind: NoteKind,
 }
@@ -45,18 +48,18 @@ pub struct LedgerNote {
 /// One spend of a deposited payment, with the note it spends.
 #[derive(Debug, Clone)]
 pub struct SpendRecord {
-    /// Spend id (hex): hash of the signed body.
-    pub spend_id: String,
+    /// Spend id: hash of the signed body (the id of the note it creates).
+    pub spend_id: NoteId,
     /// The note it consumes (its owner signed this spend).
     pub input: LedgerNote,
     /// Range start.
     pub from: u64,
     /// Range end (exclusive).
     pub to: u64,
-    /// Payee certificate id (hex).
-    pub payee: String,
-    /// Signer certificate id (hex): the input note's owner.
-    pub signer: String,
+    /// Payee certificate id.
+    pub payee: CertId,
+    /// Signer certificate id: the input note's owner.
+    pub signer: CertId,
     /// The signed spend's canonical bytes.
     pub bytes: Vec<u8>,
 }
@@ -104,12 +107,12 @@ pub struct Release {
 /// A verified payment to record.
 #[derive(Debug, Clone)]
 pub struct NewDeposit {
-    /// Payment hash (hex): names the request in logs and holds (not the idempotency key).
-    pub payment_hash: String,
+    /// Payment hash: names the request in logs and holds (not the idempotency key).
+    pub payment_hash: Digest32,
     /// Deposit or defund.
     pub kind: ConsumptionKind,
-    /// The credited device's certificate id (hex): the payee, or for a defund the signer.
-    pub depositor: String,
+    /// The credited device's certificate id: the payee, or for a defund the signer.
+    pub depositor: CertId,
     /// The credited account.
     pub account_id: i64,
     /// The value of the final notes.
@@ -121,10 +124,10 @@ pub struct NewDeposit {
     /// The payment's canonical bytes (kept with a held deposit, and with a claim on
     /// another FI).
     pub payment: std::sync::Arc<Vec<u8>>,
-    /// The other FIs (hex) that issued notes of this payment: once it is credited, a
-    /// claim on each is queued for clearing in the same transaction (their chains' spends
-    /// are recorded in their issuers' ledgers, not in `spends`).
-    pub forward: Vec<String>,
+    /// The other FIs that issued notes of this payment: once it is credited, a claim on
+    /// each is queued for clearing in the same transaction (their chains' spends are
+    /// recorded in their issuers' ledgers, not in `spends`).
+    pub forward: Vec<CertId>,
     /// When to hold instead of credit.
     pub hold: HoldPolicy,
     /// The hold this recording releases (an operator's decision; `None` for an upload).
@@ -140,15 +143,15 @@ pub struct NewFraudCase {
     /// its owner also deposited).
     pub kind: &'static str,
     /// The first claim: the spend with the smaller id, or for `spend_and_deposit` the
-    /// spend (hex).
-    pub spend_a: String,
+    /// spend.
+    pub spend_a: NoteId,
     /// The second claim: the spend with the larger id, or for `spend_and_deposit` the
-    /// deposited note (hex).
-    pub spend_b: String,
-    /// The note claimed twice (hex).
-    pub input_note: String,
-    /// The note's owner, who made both claims (hex).
-    pub culprit: String,
+    /// deposited note.
+    pub spend_b: NoteId,
+    /// The note claimed twice.
+    pub input_note: NoteId,
+    /// The note's owner, who made both claims.
+    pub culprit: CertId,
     /// Its serial (0 when it is not a certificate of this FI).
     pub culprit_serial: u64,
     /// Units the two claims share.
@@ -238,7 +241,7 @@ impl Store {
     /// answer for a payment that no longer verifies (certificates expired since).
     pub async fn settled_before(
         &self,
-        payment_hash: &str,
+        payment_hash: &Digest32,
         account: i64,
         finals: &[LedgerNote],
     ) -> Result<Option<DepositOutcome>, StoreError> {
@@ -248,17 +251,18 @@ impl Store {
         }
         let mut amount = 0i64;
         for f in finals {
-            let row = sqlx::query("SELECT account_id FROM consumptions WHERE note_id = $1")
-                .bind(&f.id)
-                .fetch_optional(&mut *conn)
-                .await?;
+            let row: Option<ConsumerRow> =
+                sqlx::query_as("SELECT account_id FROM consumptions WHERE note_id = $1")
+                    .bind(Hex(f.id))
+                    .fetch_optional(&mut *conn)
+                    .await?;
             match row {
-                Some(r) if r.try_get::<i64, _>(0)? == account => amount += db_int(f.value)?,
+                Some(r) if r.account_id == account => amount += db_int(f.value)?,
                 _ => return Ok(None),
             }
         }
         Ok(Some(DepositOutcome {
-            payment_hash: payment_hash.to_owned(),
+            payment_hash: payment_hash.to_string(),
             account_id: account,
             status: DepositStatus::Credited,
             amount,
@@ -270,18 +274,42 @@ impl Store {
     }
 
     /// Opens a fraud case found outside a deposit (two overlapping spends in one uploaded
-    /// payment, nothing credited): revokes the culprit. Returns whether it was new.
+    /// payment, nothing credited; or a reported proof): revokes the culprit. `origin` is
+    /// recorded as the case's `deposit`: the payment's hash (hex), or `reported:<hex>` for
+    /// a reported proof. Returns whether it was new.
     pub async fn open_fraud_case(
         &self,
         case: &NewFraudCase,
-        payment_hash: &str,
+        origin: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let opened = open_case(&mut tx, case, 0, payment_hash, now).await?;
+        let opened = open_case(&mut tx, case, 0, origin, now).await?;
         tx.commit().await?;
         Ok(opened.is_some())
     }
+}
+
+/// The account a note was consumed for (`consumptions.account_id`).
+#[derive(sqlx::FromRow)]
+struct ConsumerRow {
+    account_id: i64,
+}
+
+/// A device's serial (`devices.serial`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct SerialRow {
+    /// The serial.
+    pub serial: i64,
+}
+
+/// A fraud case's excess and debit, and its culprit's account here (if any).
+#[derive(sqlx::FromRow)]
+struct DebitRow {
+    excess: i64,
+    debited: i64,
+    account: Option<i64>,
+    balance: Option<i64>,
 }
 
 /// A case opened by [`open_case`].
@@ -304,13 +332,14 @@ pub(crate) async fn open_case(
     deposit: &str,
     now: u64,
 ) -> Result<Option<OpenedCase>, StoreError> {
-    let known = sqlx::query("SELECT id FROM fraud_cases WHERE spend_a = $1 AND spend_b = $2")
-        .bind(&case.spend_a)
-        .bind(&case.spend_b)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let known: Option<IdRow> =
+        sqlx::query_as("SELECT id FROM fraud_cases WHERE spend_a = $1 AND spend_b = $2")
+            .bind(Hex(case.spend_a))
+            .bind(Hex(case.spend_b))
+            .fetch_optional(&mut *conn)
+            .await?;
     let excess = db_int(excess)?;
-    if let Some(row) = known {
+    if let Some(IdRow { id }) = known {
         // A case opened before this deposit (a fraud proof a payee reported, or a payment
         // holding both spends, refused): nothing was duplicated then. Value this deposit
         // duplicates now is added to it, so the culprit is debited for it like for a new
@@ -318,7 +347,6 @@ pub(crate) async fn open_case(
         if excess == 0 {
             return Ok(None);
         }
-        let id: i64 = row.try_get(0)?;
         sqlx::query(
             "UPDATE fraud_cases SET excess = excess + $1, shortfall = shortfall + $1 WHERE id = $2",
         )
@@ -331,14 +359,14 @@ pub(crate) async fn open_case(
             revoked_now: false,
         }));
     }
-    let id: i64 = sqlx::query(
+    let IdRow { id } = sqlx::query_as(
         "INSERT INTO fraud_cases (spend_a, spend_b, input_note, culprit, culprit_serial, overlap, proof, debited, shortfall, deposit, resolved, created, kind, excess) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, 0, $10, $11, $8) RETURNING id",
     )
-    .bind(&case.spend_a)
-    .bind(&case.spend_b)
-    .bind(&case.input_note)
-    .bind(&case.culprit)
+    .bind(Hex(case.spend_a))
+    .bind(Hex(case.spend_b))
+    .bind(Hex(case.input_note))
+    .bind(Hex(case.culprit))
     .bind(db_int(case.culprit_serial)?)
     .bind(db_int(case.overlap)?)
     .bind(&case.proof)
@@ -347,8 +375,7 @@ pub(crate) async fn open_case(
     .bind(db_int(now)?)
     .bind(case.kind)
     .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
+    .await?;
     let revoked_now = revoke(conn, &case.culprit, "double spend", SETTLEMENT, now).await?;
     Ok(Some(OpenedCase { id, revoked_now }))
 }
@@ -364,21 +391,21 @@ pub const SETTLEMENT: &str = "settlement";
 /// entry (`ON CONFLICT (serial) DO NOTHING`) and changes neither the entry nor the version.
 pub(crate) async fn revoke(
     conn: &mut AnyConnection,
-    cert_id: &str,
+    cert_id: &CertId,
     reason: &str,
     revoked_by: &str,
     now: u64,
 ) -> Result<bool, StoreError> {
-    let Some(row) = sqlx::query("SELECT serial FROM devices WHERE cert_id = $1")
-        .bind(cert_id)
-        .fetch_optional(&mut *conn)
-        .await?
+    let Some(SerialRow { serial }) =
+        sqlx::query_as("SELECT serial FROM devices WHERE cert_id = $1")
+            .bind(Hex(*cert_id))
+            .fetch_optional(&mut *conn)
+            .await?
     else {
         return Ok(false);
     };
-    let serial: i64 = row.try_get(0)?;
     sqlx::query("UPDATE devices SET revoked = 1 WHERE cert_id = $1")
-        .bind(cert_id)
+        .bind(Hex(*cert_id))
         .execute(&mut *conn)
         .await?;
     let revoked = sqlx::query(
@@ -386,7 +413,7 @@ pub(crate) async fn revoke(
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO NOTHING",
     )
     .bind(serial)
-    .bind(cert_id)
+    .bind(Hex(*cert_id))
     .bind(reason)
     .bind(db_int(now)?)
     .bind(revoked_by)
@@ -407,18 +434,19 @@ pub(crate) async fn debit_culprit(
     conn: &mut AnyConnection,
     case_id: i64,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query(
-        "SELECT f.excess, f.debited, a.id, a.balance FROM fraud_cases f \
+    let DebitRow {
+        excess,
+        debited: already,
+        account,
+        balance,
+    } = sqlx::query_as(
+        "SELECT f.excess, f.debited, a.id AS account, a.balance FROM fraud_cases f \
          LEFT JOIN devices d ON d.cert_id = f.culprit \
          LEFT JOIN accounts a ON a.id = d.account_id WHERE f.id = $1",
     )
     .bind(case_id)
     .fetch_one(&mut *conn)
     .await?;
-    let excess: i64 = row.try_get(0)?;
-    let already: i64 = row.try_get(1)?;
-    let account: Option<i64> = row.try_get(2)?;
-    let balance: Option<i64> = row.try_get(3)?;
     let owed = (excess - already).max(0);
     let debit = match (account, balance) {
         (Some(id), Some(balance)) if owed > 0 => {
@@ -444,11 +472,13 @@ pub(crate) async fn debit_culprit(
 }
 
 /// One certificate this FI revoked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RevocationEntry {
-    /// Its certificate id (hex).
-    pub cert_id: String,
+    /// Its certificate id.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub cert_id: CertId,
     /// When it was revoked (Unix seconds).
+    #[sqlx(try_from = "i64")]
     pub revoked_at: u64,
     /// Why, as stored (`double spend`, `lost`, `replaced`, `stolen`).
     pub reason: String,
@@ -458,18 +488,10 @@ impl Store {
     /// Every certificate this FI revoked, with the time it did (the settlement rule for
     /// revoked certificates, `ops_core::settlement`, needs the time) and why.
     pub async fn revocation_entries(&self) -> Result<Vec<RevocationEntry>, StoreError> {
-        let rows = sqlx::query("SELECT cert_id, revoked_at, reason FROM crl_entries")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let at: i64 = r.try_get(1)?;
-                Ok(RevocationEntry {
-                    cert_id: r.try_get(0)?,
-                    revoked_at: u64::try_from(at).unwrap_or(0),
-                    reason: r.try_get(2)?,
-                })
-            })
-            .collect()
+        Ok(
+            sqlx::query_as("SELECT cert_id, revoked_at, reason FROM crl_entries")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }

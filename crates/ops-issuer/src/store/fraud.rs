@@ -1,8 +1,10 @@
 //! Fraud cases (listing, resolution), the revocation list and totals (metrics,
 //! conservation checks).
 
-use sqlx::Row;
+use ops_core::{CertId, NoteId};
 
+use super::blocklist::MetaRow;
+use super::types::Hex;
 use super::{Store, StoreError, db_int};
 
 /// An operator's decision on a fraud case.
@@ -23,6 +25,15 @@ impl Resolution {
         match self {
             Resolution::Confirmed => "confirmed",
             Resolution::Dismissed => "dismissed",
+        }
+    }
+
+    /// The resolution stored as `name`; `None` for an unknown name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "confirmed" => Some(Resolution::Confirmed),
+            "dismissed" => Some(Resolution::Dismissed),
+            _ => None,
         }
     }
 }
@@ -57,14 +68,14 @@ pub struct FraudCaseRow {
     /// first (`debited + shortfall`). Over all cases of a note, exactly the value credited
     /// beyond the note's value.
     pub excess: i64,
-    /// First spend id (hex).
-    pub spend_a: String,
-    /// Second spend id (hex).
-    pub spend_b: String,
-    /// The note spent twice (hex).
-    pub input_note: String,
-    /// The certificate that signed both (hex).
-    pub culprit: String,
+    /// First claim: a spend id.
+    pub spend_a: NoteId,
+    /// Second claim: a spend id, or for `spend_and_deposit` the deposited note.
+    pub spend_b: NoteId,
+    /// The note spent twice.
+    pub input_note: NoteId,
+    /// The certificate that signed both.
+    pub culprit: CertId,
     /// Its serial.
     pub culprit_serial: i64,
     /// Units the two claims share.
@@ -73,7 +84,8 @@ pub struct FraudCaseRow {
     pub debited: i64,
     /// Overlap not recovered (a loss for the FI).
     pub shortfall: i64,
-    /// The deposit that revealed it (payment hash, hex).
+    /// What revealed it: the deposit's payment hash (hex), or `reported:<hex>` for a
+    /// fraud proof reported on its own.
     pub deposit: String,
     /// When it was opened (seconds since the epoch).
     pub created: i64,
@@ -97,50 +109,91 @@ pub struct FraudCaseRow {
     pub proof: String,
 }
 
-impl FraudCaseRow {
-    fn from_row(r: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
+/// A fraud case as read (the columns of [`CASE_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    id: i64,
+    spend_a: Hex<NoteId>,
+    spend_b: Hex<NoteId>,
+    input_note: Hex<NoteId>,
+    culprit: Hex<CertId>,
+    culprit_serial: i64,
+    overlap: i64,
+    debited: i64,
+    shortfall: i64,
+    deposit: String,
+    proof: Vec<u8>,
+    created: i64,
+    resolution: Option<String>,
+    resolution_note: Option<String>,
+    resolved_by: Option<String>,
+    resolved_at: Option<i64>,
+    refunded: i64,
+    account_id: Option<i64>,
+    kind: String,
+    excess: i64,
+}
+
+impl TryFrom<CaseRow> for FraudCaseRow {
+    type Error = StoreError;
+
+    fn try_from(r: CaseRow) -> Result<Self, StoreError> {
         use base64::Engine as _;
-        let proof: Vec<u8> = r.try_get(10)?;
-        let resolution: Option<String> = r.try_get(12)?;
-        let resolution = match resolution.as_deref() {
-            None => None,
-            Some("confirmed") => Some(Resolution::Confirmed),
-            Some("dismissed") => Some(Resolution::Dismissed),
-            Some(other) => {
-                return Err(StoreError::Corrupt(format!(
-                    "fraud case resolution {other:?}"
-                )));
-            }
-        };
+        let resolution =
+            match r.resolution.as_deref() {
+                None => None,
+                Some(name) => Some(Resolution::parse(name).ok_or_else(|| {
+                    StoreError::Corrupt(format!("fraud case resolution {name:?}"))
+                })?),
+            };
         Ok(FraudCaseRow {
-            id: r.try_get(0)?,
-            kind: r.try_get(18)?,
-            excess: r.try_get(19)?,
-            spend_a: r.try_get(1)?,
-            spend_b: r.try_get(2)?,
-            input_note: r.try_get(3)?,
-            culprit: r.try_get(4)?,
-            culprit_serial: r.try_get(5)?,
-            overlap: r.try_get(6)?,
-            debited: r.try_get(7)?,
-            shortfall: r.try_get(8)?,
-            deposit: r.try_get(9)?,
-            created: r.try_get(11)?,
-            culprit_account: r.try_get(17)?,
+            id: r.id,
+            kind: r.kind,
+            excess: r.excess,
+            spend_a: r.spend_a.0,
+            spend_b: r.spend_b.0,
+            input_note: r.input_note.0,
+            culprit: r.culprit.0,
+            culprit_serial: r.culprit_serial,
+            overlap: r.overlap,
+            debited: r.debited,
+            shortfall: r.shortfall,
+            deposit: r.deposit,
+            created: r.created,
+            culprit_account: r.account_id,
             status: resolution.map_or("open", Resolution::as_str),
             resolved: resolution.is_some(),
             resolution,
-            resolution_note: r.try_get(13)?,
-            resolved_by: r.try_get(14)?,
-            resolved_at: r.try_get(15)?,
-            refunded: r.try_get(16)?,
-            proof: base64::engine::general_purpose::STANDARD.encode(proof),
+            resolution_note: r.resolution_note,
+            resolved_by: r.resolved_by,
+            resolved_at: r.resolved_at,
+            refunded: r.refunded,
+            proof: base64::engine::general_purpose::STANDARD.encode(r.proof),
         })
     }
 }
 
+/// A resolved case's culprit and the value credited back (`RETURNING culprit, refunded`).
+#[derive(sqlx::FromRow)]
+struct ResolvedRow {
+    culprit: Hex<CertId>,
+    refunded: i64,
+}
+
+/// A fraud case's proof (`fraud_cases.proof`).
+#[derive(sqlx::FromRow)]
+struct ProofRow {
+    proof: Vec<u8>,
+}
+
+/// A revoked serial (`crl_entries.serial`).
+#[derive(sqlx::FromRow)]
+struct SerialRow {
+    serial: i64,
+}
+
 /// Sums over the whole ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Totals {
     /// Number of accounts.
     pub accounts: i64,
@@ -190,32 +243,32 @@ impl Store {
             Some(Some(_)) => sql.push_str(" AND f.resolution = $3"),
         }
         sql.push_str(" ORDER BY f.id DESC LIMIT $2");
-        let mut query = sqlx::query(&sql)
+        let mut query = sqlx::query_as(&sql)
             .bind(filter.before.unwrap_or(i64::MAX))
             .bind(filter.limit);
         if let Some(Some(r)) = filter.status {
             query = query.bind(r.as_str());
         }
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(FraudCaseRow::from_row).collect()
+        let rows: Vec<CaseRow> = query.fetch_all(&self.pool).await?;
+        rows.into_iter().map(FraudCaseRow::try_from).collect()
     }
 
     /// Fraud case `id`.
     pub async fn fraud_case(&self, id: i64) -> Result<Option<FraudCaseRow>, StoreError> {
-        let row = sqlx::query(&format!("{CASE_COLUMNS} WHERE f.id = $1"))
+        let row: Option<CaseRow> = sqlx::query_as(&format!("{CASE_COLUMNS} WHERE f.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(FraudCaseRow::from_row).transpose()
+        row.map(FraudCaseRow::try_from).transpose()
     }
 
     /// The canonical bytes of fraud case `id`'s proof.
     pub async fn fraud_proof(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT proof FROM fraud_cases WHERE id = $1")
+        let row: Option<ProofRow> = sqlx::query_as("SELECT proof FROM fraud_cases WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        Ok(row.map(|r| r.proof))
     }
 
     /// Resolves fraud case `id` in one transaction: records the resolution, the operator's
@@ -233,7 +286,7 @@ impl Store {
     ) -> Result<(FraudCaseRow, bool), StoreError> {
         let mut tx = self.begin_write().await?;
         let refund = i64::from(resolution == Resolution::Dismissed);
-        let updated = sqlx::query(
+        let updated: Option<ResolvedRow> = sqlx::query_as(
             "UPDATE fraud_cases SET resolution = $1, resolution_note = $2, resolved_by = $3, \
              resolved_at = $4, resolved = 1, refunded = debited * $5 \
              WHERE id = $6 AND resolution IS NULL RETURNING culprit, refunded",
@@ -246,16 +299,14 @@ impl Store {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let newly = if let Some(row) = updated {
-            let culprit: String = row.try_get(0)?;
-            let refunded: i64 = row.try_get(1)?;
+        let newly = if let Some(ResolvedRow { culprit, refunded }) = updated {
             if refunded > 0 {
                 let credited = sqlx::query(
                     "UPDATE accounts SET balance = balance + $1 \
                      WHERE id = (SELECT account_id FROM devices WHERE cert_id = $2)",
                 )
                 .bind(refunded)
-                .bind(&culprit)
+                .bind(culprit)
                 .execute(&mut *tx)
                 .await?;
                 if credited.rows_affected() != 1 {
@@ -289,58 +340,42 @@ impl Store {
 
     /// The CRL version and the revoked serials, ascending.
     pub async fn crl(&self) -> Result<(u64, Vec<u64>), StoreError> {
-        let version: i64 = sqlx::query("SELECT value FROM meta WHERE key = 'crl_version'")
+        let version: MetaRow = sqlx::query_as("SELECT value FROM meta WHERE key = 'crl_version'")
             .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        let serials = sqlx::query("SELECT serial FROM crl_entries ORDER BY serial")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                r.try_get::<i64, _>(0)
-                    .map(|s| u64::try_from(s).unwrap_or(0))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((u64::try_from(version).unwrap_or(0), serials))
+            .await?;
+        let serials: Vec<SerialRow> =
+            sqlx::query_as("SELECT serial FROM crl_entries ORDER BY serial")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((
+            u64::try_from(version.value).unwrap_or(0),
+            serials
+                .into_iter()
+                .map(|r| u64::try_from(r.serial).unwrap_or(0))
+                .collect(),
+        ))
     }
 
     /// Sums over the ledger.
     pub async fn totals(&self) -> Result<Totals, StoreError> {
-        let r = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT \
-             (SELECT COUNT(*) FROM accounts), \
-             CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS BIGINT), \
-             (SELECT COUNT(*) FROM devices), \
-             CAST(COALESCE((SELECT SUM(amount) FROM notes), 0) AS BIGINT), \
-             (SELECT COUNT(*) FROM notes), \
-             (SELECT COUNT(*) FROM deposits), \
-             CAST(COALESCE((SELECT SUM(value) FROM consumptions), 0) AS BIGINT), \
-             (SELECT COUNT(*) FROM spends), \
-             (SELECT COUNT(*) FROM fraud_cases), \
-             CAST(COALESCE((SELECT SUM(debited) FROM fraud_cases), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT SUM(shortfall) FROM fraud_cases), 0) AS BIGINT), \
-             (SELECT value FROM meta WHERE key = 'crl_version'), \
-             (SELECT COUNT(*) FROM fraud_cases WHERE resolution IS NULL), \
-             CAST(COALESCE((SELECT SUM(refunded) FROM fraud_cases), 0) AS BIGINT)",
+             (SELECT COUNT(*) FROM accounts) AS accounts, \
+             CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS BIGINT) AS balances, \
+             (SELECT COUNT(*) FROM devices) AS devices, \
+             CAST(COALESCE((SELECT SUM(amount) FROM notes), 0) AS BIGINT) AS issued, \
+             (SELECT COUNT(*) FROM notes) AS notes, \
+             (SELECT COUNT(*) FROM deposits) AS deposits, \
+             CAST(COALESCE((SELECT SUM(value) FROM consumptions), 0) AS BIGINT) AS credited, \
+             (SELECT COUNT(*) FROM spends) AS spends, \
+             (SELECT COUNT(*) FROM fraud_cases) AS fraud_cases, \
+             CAST(COALESCE((SELECT SUM(debited) FROM fraud_cases), 0) AS BIGINT) AS fraud_debited, \
+             CAST(COALESCE((SELECT SUM(shortfall) FROM fraud_cases), 0) AS BIGINT) AS fraud_shortfall, \
+             (SELECT value FROM meta WHERE key = 'crl_version') AS crl_version, \
+             (SELECT COUNT(*) FROM fraud_cases WHERE resolution IS NULL) AS fraud_open, \
+             CAST(COALESCE((SELECT SUM(refunded) FROM fraud_cases), 0) AS BIGINT) AS fraud_refunded",
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok(Totals {
-            accounts: r.try_get(0)?,
-            balances: r.try_get(1)?,
-            devices: r.try_get(2)?,
-            issued: r.try_get(3)?,
-            notes: r.try_get(4)?,
-            deposits: r.try_get(5)?,
-            credited: r.try_get(6)?,
-            spends: r.try_get(7)?,
-            fraud_cases: r.try_get(8)?,
-            fraud_debited: r.try_get(9)?,
-            fraud_shortfall: r.try_get(10)?,
-            crl_version: r.try_get(11)?,
-            fraud_open: r.try_get(12)?,
-            fraud_refunded: r.try_get(13)?,
-        })
+        .await?)
     }
 }

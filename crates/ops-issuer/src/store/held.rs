@@ -1,27 +1,31 @@
 //! Deposits held for review: listed for operators, rejected, or released (released ones are
 //! recorded by the settlement path, `NewDeposit::release`).
 
-use sqlx::Row;
+use ops_core::{CertId, Digest32, NoteId};
 
+use super::types::Hex;
 use super::{Store, StoreError, db_int};
 
 /// A held deposit as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct HeldDeposit {
     /// Hold id.
     pub id: i64,
-    /// Payment hash (hex).
-    pub payment_hash: String,
+    /// Payment hash.
+    #[sqlx(try_from = "Hex<Digest32>")]
+    pub payment_hash: Digest32,
     /// `deposit` or `defund`.
     pub kind: String,
-    /// The device that would be credited (hex).
-    pub depositor: String,
+    /// The device that would be credited.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub depositor: CertId,
     /// Its account.
     pub account_id: i64,
     /// The payment's value.
     pub amount: i64,
-    /// The double-spender whose value it would credit again (hex).
-    pub culprit: String,
+    /// The double-spender whose value it would credit again.
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub culprit: CertId,
     /// Value it would credit more than once.
     pub excess: i64,
     /// Why it was held.
@@ -36,34 +40,25 @@ pub struct HeldDeposit {
     pub decided_at: Option<i64>,
     /// When it was held.
     pub created: i64,
-    /// The final notes it would consume (hex), filled by the listing.
-    pub notes: Vec<String>,
+    /// The final notes it would consume, filled by the listing.
+    #[sqlx(skip)]
+    pub notes: Vec<NoteId>,
+}
+
+/// A held note (`held_notes.note_id`).
+#[derive(sqlx::FromRow)]
+struct HeldNoteRow {
+    note_id: Hex<NoteId>,
+}
+
+/// A held deposit's payment (`held_deposits.payment`).
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    payment: Vec<u8>,
 }
 
 const COLUMNS: &str = "SELECT id, payment_hash, kind, depositor, account_id, amount, culprit, \
      excess, reason, status, decided_by, decision_note, decided_at, created FROM held_deposits";
-
-impl HeldDeposit {
-    fn from_row(r: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            payment_hash: r.try_get(1)?,
-            kind: r.try_get(2)?,
-            depositor: r.try_get(3)?,
-            account_id: r.try_get(4)?,
-            amount: r.try_get(5)?,
-            culprit: r.try_get(6)?,
-            excess: r.try_get(7)?,
-            reason: r.try_get(8)?,
-            status: r.try_get(9)?,
-            decided_by: r.try_get(10)?,
-            decision_note: r.try_get(11)?,
-            decided_at: r.try_get(12)?,
-            created: r.try_get(13)?,
-            notes: Vec::new(),
-        })
-    }
-}
 
 impl Store {
     /// Held deposits with `status` (or all), newest first, at most `limit`.
@@ -72,9 +67,9 @@ impl Store {
         status: Option<&str>,
         limit: i64,
     ) -> Result<Vec<HeldDeposit>, StoreError> {
-        let rows = match status {
+        let mut out: Vec<HeldDeposit> = match status {
             Some(s) => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "{COLUMNS} WHERE status = $1 ORDER BY id DESC LIMIT $2"
                 ))
                 .bind(s)
@@ -83,25 +78,20 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(&format!("{COLUMNS} ORDER BY id DESC LIMIT $1"))
+                sqlx::query_as(&format!("{COLUMNS} ORDER BY id DESC LIMIT $1"))
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?
             }
         };
-        let mut out = rows
-            .iter()
-            .map(HeldDeposit::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
         for h in &mut out {
-            h.notes =
-                sqlx::query("SELECT note_id FROM held_notes WHERE held_id = $1 ORDER BY note_id")
-                    .bind(h.id)
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get(0))
-                    .collect::<Result<_, _>>()?;
+            let notes: Vec<HeldNoteRow> = sqlx::query_as(
+                "SELECT note_id FROM held_notes WHERE held_id = $1 ORDER BY note_id",
+            )
+            .bind(h.id)
+            .fetch_all(&self.pool)
+            .await?;
+            h.notes = notes.into_iter().map(|n| n.note_id.0).collect();
         }
         Ok(out)
     }
@@ -111,19 +101,18 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(HeldDeposit, Vec<u8>)>, StoreError> {
-        let row = sqlx::query(&format!("{COLUMNS} WHERE id = $1"))
+        let held: Option<HeldDeposit> = sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else {
+        let Some(held) = held else {
             return Ok(None);
         };
-        let payment: Vec<u8> = sqlx::query("SELECT payment FROM held_deposits WHERE id = $1")
+        let row: PaymentRow = sqlx::query_as("SELECT payment FROM held_deposits WHERE id = $1")
             .bind(id)
             .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        Ok(Some((HeldDeposit::from_row(&row)?, payment)))
+            .await?;
+        Ok(Some((held, row.payment)))
     }
 
     /// Rejects held deposit `id`: nothing is credited, ever; a re-upload of its payment is

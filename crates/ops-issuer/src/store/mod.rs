@@ -6,35 +6,44 @@ mod accounts;
 mod audit;
 mod banks;
 mod blocklist;
+mod challenges;
 mod clearing;
 mod deposits;
 mod devices;
 mod fraud;
+mod funding;
 mod held;
 mod refunds;
+mod sessions;
 mod spends;
+mod types;
 
-pub use accounts::{
-    AccountRow, BackupFlags, CLEANUP_BATCH, DeviceRow, FundKey, Funded, NewDevice, NewNote,
-};
+pub use accounts::AccountRow;
 pub use audit::{AuditReport, Violation};
 pub use banks::ListedBank;
-pub use clearing::{OutboxClaim, PeerCrl};
+pub use challenges::{ChallengePurpose, TakenChallenge};
+pub use clearing::{ForeignProof, OutboxClaim, PeerCrl, PeerRevocation};
 pub use deposits::coverage::ClaimRef;
 pub use deposits::{
     ConsumptionKind, DepositOutcome, DepositStatus, FraudBuilder, HoldPolicy, LedgerNote,
     NewDeposit, NewFraudCase, NoteKind, RecordError, Release, RevocationEntry, SETTLEMENT,
     SpendRecord,
 };
-pub use devices::{ListedDevice, Revoked, StoredRevocation};
+pub use devices::{BackupFlags, DeviceRow, ListedDevice, NewDevice, Revoked, StoredRevocation};
 pub use fraud::{CaseFilter, FraudCaseRow, Resolution, Totals};
+pub use funding::{FundKey, Funded, NewNote};
 pub use held::HeldDeposit;
 pub use refunds::{REFUND_GRACE, Refund};
+pub use sessions::Session;
+pub use types::{Flag, Hex, HexId};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 use std::path::Path;
 use std::time::Duration;
+
+/// At most this many expired challenges (or sessions) are deleted per new one.
+pub const CLEANUP_BATCH: i64 = 64;
 
 /// Which database engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

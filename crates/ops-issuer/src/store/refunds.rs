@@ -7,8 +7,9 @@
 //! `now <= expires + clock skew`), so after [`REFUND_GRACE`] more the covered units are
 //! final. A second run finds the refund row (`note_id` is its key) and credits nothing.
 
-use sqlx::Row;
+use ops_core::{CertId, NoteId};
 
+use super::types::Hex;
 use super::{Store, StoreError, db_int};
 
 /// Seconds after a note's expiry before its unclaimed units are refunded: well past the
@@ -22,18 +23,36 @@ pub const REFUND_GRACE: u64 = 86_400;
 const HOLDER_REASONS: &str = "('lost', 'replaced', 'stolen')";
 
 /// A refund made.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Refund {
-    /// The note (hex).
-    pub note_id: String,
+    /// The note.
+    #[sqlx(try_from = "Hex<NoteId>")]
+    pub note_id: NoteId,
     /// The account credited.
     pub account_id: i64,
-    /// The revoked device the note was issued to (certificate id, hex).
-    pub device: String,
+    /// The revoked device the note was issued to (its certificate id).
+    #[sqlx(try_from = "Hex<CertId>")]
+    pub device: CertId,
     /// Units credited: the note's value less every unit a claim covered.
     pub amount: i64,
     /// When (Unix seconds).
+    #[sqlx(try_from = "i64")]
     pub created: u64,
+}
+
+/// A note to refund (`notes.note_id`).
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    note_id: Hex<NoteId>,
+}
+
+/// A note's funding and the units claims covered.
+#[derive(sqlx::FromRow)]
+struct NoteCoverageRow {
+    account_id: i64,
+    device: Hex<CertId>,
+    amount: i64,
+    covered: i64,
 }
 
 fn covered_sql(note: &str) -> String {
@@ -54,7 +73,7 @@ impl Store {
         grace: u64,
     ) -> Result<Vec<Refund>, StoreError> {
         let deadline = db_int(now.saturating_sub(grace))?;
-        let candidates = sqlx::query(&format!(
+        let candidates: Vec<CandidateRow> = sqlx::query_as(&format!(
             "SELECT n.note_id FROM notes n JOIN crl_entries e ON e.cert_id = n.device \
              WHERE e.reason IN {HOLDER_REASONS} AND n.expires < $1 \
              AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.note_id = n.note_id) \
@@ -66,18 +85,22 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut made = Vec::new();
-        for row in candidates {
-            let note: String = row.try_get(0)?;
+        for CandidateRow { note_id: note } in candidates {
             let mut tx = self.begin_write().await?;
-            let r = sqlx::query(&format!(
-                "SELECT n.account_id, n.device, n.amount, {} FROM notes n WHERE n.note_id = $1",
+            let r: NoteCoverageRow = sqlx::query_as(&format!(
+                "SELECT n.account_id, n.device, n.amount, {} AS covered FROM notes n \
+                 WHERE n.note_id = $1",
                 covered_sql("n.note_id")
             ))
-            .bind(&note)
+            .bind(note)
             .fetch_one(&mut *tx)
             .await?;
-            let (account_id, device, amount, covered): (i64, String, i64, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let NoteCoverageRow {
+                account_id,
+                device,
+                amount,
+                covered,
+            } = r;
             let unclaimed = amount - covered;
             if unclaimed <= 0 {
                 tx.rollback().await?;
@@ -87,9 +110,9 @@ impl Store {
                 "INSERT INTO refunds (note_id, account_id, device, amount, created) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (note_id) DO NOTHING RETURNING note_id",
             )
-            .bind(&note)
+            .bind(note)
             .bind(account_id)
-            .bind(&device)
+            .bind(device)
             .bind(unclaimed)
             .bind(db_int(now)?)
             .fetch_optional(&mut *tx)
@@ -105,9 +128,9 @@ impl Store {
                 .await?;
             tx.commit().await?;
             made.push(Refund {
-                note_id: note,
+                note_id: note.0,
                 account_id,
-                device,
+                device: device.0,
                 amount: unclaimed,
                 created: now,
             });
@@ -117,24 +140,12 @@ impl Store {
 
     /// The refunds credited to `account`, oldest first.
     pub async fn refunds_of(&self, account: i64) -> Result<Vec<Refund>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT note_id, account_id, device, amount, created FROM refunds \
              WHERE account_id = $1 ORDER BY created, note_id",
         )
         .bind(account)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let created: i64 = r.try_get(4)?;
-                Ok(Refund {
-                    note_id: r.try_get(0)?,
-                    account_id: r.try_get(1)?,
-                    device: r.try_get(2)?,
-                    amount: r.try_get(3)?,
-                    created: u64::try_from(created).unwrap_or(0),
-                })
-            })
-            .collect()
+        .await?)
     }
 }

@@ -12,14 +12,62 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use sqlx::{Acquire, Any, AnyConnection, Row, Transaction};
+use ops_core::{CertId, Digest32, NoteId};
+use sqlx::{Acquire, Any, AnyConnection, Transaction};
 
 use super::coverage::{ClaimRef, Fragment, overlap, split};
 use super::{
     DepositOutcome, DepositStatus, FraudBuilder, LedgerNote, NewDeposit, NewFraudCase, RecordError,
     SpendRecord, debit_culprit, open_case, revoke,
 };
+use crate::store::accounts::IdRow;
+use crate::store::deposits::SerialRow;
+use crate::store::types::{Hex, hex};
 use crate::store::{Backend, StoreError, db_int};
+
+/// A coverage fragment as stored.
+#[derive(sqlx::FromRow)]
+struct FragmentRow {
+    range_from: i64,
+    range_to: i64,
+    claim_kind: String,
+    claim: Hex<NoteId>,
+}
+
+/// An earlier spend of a note, with its bytes.
+#[derive(sqlx::FromRow)]
+struct EarlierSpendRow {
+    spend_id: Hex<NoteId>,
+    range_from: i64,
+    range_to: i64,
+    spend: Vec<u8>,
+}
+
+/// The value a consumption credited (`consumptions.value`).
+#[derive(sqlx::FromRow)]
+struct ConsumedRow {
+    value: i64,
+}
+
+/// A hold of a note: its id, status and amount.
+#[derive(sqlx::FromRow)]
+struct HoldRow {
+    id: i64,
+    status: String,
+    amount: i64,
+}
+
+/// What a culprit did before a deposit: whether it is listed, and its earlier excess.
+#[derive(sqlx::FromRow)]
+struct CulpritRow {
+    listed: i64,
+    earlier: i64,
+}
+
+/// A stored unsigned range bound or value.
+fn unsigned(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
 
 /// An earlier claim that overlaps a new one.
 #[derive(Debug)]
@@ -46,9 +94,9 @@ async fn claim(
         "INSERT INTO ledger_notes (note_id, value, owner, kind) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (note_id) DO NOTHING",
     )
-    .bind(&note.id)
+    .bind(Hex(note.id))
     .bind(db_int(note.value)?)
-    .bind(&note.owner)
+    .bind(Hex(note.owner))
     .bind(note.kind.as_str())
     .execute(&mut *conn)
     .await?;
@@ -65,34 +113,34 @@ async fn claim(
         }
     };
     let inserted = sqlx::query(whole)
-        .bind(&note.id)
+        .bind(Hex(note.id))
         .bind(db_int(from)?)
         .bind(db_int(to)?)
         .bind(db_int(note.value)?)
         .bind(this.kind())
-        .bind(this.id())
+        .bind(Hex(this.id()))
         .fetch_optional(&mut *conn)
         .await?;
     if inserted.is_some() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(
+    let rows: Vec<FragmentRow> = sqlx::query_as(
         "SELECT range_from, range_to, claim_kind, claim FROM coverage \
          WHERE note_id = $1 AND range_from < $2 AND range_to > $3 ORDER BY range_from",
     )
-    .bind(&note.id)
+    .bind(Hex(note.id))
     .bind(db_int(to)?)
     .bind(db_int(from)?)
     .fetch_all(&mut *conn)
     .await?;
     let mut fragments = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let kind: String = r.try_get(2)?;
-        let claim = ClaimRef::from_columns(&kind, r.try_get(3)?)
-            .ok_or_else(|| StoreError::Corrupt(format!("coverage claim kind {kind:?}")))?;
+    for r in rows {
+        let claim = ClaimRef::from_columns(&r.claim_kind, r.claim.0).ok_or_else(|| {
+            StoreError::Corrupt(format!("coverage claim kind {:?}", r.claim_kind))
+        })?;
         fragments.push(Fragment {
-            from: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
-            to: u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+            from: unsigned(r.range_from),
+            to: unsigned(r.range_to),
             claim,
         });
     }
@@ -107,50 +155,48 @@ async fn claim(
             "INSERT INTO coverage (note_id, range_from, range_to, note_value, claim_kind, claim) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&note.id)
+        .bind(Hex(note.id))
         .bind(db_int(a)?)
         .bind(db_int(b)?)
         .bind(db_int(note.value)?)
         .bind(this.kind())
-        .bind(this.id())
+        .bind(Hex(this.id()))
         .execute(&mut *conn)
         .await?;
     }
     // Every earlier claim on the note that overlaps: one case per pair, with the exact
     // overlap (the union of the claims is the union of the coverage, so there are some).
     let mut conflicts = Vec::new();
-    let spends = sqlx::query(
+    let spends: Vec<EarlierSpendRow> = sqlx::query_as(
         "SELECT spend_id, range_from, range_to, spend FROM spends \
          WHERE input_note = $1 AND range_from < $2 AND range_to > $3 AND spend_id <> $4 \
          ORDER BY spend_id",
     )
-    .bind(&note.id)
+    .bind(Hex(note.id))
     .bind(db_int(to)?)
     .bind(db_int(from)?)
-    .bind(this.id())
+    .bind(Hex(this.id()))
     .fetch_all(&mut *conn)
     .await?;
     for r in spends {
-        let other = ClaimRef::Spend(r.try_get(0)?);
-        let range = (
-            u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
-            u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
-        );
+        let other = ClaimRef::Spend(r.spend_id.0);
+        let range = (unsigned(r.range_from), unsigned(r.range_to));
         conflicts.push(Conflict {
             excess: excess.get(&other).copied().unwrap_or(0),
             other,
-            other_bytes: Some(r.try_get(3)?),
+            other_bytes: Some(r.spend),
             overlap: overlap(range, (from, to)),
         });
     }
     if matches!(this, ClaimRef::Spend(_)) {
-        let consumed = sqlx::query("SELECT value FROM consumptions WHERE note_id = $1")
-            .bind(&note.id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let consumed: Option<ConsumedRow> =
+            sqlx::query_as("SELECT value FROM consumptions WHERE note_id = $1")
+                .bind(Hex(note.id))
+                .fetch_optional(&mut *conn)
+                .await?;
         if let Some(r) = consumed {
-            let value = u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0);
-            let other = ClaimRef::Consumption(note.id.clone());
+            let value = unsigned(r.value);
+            let other = ClaimRef::Consumption(note.id);
             conflicts.push(Conflict {
                 excess: excess.get(&other).copied().unwrap_or(0),
                 other,
@@ -179,25 +225,24 @@ async fn case_for(
         // owner, against this FI's record of the deposit.
         (spend, _, bytes) => {
             let (spend_id, proof) = match (spend, bytes) {
-                (Some(new), _) => (new.spend_id.clone(), new.bytes.clone()),
-                (None, Some(b)) => (conflict.other.id().to_owned(), b.clone()),
+                (Some(new), _) => (new.spend_id, new.bytes.clone()),
+                (None, Some(b)) => (conflict.other.id(), b.clone()),
                 (None, None) => {
                     return Err(StoreError::Corrupt("a conflict without a spend".into()).into());
                 }
             };
-            let serial = sqlx::query("SELECT serial FROM devices WHERE cert_id = $1")
-                .bind(&note.owner)
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get::<i64, _>(0))
-                .transpose()?
-                .unwrap_or(0);
+            let serial: Option<SerialRow> =
+                sqlx::query_as("SELECT serial FROM devices WHERE cert_id = $1")
+                    .bind(Hex(note.owner))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let serial = serial.map_or(0, |r| r.serial);
             Ok(NewFraudCase {
                 kind: "spend_and_deposit",
                 spend_a: spend_id,
-                spend_b: note.id.clone(),
-                input_note: note.id.clone(),
-                culprit: note.owner.clone(),
+                spend_b: note.id,
+                input_note: note.id,
+                culprit: note.owner,
                 culprit_serial: u64::try_from(serial).unwrap_or(0),
                 overlap: conflict.overlap,
                 proof,
@@ -216,35 +261,34 @@ struct Recorded {
 /// The hold that covers one of `finals`, as an outcome.
 pub(super) async fn hold_of(
     conn: &mut AnyConnection,
-    payment_hash: &str,
+    payment_hash: &Digest32,
     account: i64,
     finals: &[LedgerNote],
 ) -> Result<Option<DepositOutcome>, StoreError> {
     for f in finals {
-        let row = sqlx::query(
+        let row: Option<HoldRow> = sqlx::query_as(
             "SELECT h.id, h.status, h.amount FROM held_notes n \
              JOIN held_deposits h ON h.id = n.held_id WHERE n.note_id = $1",
         )
-        .bind(&f.id)
+        .bind(Hex(f.id))
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(r) = row {
-            let status: String = r.try_get(1)?;
-            let status = match status.as_str() {
+            let status = match r.status.as_str() {
                 "held" => DepositStatus::Held,
                 "rejected" => DepositStatus::Rejected,
                 // Released: recorded like any deposit since; the ledger answers.
                 _ => continue,
             };
             return Ok(Some(DepositOutcome {
-                payment_hash: payment_hash.to_owned(),
+                payment_hash: payment_hash.to_string(),
                 account_id: account,
                 status,
-                amount: r.try_get(2)?,
+                amount: r.amount,
                 credited: 0,
                 spends_recorded: 0,
                 fraud_cases: 0,
-                held_id: Some(r.try_get(0)?),
+                held_id: Some(r.id),
             }));
         }
     }
@@ -257,9 +301,9 @@ async fn hold_reason(
     conn: &mut AnyConnection,
     backend: Backend,
     deposit: &NewDeposit,
-    excess_by_culprit: &BTreeMap<String, u64>,
-    revoked_now: &BTreeSet<String>,
-) -> Result<Option<(String, u64, String)>, StoreError> {
+    excess_by_culprit: &BTreeMap<CertId, u64>,
+    revoked_now: &BTreeSet<CertId>,
+) -> Result<Option<(CertId, u64, String)>, StoreError> {
     if !deposit.hold.enabled {
         return Ok(None);
     }
@@ -272,25 +316,23 @@ async fn hold_reason(
             // culprit's value cannot both see it unrevoked or under the cap. (SQLite has
             // one writer.) Held to the end of the transaction; a deadlock is retried.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(culprit)
+                .bind(Hex(*culprit))
                 .execute(&mut *conn)
                 .await?;
         }
-        let before = sqlx::query(
+        let CulpritRow { listed, earlier } = sqlx::query_as(
             "SELECT \
-             (SELECT COUNT(*) FROM crl_entries WHERE cert_id = $1), \
-             CAST(COALESCE((SELECT SUM(excess) FROM fraud_cases WHERE culprit = $1 AND deposit <> $2), 0) AS BIGINT)",
+             (SELECT COUNT(*) FROM crl_entries WHERE cert_id = $1) AS listed, \
+             CAST(COALESCE((SELECT SUM(excess) FROM fraud_cases WHERE culprit = $1 AND deposit <> $2), 0) AS BIGINT) AS earlier",
         )
-        .bind(culprit)
-        .bind(&deposit.payment_hash)
+        .bind(Hex(*culprit))
+        .bind(Hex(deposit.payment_hash))
         .fetch_one(&mut *conn)
         .await?;
-        let listed: i64 = before.try_get(0)?;
-        let earlier: i64 = before.try_get(1)?;
-        let earlier = u64::try_from(earlier).unwrap_or(0);
+        let earlier = unsigned(earlier);
         if (listed > 0 && !revoked_now.contains(culprit)) || earlier > 0 {
             return Ok(Some((
-                culprit.clone(),
+                *culprit,
                 *excess,
                 format!(
                     "it credits {excess} more of value that {culprit} already spent, after {culprit} was revoked"
@@ -299,7 +341,7 @@ async fn hold_reason(
         }
         if earlier + excess > deposit.hold.max_excess_per_culprit {
             return Ok(Some((
-                culprit.clone(),
+                *culprit,
                 *excess,
                 format!(
                     "it credits {excess} of value that {culprit} spent twice, above the cap of {} per culprit",
@@ -348,20 +390,20 @@ async fn record_one(
     let mut recorded = 0i64;
     let mut credited = 0i64;
     let mut cases = Vec::new();
-    let mut excess_by_culprit: BTreeMap<String, u64> = BTreeMap::new();
+    let mut excess_by_culprit: BTreeMap<CertId, u64> = BTreeMap::new();
     let mut revoked_now = BTreeSet::new();
     for s in &d.spends {
         let new = sqlx::query(
             "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (spend_id) DO NOTHING RETURNING spend_id",
         )
-        .bind(&s.spend_id)
-        .bind(&s.input.id)
+        .bind(Hex(s.spend_id))
+        .bind(Hex(s.input.id))
         .bind(db_int(s.from)?)
         .bind(db_int(s.to)?)
-        .bind(&s.payee)
-        .bind(&s.signer)
-        .bind(&d.payment_hash)
+        .bind(Hex(s.payee))
+        .bind(Hex(s.signer))
+        .bind(Hex(d.payment_hash))
         .bind(&s.bytes)
         .fetch_optional(&mut *sp)
         .await?;
@@ -369,15 +411,15 @@ async fn record_one(
             continue; // The same spend recorded before: a shared hop or a retry.
         }
         recorded += 1;
-        let this = ClaimRef::Spend(s.spend_id.clone());
+        let this = ClaimRef::Spend(s.spend_id);
         for c in claim(&mut sp, backend, &s.input, s.from, s.to, &this).await? {
             let case = case_for(&mut sp, &s.input, Some(s), &c, fraud).await?;
-            *excess_by_culprit.entry(case.culprit.clone()).or_default() += c.excess;
+            *excess_by_culprit.entry(case.culprit).or_default() += c.excess;
             if let Some(opened) =
-                open_case(&mut sp, &case, c.excess, &d.payment_hash, d.now).await?
+                open_case(&mut sp, &case, c.excess, &hex(&d.payment_hash), d.now).await?
             {
                 if opened.revoked_now {
-                    revoked_now.insert(case.culprit.clone());
+                    revoked_now.insert(case.culprit);
                 }
                 cases.push((opened.id, c.excess));
             }
@@ -385,19 +427,19 @@ async fn record_one(
     }
     let mut seen = HashSet::new();
     for f in &d.finals {
-        if !seen.insert(f.id.as_str()) {
+        if !seen.insert(f.id) {
             continue;
         }
         let new = sqlx::query(
             "INSERT INTO consumptions (note_id, value, kind, account_id, depositor, deposit, created) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (note_id) DO NOTHING RETURNING note_id",
         )
-        .bind(&f.id)
+        .bind(Hex(f.id))
         .bind(db_int(f.value)?)
         .bind(d.kind.as_str())
         .bind(d.account_id)
-        .bind(&d.depositor)
-        .bind(&d.payment_hash)
+        .bind(Hex(d.depositor))
+        .bind(Hex(d.payment_hash))
         .bind(db_int(d.now)?)
         .fetch_optional(&mut *sp)
         .await?;
@@ -405,15 +447,15 @@ async fn record_one(
             continue; // Credited before: idempotency by note, whatever the bytes.
         }
         credited += db_int(f.value)?;
-        let this = ClaimRef::Consumption(f.id.clone());
+        let this = ClaimRef::Consumption(f.id);
         for c in claim(&mut sp, backend, f, 0, f.value, &this).await? {
             let case = case_for(&mut sp, f, None, &c, fraud).await?;
-            *excess_by_culprit.entry(case.culprit.clone()).or_default() += c.excess;
+            *excess_by_culprit.entry(case.culprit).or_default() += c.excess;
             if let Some(opened) =
-                open_case(&mut sp, &case, c.excess, &d.payment_hash, d.now).await?
+                open_case(&mut sp, &case, c.excess, &hex(&d.payment_hash), d.now).await?
             {
                 if opened.revoked_now {
-                    revoked_now.insert(case.culprit.clone());
+                    revoked_now.insert(case.culprit);
                 }
                 cases.push((opened.id, c.excess));
             }
@@ -423,7 +465,7 @@ async fn record_one(
         hold_reason(&mut sp, backend, d, &excess_by_culprit, &revoked_now).await?
     {
         sp.rollback().await?;
-        let held = hold(tx, d, &culprit, excess, &reason).await?;
+        let held = hold(tx, d, culprit, excess, &reason).await?;
         return Ok(Recorded {
             outcome: held,
             debits: Vec::new(),
@@ -438,8 +480,8 @@ async fn record_one(
          spends_recorded = deposits.spends_recorded + excluded.spends_recorded, \
          fraud_cases = deposits.fraud_cases + excluded.fraud_cases",
     )
-    .bind(&d.payment_hash)
-    .bind(&d.depositor)
+    .bind(Hex(d.payment_hash))
+    .bind(Hex(d.depositor))
     .bind(d.account_id)
     .bind(db_int(d.amount)?)
     .bind(recorded)
@@ -449,7 +491,7 @@ async fn record_one(
     .await?;
     Ok(Recorded {
         outcome: DepositOutcome {
-            payment_hash: d.payment_hash.clone(),
+            payment_hash: d.payment_hash.to_string(),
             account_id: d.account_id,
             status: DepositStatus::Credited,
             amount: db_int(d.amount)?,
@@ -471,37 +513,36 @@ async fn record_one(
 async fn hold(
     tx: &mut Transaction<'static, Any>,
     d: &NewDeposit,
-    culprit: &str,
+    culprit: CertId,
     excess: u64,
     reason: &str,
 ) -> Result<DepositOutcome, RecordError> {
-    let id: i64 = sqlx::query(
+    let IdRow { id } = sqlx::query_as(
         "INSERT INTO held_deposits (payment_hash, kind, depositor, account_id, amount, culprit, excess, reason, payment, created) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
-    .bind(&d.payment_hash)
+    .bind(Hex(d.payment_hash))
     .bind(d.kind.as_str())
-    .bind(&d.depositor)
+    .bind(Hex(d.depositor))
     .bind(d.account_id)
     .bind(db_int(d.amount)?)
-    .bind(culprit)
+    .bind(Hex(culprit))
     .bind(db_int(excess)?)
     .bind(reason)
     .bind(d.payment.as_slice())
     .bind(db_int(d.now)?)
     .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     let mut claimed = 0;
     let mut distinct = HashSet::new();
     for f in &d.finals {
-        if !distinct.insert(f.id.as_str()) {
+        if !distinct.insert(f.id) {
             continue;
         }
         claimed += sqlx::query(
             "INSERT INTO held_notes (note_id, held_id) VALUES ($1, $2) ON CONFLICT (note_id) DO NOTHING",
         )
-        .bind(&f.id)
+        .bind(Hex(f.id))
         .bind(id)
         .execute(&mut **tx)
         .await?
@@ -522,9 +563,9 @@ async fn hold(
             .await?
             .ok_or_else(|| StoreError::Conflict.into());
     }
-    revoke(tx, culprit, "double spend", super::SETTLEMENT, d.now).await?;
+    revoke(tx, &culprit, "double spend", super::SETTLEMENT, d.now).await?;
     Ok(DepositOutcome {
-        payment_hash: d.payment_hash.clone(),
+        payment_hash: d.payment_hash.to_string(),
         account_id: d.account_id,
         status: DepositStatus::Held,
         amount: db_int(d.amount)?,

@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use ops_core::NoteId;
+
 /// A claim on a note: a spend of it, or its consumption by a deposit or a defund.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClaimRef {
-    /// A spend of the note (its id, hex).
-    Spend(String),
-    /// The note consumed whole by a deposit or a defund (the note's id, hex).
-    Consumption(String),
+    /// A spend of the note (its id).
+    Spend(NoteId),
+    /// The note consumed whole by a deposit or a defund (the note's id).
+    Consumption(NoteId),
 }
 
 impl ClaimRef {
@@ -23,14 +25,14 @@ impl ClaimRef {
     }
 
     /// The `claim` column.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> NoteId {
         match self {
-            ClaimRef::Spend(id) | ClaimRef::Consumption(id) => id,
+            ClaimRef::Spend(id) | ClaimRef::Consumption(id) => *id,
         }
     }
 
     /// Reads the two columns back; `None` for an unknown kind.
-    pub fn from_columns(kind: &str, id: String) -> Option<Self> {
+    pub fn from_columns(kind: &str, id: NoteId) -> Option<Self> {
         match kind {
             "spend" => Some(ClaimRef::Spend(id)),
             "consumption" => Some(ClaimRef::Consumption(id)),
@@ -94,11 +96,16 @@ pub fn overlap(a: (u64, u64), b: (u64, u64)) -> u64 {
 mod tests {
     use super::*;
 
-    fn frag(from: u64, to: u64, id: &str) -> Fragment {
+    /// A note id named by one letter (`a`, `b`, …), for readable layouts.
+    fn id(name: &str) -> NoteId {
+        NoteId([name.bytes().next().unwrap_or(0); 32])
+    }
+
+    fn frag(from: u64, to: u64, name: &str) -> Fragment {
         Fragment {
             from,
             to,
-            claim: ClaimRef::Spend(id.into()),
+            claim: ClaimRef::Spend(id(name)),
         }
     }
 
@@ -116,8 +123,8 @@ mod tests {
         let (gaps, excess) = split(0, 600, &f);
         assert_eq!(gaps, vec![(200, 600)]);
         assert_eq!(excess.values().sum::<u64>(), 200);
-        assert_eq!(excess[&ClaimRef::Spend("a".into())], 100);
-        assert_eq!(excess[&ClaimRef::Spend("b".into())], 100);
+        assert_eq!(excess[&ClaimRef::Spend(id("a"))], 100);
+        assert_eq!(excess[&ClaimRef::Spend(id("b"))], 100);
         // Then [200,1000): 400 covered by the [0,600) claim's fragment, 400 free.
         let f2 = [frag(0, 100, "a"), frag(100, 200, "b"), frag(200, 600, "c")];
         let (gaps, excess) = split(200, 1000, &f2);

@@ -11,9 +11,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{AnyConnection, Row};
+use ops_core::NoteId;
+use sqlx::AnyConnection;
 
 use super::{DepositOutcome, DepositStatus, LedgerNote, NewDeposit, RecordError};
+use crate::store::types::{Hex, hex};
 use crate::store::{Backend, StoreError, db_int};
 
 /// Most rows per multi-row statement (8 parameters per spend row: 512 parameters).
@@ -53,8 +55,15 @@ enum Val {
     Bytes(Vec<u8>),
 }
 
-/// Runs `INSERT … VALUES <rows> <tail>` in chunks; returns the first column of every row
-/// the statement returned. `head` ends just before `VALUES`; with `sqlite_filter`, SQLite
+/// The first column of a row an `INSERT … RETURNING` returned: a note id (`spend_id`,
+/// `note_id` or `claim`), named `id` by the statements below.
+#[derive(sqlx::FromRow)]
+struct ReturnedRow {
+    id: Hex<NoteId>,
+}
+
+/// Runs `INSERT … VALUES <rows> <tail>` in chunks; returns the note id (`RETURNING … AS
+/// id`) of every row the statement returned. `head` ends just before `VALUES`; with `sqlite_filter`, SQLite
 /// inserts `SELECT * FROM (VALUES …) AS v WHERE <filter>` instead.
 async fn insert_rows(
     conn: &mut AnyConnection,
@@ -62,7 +71,7 @@ async fn insert_rows(
     rows: &[Vec<Val>],
     tail: &str,
     sqlite_filter: Option<(Backend, &str)>,
-) -> Result<Vec<String>, RecordError> {
+) -> Result<Vec<NoteId>, RecordError> {
     let Some(cols) = rows.first().map(Vec::len) else {
         return Ok(Vec::new());
     };
@@ -76,7 +85,7 @@ async fn insert_rows(
             }
             _ => format!("{head} VALUES {values} {tail}"),
         };
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query_as::<_, ReturnedRow>(&sql);
         for row in &rows[at..at + size] {
             for v in row {
                 q = match v {
@@ -87,7 +96,7 @@ async fn insert_rows(
             }
         }
         for r in q.fetch_all(&mut *conn).await? {
-            returned.push(r.try_get::<String, _>(0)?);
+            returned.push(r.id.0);
         }
         at += size;
     }
@@ -95,7 +104,7 @@ async fn insert_rows(
 }
 
 /// Whether any of `notes` is in a hold.
-async fn any_held(conn: &mut AnyConnection, notes: &[&str]) -> Result<bool, RecordError> {
+async fn any_held(conn: &mut AnyConnection, notes: &[NoteId]) -> Result<bool, RecordError> {
     for chunk in notes.chunks(MAX_ROWS) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
@@ -104,7 +113,7 @@ async fn any_held(conn: &mut AnyConnection, notes: &[&str]) -> Result<bool, Reco
         );
         let mut q = sqlx::query(&sql);
         for n in chunk {
-            q = q.bind(n.to_string());
+            q = q.bind(Hex(*n));
         }
         if q.fetch_optional(&mut *conn).await?.is_some() {
             return Ok(true);
@@ -115,9 +124,9 @@ async fn any_held(conn: &mut AnyConnection, notes: &[&str]) -> Result<bool, Reco
 
 fn note_row(n: &LedgerNote) -> Result<Vec<Val>, StoreError> {
     Ok(vec![
-        Val::Text(n.id.clone()),
+        Val::Text(hex(&n.id)),
         Val::Int(db_int(n.value)?),
-        Val::Text(n.owner.clone()),
+        Val::Text(hex(&n.owner)),
         Val::Text(n.kind.as_str().into()),
     ])
 }
@@ -133,8 +142,8 @@ async fn cover(
     rows: &[Vec<Val>],
 ) -> Result<bool, RecordError> {
     let tail = match backend {
-        Backend::Postgres => "ON CONFLICT DO NOTHING RETURNING claim",
-        Backend::Sqlite => "RETURNING claim",
+        Backend::Postgres => "ON CONFLICT DO NOTHING RETURNING claim AS id",
+        Backend::Sqlite => "RETURNING claim AS id",
     };
     let inserted = insert_rows(
         conn,
@@ -156,41 +165,41 @@ pub(super) async fn record(
     if jobs.iter().any(|d| d.release.is_some()) {
         return Ok(None);
     }
-    let finals: Vec<&str> = jobs
+    let finals: Vec<NoteId> = jobs
         .iter()
-        .flat_map(|d| d.finals.iter().map(|f| f.id.as_str()))
+        .flat_map(|d| d.finals.iter().map(|f| f.id))
         .collect();
     if any_held(conn, &finals).await? {
         return Ok(None);
     }
     // Spends: each distinct spend once, attributed to its first deposit in the batch.
-    let mut spend_owner: HashMap<&str, usize> = HashMap::new();
+    let mut spend_owner: HashMap<NoteId, usize> = HashMap::new();
     let mut spend_rows = Vec::new();
     let mut spends = Vec::new();
     for (j, d) in jobs.iter().enumerate() {
         for s in &d.spends {
-            if spend_owner.contains_key(s.spend_id.as_str()) {
+            if spend_owner.contains_key(&s.spend_id) {
                 continue;
             }
-            spend_owner.insert(&s.spend_id, j);
+            spend_owner.insert(s.spend_id, j);
             spends.push(s);
             spend_rows.push(vec![
-                Val::Text(s.spend_id.clone()),
-                Val::Text(s.input.id.clone()),
+                Val::Text(hex(&s.spend_id)),
+                Val::Text(hex(&s.input.id)),
                 Val::Int(db_int(s.from)?),
                 Val::Int(db_int(s.to)?),
-                Val::Text(s.payee.clone()),
-                Val::Text(s.signer.clone()),
-                Val::Text(d.payment_hash.clone()),
+                Val::Text(hex(&s.payee)),
+                Val::Text(hex(&s.signer)),
+                Val::Text(hex(&d.payment_hash)),
                 Val::Bytes(s.bytes.clone()),
             ]);
         }
     }
-    let new_spends: HashSet<String> = insert_rows(
+    let new_spends: HashSet<NoteId> = insert_rows(
         conn,
         "INSERT INTO spends (spend_id, input_note, range_from, range_to, payee, signer, deposit, spend)",
         &spend_rows,
-        "ON CONFLICT (spend_id) DO NOTHING RETURNING spend_id",
+        "ON CONFLICT (spend_id) DO NOTHING RETURNING spend_id AS id",
         None,
     )
     .await?
@@ -201,61 +210,61 @@ pub(super) async fn record(
     let mut note_rows = Vec::new();
     let mut cover_rows = Vec::new();
     for s in spends.iter().filter(|s| new_spends.contains(&s.spend_id)) {
-        if seen.insert(s.input.id.as_str()) {
+        if seen.insert(s.input.id) {
             note_rows.push(note_row(&s.input)?);
         }
         cover_rows.push(vec![
-            Val::Text(s.input.id.clone()),
+            Val::Text(hex(&s.input.id)),
             Val::Int(db_int(s.from)?),
             Val::Int(db_int(s.to)?),
             Val::Int(db_int(s.input.value)?),
             Val::Text("spend".into()),
-            Val::Text(s.spend_id.clone()),
+            Val::Text(hex(&s.spend_id)),
         ]);
     }
     // Consumptions: each distinct final note once, by its first deposit in the batch.
-    let mut final_owner: HashMap<&str, usize> = HashMap::new();
+    let mut final_owner: HashMap<NoteId, usize> = HashMap::new();
     let mut consumption_rows = Vec::new();
     let mut final_notes = Vec::new();
     for (j, d) in jobs.iter().enumerate() {
         for f in &d.finals {
-            if final_owner.contains_key(f.id.as_str()) {
+            if final_owner.contains_key(&f.id) {
                 continue;
             }
-            final_owner.insert(&f.id, j);
+            final_owner.insert(f.id, j);
             final_notes.push(f);
             consumption_rows.push(vec![
-                Val::Text(f.id.clone()),
+                Val::Text(hex(&f.id)),
                 Val::Int(db_int(f.value)?),
                 Val::Text(d.kind.as_str().into()),
                 Val::Int(d.account_id),
-                Val::Text(d.depositor.clone()),
-                Val::Text(d.payment_hash.clone()),
+                Val::Text(hex(&d.depositor)),
+                Val::Text(hex(&d.payment_hash)),
                 Val::Int(db_int(d.now)?),
             ]);
         }
     }
-    let new_consumed: HashSet<String> = insert_rows(
+    let new_consumed: HashSet<NoteId> = insert_rows(
         conn,
         "INSERT INTO consumptions (note_id, value, kind, account_id, depositor, deposit, created)",
         &consumption_rows,
-        "ON CONFLICT (note_id) DO NOTHING RETURNING note_id",
+        "ON CONFLICT (note_id) DO NOTHING RETURNING note_id AS id",
         None,
     )
     .await?
     .into_iter()
     .collect();
     for f in final_notes.iter().filter(|f| new_consumed.contains(&f.id)) {
-        if seen.insert(f.id.as_str()) {
+        if seen.insert(f.id) {
             note_rows.push(note_row(f)?);
         }
         cover_rows.push(vec![
-            Val::Text(f.id.clone()),
+            Val::Text(hex(&f.id)),
             Val::Int(0),
             Val::Int(db_int(f.value)?),
             Val::Int(db_int(f.value)?),
             Val::Text("consumption".into()),
-            Val::Text(f.id.clone()),
+            Val::Text(hex(&f.id)),
         ]);
     }
     insert_rows(
@@ -282,20 +291,20 @@ pub(super) async fn record(
             .spends
             .iter()
             .filter(|s| {
-                new_spends.contains(&s.spend_id) && spend_owner.get(s.spend_id.as_str()) == Some(&j)
+                new_spends.contains(&s.spend_id) && spend_owner.get(&s.spend_id) == Some(&j)
             })
             .count();
         let mut credited = 0i64;
         for f in &d.finals {
-            if new_consumed.contains(&f.id) && final_owner.get(f.id.as_str()) == Some(&j) {
+            if new_consumed.contains(&f.id) && final_owner.get(&f.id) == Some(&j) {
                 credited += db_int(f.value)?;
             }
         }
         let recorded = i64::try_from(recorded).unwrap_or(i64::MAX);
-        if logged.insert(d.payment_hash.as_str()) {
+        if logged.insert(d.payment_hash) {
             log_rows.push(vec![
-                Val::Text(d.payment_hash.clone()),
-                Val::Text(d.depositor.clone()),
+                Val::Text(hex(&d.payment_hash)),
+                Val::Text(hex(&d.depositor)),
                 Val::Int(d.account_id),
                 Val::Int(db_int(d.amount)?),
                 Val::Int(recorded),
@@ -304,7 +313,7 @@ pub(super) async fn record(
             ]);
         }
         outcomes.push(DepositOutcome {
-            payment_hash: d.payment_hash.clone(),
+            payment_hash: d.payment_hash.to_string(),
             account_id: d.account_id,
             status: DepositStatus::Credited,
             amount: db_int(d.amount)?,

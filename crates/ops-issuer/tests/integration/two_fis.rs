@@ -6,7 +6,7 @@
 //! that its note was spent there is clearing (`tests/clearing.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use common::clearing::{ceremony_fi, data_folder};
 

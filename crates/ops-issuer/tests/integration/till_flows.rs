@@ -9,8 +9,8 @@
 //! value is conserved. SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::common;
+use crate::suite;
 
 use base64::Engine as _;
 use common::{STARTING, Server};

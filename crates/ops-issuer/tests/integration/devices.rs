@@ -4,8 +4,8 @@
 //! concurrent revocations, and what another account can and cannot do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::common;
+use crate::suite;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -483,33 +483,8 @@ async fn concurrent_revocations_make_one_crl_entry(s: &Server) {
     assert_eq!(entries, 1);
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let s = Server::start(stringify!($name), None).await;
-                    super::$name(&s).await;
-                }
-            )*
-        }
-
-        #[tokio::test]
-        async fn devices_on_postgres() {
-            let pg = common::postgres::Postgres::start();
-            $(
-                let db = pg.create_database(&stringify!($name).replace('_', "")).await;
-                let s = Server::start(concat!("pg-", stringify!($name)), Some(db)).await;
-                $name(&s).await;
-                drop(s);
-            )*
-        }
-    };
-}
-
-on_both_engines!(
+common::on_both_engines!(
+    devices_on_postgres:
     lost_device_is_revoked_from_the_new_one,
     strangers_cannot_list_or_revoke,
     concurrent_revocations_make_one_crl_entry,

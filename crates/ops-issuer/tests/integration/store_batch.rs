@@ -4,46 +4,58 @@
 //! an overlap is recorded, covered once and its excess in one case.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
+use ops_core::ids::sha256;
+use ops_core::{CertId, Digest32, NoteId};
 use ops_issuer::store::{
     ConsumptionKind, HoldPolicy, LedgerNote, NewDeposit, NewFraudCase, NoteKind, RecordError,
     SpendRecord, Store,
 };
 
+/// The note (or spend) id named `name` in these scenarios.
+fn note_id(name: &str) -> NoteId {
+    NoteId(sha256(name.as_bytes()))
+}
+
+/// The certificate id named `name` in these scenarios.
+fn cert_id(name: &str) -> CertId {
+    CertId(sha256(name.as_bytes())[..16].try_into().unwrap())
+}
+
 /// A note of 1,000 issued to "wallet".
 fn issuance(note: &str) -> LedgerNote {
     LedgerNote {
-        id: note.into(),
+        id: note_id(note),
         value: 1_000,
-        owner: "wallet".into(),
+        owner: cert_id("wallet"),
         kind: NoteKind::Issuance,
     }
 }
 
 fn final_note(spend: &SpendRecord) -> LedgerNote {
     LedgerNote {
-        id: spend.spend_id.clone(),
+        id: spend.spend_id,
         value: spend.to - spend.from,
-        owner: spend.payee.clone(),
+        owner: spend.payee,
         kind: NoteKind::Spend,
     }
 }
 
 fn deposit(hash: &str, account_id: i64, note: &str, from: u64, to: u64) -> NewDeposit {
     let spend = SpendRecord {
-        spend_id: format!("spend-{hash}"),
+        spend_id: note_id(&format!("spend-{hash}")),
         input: issuance(note),
         from,
         to,
-        payee: "pos".into(),
-        signer: "wallet".into(),
+        payee: cert_id("pos"),
+        signer: cert_id("wallet"),
         bytes: vec![1, 2, 3],
     };
     NewDeposit {
-        payment_hash: hash.into(),
+        payment_hash: Digest32(sha256(hash.as_bytes())),
         kind: ConsumptionKind::Deposit,
-        depositor: "pos".into(),
+        depositor: cert_id("pos"),
         account_id,
         amount: to - from,
         finals: vec![final_note(&spend)],
@@ -67,10 +79,10 @@ fn synthetic_case(recorded: &[u8], new: &SpendRecord) -> Result<NewFraudCase, St
     );
     Ok(NewFraudCase {
         kind: "spends",
-        spend_a: "spend-r1".into(),
-        spend_b: new.spend_id.clone(),
-        input_note: new.input.id.clone(),
-        culprit: "wallet".into(),
+        spend_a: note_id("spend-r1"),
+        spend_b: new.spend_id,
+        input_note: new.input.id,
+        culprit: cert_id("wallet"),
         culprit_serial: 4242,
         overlap: 3,
         proof: vec![9],
@@ -139,13 +151,13 @@ async fn scenario(store: &Store) {
     // note r1 deposited is a claim too, so this is a double spend by its owner "pos".
     let mut shared_hop = deposit("r2", other.id, "n9", 0, 5);
     shared_hop.spends[0].input = final_note(&r1.spends[0]);
-    shared_hop.spends[0].signer = "pos".into();
-    shared_hop.spends[0].payee = "pos2".into();
+    shared_hop.spends[0].signer = cert_id("pos");
+    shared_hop.spends[0].payee = cert_id("pos2");
     shared_hop.finals = vec![final_note(&shared_hop.spends[0])];
     shared_hop.spends.insert(0, r1.spends[0].clone());
     shared_hop.amount = 5;
     let mut overlap = deposit("r3", other.id, "n9", 5, 8);
-    overlap.spends[0].spend_id = "spend-r3".into();
+    overlap.spends[0].spend_id = note_id("spend-r3");
     let plain = deposit("r4", shop.id, "n10", 0, 7);
     let jobs: Vec<(&NewDeposit, ops_issuer::store::FraudBuilder<'_>)> = vec![
         (&shared_hop, &no_proof),

@@ -4,7 +4,7 @@
 //! bytes, in what order. After each scenario the ledger audit finds no violation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::{STARTING, Server, on_both_engines, payment};

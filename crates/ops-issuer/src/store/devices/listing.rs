@@ -2,17 +2,18 @@
 //! replaced or stolen device). The revocation takes the same path as a fraud case's
 //! (`deposits::revoke`: the device flag, one CRL entry per serial, a new CRL version).
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use ops_core::CertId;
 
-use super::deposits::revoke;
-use super::{Backend, BackupFlags, Store, StoreError};
+use super::BackupFlags;
+use crate::store::deposits::revoke;
+use crate::store::types::{Flag, Hex};
+use crate::store::{Backend, Store, StoreError};
 
 /// A device of an account, with its revocation record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedDevice {
-    /// Certificate id (hex).
-    pub cert_id: String,
+    /// Certificate id.
+    pub cert_id: CertId,
     /// Certificate serial.
     pub serial: i64,
     /// The certificate's canonical bytes.
@@ -51,50 +52,73 @@ pub enum Revoked {
     Before(ListedDevice),
 }
 
+/// The columns of a [`ListedRow`].
 const LISTED: &str = "SELECT d.cert_id, d.serial, d.cert, d.created, d.credential_id, d.label, \
      d.backup_eligible, d.backup_state, d.revoked, c.reason, c.revoked_at, c.revoked_by \
      FROM devices d LEFT JOIN crl_entries c ON c.serial = d.serial";
 
-fn listed(r: &AnyRow) -> Result<ListedDevice, StoreError> {
-    let credential: Option<String> = r.try_get(4)?;
-    let eligible: Option<i64> = r.try_get(6)?;
-    let backed_up: Option<i64> = r.try_get(7)?;
-    let revoked: i64 = r.try_get(8)?;
-    let reason: Option<String> = r.try_get(9)?;
-    let revocation = match reason {
-        Some(reason) => Some(StoredRevocation {
-            reason,
-            revoked_at: r.try_get(10)?,
-            revoked_by: r.try_get(11)?,
-        }),
-        None => None,
-    };
-    Ok(ListedDevice {
-        cert_id: r.try_get(0)?,
-        serial: r.try_get(1)?,
-        cert: r.try_get(2)?,
-        created: r.try_get(3)?,
-        passkey: credential.is_some(),
-        label: r.try_get(5)?,
-        backup: eligible.map(|e| BackupFlags {
-            eligible: e != 0,
-            backed_up: backed_up.is_some_and(|b| b != 0),
-        }),
-        revoked: revoked != 0 || revocation.is_some(),
-        revocation,
-    })
+/// A device joined with its CRL entry (if any), as read.
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    cert_id: Hex<CertId>,
+    serial: i64,
+    cert: Vec<u8>,
+    created: i64,
+    credential_id: Option<String>,
+    label: Option<String>,
+    backup_eligible: Option<Flag>,
+    backup_state: Option<Flag>,
+    revoked: Flag,
+    reason: Option<String>,
+    revoked_at: Option<i64>,
+    revoked_by: Option<String>,
+}
+
+impl TryFrom<ListedRow> for ListedDevice {
+    type Error = StoreError;
+
+    fn try_from(r: ListedRow) -> Result<Self, StoreError> {
+        let revocation = match (r.reason, r.revoked_at, r.revoked_by) {
+            (Some(reason), Some(revoked_at), Some(revoked_by)) => Some(StoredRevocation {
+                reason,
+                revoked_at,
+                revoked_by,
+            }),
+            (None, _, _) => None,
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "the CRL entry of serial {} is incomplete",
+                    r.serial
+                )));
+            }
+        };
+        Ok(ListedDevice {
+            cert_id: r.cert_id.0,
+            serial: r.serial,
+            cert: r.cert,
+            created: r.created,
+            passkey: r.credential_id.is_some(),
+            label: r.label,
+            backup: r.backup_eligible.map(|e| BackupFlags {
+                eligible: e.0,
+                backed_up: r.backup_state.is_some_and(|b| b.0),
+            }),
+            revoked: r.revoked.0 || revocation.is_some(),
+            revocation,
+        })
+    }
 }
 
 impl Store {
     /// The devices of account `account_id`, by serial (registration order).
     pub async fn account_devices(&self, account_id: i64) -> Result<Vec<ListedDevice>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<ListedRow> = sqlx::query_as(&format!(
             "{LISTED} WHERE d.account_id = $1 ORDER BY d.serial"
         ))
         .bind(account_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(listed).collect()
+        rows.into_iter().map(ListedDevice::try_from).collect()
     }
 
     /// Revokes device `cert_id` of account `account_id` at once, for `reason`, recording
@@ -107,7 +131,7 @@ impl Store {
     pub async fn revoke_device(
         &self,
         account_id: i64,
-        cert_id: &str,
+        cert_id: &CertId,
         reason: &str,
         revoked_by: &str,
         now: u64,
@@ -120,7 +144,7 @@ impl Store {
             Backend::Sqlite => "SELECT serial FROM devices WHERE cert_id = $1 AND account_id = $2",
         };
         let found = sqlx::query(lock)
-            .bind(cert_id)
+            .bind(Hex(*cert_id))
             .bind(account_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -128,11 +152,11 @@ impl Store {
             return Ok(None);
         }
         let now_revoked = revoke(&mut tx, cert_id, reason, revoked_by, now).await?;
-        let row = sqlx::query(&format!("{LISTED} WHERE d.cert_id = $1"))
-            .bind(cert_id)
+        let row: ListedRow = sqlx::query_as(&format!("{LISTED} WHERE d.cert_id = $1"))
+            .bind(Hex(*cert_id))
             .fetch_one(&mut *tx)
             .await?;
-        let device = listed(&row)?;
+        let device = ListedDevice::try_from(row)?;
         tx.commit().await?;
         Ok(Some(if now_revoked {
             Revoked::Now(device)

@@ -5,8 +5,8 @@
 //! signs with BE; `--synced-passkeys refuse` turns synced keys away at registration.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::common;
+use crate::suite;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

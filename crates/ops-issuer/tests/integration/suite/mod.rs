@@ -1,5 +1,98 @@
-//! The API test suite, run against any backend.
+//! The API test suite, run against any backend. [`api_suite!`] lists every scenario once
+//! and makes the tests of both engines from that list (the modules `api_sqlite` and
+//! `api_postgres`), so a scenario cannot exist on one engine only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+/// Makes the API suite's tests for one engine, from the one list of scenarios below:
+/// `api_suite!(sqlite)` one test per scenario, each on its own SQLite file;
+/// `api_suite!(postgres)` one test, `api_suite_on_postgres`, that starts a PostgreSQL
+/// cluster on loopback and runs every scenario in turn, each on its own database. A new
+/// scenario goes into this list, and so runs on both.
+///
+/// Each entry is `kind test_name = scenario;`, the kind saying how the scenario is called:
+/// `server` with a fresh server; `labelled` with a fresh server and the engine's name;
+/// `tagged` with a tag and the database (it starts its servers itself); `store` with the
+/// store opened directly.
+#[allow(unused_macros)]
+macro_rules! api_suite {
+    ($engine:ident) => {
+        $crate::suite::api_suite!(@$engine
+            server fund_deposit_and_idempotence = fund_deposit_and_idempotence;
+            server reported_fraud_proofs = reported_fraud_proofs;
+            server lost_device_refunds = lost_device_refunds;
+            server counterparty_block_list = counterparty_block_list;
+            server refund_waits_for_held_deposit = refund_waits_for_held_deposit;
+            server spend_status = spend_status;
+            server multi_hop_payment_records_every_spend = multi_hop_payment_records_every_spend;
+            server concurrent_overlapping_deposits_open_one_fraud_case = concurrent_overlapping_deposits;
+            server bad_input_is_answered_with_json_errors = bad_input;
+            server crl_is_versioned_and_cacheable = crl_caching;
+            labelled many_parallel_deposits_are_each_credited_once = parallel_load;
+            tagged crash_during_deposits_then_reupload_credits_each_once = crash_then_reupload;
+            server fraud_cases_are_resolved_once_with_who_when_why = fraud_case_resolution;
+            server admin_endpoints_need_the_generated_token = admin_requires_token;
+            server parallel_funding_never_overdraws_nor_exceeds_the_device_limit = concurrent_funding;
+            tagged sign_up_and_account_reads_are_limited = abuse_limits;
+            server defund_returns_unspent_value = defund_returns_unspent_value;
+            tagged per_device_rate_limit_answers_429 = per_device_rate_limit;
+            server account_reads_need_a_token = account_access;
+            server expired_webauthn_challenges_are_deleted = expired_challenges_are_deleted;
+            server webauthn_registration_then_pay = webauthn_registration_then_pay;
+            server api_hardening_metrics_bearer_keys_names_and_storage_errors = api_hardening;
+            tagged fund_charges_the_device_limit_only_after_authentication = fund_limits_after_auth;
+            server fund_is_idempotent_by_key = fund_is_idempotent_by_key;
+            tagged device_limits_are_certified_and_enforced_at_deposit = device_limits_at_deposit;
+            store database_refuses_overlapping_spends = db_refuses_overlap;
+        );
+    };
+    (@sqlite $($kind:ident $test:ident = $scenario:ident;)*) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                $crate::suite::api_suite!(
+                    @run $kind $scenario, stringify!($test), None::<String>, "SQLite"
+                );
+            }
+        )*
+    };
+    (@postgres $($kind:ident $test:ident = $scenario:ident;)*) => {
+        #[tokio::test]
+        async fn api_suite_on_postgres() {
+            let pg = $crate::common::postgres::Postgres::start();
+            $(
+                let db = pg.create_database(stringify!($scenario)).await;
+                $crate::suite::api_suite!(
+                    @run $kind $scenario, concat!("pg-", stringify!($test)), Some(db), "PostgreSQL"
+                );
+            )*
+        }
+    };
+    (@run server $scenario:ident, $tag:expr, $db:expr, $label:expr) => {{
+        let s = $crate::common::Server::start($tag, $db).await;
+        $crate::suite::$scenario(&s).await;
+        drop(s);
+    }};
+    (@run labelled $scenario:ident, $tag:expr, $db:expr, $label:expr) => {{
+        let s = $crate::common::Server::start($tag, $db).await;
+        $crate::suite::$scenario(&s, $label).await;
+        drop(s);
+    }};
+    (@run tagged $scenario:ident, $tag:expr, $db:expr, $label:expr) => {{
+        $crate::suite::$scenario($tag, $db).await;
+    }};
+    (@run store $scenario:ident, $tag:expr, $db:expr, $label:expr) => {{
+        let dir = $crate::common::temp_dir($tag);
+        let location = $db.unwrap_or_else(|| {
+            dir.join("issuer.sqlite").to_str().unwrap().to_owned()
+        });
+        let store = ops_issuer::store::Store::connect(&location).await.unwrap();
+        $crate::suite::$scenario(&store).await;
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use api_suite;
 
 use crate::common::{STARTING, Server, payment};
 use serde_json::json;
@@ -2506,11 +2599,11 @@ pub async fn lost_device_refunds(s: &Server) {
     assert_eq!(total, 1_000 - 300, "{made:?}");
     assert!(
         made.iter()
-            .all(|r| r.device == phone.id().to_string() && r.account_id == holder)
+            .all(|r| r.device == phone.id() && r.account_id == holder)
     );
     assert_eq!(
         made.iter()
-            .find(|r| r.note_id == notes[0].note_id().to_string())
+            .find(|r| r.note_id == notes[0].note_id())
             .map(|r| r.amount),
         Some(notes[0].body.amount as i64 - 300),
         "the spent range is not refunded"
@@ -2534,7 +2627,7 @@ pub async fn lost_device_refunds(s: &Server) {
     assert_eq!(store.refunds_of(holder).await.unwrap().len(), made.len());
     assert!(
         kept.iter()
-            .all(|n| !made.iter().any(|r| r.note_id == n.note_id().to_string()))
+            .all(|n| !made.iter().any(|r| r.note_id == n.note_id()))
     );
     // The ledger agrees: refunds are accounted for, nothing violated.
     let audit = store.audit().await.unwrap();
@@ -2544,4 +2637,89 @@ pub async fn lost_device_refunds(s: &Server) {
     let (status, v) = s.admin_post("/api/v1/refunds/run", json!({})).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["total"], 0);
+}
+
+/// A device's bucket (`--device-rate 0 --device-burst 2`) answers `429 rate_limited` with
+/// `Retry-After` once spent; another device of the account is not charged for it.
+pub async fn per_device_rate_limit(tag: &str, database: Option<String>) {
+    let dir = crate::common::temp_dir(tag);
+    let s = Server::start_with(
+        dir.clone(),
+        database,
+        &["--device-rate", "0", "--device-burst", "2"],
+    )
+    .await;
+    let a = s.sign_up("a").await;
+    let w = s.device(a, 51).await;
+    let w2 = s.device(a, 52).await;
+    s.fund(&w, 10).await;
+    s.fund(&w, 10).await;
+    let (status, v) = s
+        .admin_post(
+            "/api/v1/fund",
+            serde_json::json!({"device": w.id().to_string(), "amount": 10}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    let r = s
+        .http
+        .post(s.url("/api/v1/fund"))
+        .bearer_auth(&s.admin_token)
+        .json(&serde_json::json!({"device": w.id().to_string(), "amount": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    s.fund(&w2, 10).await;
+    assert_eq!(s.balance(a).await, STARTING - 30);
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The FI writes its offline limits in every device certificate (`--device-max-payment`,
+/// `--device-max-without-uv`, PROTOCOL.md §6.1) and applies them at deposit: a payment
+/// taking more than 500 from one device is refused with rule V26.
+pub async fn device_limits_at_deposit(tag: &str, database: Option<String>) {
+    let dir = crate::common::temp_dir(tag);
+    let s = Server::start_with(
+        dir,
+        database,
+        &[
+            "--device-max-payment",
+            "500",
+            "--device-max-without-uv",
+            "100",
+        ],
+    )
+    .await;
+    let holder = s.sign_up("holder").await;
+    let shop = s.sign_up("shop").await;
+    let wallet = s.device(holder, 71).await;
+    let pos = s.device(shop, 72).await;
+    let limits = &wallet.cert.body.limits;
+    assert_eq!(
+        (limits.max_payment, limits.max_without_uv),
+        (Some(500), Some(100))
+    );
+    let fi = s.fi_cert().await;
+    let notes = s.fund(&wallet, 1_000).await;
+    // A software-key device signs plain ES256: never user-verified, so 100 at most.
+    let small = wallet.spend(notes[0].note_id(), 0, 100, pos.id(), 1);
+    let pay = payment(
+        vec![fi.clone(), wallet.cert.clone()],
+        &notes[0],
+        vec![small],
+    );
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert!(status == 200 || status == 201, "{v}");
+    let big = wallet.spend(notes[0].note_id(), 100, 700, pos.id(), 2);
+    let pay = payment(vec![fi, wallet.cert.clone()], &notes[0], vec![big]);
+    let (status, v) = s.deposit(&pay, pos.id()).await;
+    assert_eq!(status, 422, "{v}");
+    let said = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("V26") || said.contains("V27"), "{v}");
 }

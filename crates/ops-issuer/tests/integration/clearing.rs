@@ -11,7 +11,7 @@
 //! is clean. On SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -232,7 +232,12 @@ async fn scenario(databases: [Option<String>; 3]) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|b| (b["name"].as_str().unwrap().to_owned(), b["url"].as_str().unwrap().to_owned()))
+            .map(|b| {
+                (
+                    b["name"].as_str().unwrap().to_owned(),
+                    b["url"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     };
     let (status, listed) = a.get(ops_api::paths::BANKS).await;
@@ -254,7 +259,10 @@ async fn scenario(databases: [Option<String>; 3]) {
     );
     // The central bank listed its members: each bank now offers the other (named by its
     // certificate, at the address the central bank knows) after itself.
-    for (fi, own, other, port) in [(&a, "Bank A", "Bank B", b.port), (&b, "Bank B", "Bank A", a.port)] {
+    for (fi, own, other, port) in [
+        (&a, "Bank A", "Bank B", b.port),
+        (&b, "Bank B", "Bank A", a.port),
+    ] {
         let (status, listed) = fi.get(ops_api::paths::BANKS).await;
         assert_eq!(status, 200, "{listed}");
         assert_eq!(

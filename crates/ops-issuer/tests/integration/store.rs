@@ -2,8 +2,8 @@
 //! double-spend check.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::common;
+use crate::suite;
 
 #[tokio::test]
 async fn sqlite_refuses_overlapping_spends() {

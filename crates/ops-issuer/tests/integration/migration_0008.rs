@@ -4,10 +4,11 @@
 //! and the holder's revocation works on the migrated rows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::borrow::Cow;
 
+use ops_core::CertId;
 use ops_issuer::store::{Revoked, Store, StoredRevocation};
 use sqlx::AnyPool;
 
@@ -35,9 +36,9 @@ async fn legacy_rows(pool: &AnyPool, postgres: bool) {
     let blob = if postgres { "'\\x00'::bytea" } else { "x'00'" };
     for sql in [
         "INSERT INTO accounts (name, balance, opening, created) VALUES ('alice', 1000, 1000, 1)",
-        "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created) VALUES ('aa', 1000, 1, 'k1', x'00', 1, 5)",
-        "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created, credential_id, sign_count) VALUES ('bb', 1001, 1, 'k2', x'00', 0, 6, 'cred', 0)",
-        "INSERT INTO crl_entries (serial, cert_id, reason, revoked_at) VALUES (1000, 'aa', 'double spend', 7)",
+        "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created) VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 1000, 1, 'k1', x'00', 1, 5)",
+        "INSERT INTO devices (cert_id, serial, account_id, public_key, cert, revoked, created, credential_id, sign_count) VALUES ('bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1001, 1, 'k2', x'00', 0, 6, 'cred', 0)",
+        "INSERT INTO crl_entries (serial, cert_id, reason, revoked_at) VALUES (1000, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'double spend', 7)",
         "UPDATE meta SET value = 1 WHERE key = 'crl_version'",
     ] {
         sqlx::query(&sql.replace("x'00'", blob))
@@ -72,12 +73,12 @@ async fn scenario(location: &str, postgres: bool) {
     assert_eq!((phone.label.clone(), phone.backup), (None, None));
     // Revoking the fraud culprit again changes nothing; the phone is revoked now.
     let again = store
-        .revoke_device(1, "aa", "lost", "account_token", 9)
+        .revoke_device(1, &CertId([0xaa; 16]), "lost", "account_token", 9)
         .await
         .unwrap();
     assert!(matches!(again, Some(Revoked::Before(d)) if d.revocation == fraud.revocation));
     let now = store
-        .revoke_device(1, "bb", "lost", "account_token", 9)
+        .revoke_device(1, &CertId([0xbb; 16]), "lost", "account_token", 9)
         .await
         .unwrap();
     let Some(Revoked::Now(phone)) = now else {
@@ -92,7 +93,7 @@ async fn scenario(location: &str, postgres: bool) {
     // Another account's device is not found under this one.
     assert_eq!(
         store
-            .revoke_device(2, "bb", "lost", "admin", 9)
+            .revoke_device(2, &CertId([0xbb; 16]), "lost", "admin", 9)
             .await
             .unwrap(),
         None

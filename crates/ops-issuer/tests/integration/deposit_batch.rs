@@ -3,7 +3,7 @@
 //! uploading the batch again credits nothing twice. SQLite and PostgreSQL, real server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::{STARTING, Server, payment};

@@ -4,7 +4,7 @@
 //! ledger sound.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::borrow::Cow;
 

@@ -4,8 +4,8 @@
 //! name. Against the real service on SQLite and on PostgreSQL (one list, both engines).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod suite;
+use crate::common;
+use crate::suite;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -253,33 +253,8 @@ async fn a_terminal_passkey_carries_the_merchant_name(s: &Server) {
     );
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let s = Server::start(stringify!($name), None).await;
-                    super::$name(&s).await;
-                }
-            )*
-        }
-
-        #[tokio::test]
-        async fn terminals_on_postgres() {
-            let pg = common::postgres::Postgres::start();
-            $(
-                let db = pg.create_database(&stringify!($name).replace('_', "")).await;
-                let s = Server::start(concat!("pg-", stringify!($name)), Some(db)).await;
-                $name(&s).await;
-                drop(s);
-            )*
-        }
-    };
-}
-
-on_both_engines!(
+common::on_both_engines!(
+    terminals_on_postgres:
     merchant_terminals_are_certified_with_the_checked_name,
     proofs_and_challenges_are_checked,
     a_terminal_passkey_carries_the_merchant_name,

@@ -5,7 +5,7 @@
 //! on PostgreSQL, against the real server process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use common::{STARTING, Server, payment};
 
