@@ -48,6 +48,11 @@ fn folders(base: &Path, settings: &Settings) -> (PathBuf, PathBuf, PathBuf) {
     let (a, b, central) = (base.join("a"), base.join("b"), base.join("central"));
     for dir in [&a, &b, &central] {
         std::fs::create_dir_all(dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
     }
     ceremony(
         settings,
@@ -223,9 +228,11 @@ async fn a_user_chooses_a_bank_from_the_apps_set_up() -> Result<(), HarnessError
         .run("document.querySelectorAll('[data-testid=wallet-link]')[1].click(); return true;")
         .await?;
     browser.wait_for_test_id("setup", WAIT).await?;
+    let url = browser.driver.current_url().await?;
     assert_eq!(
-        browser.driver.current_url().await?.as_str(),
-        format!("{origin_b}/")
+        (url.origin().ascii_serialization(), url.path()),
+        (origin_b.clone(), "/"),
+        "{url}"
     );
     click_dom(&browser, "choose-bank").await?;
     wait_until("B's banks page", WAIT, async || {
