@@ -506,3 +506,119 @@ async fn clearing_through_the_central_bank_on_postgres() {
     ];
     scenario(dbs).await;
 }
+
+/// A cheater's replays and races on the clearing path (the "think like the attacker"
+/// list): a merchant of B deposits Alice's payment on A's notes twice, then again in other
+/// bytes (without the FI certificate B already holds: other bytes, the same payment hash);
+/// B's operator starts two clearing runs at once. B credits the merchant once, queues one
+/// claim per payment, and A credits each claim once: A owes B exactly what B's merchant
+/// was paid, no case opens, every audit is clean.
+async fn replays_and_racing_runs(databases: [Option<String>; 3]) {
+    let now = common::now();
+    let Federation {
+        keys,
+        fi_a,
+        fi_b,
+        a,
+        b,
+        cb,
+    } = Federation::start(databases, now).await;
+    let alice = a.device(a.sign_up("alice").await, 1).await;
+    let shop_account = b.sign_up("shop b").await;
+    let shop = b.device(shop_account, 2).await;
+    let notes = a.fund(&alice, 1_000).await;
+    let note = &notes[0];
+    let before = b.balance(shop_account).await;
+    let pay = |certs: Vec<ops_core::Certificate>, from: u64, to: u64, n: u8| {
+        common::payment(
+            certs,
+            note,
+            vec![alice.spend(note.note_id(), from, to, shop.id(), n)],
+        )
+        .canonical()
+    };
+    let first = pay(vec![fi_a.clone(), alice.cert.clone()], 0, 300, 1);
+    deposit_ok(&b, &first, shop.id(), 300).await;
+    // The same bytes again, and the same payment in other bytes.
+    let (s, v) = b.deposit(&first, shop.id()).await;
+    assert_eq!(s, 200, "{v}");
+    let mut other_bytes = first.clone();
+    other_bytes.certs.retain(|c| c.id() != fi_a.id());
+    assert_ne!(other_bytes.to_bytes(), first.to_bytes());
+    assert_eq!(other_bytes.hash(), first.hash());
+    let (s, v) = b.deposit(&other_bytes, shop.id()).await;
+    assert!(s == 200 || s == 409, "{s} {v}");
+    assert_eq!(
+        b.balance(shop_account).await,
+        before + 300,
+        "paid once for one payment"
+    );
+    assert_eq!(summary(&b).await.pending, 1, "one claim for one payment");
+
+    // Two more payments, then two clearing runs at once.
+    deposit_ok(
+        &b,
+        &pay(vec![fi_a.clone(), alice.cert.clone()], 300, 500, 2),
+        shop.id(),
+        200,
+    )
+    .await;
+    deposit_ok(
+        &b,
+        &pay(vec![fi_a.clone(), alice.cert.clone()], 500, 600, 3),
+        shop.id(),
+        100,
+    )
+    .await;
+    let runs = common::join_all(vec![run_clearing(&b), run_clearing(&b)]).await;
+    let sent: u64 = runs.iter().filter_map(|r| r["sent"].as_u64()).sum();
+    assert!((3..=6).contains(&sent), "{runs:?}");
+    // Whatever the interleaving, each claim is answered once and counted once.
+    let (sa, sb) = (summary(&a).await, summary(&b).await);
+    assert_eq!(
+        (sb.credited, sb.credited_value, sb.pending),
+        (3, 600, 0),
+        "{sb:?}"
+    );
+    assert_eq!(
+        sa.owed_to_peers,
+        vec![ops_api::clearing::Position {
+            fi: fi_b.id().to_string(),
+            net: 600
+        }]
+    );
+    assert_eq!(b.balance(shop_account).await, before + 600);
+    assert!(fraud_cases(&a).await.is_empty());
+    assert!(fraud_cases(&b).await.is_empty());
+    let audit_a = a.store().await.audit().await.unwrap();
+    assert!(audit_a.violations.is_empty(), "{:?}", audit_a.violations);
+    assert_eq!(
+        (audit_a.issued, audit_a.excess, audit_a.unclaimed),
+        (1_000, 0, 400)
+    );
+    let audit_b = b.store().await.audit().await.unwrap();
+    assert!(audit_b.violations.is_empty(), "{:?}", audit_b.violations);
+    // The central bank nets what it was told once.
+    let (s, v) = cb.admin(true, ops_api::paths::CB_CYCLES).await;
+    assert_eq!(s, 200, "{v}");
+    let cycle: CycleStatement = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!((cycle.claims, cycle.gross), (3, 600), "{v}");
+    drop((cb, a, b));
+    let _ = std::fs::remove_dir_all(keys);
+}
+
+#[tokio::test]
+async fn replays_and_racing_runs_on_sqlite() {
+    replays_and_racing_runs([None, None, None]).await;
+}
+
+#[tokio::test]
+async fn replays_and_racing_runs_on_postgres() {
+    let pg = common::postgres::Postgres::start();
+    let dbs = [
+        Some(pg.create_database("race_a").await),
+        Some(pg.create_database("race_b").await),
+        Some(pg.create_database("race_cb").await),
+    ];
+    replays_and_racing_runs(dbs).await;
+}
