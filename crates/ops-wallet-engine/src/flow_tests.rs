@@ -472,6 +472,34 @@ fn a_range_received_before_is_refused_from_the_stored_ledger() {
 }
 
 #[test]
+fn a_payer_on_the_banks_block_list_is_refused_by_a_receiving_wallet() {
+    let mut w = world(2);
+    let payer = onboarded(&w, 0);
+    let payee = onboarded(&w, 1);
+    fund(&mut w, &payer, 1, 1_000);
+    let pe = engine(&payee);
+    let blocked = w.wallets[0].id().as_bytes().to_vec();
+    block_on(pe.store_blocklist(1, vec![blocked])).unwrap();
+    let (r1, req1) = show_request(&payee, 1, 300);
+    let payment = pay_request(&mut w, &payer, &req1);
+    let out = block_on(pe.handle(&r1, Event::Scanned(payment.clone()), NOW)).unwrap();
+    assert!(
+        matches!(&out.commands[0], Command::Notify { message, .. } if message.contains("counterparty block list")),
+        "{:?}",
+        out.commands
+    );
+    assert_eq!(
+        check(&payee).came_in,
+        0,
+        "nothing received from a blocked payer"
+    );
+    // Unblocked by a newer list: the same payment is received.
+    block_on(pe.store_blocklist(2, Vec::new())).unwrap();
+    block_on(pe.handle(&r1, Event::Scanned(payment), NOW + 1)).unwrap();
+    assert_eq!(check(&payee).came_in, 300);
+}
+
+#[test]
 fn a_payment_drawing_on_three_notes_is_approved_once() {
     let mut w = world(1);
     let store = onboarded(&w, 0);

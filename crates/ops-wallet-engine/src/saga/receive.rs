@@ -177,6 +177,20 @@ fn verify(
             bytes: c.to_bytes(),
         })
     });
+    // A payer on the bank's counterparty block list is refused like a bad payment
+    // (docs/PROTOCOL.md §6.1); the bank would refuse the deposit anyway.
+    let verdict = match (verdict, trust.blocked_payer(&pay)) {
+        (Ok(_), Some(blocked)) => {
+            let mut step = refuse(
+                at,
+                request,
+                format!("the payer {blocked} is on your bank's counterparty block list"),
+            );
+            step.writes.extend(keep_crls);
+            return Ok(step);
+        }
+        (v, _) => v,
+    };
     let verified = match verdict {
         Ok(v) => v,
         Err(e) => {
