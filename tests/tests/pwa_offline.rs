@@ -323,7 +323,9 @@ async fn cold_start_figures(name: &str) -> Result<(), HarnessError> {
     server.kill();
     for _ in 0..SAMPLES {
         let browser = Browser::start_with_flags(&settings, &[profile_flag.as_str()]).await?;
-        browser.add_script_on_new_documents(MARK_INTERACTIVE).await?;
+        browser
+            .add_script_on_new_documents(MARK_INTERACTIVE)
+            .await?;
         browser.driver.goto(url.as_str()).await?;
         let mut interactive = Value::Null;
         wait_until("the first screen offline", WAIT, async || {

@@ -60,7 +60,10 @@ fn main() {
                 );
                 let ops = simulate(len, preset, loss, TRIALS, seed).unwrap();
                 let ur = simulate_ur(len, fragment, loss, TRIALS, seed);
-                println!("BENCH {section} | {row} | OPS frames | {:.2} frames", ops.mean_frames);
+                println!(
+                    "BENCH {section} | {row} | OPS frames | {:.2} frames",
+                    ops.mean_frames
+                );
                 println!(
                     "BENCH {section} | {row} | OPS seconds | {:.2} s",
                     ops.mean_seconds(fps)
