@@ -367,7 +367,7 @@ impl Bench<'_> {
 
     fn worker(&mut self) -> Result<(), XtaskError> {
         // Fresh test pages: a page from an older build would measure older code.
-        crate::apps::build_test_pages(self.root, self.toolchain)?;
+        crate::apps::build_transport_page(self.root, self.toolchain)?;
         let artifacts = self.e2e_ready()?;
         self.collect(
             "QR decode per 640x480 camera frame in the worker (end-to-end, headless Chromium)",
