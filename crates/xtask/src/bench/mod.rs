@@ -269,7 +269,7 @@ impl Bench<'_> {
         };
         let payments = match (size("1 hop"), size("3 hops")) {
             (Some(one), Some(three)) => format!("1 hop={one:.0},3 hops={three:.0}"),
-            _ => "1 hop=673,3 hops=1537".to_owned(),
+            _ => "1 hop=672,3 hops=1537".to_owned(),
         };
         self.collect(
             "animated-QR transfer next to BC-UR (cargo bench -p ops-transport --bench figures)",

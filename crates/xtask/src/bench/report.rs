@@ -119,10 +119,34 @@ fn cell(values: &[f64], unit: &str) -> String {
     } else {
         format!(" {unit}")
     };
+    let n = |v: f64| grouped(&format!("{v:.d$}"));
     if s.min == s.max {
-        format!("{:.d$}{unit}", s.median)
+        format!("{}{unit}", n(s.median))
     } else {
-        format!("{:.d$}{unit} ({:.d$}–{:.d$})", s.median, s.min, s.max)
+        format!("{}{unit} ({}–{})", n(s.median), n(s.min), n(s.max))
+    }
+}
+
+/// A formatted number with commas between thousands in its whole part from 10,000 on.
+fn grouped(number: &str) -> String {
+    let (sign, rest) = number
+        .strip_prefix('-')
+        .map_or(("", number), |rest| ("-", rest));
+    let (whole, fraction) = rest.split_once('.').map_or((rest, ""), |(w, f)| (w, f));
+    if whole.len() < 5 {
+        return number.to_owned();
+    }
+    let mut out = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if fraction.is_empty() {
+        format!("{sign}{out}")
+    } else {
+        format!("{sign}{out}.{fraction}")
     }
 }
 
@@ -225,6 +249,8 @@ mod tests {
         assert_eq!(cell(&[673.0], "B"), "673 B");
         assert_eq!(cell(&[1.5, 1.25, 2.0], "ms"), "1.50 ms (1.25–2.00)");
         assert_eq!(cell(&[], "ms"), "–");
+        assert_eq!(cell(&[1_270_638.0], "B"), "1,270,638 B");
+        assert_eq!(cell(&[9_999.0, 12_345.5], "B"), "11,172 B (9999–12,346)");
     }
 
     #[test]
