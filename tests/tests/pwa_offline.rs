@@ -341,8 +341,9 @@ async fn cold_start_figures(name: &str) -> Result<(), HarnessError> {
             Value::Bool(false),
             "the start was offline"
         );
+        let row = if name == "pos" { "POS" } else { "wallet" };
         println!(
-            "BENCH Offline cold start | {name} | navigation to first screen | {:.0} ms",
+            "BENCH Offline cold start | {row} | navigation to first screen | {:.0} ms",
             interactive.as_f64().unwrap_or_default()
         );
         browser.close().await;

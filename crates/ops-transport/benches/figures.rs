@@ -5,7 +5,7 @@
 //! Each figure is the mean of [`TRIALS`] simulated receivers (random start in the loop,
 //! each frame lost independently). Environment: `OPS_BENCH_RUN` (a number) picks the
 //! random seed, so that runs differ; `OPS_BENCH_PAYMENT_BYTES` lists the payments as
-//! `label=bytes` pairs separated by commas (default `1 hop=672,3 hops=1537`, the sizes of
+//! `label=bytes` pairs separated by commas (default `1-hop=672,3-hop=1537`, the sizes of
 //! the ops-core test payments). Prints `BENCH <section> | <row> | <column> | <value> <unit>`
 //! lines. Run: `cargo bench -p ops-transport --bench figures`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark code
@@ -23,7 +23,7 @@ const LOSSES: [f64; 3] = [0.0, 0.2, 0.4];
 /// `(label, bytes)` of the payments to transfer.
 fn payments() -> Vec<(String, usize)> {
     let text = std::env::var("OPS_BENCH_PAYMENT_BYTES")
-        .unwrap_or_else(|_| "1 hop=672,3 hops=1537".to_owned());
+        .unwrap_or_else(|_| "1-hop=672,3-hop=1537".to_owned());
     text.split(',')
         .filter_map(|pair| {
             let (label, bytes) = pair.split_once('=')?;

@@ -268,8 +268,8 @@ impl Bench<'_> {
                 .median("Payment size", row, "all certificates carried")
         };
         let payments = match (size("1 hop"), size("3 hops")) {
-            (Some(one), Some(three)) => format!("1 hop={one:.0},3 hops={three:.0}"),
-            _ => "1 hop=672,3 hops=1537".to_owned(),
+            (Some(one), Some(three)) => format!("1-hop={one:.0},3-hop={three:.0}"),
+            _ => "1-hop=672,3-hop=1537".to_owned(),
         };
         self.collect(
             "animated-QR transfer next to BC-UR (cargo bench -p ops-transport --bench figures)",

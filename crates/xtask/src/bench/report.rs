@@ -34,7 +34,7 @@ const INTROS: [(&str, &str); 7] = [
         "Canonical bytes of the ops-core test payments (`World::payment`: a 1,000 note, 250 paid, \
          passed through 1, 2 or 3 wallets to the POS), as carried by the animated QR or NFC: with \
          every certificate the payee may lack, without the FI certificates (a payee that holds \
-         its FIs' certificates, like every POS with a trust bundle), and without any certificate \
+         the FIs' certificates already), and without any certificate \
          (a payee that already holds the payers' device certificates too). Each variant is \
          decoded and verified before it is counted. Source: `crates/ops-core/benches/figures.rs`.",
     ),
