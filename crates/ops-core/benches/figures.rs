@@ -77,7 +77,7 @@ fn main() {
         let known = world.pos_known();
         for provider in all_providers() {
             let verifier = world.verifier(&known, provider);
-            let mut verify = || {
+            let verify = || {
                 verifier
                     .verify_payment(&request, false, &payment, &NoHistory, now)
                     .expect("the payment verifies");
