@@ -276,3 +276,86 @@ async fn wallet_works_offline_and_offers_updates() -> Result<(), HarnessError> {
 async fn pos_works_offline_and_offers_updates() -> Result<(), HarnessError> {
     offline_and_update("pos").await
 }
+
+/// Records, in every document, when the app's first screen (the wallet's balance, the
+/// POS's set-up form) enters the page: `window.__opsInteractiveMs`, milliseconds since
+/// the navigation started. Leptos attaches a screen's event handlers as it creates its
+/// elements, so the screen is usable from then on.
+const MARK_INTERACTIVE: &str = r#"
+(() => {
+  const seen = () => {
+    if (window.__opsInteractiveMs === undefined &&
+        document.querySelector('[data-testid="balance"], [data-testid="setup"]')) {
+      window.__opsInteractiveMs = performance.now();
+    }
+  };
+  new MutationObserver(seen).observe(document, { childList: true, subtree: true });
+})();"#;
+
+/// Offline cold starts timed per app (`cargo xtask bench`): installed once online, the
+/// server killed, then per sample Chromium quits and starts again on the same profile and
+/// opens the app, which comes from the service-worker cache. Prints `BENCH …` lines; a
+/// figure, not a check (nothing about time is asserted).
+async fn cold_start_figures(name: &str) -> Result<(), HarnessError> {
+    const SAMPLES: usize = 3;
+    let settings = Settings::from_env()?;
+    let spec = app(name);
+    let site = scratch(&format!("{name}-cold"));
+    copy_tree(&settings.dist, &site)?;
+    let profile = scratch(&format!("{name}-cold-profile"));
+    let profile_flag = format!("--user-data-dir={}", profile.display());
+    let port = free_port()?;
+    let server = Server::start(&settings, &site, port).await?;
+    let url = format!("http://localhost:{port}{}", spec.url_path);
+    let browser = Browser::start_with_flags(&settings, &[profile_flag.as_str()]).await?;
+    browser.driver.goto(url.as_str()).await?;
+    assert_eq!(browser.run_async(WAIT_CONTROLLED).await?, Value::Bool(true));
+    let (_, expected) = expected_urls(&site, &spec, port);
+    wait_until("the precache to fill", WAIT, async || {
+        app_caches(&browser, &spec)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .any(|(_, urls)| urls.len() == expected.len())
+    })
+    .await?;
+    browser.close().await;
+    server.kill();
+    for _ in 0..SAMPLES {
+        let browser = Browser::start_with_flags(&settings, &[profile_flag.as_str()]).await?;
+        browser
+            .add_script_on_new_documents(MARK_INTERACTIVE)
+            .await?;
+        browser.driver.goto(url.as_str()).await?;
+        let mut interactive = Value::Null;
+        wait_until("the first screen offline", WAIT, async || {
+            interactive = browser
+                .run("return window.__opsInteractiveMs ?? null;")
+                .await
+                .unwrap_or(Value::Null);
+            interactive.is_number()
+        })
+        .await?;
+        assert_eq!(
+            browser.run_async(SERVER_REACHABLE).await?,
+            Value::Bool(false),
+            "the start was offline"
+        );
+        let row = if name == "pos" { "POS" } else { "wallet" };
+        println!(
+            "BENCH Offline cold start | {row} | navigation to first screen | {:.0} ms",
+            interactive.as_f64().unwrap_or_default()
+        );
+        browser.close().await;
+    }
+    let _ = std::fs::remove_dir_all(&site);
+    let _ = std::fs::remove_dir_all(&profile);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: `cargo xtask bench` runs it"]
+async fn cold_start_offline_figures() -> Result<(), HarnessError> {
+    cold_start_figures("wallet").await?;
+    cold_start_figures("pos").await
+}

@@ -208,6 +208,20 @@ async fn the_scanner_decodes_a_payment_in_the_qr_worker_byte_for_byte() -> Resul
         scanner["decode-mean-ms"].as_str().unwrap_or("?"),
         sent.len()
     );
+    // Figures for docs/PERFORMANCE.md (`cargo xtask bench`): this run's means.
+    for (column, key) in [
+        ("decode inside the worker", "worker-decode-mean-ms"),
+        (
+            "as the page waits (transfer, decode, answer)",
+            "decode-mean-ms",
+        ),
+    ] {
+        if let Some(ms) = scanner[key].as_str() {
+            println!(
+                "BENCH QR decode of a 640×480 camera frame | QR worker (wasm, release) | {column} | {ms} ms"
+            );
+        }
+    }
     assert_eq!(received, sent, "the payment arrived byte for byte");
     Payment::from_bytes(&received).expect("the received bytes are a payment");
     assert_eq!(scanner["decoder"], "worker", "{scanner}");

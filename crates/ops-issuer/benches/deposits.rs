@@ -1,6 +1,8 @@
 //! Settlement throughput: deposits per second through the real server (SQLite, then a
 //! PostgreSQL started on loopback), printed next to raw signature verifications per second
 //! on the same machine in the same run. `cargo bench -p ops-issuer --bench deposits`.
+//! Besides its prose lines it prints `BENCH <section> | <row> | <column> | <value> <unit>`
+//! lines, the figures `cargo xtask bench` collects into docs/PERFORMANCE.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/integration/common/mod.rs"]
@@ -180,6 +182,7 @@ async fn batch_phase(label: &str, s: &common::Server, bound: f64) {
         "every payment of the batch upload credited once"
     );
     let rate = batch.len() as f64 / elapsed;
+    println!("BENCH Settlement | {label} | batches of {PER_REQUEST} | {rate:.0} deposits/s");
     println!(
         "{label:>10}: batch upload: {} deposits in {requests} requests of {PER_REQUEST} ({parallel} in flight) in {elapsed:.2} s = {rate:>6.0} deposits/s | {:.0} % of bound",
         batch.len(),
@@ -220,6 +223,12 @@ async fn run(label: &str, s: &common::Server) -> (f64, f64) {
     // A single-spend deposit verified from scratch checks 5 signatures: root, FI
     // certificate, payer's device certificate, the note's issuance, the spend.
     let bound = raw / 5.0;
+    println!("BENCH Settlement | {label} | one payment per request | {rate:.0} deposits/s");
+    println!("BENCH Settlement | {label} | verification bound | {bound:.0} deposits/s");
+    println!(
+        "BENCH Settlement | {label} | one per request, share of the bound | {:.0} %",
+        100.0 * rate / bound
+    );
     let m = s.metrics().await;
     let misses = m.get("ops_verification_cache_misses").copied().unwrap_or(0) as f64;
     let hits = m.get("ops_verification_cache_hits").copied().unwrap_or(0) as f64;
@@ -295,6 +304,7 @@ async fn clearing_phase(label: &str, databases: [Option<String>; 3], bound: f64)
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["credited"].as_u64(), Some(count as u64), "{v}");
     let rate = count as f64 / elapsed;
+    println!("BENCH Settlement | {label} | clearing through the central bank | {rate:.0} claims/s");
     println!(
         "{label:>10}: clearing: {count} claims from FI B through the central bank to FI A in {elapsed:.2} s = {rate:>6.0} claims/s (batches of 64, one run) | verification bound {bound:>6.0} deposits/s; each claim is verified at the central bank and at the issuer"
     );

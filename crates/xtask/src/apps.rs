@@ -193,6 +193,11 @@ pub fn build_test_pages(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskE
             "/test/webauthn/",
         ],
     )?;
+    build_transport_page(root, toolchain)
+}
+
+/// Builds only the transport test fixture page (with its QR worker) into [`TEST_PAGES`].
+pub fn build_transport_page(root: &Path, toolchain: &Toolchain) -> Result<(), XtaskError> {
     trunk_build(
         root,
         toolchain,

@@ -56,7 +56,7 @@ pub fn measure(root: &Path) -> Result<(), XtaskError> {
             what: "read target/e2e/figures.md".into(),
             source,
         })?;
-    let machine = machine();
+    let machine = crate::machine::summary();
     let doc = format!(
         "# Figures of a payment (`cargo xtask figures`)\n\n\
          Measured by `tests/tests/wallet_pos.rs::figures_of_payments_through_the_cameras`: the\n\
@@ -76,28 +76,4 @@ pub fn measure(root: &Path) -> Result<(), XtaskError> {
     announce("wrote docs/FIGURES.md");
     println!("{table}");
     Ok(())
-}
-
-/// "2 cores, AMD EPYC, 24 GiB" from /proc where it exists.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("MemTotal"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or_else(String::new, |kb| format!(", {} GiB", kb / 1_048_576));
-    format!("{cores} cores, {cpu}{memory}")
 }

@@ -10,12 +10,17 @@
 //!   by side, for longer (default 600 s each).
 //! - `cargo xtask build`: only builds the apps into `dist/`.
 //! - `cargo xtask icons`: renders the app icons from their SVG sources (needs Chromium).
+//! - `cargo xtask figures`: a payment's figures as a shopper feels it (docs/FIGURES.md).
+//! - `cargo xtask bench [--runs N] [--only SOURCE,…]`: the performance figures of issue 15
+//!   (docs/PERFORMANCE.md): sizes, transfer, verification, decode, settlement, cold start.
 
 mod apps;
+mod bench;
 mod federation;
 mod figures;
 mod fuzz;
 mod icons;
+mod machine;
 mod process;
 mod size;
 mod suite;
@@ -24,7 +29,7 @@ mod tools;
 use process::XtaskError;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] [--second-fi] | test | fuzz [target|all] [seconds] | build | icons | figures>";
+const USAGE: &str = "usage: cargo xtask <run [--addr 127.0.0.1:8080] [--second-fi] | test | fuzz [target|all] [seconds] | build | icons | figures | bench [--runs N] [--only core,transport,wasm,settlement,sizes,worker,coldstart]>";
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,6 +82,10 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
             icons::render(&root, &toolchain)
         }
         Some("figures") => figures::measure(&root),
+        Some("bench") => {
+            let options = bench::Options::parse(&args[1..]).ok_or(XtaskError::Usage(USAGE))?;
+            bench::measure(&root, &options)
+        }
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

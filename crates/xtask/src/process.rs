@@ -110,6 +110,27 @@ pub fn run_tests(
     fix: &str,
     tally: &mut TestTally,
 ) -> Result<(), XtaskError> {
+    run_with_lines(step, command, fix, &mut |line| tally.add_summary_line(line))
+}
+
+/// Runs `command` like [`run`] and returns its stdout as well (every line is echoed too).
+pub fn run_collecting(step: &str, command: &mut Command, fix: &str) -> Result<String, XtaskError> {
+    let mut output = String::new();
+    run_with_lines(step, command, fix, &mut |line| {
+        output.push_str(line);
+        output.push('\n');
+    })?;
+    Ok(output)
+}
+
+/// Runs `command`, echoing its stdout line by line and handing each line to `each`; fails
+/// with `fix` as the advice.
+fn run_with_lines(
+    step: &str,
+    command: &mut Command,
+    fix: &str,
+    each: &mut dyn FnMut(&str),
+) -> Result<(), XtaskError> {
     use std::io::BufRead;
     announce(step);
     let started = Instant::now();
@@ -129,7 +150,7 @@ pub fn run_tests(
             .map_while(Result::ok)
         {
             println!("{line}");
-            tally.add_summary_line(&line);
+            each(&line);
         }
     }
     let status = child.wait().map_err(spawn_error)?;

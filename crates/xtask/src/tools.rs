@@ -28,6 +28,8 @@ pub enum Need {
     Test,
     /// Only the fuzzing tools: [`FUZZ_NIGHTLY`] and cargo-fuzz (`cargo xtask fuzz`).
     Fuzz,
+    /// Everything but the fuzzing tools (`cargo xtask bench`).
+    Bench,
 }
 
 /// Where the tools are, once ensured.
@@ -118,17 +120,17 @@ pub fn ensure(root: &Path, need: Need) -> Result<Toolchain, XtaskError> {
         size_nightly: None,
     };
     let mut toolchain = toolchain;
-    if matches!(need, Need::Build | Need::Test) {
+    if matches!(need, Need::Build | Need::Test | Need::Bench) {
         toolchain.size_nightly = ensure_size_nightly(&toolchain);
         ensure_wasm_target(&toolchain)?;
         ensure_trunk(&toolchain)?;
         ensure_wasm_bindgen(root, &toolchain)?;
         ensure_wasm_opt(root, &toolchain)?;
     }
-    if matches!(need, Need::Browser | Need::Test) {
+    if matches!(need, Need::Browser | Need::Test | Need::Bench) {
         ensure_chromium(&toolchain)?;
     }
-    if matches!(need, Need::Test) {
+    if matches!(need, Need::Test | Need::Bench) {
         ensure_postgres(&toolchain)?;
         ensure_axe(root, &toolchain)?;
     }
