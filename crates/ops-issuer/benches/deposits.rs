@@ -333,10 +333,6 @@ async fn main() {
     let s = common::Server::start("bench-pg", Some(db)).await;
     let (_, bound) = run("PostgreSQL", &s).await;
     drop(s);
-    let dbs = [
-        Some(pg.create_database("clearing_a").await),
-        Some(pg.create_database("clearing_b").await),
-        Some(pg.create_database("clearing_cb").await),
-    ];
+    let dbs = common::clearing::Federation::postgres_databases(&pg, "clearing").await;
     clearing_phase("PostgreSQL", dbs, bound).await;
 }

@@ -267,10 +267,7 @@ async fn keep_members(
         .take(64)
         .filter(|m| crate::api::banks::is_web_address(&m.url))
         .filter_map(|m| {
-            let id = ops_core::ids::from_hex(&m.id)?
-                .try_into()
-                .ok()
-                .map(ops_core::CertId)?;
+            let id = <ops_core::CertId as crate::store::HexId>::parse_hex(&m.id)?;
             (id == own || trust.peer_fis.iter().any(|c| c.id() == id)).then(|| {
                 crate::store::ListedBank {
                     fi_id: id,

@@ -499,12 +499,7 @@ async fn clearing_through_the_central_bank_on_sqlite() {
 #[tokio::test]
 async fn clearing_through_the_central_bank_on_postgres() {
     let pg = common::postgres::Postgres::start();
-    let dbs = [
-        Some(pg.create_database("clearing_a").await),
-        Some(pg.create_database("clearing_b").await),
-        Some(pg.create_database("clearing_cb").await),
-    ];
-    scenario(dbs).await;
+    scenario(Federation::postgres_databases(&pg, "clearing").await).await;
 }
 
 /// A cheater's replays and races on the clearing path (the "think like the attacker"
@@ -615,10 +610,5 @@ async fn replays_and_racing_runs_on_sqlite() {
 #[tokio::test]
 async fn replays_and_racing_runs_on_postgres() {
     let pg = common::postgres::Postgres::start();
-    let dbs = [
-        Some(pg.create_database("race_a").await),
-        Some(pg.create_database("race_b").await),
-        Some(pg.create_database("race_cb").await),
-    ];
-    replays_and_racing_runs(dbs).await;
+    replays_and_racing_runs(Federation::postgres_databases(&pg, "race").await).await;
 }

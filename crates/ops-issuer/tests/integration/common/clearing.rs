@@ -183,6 +183,19 @@ pub struct Federation {
 }
 
 impl Federation {
+    /// Three fresh databases on `pg` for A, B and the central bank, named `{prefix}_a`,
+    /// `{prefix}_b` and `{prefix}_cb`.
+    pub async fn postgres_databases(
+        pg: &super::postgres::Postgres,
+        prefix: &str,
+    ) -> [Option<String>; 3] {
+        [
+            Some(pg.create_database(&format!("{prefix}_a")).await),
+            Some(pg.create_database(&format!("{prefix}_b")).await),
+            Some(pg.create_database(&format!("{prefix}_cb")).await),
+        ]
+    }
+
     /// Starts it on the given databases (`None`: SQLite in each data folder).
     pub async fn start(databases: [Option<String>; 3], now: u64) -> Self {
         let [db_a, db_b, db_cb] = databases;
